@@ -1,0 +1,73 @@
+//! Contracts: typed payloads that cross the boundary as JSON bytes with a schema name.
+//!
+//! A contract is an ordinary serde type with a stable [`Contract::SCHEMA`] name. Both
+//! sides serialize and deserialize it themselves, so no Rust object ever crosses the
+//! ABI. Contracts evolve additively: new fields get `#[serde(default)]`; a breaking
+//! change takes a new schema name (`…/v2`).
+//!
+//! The contracts of the kernel itself live here; plugin families add theirs as modules
+//! of this one (the softphone's call events, chat messages, presence, ...).
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// A payload type with a stable schema name.
+pub trait Contract: Serialize + DeserializeOwned {
+    /// Stable name such as `kernel.plugin_state/v1`.
+    const SCHEMA: &'static str;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("contracts always serialize")
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// Schema name of payloads that are free-form JSON.
+pub const JSON_SCHEMA: &str = "json";
+
+pub mod kernel {
+    //! Notices the kernel itself publishes or sends.
+    use super::Contract;
+    use serde::{Deserialize, Serialize};
+
+    /// Topic of [`PluginState`] events, published by source `kernel`.
+    pub const TOPIC_PLUGIN_STATE: &str = "kernel.plugin_state";
+    /// Topic of the [`Dropped`] notice, sent only to the subscriber that lost events.
+    pub const TOPIC_DROPPED: &str = "kernel.dropped";
+    /// Topic of [`SettingChanged`], sent only to the plugin that owns the setting.
+    pub const TOPIC_SETTING_CHANGED: &str = "kernel.setting_changed";
+
+    /// A plugin changed state (activated, failed, disabled, stopped).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PluginState {
+        pub id: String,
+        pub state: String,
+        #[serde(default)]
+        pub reason: Option<String>,
+    }
+    impl Contract for PluginState {
+        const SCHEMA: &'static str = "kernel.plugin_state/v1";
+    }
+
+    /// The subscriber's queue was full: this many older events were discarded since the
+    /// last notice (see the kernel's overflow policy).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Dropped {
+        pub count: u64,
+    }
+    impl Contract for Dropped {
+        const SCHEMA: &'static str = "kernel.dropped/v1";
+    }
+
+    /// One of the plugin's settings was changed from outside (CLI, preferences).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct SettingChanged {
+        pub name: String,
+        pub value: serde_json::Value,
+    }
+    impl Contract for SettingChanged {
+        const SCHEMA: &'static str = "kernel.setting_changed/v1";
+    }
+}

@@ -1,0 +1,360 @@
+//! The plugin manifest: what a plugin is, needs and contributes, read before it starts.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A plugin's self-description. It crosses the ABI as JSON, so fields are added with
+/// `#[serde(default)]` and old kernels ignore what they do not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Lowercase `[a-z][a-z0-9_]*`; must equal the id in the library's file name
+    /// (`libucdesk_plugin_<id>.so`), so that policy can judge a file before loading it.
+    pub id: String,
+    /// Human name for menus and the plugin list.
+    #[serde(default)]
+    pub name: String,
+    /// The plugin's own version.
+    pub version: semver::Version,
+    /// The plugin-api version the plugin was built with (filled in by the sdk).
+    pub api_version: semver::Version,
+    #[serde(default)]
+    pub description: String,
+    /// Other plugins that must be active before this one starts.
+    #[serde(default)]
+    pub requires: Vec<Dependency>,
+    /// The license feature that unlocks the plugin (`None`: always available).
+    #[serde(default)]
+    pub feature: Option<String>,
+    #[serde(default)]
+    pub panels: Vec<PanelDecl>,
+    #[serde(default)]
+    pub settings: Vec<SettingDecl>,
+    #[serde(default)]
+    pub services: Vec<ServiceDecl>,
+}
+
+/// A dependency on another plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub id: String,
+    /// A semver requirement such as `^1.2`.
+    pub version: semver::VersionReq,
+}
+
+/// A panel the plugin contributes to the shell (a module tab, a quick list, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelDecl {
+    /// Unique within the plugin.
+    pub id: String,
+    pub title: String,
+    /// Name of an icon from the shell's icon set.
+    #[serde(default)]
+    pub icon: Option<String>,
+}
+
+/// A service the plugin answers, named `<plugin id>.<verb>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDecl {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// One setting on the plugin's preferences page; the key is `<plugin id>.<name>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingDecl {
+    pub name: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: SettingKind,
+    /// The value before anyone sets it (must fit `kind`; secrets have none).
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub help: String,
+}
+
+/// The value shape of a setting, which is also how the shell draws it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SettingKind {
+    Bool,
+    Number {
+        #[serde(default)]
+        min: Option<f64>,
+        #[serde(default)]
+        max: Option<f64>,
+        /// Whole numbers only.
+        #[serde(default)]
+        integer: bool,
+    },
+    Enum {
+        options: Vec<String>,
+    },
+    Text {
+        #[serde(default)]
+        max_len: Option<usize>,
+    },
+    /// Stored in the OS keyring or the encrypted secret store, never in settings files.
+    Secret,
+    /// A list of strings.
+    List,
+    /// An audio or HID device id; `class` is e.g. `audio_input`.
+    Device {
+        class: String,
+    },
+}
+
+impl SettingDecl {
+    /// Checks that `value` fits this setting, with a message a user can act on.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        let wrong = |what: &str| Err(format!("expects {what}, got {value}"));
+        match &self.kind {
+            SettingKind::Bool => match value {
+                Value::Bool(_) => Ok(()),
+                _ => wrong("true or false"),
+            },
+            SettingKind::Number { min, max, integer } => {
+                let Some(n) = value.as_f64() else {
+                    return wrong("a number");
+                };
+                if *integer && n.fract() != 0.0 {
+                    return wrong("a whole number");
+                }
+                if let Some(min) = min
+                    && n < *min
+                {
+                    return Err(format!("must be at least {min}, got {n}"));
+                }
+                if let Some(max) = max
+                    && n > *max
+                {
+                    return Err(format!("must be at most {max}, got {n}"));
+                }
+                Ok(())
+            }
+            SettingKind::Enum { options } => match value.as_str() {
+                Some(s) if options.iter().any(|o| o == s) => Ok(()),
+                _ => Err(format!(
+                    "expects one of {}, got {value}",
+                    options.join(", ")
+                )),
+            },
+            SettingKind::Text { max_len } => match value.as_str() {
+                Some(s) if max_len.is_some_and(|m| s.chars().count() > m) => Err(format!(
+                    "is longer than {} characters",
+                    max_len.unwrap_or(0)
+                )),
+                Some(_) => Ok(()),
+                None => wrong("text"),
+            },
+            SettingKind::Secret => Err("is a secret: use `ucdesk secret set`".into()),
+            SettingKind::List => match value {
+                Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
+                _ => wrong("a list of strings"),
+            },
+            SettingKind::Device { .. } => match value.as_str() {
+                Some(_) => Ok(()),
+                None => wrong("a device id"),
+            },
+        }
+    }
+}
+
+/// Whether `id` is a valid plugin id (also used for panel and setting names).
+pub fn valid_plugin_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && id.len() <= 64
+}
+
+/// A manifest that contradicts itself.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ManifestError {
+    #[error("invalid manifest JSON: {0}")]
+    Json(String),
+    #[error("invalid plugin id {0:?} (lowercase letters, digits and '_', starting with a letter)")]
+    BadId(String),
+    #[error("service {service:?} must be named '{id}.<verb>'")]
+    BadService { id: String, service: String },
+    #[error("{what} {name:?} is declared twice")]
+    Duplicate { what: &'static str, name: String },
+    #[error("setting {name:?}: default {reason}")]
+    BadDefault { name: String, reason: String },
+    #[error("plugin {0:?} cannot depend on itself")]
+    SelfDependency(String),
+}
+
+impl Manifest {
+    /// Parses and validates a manifest.
+    pub fn from_json(json: &str) -> Result<Manifest, ManifestError> {
+        let m: Manifest =
+            serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks the rules a manifest must follow beyond its JSON shape.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        if !valid_plugin_id(&self.id) {
+            return Err(ManifestError::BadId(self.id.clone()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.services {
+            let verb = s
+                .name
+                .strip_prefix(&self.id)
+                .and_then(|r| r.strip_prefix('.'));
+            if verb.is_none_or(str::is_empty) {
+                return Err(ManifestError::BadService {
+                    id: self.id.clone(),
+                    service: s.name.clone(),
+                });
+            }
+            if !seen.insert(("service", s.name.as_str())) {
+                return Err(ManifestError::Duplicate {
+                    what: "service",
+                    name: s.name.clone(),
+                });
+            }
+        }
+        for p in &self.panels {
+            if !valid_plugin_id(&p.id) {
+                return Err(ManifestError::BadId(p.id.clone()));
+            }
+            if !seen.insert(("panel", p.id.as_str())) {
+                return Err(ManifestError::Duplicate {
+                    what: "panel",
+                    name: p.id.clone(),
+                });
+            }
+        }
+        for s in &self.settings {
+            if !valid_plugin_id(&s.name) {
+                return Err(ManifestError::BadId(s.name.clone()));
+            }
+            if !seen.insert(("setting", s.name.as_str())) {
+                return Err(ManifestError::Duplicate {
+                    what: "setting",
+                    name: s.name.clone(),
+                });
+            }
+            if let Some(d) = &s.default {
+                s.check(d).map_err(|reason| ManifestError::BadDefault {
+                    name: s.name.clone(),
+                    reason,
+                })?;
+            }
+        }
+        if self.requires.iter().any(|d| d.id == self.id) {
+            return Err(ManifestError::SelfDependency(self.id.clone()));
+        }
+        Ok(())
+    }
+
+    /// The declared setting called `name`.
+    pub fn setting(&self, name: &str) -> Option<&SettingDecl> {
+        self.settings.iter().find(|s| s.name == name)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a manifest always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "hello".into(),
+            name: "Hello".into(),
+            version: "1.0.0".parse().unwrap(),
+            api_version: "1.0.0".parse().unwrap(),
+            description: String::new(),
+            requires: vec![],
+            feature: None,
+            panels: vec![],
+            settings: vec![],
+            services: vec![ServiceDecl {
+                name: "hello.greet".into(),
+                description: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn services_must_be_namespaced() {
+        let mut m = manifest();
+        m.services.push(ServiceDecl {
+            name: "other.greet".into(),
+            description: String::new(),
+        });
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::BadService { .. })
+        ));
+        let mut m = manifest();
+        m.services[0].name = "hello.".into();
+        assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        for bad in ["", "Hello", "1x", "a-b", "a b"] {
+            assert!(!valid_plugin_id(bad), "{bad}");
+        }
+        for good in ["a", "hello", "call_center2"] {
+            assert!(valid_plugin_id(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn setting_values_are_checked() {
+        let s = SettingDecl {
+            name: "auto_answer_delay".into(),
+            label: String::new(),
+            kind: SettingKind::Number {
+                min: Some(1.0),
+                max: Some(100.0),
+                integer: true,
+            },
+            default: Some(15.into()),
+            help: String::new(),
+        };
+        assert!(s.check(&15.into()).is_ok());
+        assert!(s.check(&0.into()).unwrap_err().contains("at least 1"));
+        assert!(s.check(&101.into()).unwrap_err().contains("at most 100"));
+        assert!(
+            s.check(&serde_json::json!(1.5))
+                .unwrap_err()
+                .contains("whole")
+        );
+        assert!(s.check(&"x".into()).is_err());
+        let mut m = manifest();
+        m.settings.push(SettingDecl {
+            default: Some(500.into()),
+            ..s
+        });
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::BadDefault { .. })
+        ));
+    }
+
+    #[test]
+    fn setting_kind_round_trips_as_flat_json() {
+        let json = r#"{"name":"mode","type":"enum","options":["a","b"],"default":"a"}"#;
+        let s: SettingDecl = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            s.kind,
+            SettingKind::Enum {
+                options: vec!["a".into(), "b".into()]
+            }
+        );
+        assert!(s.check(&"c".into()).is_err());
+    }
+}

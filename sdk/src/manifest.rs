@@ -1,0 +1,108 @@
+//! A builder for [`Manifest`] so plugins declare themselves in a few readable lines.
+
+use serde_json::Value;
+use ucdesk_plugin_api::{
+    Dependency, Manifest, PanelDecl, ServiceDecl, SettingDecl, SettingKind, api_version,
+};
+
+/// Builds a [`Manifest`]; start with [`ManifestBuilder::new`] (or `Manifest::build`
+/// through [`ManifestExt`]). Invalid input (a bad semver requirement) panics, which
+/// the glue reports as a failed plugin with the message: manifests are code, not data.
+pub struct ManifestBuilder(Manifest);
+
+impl ManifestBuilder {
+    /// `version` is usually `env!("CARGO_PKG_VERSION")`.
+    pub fn new(id: &str, version: &str) -> Self {
+        ManifestBuilder(Manifest {
+            id: id.to_string(),
+            name: id.to_string(),
+            version: version
+                .parse()
+                .unwrap_or_else(|e| panic!("plugin version {version:?}: {e}")),
+            api_version: api_version(),
+            description: String::new(),
+            requires: Vec::new(),
+            feature: None,
+            panels: Vec::new(),
+            settings: Vec::new(),
+            services: Vec::new(),
+        })
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = name.to_string();
+        self
+    }
+
+    pub fn description(mut self, text: &str) -> Self {
+        self.0.description = text.to_string();
+        self
+    }
+
+    /// Requires another plugin, e.g. `.requires("softphone", "^1.2")`.
+    pub fn requires(mut self, id: &str, version_req: &str) -> Self {
+        let version = version_req
+            .parse()
+            .unwrap_or_else(|e| panic!("requirement {version_req:?} on {id}: {e}"));
+        self.0.requires.push(Dependency {
+            id: id.to_string(),
+            version,
+        });
+        self
+    }
+
+    /// The license feature that unlocks the plugin.
+    pub fn feature(mut self, feature: &str) -> Self {
+        self.0.feature = Some(feature.to_string());
+        self
+    }
+
+    pub fn panel(mut self, id: &str, title: &str) -> Self {
+        self.0.panels.push(PanelDecl {
+            id: id.into(),
+            title: title.into(),
+            icon: None,
+        });
+        self
+    }
+
+    pub fn service(mut self, name: &str, description: &str) -> Self {
+        self.0.services.push(ServiceDecl {
+            name: name.into(),
+            description: description.into(),
+        });
+        self
+    }
+
+    pub fn setting(
+        mut self,
+        name: &str,
+        label: &str,
+        kind: SettingKind,
+        default: Option<Value>,
+    ) -> Self {
+        self.0.settings.push(SettingDecl {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            default,
+            help: String::new(),
+        });
+        self
+    }
+
+    pub fn finish(self) -> Manifest {
+        self.0
+    }
+}
+
+/// `Manifest::build(id, version)`: the entry to [`ManifestBuilder`].
+pub trait ManifestExt {
+    fn build(id: &str, version: &str) -> ManifestBuilder;
+}
+
+impl ManifestExt for Manifest {
+    fn build(id: &str, version: &str) -> ManifestBuilder {
+        ManifestBuilder::new(id, version)
+    }
+}
