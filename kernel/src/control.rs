@@ -1,0 +1,403 @@
+//! The control socket: how the CLI, URI handlers, scripts and tests drive a running
+//! instance (daemon or GUI).
+//!
+//! A Unix socket at `<runtime>/ucdesk.sock` (directory mode 0700) speaking JSON lines.
+//! Each request is one line with an `op`; each answer is one line, either
+//! `{"ok": VALUE}` or `{"error": {"kind": KIND, "message": TEXT}}`. The `events` op
+//! answers `{"ok": "subscribed"}` and then streams one line per bus event,
+//! `{"topic", "source", "schema", "payload"}`, until the client hangs up.
+
+use crate::{Kernel, bus::BusEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::{
+        fd::AsRawFd,
+        unix::{
+            fs::PermissionsExt,
+            net::{UnixListener, UnixStream},
+        },
+    },
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+use ucdesk_plugin_api::{CallErrorKind, view::UiEvent};
+
+/// Default timeout of a service call made through the socket.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+
+/// One request line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Ping,
+    Plugins,
+    Call {
+        service: String,
+        #[serde(default)]
+        args: Value,
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    Events {
+        #[serde(default)]
+        prefix: String,
+    },
+    SettingGet {
+        key: String,
+    },
+    SettingSet {
+        key: String,
+        value: Value,
+    },
+    SecretSet {
+        key: String,
+        value: String,
+    },
+    View {
+        plugin: String,
+        panel: String,
+    },
+    Ui {
+        plugin: String,
+        panel: String,
+        event: UiEvent,
+    },
+}
+
+/// Error of the control client.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no ucdesk instance is running (no socket at {0})")]
+    NotRunning(PathBuf),
+    #[error("another ucdesk instance is already running on {0}")]
+    AlreadyRunning(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unexpected answer from the instance: {0}")]
+    Protocol(String),
+    /// The instance answered with an error.
+    #[error("{message}")]
+    Remote { kind: String, message: String },
+}
+
+fn error_line(kind: &str, message: impl std::fmt::Display) -> Value {
+    json!({"error": {"kind": kind, "message": message.to_string()}})
+}
+
+fn call_kind(kind: CallErrorKind) -> &'static str {
+    match kind {
+        CallErrorKind::UnknownService => "unknown_service",
+        CallErrorKind::Timeout => "timeout",
+        CallErrorKind::Unavailable => "unavailable",
+        CallErrorKind::Refused => "refused",
+        CallErrorKind::Panicked => "panicked",
+        CallErrorKind::Busy => "busy",
+    }
+}
+
+/// A bus event as the socket streams it.
+pub fn event_line(e: &BusEvent) -> Value {
+    let payload = serde_json::from_slice::<Value>(&e.payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.payload).into_owned()));
+    json!({"topic": e.topic, "source": e.source, "schema": e.schema, "payload": payload})
+}
+
+/// The listening side, owned by a running instance. Dropping it stops accepting and
+/// removes the socket file.
+pub struct ControlServer {
+    path: PathBuf,
+    stopping: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ControlServer {
+    /// Binds the socket (refusing when another instance answers on it; replacing a
+    /// stale file left by a crash) and starts serving `kernel`.
+    pub fn start(kernel: Kernel) -> Result<ControlServer, ControlError> {
+        let path = kernel.home().socket();
+        let io = |source| ControlError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
+        if path.exists() {
+            if UnixStream::connect(&path).is_ok() {
+                return Err(ControlError::AlreadyRunning(path));
+            }
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+        let listener = UnixListener::bind(&path).map_err(io)?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = stopping.clone();
+        let thread = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || accept_loop(listener, kernel, flag))
+            .map_err(io)?;
+        Ok(ControlServer {
+            path,
+            stopping,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        // Wake the blocking accept.
+        let _ = UnixStream::connect(&self.path);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>) {
+    static CLIENTS: AtomicU64 = AtomicU64::new(0);
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let kernel = kernel.clone();
+        let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
+        let _ = std::thread::Builder::new()
+            .name(format!("control:{n}"))
+            .spawn(move || {
+                if let Err(e) = serve(stream, &kernel, n) {
+                    tracing::debug!("control client {n}: {e}");
+                }
+            });
+    }
+}
+
+fn serve(stream: UnixStream, kernel: &Kernel, n: u64) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let reader = BufReader::new(stream);
+    for line in reader.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let request: Request = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                writeln!(writer, "{}", error_line("bad_request", e))?;
+                continue;
+            }
+        };
+        if let Request::Events { prefix } = request {
+            return stream_events(writer, kernel, &prefix, n);
+        }
+        let answer = answer(kernel, request);
+        writeln!(writer, "{answer}")?;
+    }
+    Ok(())
+}
+
+fn answer(kernel: &Kernel, request: Request) -> Value {
+    match request {
+        Request::Ping => json!({"ok": {"pid": std::process::id()}}),
+        Request::Plugins => json!({"ok": kernel.plugins()}),
+        Request::Call {
+            service,
+            args,
+            timeout_ms,
+        } => {
+            let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS));
+            let bytes = serde_json::to_vec(&args).expect("Value serializes");
+            match kernel.call(&service, bytes, timeout) {
+                Ok(answer) => match serde_json::from_slice::<Value>(&answer) {
+                    Ok(v) => json!({"ok": v}),
+                    Err(e) => error_line("protocol", format!("{service} answered non-JSON: {e}")),
+                },
+                Err(e) => error_line(call_kind(e.kind), &e.message),
+            }
+        }
+        Request::SettingGet { key } => match kernel.setting(&key) {
+            Ok(v) => json!({"ok": v}),
+            Err(e) => error_line("settings", e),
+        },
+        Request::SettingSet { key, value } => match kernel.set_setting(&key, value) {
+            Ok(()) => json!({"ok": null}),
+            Err(e) => error_line("settings", e),
+        },
+        Request::SecretSet { key, value } => match kernel.set_secret(&key, &value) {
+            Ok(()) => json!({"ok": null}),
+            Err(e) => error_line("secrets", e),
+        },
+        Request::View { plugin, panel } => match kernel.view(&plugin, &panel) {
+            Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => json!({"ok": v}),
+                Err(e) => error_line("protocol", e),
+            },
+            None => error_line("not_found", format!("no view for {plugin}/{panel}")),
+        },
+        Request::Ui {
+            plugin,
+            panel,
+            event,
+        } => match kernel.ui_event(&plugin, &panel, &event) {
+            Ok(()) => json!({"ok": null}),
+            Err(e) => error_line(call_kind(e.kind), &e.message),
+        },
+        Request::Events { .. } => error_line("bad_request", "events is answered by streaming"),
+    }
+}
+
+fn stream_events(
+    mut writer: UnixStream,
+    kernel: &Kernel,
+    prefix: &str,
+    n: u64,
+) -> std::io::Result<()> {
+    let queue = kernel.subscribe_client(&format!("client:{n}"), prefix);
+    let result = (|| {
+        writeln!(writer, "{}", json!({"ok": "subscribed"}))?;
+        loop {
+            match queue.receiver().recv_timeout(Duration::from_millis(500)) {
+                Ok(event) => {
+                    let dropped = queue.take_dropped();
+                    if dropped > 0 {
+                        writeln!(
+                            writer,
+                            "{}",
+                            json!({"topic": "kernel.dropped", "source": "kernel",
+                            "schema": "kernel.dropped/v1", "payload": {"count": dropped}})
+                        )?;
+                    }
+                    writeln!(writer, "{}", event_line(&event))?;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if peer_closed(&writer) {
+                        return Ok(());
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        }
+    })();
+    kernel.unsubscribe_all(&queue);
+    result
+}
+
+/// Whether the client hung up, without consuming anything it sent.
+fn peer_closed(stream: &UnixStream) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a valid buffer on a socket we own.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
+}
+
+/// The CLI's side of the socket.
+pub struct Client {
+    path: PathBuf,
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Client {
+    /// Connects to the instance of the profile whose socket is `path`.
+    pub fn connect(path: &Path) -> Result<Client, ControlError> {
+        let stream = UnixStream::connect(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                ControlError::NotRunning(path.to_path_buf())
+            }
+            _ => ControlError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        })?;
+        let writer = stream.try_clone().map_err(|e| ControlError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        Ok(Client {
+            path: path.to_path_buf(),
+            reader: BufReader::new(stream),
+            writer,
+        })
+    }
+
+    /// Sends a request and returns the `ok` value.
+    pub fn request(&mut self, request: &Request) -> Result<Value, ControlError> {
+        let io = |source| ControlError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let line = serde_json::to_string(request).expect("requests serialize");
+        writeln!(self.writer, "{line}").map_err(io)?;
+        self.read_answer()
+    }
+
+    fn read_answer(&mut self) -> Result<Value, ControlError> {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .map_err(|source| ControlError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Err(ControlError::Protocol(
+                "the instance closed the connection".into(),
+            ));
+        }
+        let mut v: Value =
+            serde_json::from_str(&line).map_err(|e| ControlError::Protocol(e.to_string()))?;
+        if let Some(ok) = v.get_mut("ok") {
+            return Ok(ok.take());
+        }
+        let err = v.get("error").cloned().unwrap_or(Value::Null);
+        Err(ControlError::Remote {
+            kind: err["kind"].as_str().unwrap_or("unknown").to_string(),
+            message: err["message"]
+                .as_str()
+                .unwrap_or("(no message)")
+                .to_string(),
+        })
+    }
+
+    /// Subscribes to events and returns the raw lines as they come.
+    pub fn events(
+        mut self,
+        prefix: &str,
+    ) -> Result<impl Iterator<Item = Result<String, ControlError>>, ControlError> {
+        self.request(&Request::Events {
+            prefix: prefix.to_string(),
+        })?;
+        let path = self.path.clone();
+        Ok(self.reader.lines().map(move |l| {
+            l.map_err(|source| ControlError::Io {
+                path: path.clone(),
+                source,
+            })
+        }))
+    }
+}
