@@ -52,9 +52,14 @@ pub enum Request {
     SettingGet {
         key: String,
     },
+    /// Either `value` (JSON) or `text` (command-line text, see
+    /// [`Kernel::parse_setting`]).
     SettingSet {
         key: String,
-        value: Value,
+        #[serde(default)]
+        value: Option<Value>,
+        #[serde(default)]
+        text: Option<String>,
     },
     SecretSet {
         key: String,
@@ -236,7 +241,12 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             Ok(v) => json!({"ok": v}),
             Err(e) => error_line("settings", e),
         },
-        Request::SettingSet { key, value } => match kernel.set_setting(&key, value) {
+        Request::SettingSet { key, value, text } => match value
+            .map(Ok)
+            .or_else(|| text.map(|t| kernel.parse_setting(&key, &t)))
+            .unwrap_or_else(|| Ok(Value::Null))
+            .and_then(|v| kernel.set_setting(&key, v))
+        {
             Ok(()) => json!({"ok": null}),
             Err(e) => error_line("settings", e),
         },

@@ -277,6 +277,29 @@ impl Kernel {
         Ok(())
     }
 
+    /// Turns command-line text into a value for `key`: text-like settings take the
+    /// text as it is (so `ucdesk settings set chat.nick 42` stores "42"), the others
+    /// parse it as JSON (`true`, `15`, `["a","b"]`).
+    pub fn parse_setting(&self, key: &str, text: &str) -> Result<Value, SettingsError> {
+        let (plugin, name) = split_key(key)?;
+        let manifest = self
+            .manifest(plugin)
+            .ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
+        let decl = manifest
+            .setting(name)
+            .ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
+        match decl.kind {
+            SettingKind::Text { .. } | SettingKind::Enum { .. } | SettingKind::Device { .. } => {
+                Ok(serde_json::from_str::<String>(text)
+                    .map_or_else(|_| Value::String(text.to_string()), Value::String))
+            }
+            _ => serde_json::from_str(text).map_err(|e| SettingsError::Invalid {
+                key: key.to_string(),
+                reason: format!("expects JSON such as true, 15 or [\"a\"] ({e})"),
+            }),
+        }
+    }
+
     /// Stores a secret declared by an installed plugin (a setting of kind `secret`).
     pub fn set_secret(&self, key: &str, value: &str) -> Result<(), SecretError> {
         let declared = split_key(key).ok().and_then(|(plugin, name)| {

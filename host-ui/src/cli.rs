@@ -1,0 +1,77 @@
+//! The command line: a contract that scripts, tests and other programs build on.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ucdesk",
+    version,
+    about = "ucdesk: desktop unified communications"
+)]
+pub struct Cli {
+    /// Keep config, data and the runtime socket under DIR (default: XDG directories).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Also load plugins from DIR (repeatable; searched before the default directories).
+    #[arg(long = "plugins", global = true, value_name = "DIR")]
+    pub plugins: Vec<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every discovered plugin with its state after an activation pass.
+    Plugins {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the kernel and all plugins headless until SIGINT or SIGTERM.
+    Daemon,
+    /// Call a service on the running instance and print its JSON answer.
+    Ctl {
+        /// Service name, e.g. hello.greet.
+        service: String,
+        /// Request as JSON (default: null).
+        json: Option<String>,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout: u64,
+    },
+    /// Stream bus events of the running instance as JSON lines.
+    Events {
+        /// Only topics starting with PREFIX.
+        #[arg(long, default_value = "")]
+        topic: String,
+    },
+    /// Read or change settings (keys look like plugin_id.name).
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
+    },
+    /// Store a secret; the value is read from standard input and never printed.
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+    /// Print the current view tree of a plugin's panel (JSON) from the running instance.
+    View { plugin: String, panel: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsAction {
+    /// Print a setting's effective value as JSON.
+    Get { key: String },
+    /// Change a setting. Text settings take VALUE as is; others parse it as JSON.
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretAction {
+    /// Store KEY's value from standard input (a trailing newline is dropped).
+    Set { key: String },
+}

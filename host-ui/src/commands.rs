@@ -1,0 +1,250 @@
+//! What each subcommand does. Commands that need a running instance talk to it over
+//! the control socket; `plugins`, `settings` and `secret` fall back to working on the
+//! profile directly when nothing is running.
+
+use crate::cli::{Cli, Command, SecretAction, SettingsAction};
+use serde_json::Value;
+use std::{
+    error::Error,
+    io::{Read, Write},
+    path::PathBuf,
+    process::ExitCode,
+};
+use ucdesk_kernel::{
+    Home, Kernel, KernelConfig, PluginInfo,
+    control::{Client, ControlError, ControlServer, Request},
+    discovery,
+};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// The profile and plugin directories every command works with.
+pub struct Profile {
+    pub home: Home,
+    pub plugin_dirs: Vec<PathBuf>,
+}
+
+impl Profile {
+    fn from_cli(cli: &Cli) -> Profile {
+        let home = cli.home.as_ref().map_or_else(Home::xdg, Home::under);
+        let env = std::env::var("UCDESK_PLUGIN_PATH").ok();
+        // UCDESK_BUNDLED_PLUGINS=0 skips the plugins installed beside the executable
+        // (tests and admins who want exactly the listed directories).
+        let bundled = std::env::var("UCDESK_BUNDLED_PLUGINS").map_or(true, |v| v != "0");
+        let exe = std::env::current_exe().ok().filter(|_| bundled);
+        let exe_dir = exe.as_deref().and_then(|p| p.parent());
+        let plugin_dirs =
+            discovery::search_path(&cli.plugins, env.as_deref(), &home.user_plugins(), exe_dir);
+        Profile { home, plugin_dirs }
+    }
+
+    pub fn kernel(&self) -> Result<Kernel> {
+        Ok(Kernel::new(KernelConfig::new(
+            self.home.clone(),
+            self.plugin_dirs.clone(),
+        ))?)
+    }
+
+    /// A connection to the running instance, or None when there is none.
+    fn client(&self) -> Result<Option<Client>> {
+        match Client::connect(&self.home.socket()) {
+            Ok(c) => Ok(Some(c)),
+            Err(ControlError::NotRunning(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn running(&self) -> Result<Client> {
+        self.client()?
+            .ok_or_else(|| ControlError::NotRunning(self.home.socket()).into())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let profile = Profile::from_cli(&cli);
+    match cli.command {
+        None => crate::gui::run(profile),
+        Some(Command::Plugins { json }) => plugins(&profile, json),
+        Some(Command::Daemon) => daemon(&profile),
+        Some(Command::Ctl {
+            service,
+            json,
+            timeout,
+        }) => ctl(&profile, service, json, timeout),
+        Some(Command::Events { topic }) => events(&profile, &topic),
+        Some(Command::Settings { action }) => settings(&profile, action),
+        Some(Command::Secret {
+            action: SecretAction::Set { key },
+        }) => secret_set(&profile, &key),
+        Some(Command::View { plugin, panel }) => {
+            let view = profile
+                .running()?
+                .request(&Request::View { plugin, panel })?;
+            println!("{view}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn plugins(profile: &Profile, json: bool) -> Result<ExitCode> {
+    let list: Vec<PluginInfo> = match profile.client()? {
+        Some(mut c) => serde_json::from_value(c.request(&Request::Plugins)?)?,
+        None => {
+            let kernel = profile.kernel()?;
+            let list = kernel.activate();
+            kernel.shutdown();
+            list
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        print_table(&list);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(list: &[PluginInfo]) {
+    if list.is_empty() {
+        println!("no plugins found");
+        return;
+    }
+    let width = list.iter().map(|p| p.id.len()).max().unwrap_or(2).max(2);
+    println!("{:width$}  {:10}  {:12}  REASON", "ID", "VERSION", "STATE");
+    for p in list {
+        let version = p.version.as_deref().unwrap_or("-");
+        let reason = p.reason.as_deref().unwrap_or("").replace('\n', " ");
+        println!(
+            "{:width$}  {:10}  {:12}  {reason}",
+            p.id,
+            version,
+            p.state.as_str()
+        );
+    }
+}
+
+fn daemon(profile: &Profile) -> Result<ExitCode> {
+    if profile.client()?.is_some() {
+        return Err(ControlError::AlreadyRunning(profile.home.socket()).into());
+    }
+    let kernel = profile.kernel()?;
+    let list = kernel.activate();
+    for p in &list {
+        match &p.reason {
+            Some(r) => tracing::warn!(plugin = p.id, "{}: {r}", p.state),
+            None => tracing::info!(plugin = p.id, "{}", p.state),
+        }
+    }
+    let server = ControlServer::start(kernel.clone())?;
+    tracing::info!(
+        "ready: {} plugins active, control socket {}",
+        active(&list),
+        server.path().display()
+    );
+    wait_for_termination()?;
+    tracing::info!("stopping");
+    drop(server);
+    kernel.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn active(list: &[PluginInfo]) -> usize {
+    list.iter()
+        .filter(|p| p.state == ucdesk_kernel::PluginState::Active)
+        .count()
+}
+
+pub fn wait_for_termination() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    signals.forever().next();
+    Ok(())
+}
+
+fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -> Result<ExitCode> {
+    let args: Value = match json {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("request is not valid JSON: {e}"))?
+        }
+        None => Value::Null,
+    };
+    let answer = profile.running()?.request(&Request::Call {
+        service,
+        args,
+        timeout_ms: Some(timeout),
+    })?;
+    println!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn events(profile: &Profile, topic: &str) -> Result<ExitCode> {
+    let lines = profile.running()?.events(topic)?;
+    let stdout = std::io::stdout();
+    for line in lines {
+        let mut out = stdout.lock();
+        // A closed pipe (`ucdesk events | head`) ends the stream quietly.
+        if writeln!(out, "{}", line?)
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
+    match (profile.client()?, action) {
+        (Some(mut c), SettingsAction::Get { key }) => {
+            println!("{}", c.request(&Request::SettingGet { key })?)
+        }
+        (Some(mut c), SettingsAction::Set { key, value }) => {
+            c.request(&Request::SettingSet {
+                key,
+                value: None,
+                text: Some(value),
+            })?;
+        }
+        (None, action) => {
+            let kernel = profile.kernel()?;
+            kernel.scan();
+            match action {
+                SettingsAction::Get { key } => {
+                    println!("{}", kernel.setting(&key)?.unwrap_or(Value::Null));
+                }
+                SettingsAction::Set { key, value } => {
+                    let value = kernel.parse_setting(&key, &value)?;
+                    kernel.set_setting(&key, value)?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {
+    let mut value = String::new();
+    std::io::stdin().read_to_string(&mut value)?;
+    let value = value
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(&value);
+    if value.is_empty() {
+        return Err("no secret on standard input".into());
+    }
+    match profile.client()? {
+        Some(mut c) => {
+            c.request(&Request::SecretSet {
+                key: key.to_string(),
+                value: value.to_string(),
+            })?;
+        }
+        None => {
+            let kernel = profile.kernel()?;
+            kernel.scan();
+            kernel.set_secret(key, value)?;
+        }
+    }
+    eprintln!("secret {key} stored");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,37 @@
+//! `ucdesk`: the desktop client. Without a subcommand it opens the window; the
+//! subcommands drive the kernel headlessly or talk to the running instance over its
+//! control socket (see `docs/cli.md`).
+
+mod cli;
+mod commands;
+mod gui;
+mod render;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ucdesk: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to stderr; `UCDESK_LOG` takes an env-filter (default `info`). Plugins' log
+/// lines arrive here through the host service with target `plugin`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UCDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .init();
+}
