@@ -129,11 +129,16 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
     }
     let kernel = profile.kernel()?;
     let list = kernel.activate();
-    for p in &list {
-        match &p.reason {
-            Some(r) => tracing::warn!(plugin = p.id, "{}: {r}", p.state),
-            None => tracing::info!(plugin = p.id, "{}", p.state),
-        }
+    for p in list
+        .iter()
+        .filter(|p| p.state != ucdesk_kernel::PluginState::Active)
+    {
+        tracing::warn!(
+            plugin = p.id,
+            "{}: {}",
+            p.state,
+            p.reason.as_deref().unwrap_or("")
+        );
     }
     let server = ControlServer::start(kernel.clone())?;
     tracing::info!(

@@ -289,6 +289,7 @@ impl Kernel {
             .setting(name)
             .ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
         match decl.kind {
+            SettingKind::Secret => Err(SettingsError::IsSecret(key.to_string())),
             SettingKind::Text { .. } | SettingKind::Enum { .. } | SettingKind::Device { .. } => {
                 Ok(serde_json::from_str::<String>(text)
                     .map_or_else(|_| Value::String(text.to_string()), Value::String))
@@ -470,6 +471,7 @@ impl Inner {
                 lock(&self.started).push(id.to_string());
                 drop(services);
                 drop(slots);
+                tracing::info!(plugin = id, "started");
                 self.announce(id, PluginState::Active, None);
             }
             Err(reason) => {

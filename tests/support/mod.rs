@@ -1,0 +1,353 @@
+//! Support for ucdesk's cross-crate tests: where the built binary and plugin
+//! libraries are, throwaway profiles with their own plugin directory, and a daemon
+//! that is stopped when dropped.
+//!
+//! Everything here drives the real `ucdesk` binary and real cdylibs; run
+//! `cargo build --workspace` first (the README's test command does).
+
+use serde_json::Value;
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+use ucdesk_kernel::control::{Client, Request};
+
+/// `target/<profile>` of the running test binary.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut dir = exe.parent().expect("deps dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+fn built(file: &str) -> PathBuf {
+    let path = target_dir().join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
+pub fn ucdesk_bin() -> PathBuf {
+    built("ucdesk")
+}
+
+pub fn sdk_bin() -> PathBuf {
+    built("ucdesk-sdk")
+}
+
+pub fn lib_name(stem: &str) -> String {
+    format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// The built library of fixture `id` (tests/plugins/<id>).
+pub fn fixture_lib(id: &str) -> PathBuf {
+    built(&lib_name(&format!("ucdesk_fixture_{id}")))
+}
+
+/// The built library of a real plugin (e.g. the hello example).
+pub fn plugin_lib(id: &str) -> PathBuf {
+    built(&lib_name(&format!("ucdesk_plugin_{id}")))
+}
+
+/// Builds a crate under tests/fixtures/<name> against its own (foreign) plugin-api
+/// and returns its library.
+pub fn foreign_fixture(name: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+        .join("Cargo.toml");
+    let target = target_dir().join("fixtures").join(name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target.join("debug").join(lib_name("ucdesk_plugin_api"))
+}
+
+/// A throwaway profile (`--home`) with its own plugin directory.
+pub struct Profile {
+    pub home: tempfile::TempDir,
+    pub plugins: PathBuf,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile::new()
+    }
+}
+
+impl Profile {
+    pub fn new() -> Profile {
+        let home = tempfile::tempdir().expect("temp dir");
+        let plugins = home.path().join("plugin-dir");
+        std::fs::create_dir_all(&plugins).expect("plugin dir");
+        Profile { home, plugins }
+    }
+
+    /// Installs fixture `id` under its own id.
+    pub fn with_fixture(self, id: &str) -> Profile {
+        self.with_library(&fixture_lib(id), id)
+    }
+
+    /// Installs a library file as plugin `id` (`libucdesk_plugin_<id>.so`).
+    pub fn with_library(self, lib: &Path, id: &str) -> Profile {
+        std::fs::copy(
+            lib,
+            self.plugins.join(lib_name(&format!("ucdesk_plugin_{id}"))),
+        )
+        .expect("copy plugin");
+        self
+    }
+
+    pub fn with_hello(self) -> Profile {
+        self.with_library(&plugin_lib("hello"), "hello")
+    }
+
+    /// `ucdesk --home H --plugins P ARGS`, seeing only this profile's plugins.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(ucdesk_bin());
+        cmd.arg("--home")
+            .arg(self.home.path())
+            .arg("--plugins")
+            .arg(&self.plugins)
+            .args(args);
+        cmd.env("UCDESK_BUNDLED_PLUGINS", "0")
+            .env_remove("UCDESK_PLUGIN_PATH")
+            .env("UCDESK_LOG", "info");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("ucdesk runs")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "ucdesk {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// `ucdesk plugins --json`, parsed.
+    pub fn plugins(&self) -> Vec<Value> {
+        serde_json::from_str(&self.run_ok(&["plugins", "--json"])).expect("plugins --json is JSON")
+    }
+
+    pub fn daemon(&self) -> Daemon {
+        Daemon::start(self)
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.home.path().join("run").join("ucdesk.sock")
+    }
+}
+
+/// The entry of plugin `id` in a `plugins --json` list.
+pub fn entry<'a>(list: &'a [Value], id: &str) -> &'a Value {
+    list.iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no plugin {id} in {list:#?}"))
+}
+
+/// A running `ucdesk daemon`; SIGTERM and wait on drop.
+pub struct Daemon {
+    child: Option<Child>,
+    log: PathBuf,
+    socket: PathBuf,
+}
+
+impl Daemon {
+    fn start(profile: &Profile) -> Daemon {
+        let log = profile.home.path().join("daemon.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = profile
+            .command(&["daemon"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("daemon starts");
+        let mut daemon = Daemon {
+            child: Some(child),
+            log,
+            socket: profile.socket(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut c) = Client::connect(&daemon.socket)
+                && c.request(&Request::Ping).is_ok()
+            {
+                return daemon;
+            }
+            if let Some(status) = daemon
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "daemon exited with {status} before it was ready:\n{}",
+                    daemon.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon not ready in 30 s:\n{}",
+                daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.socket).expect("daemon socket")
+    }
+
+    /// A service call through the socket (the same path `ucdesk ctl` takes).
+    pub fn call(&self, service: &str, args: Value) -> Result<Value, String> {
+        self.client()
+            .request(&Request::Call {
+                service: service.into(),
+                args,
+                timeout_ms: Some(10_000),
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn plugins(&self) -> Vec<Value> {
+        match self.client().request(&Request::Plugins).expect("plugins") {
+            Value::Array(list) => list,
+            other => panic!("plugins answered {other}"),
+        }
+    }
+
+    pub fn state(&self, id: &str) -> (String, Option<String>) {
+        let list = self.plugins();
+        let p = entry(&list, id);
+        (
+            p["state"].as_str().unwrap_or_default().to_string(),
+            p["reason"].as_str().map(String::from),
+        )
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait (at most 20 s). Returns whether it exited cleanly, and its log.
+    pub fn stop(mut self) -> (bool, String) {
+        let clean = self.terminate();
+        (clean, self.log())
+    }
+
+    fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Lines of a long-running command's stdout, read on a thread.
+pub struct Lines {
+    child: Child,
+    rx: mpsc::Receiver<String>,
+}
+
+impl Lines {
+    pub fn spawn(mut cmd: Command) -> Lines {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { child, rx }
+    }
+
+    /// The next line, or None after `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<String> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 20 ms until it returns Some, for at most `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
