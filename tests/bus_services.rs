@@ -19,12 +19,7 @@ fn a_full_queue_drops_the_oldest_and_says_how_many() {
     // probe floods its own topic while it is busy in the call, so its queue cannot drain
     // until the call returns: the overflow is deterministic.
     let total = 5 * DEFAULT_QUEUE as i64;
-    let answer = daemon
-        .call(
-            "probe.flood",
-            json!({"topic": "probe.flood", "count": total}),
-        )
-        .unwrap();
+    let answer = daemon.call("probe.flood", json!({"topic": "probe.flood", "count": total})).unwrap();
     assert_eq!(answer["published"], total);
     let r = wait_for(Duration::from_secs(10), || {
         let r = daemon.call("probe.received", json!({})).unwrap();
@@ -33,20 +28,13 @@ fn a_full_queue_drops_the_oldest_and_says_how_many() {
     })
     .expect("the queue drains");
     let events = received(&r);
-    let seqs: Vec<i64> = events
-        .iter()
-        .filter(|e| e.0 == "probe.flood")
-        .map(|e| e.2)
-        .collect();
+    let seqs: Vec<i64> = events.iter().filter(|e| e.0 == "probe.flood").map(|e| e.2).collect();
     // Newest win: exactly the last DEFAULT_QUEUE events, in order.
     let expected: Vec<i64> = (total - DEFAULT_QUEUE as i64..total).collect();
     assert_eq!(seqs, expected);
     assert_eq!(r["dropped"], total - DEFAULT_QUEUE as i64);
     // The notice comes before the first event after the gap.
-    let notice = events
-        .iter()
-        .position(|e| e.0 == "kernel.dropped")
-        .expect("a dropped notice");
+    let notice = events.iter().position(|e| e.0 == "kernel.dropped").expect("a dropped notice");
     let first = events.iter().position(|e| e.0 == "probe.flood").unwrap();
     assert!(notice < first);
 }
@@ -67,9 +55,7 @@ fn each_publishers_events_arrive_in_order() {
         })
         .unwrap()
     });
-    daemon
-        .call("probe.flood", json!({"topic": "probe.mixed", "count": n}))
-        .unwrap();
+    daemon.call("probe.flood", json!({"topic": "probe.mixed", "count": n})).unwrap();
     peer.join().unwrap();
     let events = wait_for(Duration::from_secs(10), || {
         let e = received(&daemon.call("probe.received", json!({})).unwrap());
@@ -77,11 +63,8 @@ fn each_publishers_events_arrive_in_order() {
     })
     .expect("all events arrive (2 x 400 fits the queue)");
     for source in ["probe", "peer"] {
-        let seqs: Vec<i64> = events
-            .iter()
-            .filter(|e| e.0 == "probe.mixed" && e.1 == source)
-            .map(|e| e.2)
-            .collect();
+        let seqs: Vec<i64> =
+            events.iter().filter(|e| e.0 == "probe.mixed" && e.1 == source).map(|e| e.2).collect();
         assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "order from {source}");
     }
 }
@@ -94,10 +77,7 @@ fn ctl_gives_up_after_its_timeout() {
     let out = profile.run(&["ctl", "probe.sleep", r#"{"ms": 3000}"#, "--timeout", "300"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("probe.sleep timed out after 300 ms"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("probe.sleep timed out after 300 ms"), "{stderr}");
     assert!(started.elapsed() < Duration::from_millis(2500));
 }
 
@@ -105,49 +85,24 @@ fn ctl_gives_up_after_its_timeout() {
 fn plugins_call_each_other_with_timeouts() {
     let profile = Profile::new().with_fixture("probe").with_fixture("peer");
     let daemon = profile.daemon();
-    let ok = daemon
-        .call(
-            "probe.call",
-            json!({"service": "peer.echo", "args": {"hi": 1}}),
-        )
-        .unwrap();
+    let ok = daemon.call("probe.call", json!({"service": "peer.echo", "args": {"hi": 1}})).unwrap();
     assert_eq!(ok, json!({"ok": {"hi": 1}}));
 
     let slow = daemon
-        .call(
-            "probe.call",
-            json!({"service": "peer.sleep", "args": {"ms": 1500}, "timeout_ms": 200}),
-        )
+        .call("probe.call", json!({"service": "peer.sleep", "args": {"ms": 1500}, "timeout_ms": 200}))
         .unwrap();
     assert_eq!(slow["error"]["kind"], "Timeout", "{slow}");
-    assert_eq!(
-        slow["error"]["message"],
-        "peer.sleep timed out after 200 ms"
-    );
+    assert_eq!(slow["error"]["message"], "peer.sleep timed out after 200 ms");
 
-    let missing = daemon
-        .call("probe.call", json!({"service": "ghost.boo"}))
-        .unwrap();
+    let missing = daemon.call("probe.call", json!({"service": "ghost.boo"})).unwrap();
     assert_eq!(missing["error"]["kind"], "UnknownService");
 
-    let own = daemon
-        .call("probe.call", json!({"service": "probe.echo"}))
-        .unwrap();
+    let own = daemon.call("probe.call", json!({"service": "probe.echo"})).unwrap();
     assert_eq!(own["error"]["kind"], "Refused");
-    assert!(
-        own["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("called its own service")
-    );
+    assert!(own["error"]["message"].as_str().unwrap().contains("called its own service"));
 
     // A refused request is an answer, not a failure: the provider stays active.
-    let bad = daemon
-        .call(
-            "probe.call",
-            json!({"service": "peer.sleep", "args": {"nope": 1}}),
-        )
-        .unwrap();
+    let bad = daemon.call("probe.call", json!({"service": "peer.sleep", "args": {"nope": 1}})).unwrap();
     assert_eq!(bad["error"]["kind"], "Refused");
     assert_eq!(daemon.state("peer").0, "active");
 }
@@ -156,8 +111,7 @@ fn plugins_call_each_other_with_timeouts() {
 fn kernel_announces_plugin_state_changes() {
     let profile = Profile::new().with_fixture("probe").with_fixture("panicky");
     let daemon = profile.daemon();
-    let events =
-        ucdesk_tests::Lines::spawn(profile.command(&["events", "--topic", "kernel.plugin_state"]));
+    let events = ucdesk_tests::Lines::spawn(profile.command(&["events", "--topic", "kernel.plugin_state"]));
     std::thread::sleep(Duration::from_millis(300));
     let _ = daemon.call("panicky.panic", json!({}));
     let line = events.next(Duration::from_secs(10)).expect("a state event");

@@ -27,11 +27,7 @@ fn events_streams_the_topics_hello_publishes() {
     // The subscription is live once a first event shows up; keep greeting until then.
     let mut seen = None;
     for attempt in 0..50 {
-        profile.run_ok(&[
-            "ctl",
-            "hello.greet",
-            &json!({"name": format!("n{attempt}")}).to_string(),
-        ]);
+        profile.run_ok(&["ctl", "hello.greet", &json!({"name": format!("n{attempt}")}).to_string()]);
         if let Some(line) = events.next(Duration::from_millis(200)) {
             seen = Some(line);
             break;
@@ -40,12 +36,7 @@ fn events_streams_the_topics_hello_publishes() {
     let line: Value = serde_json::from_str(&seen.expect("an event line")).unwrap();
     assert_eq!(line["topic"], "hello.greeted");
     assert_eq!(line["source"], "hello");
-    assert!(
-        line["payload"]["greeting"]
-            .as_str()
-            .unwrap()
-            .starts_with("Hello, n")
-    );
+    assert!(line["payload"]["greeting"].as_str().unwrap().starts_with("Hello, n"));
 }
 
 #[test]
@@ -55,18 +46,8 @@ fn events_filters_by_topic_prefix() {
     let events = Lines::spawn(profile.command(&["events", "--topic", "probe.wanted"]));
     let mut first = None;
     for _ in 0..50 {
-        daemon
-            .call(
-                "probe.publish",
-                json!({"topic": "probe.unwanted", "payload": {"n": 1}}),
-            )
-            .unwrap();
-        daemon
-            .call(
-                "probe.publish",
-                json!({"topic": "probe.wanted", "payload": {"n": 2}}),
-            )
-            .unwrap();
+        daemon.call("probe.publish", json!({"topic": "probe.unwanted", "payload": {"n": 1}})).unwrap();
+        daemon.call("probe.publish", json!({"topic": "probe.wanted", "payload": {"n": 2}})).unwrap();
         if let Some(line) = events.next(Duration::from_millis(200)) {
             first = Some(line);
             break;
@@ -87,12 +68,7 @@ fn plugins_json_has_the_documented_fields() {
     assert_eq!(hello["state"], "active");
     assert_eq!(hello["version"], "1.0.0");
     assert_eq!(hello["api_version"], ucdesk_plugin_api::API_VERSION);
-    assert!(
-        hello["path"]
-            .as_str()
-            .unwrap()
-            .ends_with(&ucdesk_tests::lib_name("ucdesk_plugin_hello"))
-    );
+    assert!(hello["path"].as_str().unwrap().ends_with(&ucdesk_tests::lib_name("ucdesk_plugin_hello")));
     assert!(hello["reason"].is_null());
     assert_eq!(hello["requires"], json!([]));
     assert!(hello["feature"].is_null());
@@ -103,12 +79,7 @@ fn plugins_json_has_the_documented_fields() {
     drop(daemon);
     // And a table for people.
     let table = profile.run_ok(&["plugins"]);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("hello") && l.contains("active")),
-        "{table}"
-    );
+    assert!(table.lines().any(|l| l.starts_with("hello") && l.contains("active")), "{table}");
 }
 
 #[test]
@@ -152,9 +123,7 @@ fn a_stale_socket_from_a_crash_is_replaced() {
     assert!(profile.socket().exists());
     let _again = profile.daemon();
     assert_eq!(
-        profile
-            .run_ok(&["ctl", "hello.greet", r#"{"name":"B"}"#])
-            .trim(),
+        profile.run_ok(&["ctl", "hello.greet", r#"{"name":"B"}"#]).trim(),
         r#"{"greeting":"Hello, B!"}"#
     );
 }

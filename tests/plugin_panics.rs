@@ -6,10 +6,7 @@ use std::time::Duration;
 use ucdesk_tests::{Profile, entry, wait_for};
 
 fn profile() -> Profile {
-    Profile::new()
-        .with_fixture("panicky")
-        .with_fixture("dependent")
-        .with_fixture("probe")
+    Profile::new().with_fixture("panicky").with_fixture("dependent").with_fixture("probe")
 }
 
 fn panic_in(place: &str) -> Vec<Value> {
@@ -40,12 +37,7 @@ fn panic_in_start() {
     let list = panic_in("start");
     assert_failed(&list, "configured to panic in start");
     // The location of the panic is part of the message.
-    assert!(
-        entry(&list, "panicky")["reason"]
-            .as_str()
-            .unwrap()
-            .contains("kit/src/lib.rs:")
-    );
+    assert!(entry(&list, "panicky")["reason"].as_str().unwrap().contains("kit/src/lib.rs:"));
 }
 
 #[test]
@@ -60,10 +52,7 @@ fn panic_in_a_service_call() {
     let out = profile.run(&["ctl", "panicky.panic"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("plugin 'panicky' failed while handling panicky.panic"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("plugin 'panicky' failed while handling panicky.panic"), "{stderr}");
     assert!(stderr.contains("was asked to panic"), "{stderr}");
 
     let (state, reason) = daemon.state("panicky");
@@ -76,10 +65,7 @@ fn panic_in_a_service_call() {
     let err = daemon.call("panicky.echo", json!({})).unwrap_err();
     assert!(err.contains("plugin 'panicky' is failed"), "{err}");
     // Everyone else is fine.
-    assert_eq!(
-        daemon.call("probe.echo", json!({"x": 1})).unwrap(),
-        json!({"x": 1})
-    );
+    assert_eq!(daemon.call("probe.echo", json!({"x": 1})).unwrap(), json!({"x": 1}));
     let (clean, _) = daemon.stop();
     assert!(clean);
 }
@@ -88,12 +74,7 @@ fn panic_in_a_service_call() {
 fn panic_in_an_event_handler() {
     let profile = profile();
     let daemon = profile.daemon();
-    daemon
-        .call(
-            "probe.publish",
-            json!({"topic": "panicky.boom", "payload": {}}),
-        )
-        .unwrap();
+    daemon.call("probe.publish", json!({"topic": "panicky.boom", "payload": {}})).unwrap();
     let reason = wait_for(Duration::from_secs(10), || match daemon.state("panicky") {
         (state, reason) if state == "failed" => reason,
         _ => None,
@@ -104,20 +85,10 @@ fn panic_in_an_event_handler() {
     assert_eq!(daemon.state("dependent").0, "disabled");
     // The bus still works for the others.
     daemon.call("probe.reset", json!({})).unwrap();
-    daemon
-        .call(
-            "probe.publish",
-            json!({"topic": "probe.after", "payload": {"seq": 7}}),
-        )
-        .unwrap();
+    daemon.call("probe.publish", json!({"topic": "probe.after", "payload": {"seq": 7}})).unwrap();
     let got = wait_for(Duration::from_secs(5), || {
         let r = daemon.call("probe.received", json!({})).unwrap();
-        r["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e[0] == "probe.after")
-            .then_some(())
+        r["events"].as_array().unwrap().iter().any(|e| e[0] == "probe.after").then_some(())
     });
     assert!(got.is_some());
 }
@@ -164,8 +135,5 @@ fn callers_waiting_on_a_plugin_that_panics_are_answered_at_once() {
     assert!(panicker.join().unwrap().is_err());
     let err = queued.unwrap_err();
     assert!(err.contains("panicky"), "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "a queued caller waited for its timeout"
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "a queued caller waited for its timeout");
 }

@@ -8,33 +8,15 @@ use ucdesk_tests::{Profile, wait_for};
 #[test]
 fn settings_are_checked_against_the_schema() {
     let profile = Profile::new().with_fixture("probe");
-    assert_eq!(
-        profile.run_ok(&["settings", "get", "probe.level"]).trim(),
-        "1"
-    );
+    assert_eq!(profile.run_ok(&["settings", "get", "probe.level"]).trim(), "1");
     profile.run_ok(&["settings", "set", "probe.level", "7"]);
-    assert_eq!(
-        profile.run_ok(&["settings", "get", "probe.level"]).trim(),
-        "7"
-    );
+    assert_eq!(profile.run_ok(&["settings", "get", "probe.level"]).trim(), "7");
     for (args, expected) in [
-        (
-            ["settings", "set", "probe.level", "11"],
-            "must be at most 10",
-        ),
+        (["settings", "set", "probe.level", "11"], "must be at most 10"),
         (["settings", "set", "probe.level", "seven"], "expects JSON"),
-        (
-            ["settings", "set", "probe.panic_in", "lunch"],
-            "expects one of nothing, new, start, view, stop",
-        ),
-        (
-            ["settings", "set", "probe.nothing", "1"],
-            "no plugin declares setting probe.nothing",
-        ),
-        (
-            ["settings", "set", "ghost.level", "1"],
-            "no plugin 'ghost' is installed",
-        ),
+        (["settings", "set", "probe.panic_in", "lunch"], "expects one of nothing, new, start, view, stop"),
+        (["settings", "set", "probe.nothing", "1"], "no plugin declares setting probe.nothing"),
+        (["settings", "set", "ghost.level", "1"], "no plugin 'ghost' is installed"),
         (["settings", "set", "nodot", "1"], "plugin_id.name"),
         (["settings", "set", "probe.password", "x"], "is a secret"),
     ] {
@@ -43,10 +25,7 @@ fn settings_are_checked_against_the_schema() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
-    assert_eq!(
-        profile.run_ok(&["settings", "get", "probe.level"]).trim(),
-        "7"
-    );
+    assert_eq!(profile.run_ok(&["settings", "get", "probe.level"]).trim(), "7");
 }
 
 #[test]
@@ -56,18 +35,10 @@ fn a_running_plugin_hears_about_its_setting_changes() {
     profile.run_ok(&["settings", "set", "probe.level", "3"]);
     let seen = wait_for(Duration::from_secs(5), || {
         let r = daemon.call("probe.received", json!({})).unwrap();
-        r["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e[0] == "kernel.setting_changed")
-            .then_some(())
+        r["events"].as_array().unwrap().iter().any(|e| e[0] == "kernel.setting_changed").then_some(())
     });
     assert!(seen.is_some());
-    assert_eq!(
-        profile.run_ok(&["settings", "get", "probe.level"]).trim(),
-        "3"
-    );
+    assert_eq!(profile.run_ok(&["settings", "get", "probe.level"]).trim(), "3");
 }
 
 fn set_secret(profile: &Profile, key: &str, value: &str) -> std::process::Output {
@@ -78,12 +49,7 @@ fn set_secret(profile: &Profile, key: &str, value: &str) -> std::process::Output
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{value}\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{value}\n").as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -92,18 +58,9 @@ fn secrets_are_stored_encrypted_and_never_printed() {
     const SECRET: &str = "s3cr3t-Correct-Horse";
     let profile = Profile::new().with_fixture("probe");
     let out = set_secret(&profile, "probe.password", SECRET);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let daemon = profile.daemon();
-    assert_eq!(
-        daemon
-            .call("probe.secret", json!({"name": "password"}))
-            .unwrap(),
-        json!({"set": true})
-    );
+    assert_eq!(daemon.call("probe.secret", json!({"name": "password"})).unwrap(), json!({"set": true}));
     // Online too, through the running instance.
     let out = set_secret(&profile, "probe.password", &format!("{SECRET}-2"));
     assert!(out.status.success());

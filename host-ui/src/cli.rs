@@ -4,11 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "ucdesk",
-    version,
-    about = "ucdesk: desktop unified communications"
-)]
+#[command(name = "ucdesk", version, about = "ucdesk: desktop unified communications")]
 pub struct Cli {
     /// Keep config, data and the runtime socket under DIR (default: XDG directories).
     #[arg(long, global = true, value_name = "DIR")]

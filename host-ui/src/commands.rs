@@ -33,16 +33,12 @@ impl Profile {
         let bundled = std::env::var("UCDESK_BUNDLED_PLUGINS").map_or(true, |v| v != "0");
         let exe = std::env::current_exe().ok().filter(|_| bundled);
         let exe_dir = exe.as_deref().and_then(|p| p.parent());
-        let plugin_dirs =
-            discovery::search_path(&cli.plugins, env.as_deref(), &home.user_plugins(), exe_dir);
+        let plugin_dirs = discovery::search_path(&cli.plugins, env.as_deref(), &home.user_plugins(), exe_dir);
         Profile { home, plugin_dirs }
     }
 
     pub fn kernel(&self) -> Result<Kernel> {
-        Ok(Kernel::new(KernelConfig::new(
-            self.home.clone(),
-            self.plugin_dirs.clone(),
-        ))?)
+        Ok(Kernel::new(KernelConfig::new(self.home.clone(), self.plugin_dirs.clone()))?)
     }
 
     /// A connection to the running instance, or None when there is none.
@@ -55,8 +51,7 @@ impl Profile {
     }
 
     fn running(&self) -> Result<Client> {
-        self.client()?
-            .ok_or_else(|| ControlError::NotRunning(self.home.socket()).into())
+        self.client()?.ok_or_else(|| ControlError::NotRunning(self.home.socket()).into())
     }
 }
 
@@ -66,20 +61,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => crate::gui::run(profile),
         Some(Command::Plugins { json }) => plugins(&profile, json),
         Some(Command::Daemon) => daemon(&profile),
-        Some(Command::Ctl {
-            service,
-            json,
-            timeout,
-        }) => ctl(&profile, service, json, timeout),
+        Some(Command::Ctl { service, json, timeout }) => ctl(&profile, service, json, timeout),
         Some(Command::Events { topic }) => events(&profile, &topic),
         Some(Command::Settings { action }) => settings(&profile, action),
-        Some(Command::Secret {
-            action: SecretAction::Set { key },
-        }) => secret_set(&profile, &key),
+        Some(Command::Secret { action: SecretAction::Set { key } }) => secret_set(&profile, &key),
         Some(Command::View { plugin, panel }) => {
-            let view = profile
-                .running()?
-                .request(&Request::View { plugin, panel })?;
+            let view = profile.running()?.request(&Request::View { plugin, panel })?;
             println!("{view}");
             Ok(ExitCode::SUCCESS)
         }
@@ -114,12 +101,7 @@ fn print_table(list: &[PluginInfo]) {
     for p in list {
         let version = p.version.as_deref().unwrap_or("-");
         let reason = p.reason.as_deref().unwrap_or("").replace('\n', " ");
-        println!(
-            "{:width$}  {:10}  {:12}  {reason}",
-            p.id,
-            version,
-            p.state.as_str()
-        );
+        println!("{:width$}  {:10}  {:12}  {reason}", p.id, version, p.state.as_str());
     }
 }
 
@@ -129,23 +111,11 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
     }
     let kernel = profile.kernel()?;
     let list = kernel.activate();
-    for p in list
-        .iter()
-        .filter(|p| p.state != ucdesk_kernel::PluginState::Active)
-    {
-        tracing::warn!(
-            plugin = p.id,
-            "{}: {}",
-            p.state,
-            p.reason.as_deref().unwrap_or("")
-        );
+    for p in list.iter().filter(|p| p.state != ucdesk_kernel::PluginState::Active) {
+        tracing::warn!(plugin = p.id, "{}: {}", p.state, p.reason.as_deref().unwrap_or(""));
     }
     let server = ControlServer::start(kernel.clone())?;
-    tracing::info!(
-        "ready: {} plugins active, control socket {}",
-        active(&list),
-        server.path().display()
-    );
+    tracing::info!("ready: {} plugins active, control socket {}", active(&list), server.path().display());
     wait_for_termination()?;
     tracing::info!("stopping");
     drop(server);
@@ -154,9 +124,7 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
 }
 
 fn active(list: &[PluginInfo]) -> usize {
-    list.iter()
-        .filter(|p| p.state == ucdesk_kernel::PluginState::Active)
-        .count()
+    list.iter().filter(|p| p.state == ucdesk_kernel::PluginState::Active).count()
 }
 
 pub fn wait_for_termination() -> Result<()> {
@@ -168,16 +136,10 @@ pub fn wait_for_termination() -> Result<()> {
 
 fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -> Result<ExitCode> {
     let args: Value = match json {
-        Some(text) => {
-            serde_json::from_str(&text).map_err(|e| format!("request is not valid JSON: {e}"))?
-        }
+        Some(text) => serde_json::from_str(&text).map_err(|e| format!("request is not valid JSON: {e}"))?,
         None => Value::Null,
     };
-    let answer = profile.running()?.request(&Request::Call {
-        service,
-        args,
-        timeout_ms: Some(timeout),
-    })?;
+    let answer = profile.running()?.request(&Request::Call { service, args, timeout_ms: Some(timeout) })?;
     println!("{answer}");
     Ok(ExitCode::SUCCESS)
 }
@@ -188,10 +150,7 @@ fn events(profile: &Profile, topic: &str) -> Result<ExitCode> {
     for line in lines {
         let mut out = stdout.lock();
         // A closed pipe (`ucdesk events | head`) ends the stream quietly.
-        if writeln!(out, "{}", line?)
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        if writeln!(out, "{}", line?).and_then(|()| out.flush()).is_err() {
             break;
         }
     }
@@ -204,11 +163,7 @@ fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
             println!("{}", c.request(&Request::SettingGet { key })?)
         }
         (Some(mut c), SettingsAction::Set { key, value }) => {
-            c.request(&Request::SettingSet {
-                key,
-                value: None,
-                text: Some(value),
-            })?;
+            c.request(&Request::SettingSet { key, value: None, text: Some(value) })?;
         }
         (None, action) => {
             let kernel = profile.kernel()?;
@@ -230,19 +185,13 @@ fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
 fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {
     let mut value = String::new();
     std::io::stdin().read_to_string(&mut value)?;
-    let value = value
-        .strip_suffix('\n')
-        .map(|v| v.strip_suffix('\r').unwrap_or(v))
-        .unwrap_or(&value);
+    let value = value.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&value);
     if value.is_empty() {
         return Err("no secret on standard input".into());
     }
     match profile.client()? {
         Some(mut c) => {
-            c.request(&Request::SecretSet {
-                key: key.to_string(),
-                value: value.to_string(),
-            })?;
+            c.request(&Request::SecretSet { key: key.to_string(), value: value.to_string() })?;
         }
         None => {
             let kernel = profile.kernel()?;

@@ -39,35 +39,15 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, state: &mut PanelState, out: &mut
             ui.separator();
         }
         Node::Badge { text } => {
-            ui.label(
-                RichText::new(text)
-                    .strong()
-                    .background_color(ui.visuals().selection.bg_fill),
-            );
+            ui.label(RichText::new(text).strong().background_color(ui.visuals().selection.bg_fill));
         }
         Node::Button { id, label, enabled } => {
-            if ui
-                .add_enabled(*enabled, egui::Button::new(label.as_str()))
-                .clicked()
-            {
-                out.push(UiEvent {
-                    widget: id.clone(),
-                    action: UiAction::Clicked,
-                });
+            if ui.add_enabled(*enabled, egui::Button::new(label.as_str())).clicked() {
+                out.push(UiEvent { widget: id.clone(), action: UiAction::Clicked });
             }
         }
-        Node::TextInput {
-            id,
-            value,
-            hint,
-            multiline,
-            password,
-            max_len,
-        } => {
-            let buffer = state
-                .text
-                .entry(id.clone())
-                .or_insert_with(|| value.clone());
+        Node::TextInput { id, value, hint, multiline, password, max_len } => {
+            let buffer = state.text.entry(id.clone()).or_insert_with(|| value.clone());
             let mut edit = if *multiline {
                 egui::TextEdit::multiline(buffer)
             } else {
@@ -81,29 +61,20 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, state: &mut PanelState, out: &mut
             if response.changed() {
                 out.push(UiEvent {
                     widget: id.clone(),
-                    action: UiAction::Changed {
-                        value: Value::String(buffer.clone()),
-                    },
+                    action: UiAction::Changed { value: Value::String(buffer.clone()) },
                 });
             }
             if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 out.push(UiEvent {
                     widget: id.clone(),
-                    action: UiAction::Submitted {
-                        value: buffer.clone(),
-                    },
+                    action: UiAction::Submitted { value: buffer.clone() },
                 });
             }
         }
         Node::Toggle { id, label, value } => {
             let mut v = *value;
             if ui.checkbox(&mut v, label.as_str()).changed() {
-                out.push(UiEvent {
-                    widget: id.clone(),
-                    action: UiAction::Changed {
-                        value: Value::Bool(v),
-                    },
-                });
+                out.push(UiEvent { widget: id.clone(), action: UiAction::Changed { value: Value::Bool(v) } });
             }
         }
         Node::List { id, rows } => {
@@ -116,9 +87,7 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, state: &mut PanelState, out: &mut
                 if ui.selectable_label(false, text).clicked() {
                     out.push(UiEvent {
                         widget: id.clone(),
-                        action: UiAction::Selected {
-                            row: row.id.clone(),
-                        },
+                        action: UiAction::Selected { row: row.id.clone() },
                     });
                 }
             }

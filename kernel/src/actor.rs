@@ -69,11 +69,7 @@ impl ActorHandle {
     pub fn stop(mut self, timeout: Duration) -> Result<(), String> {
         self.alive.store(false, Ordering::Release);
         let (tx, rx) = bounded(1);
-        if self
-            .control
-            .send_timeout(Msg::Stop { reply: tx }, timeout)
-            .is_err()
-        {
+        if self.control.send_timeout(Msg::Stop { reply: tx }, timeout).is_err() {
             return Ok(()); // Its thread has already ended.
         }
         let result = match rx.recv_timeout(timeout) {
@@ -104,39 +100,21 @@ pub(crate) fn spawn(
     let (control, mailbox) = bounded(MAILBOX);
     let (ready_tx, ready_rx) = bounded::<Result<(), String>>(1);
     let alive = Arc::new(AtomicBool::new(true));
-    let host = PluginHost::new(
-        inner.clone(),
-        manifest.clone(),
-        queue.clone(),
-        alive.clone(),
-    );
-    let actor = Actor {
-        id: id.clone(),
-        inner,
-        manifest,
-        queue: queue.clone(),
-    };
+    let host = PluginHost::new(inner.clone(), manifest.clone(), queue.clone(), alive.clone());
+    let actor = Actor { id: id.clone(), inner, manifest, queue: queue.clone() };
     let thread = std::thread::Builder::new()
         .name(format!("plugin:{id}"))
         .spawn(move || actor.run(module, host, mailbox, ready_tx))
         .map_err(|e| format!("cannot start a thread: {e}"))?;
     match ready_rx.recv_timeout(start_timeout) {
-        Ok(Ok(())) => Ok(ActorHandle {
-            control,
-            queue,
-            alive,
-            thread: Some(thread),
-        }),
+        Ok(Ok(())) => Ok(ActorHandle { control, queue, alive, thread: Some(thread) }),
         Ok(Err(reason)) => {
             let _ = thread.join();
             Err(reason)
         }
         Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
             alive.store(false, Ordering::Release);
-            Err(format!(
-                "did not start within {} ms",
-                start_timeout.as_millis()
-            ))
+            Err(format!("did not start within {} ms", start_timeout.as_millis()))
         }
         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
             Err("its thread ended while starting".into())
@@ -187,9 +165,7 @@ impl Actor {
         }
         for panel in &self.manifest.panels {
             match plugin.view(panel.id.as_str().into()).into_result() {
-                Ok(bytes) => {
-                    self.with_inner(|k| k.store_view(&self.id, &panel.id, bytes.into_vec()))
-                }
+                Ok(bytes) => self.with_inner(|k| k.store_view(&self.id, &panel.id, bytes.into_vec())),
                 Err(fault) if fault.is_panic() => {
                     let _ = ready.send(Err(fault.to_string()));
                     std::mem::forget(plugin);
@@ -205,11 +181,7 @@ impl Actor {
         }
         match self.serve(&mut plugin, &mailbox) {
             Exit::Stopped => {}
-            Exit::Panicked {
-                reason,
-                reply,
-                fault,
-            } => {
+            Exit::Panicked { reason, reply, fault } => {
                 // Queued callers get "unavailable" now, not after their timeout.
                 drop(mailbox);
                 std::mem::forget(plugin);
@@ -260,22 +232,12 @@ impl Actor {
 
     fn handle(&self, plugin: &mut PluginBox, msg: Msg) -> Option<Exit> {
         match msg {
-            Msg::Call {
-                service,
-                request,
-                reply,
-            } => {
-                let result = plugin
-                    .on_call(service.as_str().into(), request.as_slice().into())
-                    .into_result();
+            Msg::Call { service, request, reply } => {
+                let result = plugin.on_call(service.as_str().into(), request.as_slice().into()).into_result();
                 match result {
                     Err(fault) if fault.is_panic() => {
                         let reason = format!("{fault} (handling service {service})");
-                        return Some(Exit::Panicked {
-                            reason,
-                            reply: Some(reply),
-                            fault,
-                        });
+                        return Some(Exit::Panicked { reason, reply: Some(reply), fault });
                     }
                     other => {
                         let _ = reply.send(other.map(|v| v.into_vec()));
@@ -287,9 +249,7 @@ impl Actor {
                 Err(fault) => return self.fault(fault, &format!("rendering panel {panel}")),
             },
             Msg::Ui { panel, event } => {
-                if let Err(fault) = plugin
-                    .on_ui(panel.as_str().into(), event.as_slice().into())
-                    .into_result()
+                if let Err(fault) = plugin.on_ui(panel.as_str().into(), event.as_slice().into()).into_result()
                 {
                     return self.fault(fault, &format!("handling a UI event on {panel}"));
                 }
@@ -321,11 +281,7 @@ impl Actor {
     fn fault(&self, fault: Fault, doing: &str) -> Option<Exit> {
         if fault.is_panic() {
             let reason = format!("{fault} ({doing})");
-            return Some(Exit::Panicked {
-                reason,
-                reply: None,
-                fault,
-            });
+            return Some(Exit::Panicked { reason, reply: None, fault });
         }
         tracing::warn!(plugin = self.id, "{doing}: {fault}");
         None

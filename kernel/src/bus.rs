@@ -51,12 +51,7 @@ pub struct Queue {
 impl Queue {
     pub fn new(owner: impl Into<String>, capacity: usize) -> Arc<Queue> {
         let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
-        Arc::new(Queue {
-            owner: owner.into(),
-            tx,
-            rx,
-            dropped: AtomicU64::new(0),
-        })
+        Arc::new(Queue { owner: owner.into(), tx, rx, dropped: AtomicU64::new(0) })
     }
 
     /// The receiving end, for the subscriber's thread.
@@ -102,11 +97,7 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(capacity: usize) -> Bus {
-        Bus {
-            subs: RwLock::new(Vec::new()),
-            capacity,
-            published: AtomicU64::new(0),
-        }
+        Bus { subs: RwLock::new(Vec::new()), capacity, published: AtomicU64::new(0) }
     }
 
     /// The length of each subscriber's queue.
@@ -121,14 +112,8 @@ impl Bus {
 
     pub fn subscribe(&self, prefix: &str, queue: &Arc<Queue>) {
         let mut subs = self.subs.write().unwrap_or_else(|p| p.into_inner());
-        if !subs
-            .iter()
-            .any(|s| s.prefix == prefix && Arc::ptr_eq(&s.queue, queue))
-        {
-            subs.push(Subscription {
-                prefix: prefix.to_string(),
-                queue: queue.clone(),
-            });
+        if !subs.iter().any(|s| s.prefix == prefix && Arc::ptr_eq(&s.queue, queue)) {
+            subs.push(Subscription { prefix: prefix.to_string(), queue: queue.clone() });
         }
     }
 
@@ -187,11 +172,8 @@ mod tests {
         for n in 0..10 {
             bus.publish(ev("a.x", n));
         }
-        let got: Vec<String> = q
-            .receiver()
-            .try_iter()
-            .map(|e| String::from_utf8(e.payload.clone()).unwrap())
-            .collect();
+        let got: Vec<String> =
+            q.receiver().try_iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect();
         assert_eq!(got, ["6", "7", "8", "9"]);
         assert_eq!(q.take_dropped(), 6);
         assert_eq!(q.take_dropped(), 0);

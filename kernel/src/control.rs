@@ -84,10 +84,7 @@ pub enum ControlError {
     #[error("another ucdesk instance is already running on {0}")]
     AlreadyRunning(PathBuf),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("unexpected answer from the instance: {0}")]
     Protocol(String),
     /// The instance answered with an error.
@@ -130,10 +127,7 @@ impl ControlServer {
     /// stale file left by a crash) and starts serving `kernel`.
     pub fn start(kernel: Kernel) -> Result<ControlServer, ControlError> {
         let path = kernel.home().socket();
-        let io = |source| ControlError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| ControlError::Io { path: path.clone(), source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
@@ -151,11 +145,7 @@ impl ControlServer {
             .name("control".into())
             .spawn(move || accept_loop(listener, kernel, flag))
             .map_err(io)?;
-        Ok(ControlServer {
-            path,
-            stopping,
-            thread: Some(thread),
-        })
+        Ok(ControlServer { path, stopping, thread: Some(thread) })
     }
 
     pub fn path(&self) -> &Path {
@@ -184,13 +174,11 @@ fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>
         let Ok(stream) = stream else { continue };
         let kernel = kernel.clone();
         let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
-        let _ = std::thread::Builder::new()
-            .name(format!("control:{n}"))
-            .spawn(move || {
-                if let Err(e) = serve(stream, &kernel, n) {
-                    tracing::debug!("control client {n}: {e}");
-                }
-            });
+        let _ = std::thread::Builder::new().name(format!("control:{n}")).spawn(move || {
+            if let Err(e) = serve(stream, &kernel, n) {
+                tracing::debug!("control client {n}: {e}");
+            }
+        });
     }
 }
 
@@ -222,11 +210,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
     match request {
         Request::Ping => json!({"ok": {"pid": std::process::id()}}),
         Request::Plugins => json!({"ok": kernel.plugins()}),
-        Request::Call {
-            service,
-            args,
-            timeout_ms,
-        } => {
+        Request::Call { service, args, timeout_ms } => {
             let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS));
             let bytes = serde_json::to_vec(&args).expect("Value serializes");
             match kernel.call(&service, bytes, timeout) {
@@ -261,11 +245,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             },
             None => error_line("not_found", format!("no view for {plugin}/{panel}")),
         },
-        Request::Ui {
-            plugin,
-            panel,
-            event,
-        } => match kernel.ui_event(&plugin, &panel, &event) {
+        Request::Ui { plugin, panel, event } => match kernel.ui_event(&plugin, &panel, &event) {
             Ok(()) => json!({"ok": null}),
             Err(e) => error_line(call_kind(e.kind), &e.message),
         },
@@ -273,12 +253,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
     }
 }
 
-fn stream_events(
-    mut writer: UnixStream,
-    kernel: &Kernel,
-    prefix: &str,
-    n: u64,
-) -> std::io::Result<()> {
+fn stream_events(mut writer: UnixStream, kernel: &Kernel, prefix: &str, n: u64) -> std::io::Result<()> {
     let queue = kernel.subscribe_client(&format!("client:{n}"), prefix);
     let result = (|| {
         writeln!(writer, "{}", json!({"ok": "subscribed"}))?;
@@ -314,12 +289,7 @@ fn peer_closed(stream: &UnixStream) -> bool {
     let mut byte = 0u8;
     // SAFETY: a one-byte peek into a valid buffer on a socket we own.
     let n = unsafe {
-        libc::recv(
-            stream.as_raw_fd(),
-            (&mut byte as *mut u8).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
+        libc::recv(stream.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
     };
     n == 0
 }
@@ -338,28 +308,15 @@ impl Client {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
                 ControlError::NotRunning(path.to_path_buf())
             }
-            _ => ControlError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            },
+            _ => ControlError::Io { path: path.to_path_buf(), source: e },
         })?;
-        let writer = stream.try_clone().map_err(|e| ControlError::Io {
-            path: path.into(),
-            source: e,
-        })?;
-        Ok(Client {
-            path: path.to_path_buf(),
-            reader: BufReader::new(stream),
-            writer,
-        })
+        let writer = stream.try_clone().map_err(|e| ControlError::Io { path: path.into(), source: e })?;
+        Ok(Client { path: path.to_path_buf(), reader: BufReader::new(stream), writer })
     }
 
     /// Sends a request and returns the `ok` value.
     pub fn request(&mut self, request: &Request) -> Result<Value, ControlError> {
-        let io = |source| ControlError::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io = |source| ControlError::Io { path: self.path.clone(), source };
         let line = serde_json::to_string(request).expect("requests serialize");
         writeln!(self.writer, "{line}").map_err(io)?;
         self.read_answer()
@@ -370,27 +327,18 @@ impl Client {
         let n = self
             .reader
             .read_line(&mut line)
-            .map_err(|source| ControlError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+            .map_err(|source| ControlError::Io { path: self.path.clone(), source })?;
         if n == 0 {
-            return Err(ControlError::Protocol(
-                "the instance closed the connection".into(),
-            ));
+            return Err(ControlError::Protocol("the instance closed the connection".into()));
         }
-        let mut v: Value =
-            serde_json::from_str(&line).map_err(|e| ControlError::Protocol(e.to_string()))?;
+        let mut v: Value = serde_json::from_str(&line).map_err(|e| ControlError::Protocol(e.to_string()))?;
         if let Some(ok) = v.get_mut("ok") {
             return Ok(ok.take());
         }
         let err = v.get("error").cloned().unwrap_or(Value::Null);
         Err(ControlError::Remote {
             kind: err["kind"].as_str().unwrap_or("unknown").to_string(),
-            message: err["message"]
-                .as_str()
-                .unwrap_or("(no message)")
-                .to_string(),
+            message: err["message"].as_str().unwrap_or("(no message)").to_string(),
         })
     }
 
@@ -399,15 +347,11 @@ impl Client {
         mut self,
         prefix: &str,
     ) -> Result<impl Iterator<Item = Result<String, ControlError>>, ControlError> {
-        self.request(&Request::Events {
-            prefix: prefix.to_string(),
-        })?;
+        self.request(&Request::Events { prefix: prefix.to_string() })?;
         let path = self.path.clone();
-        Ok(self.reader.lines().map(move |l| {
-            l.map_err(|source| ControlError::Io {
-                path: path.clone(),
-                source,
-            })
-        }))
+        Ok(self
+            .reader
+            .lines()
+            .map(move |l| l.map_err(|source| ControlError::Io { path: path.clone(), source })))
     }
 }

@@ -34,11 +34,7 @@ pub fn plugin_id_from_file_name(name: &str) -> Option<&str> {
 
 /// The file name a plugin with `id` must have on this platform.
 pub fn library_file_name(id: &str) -> String {
-    format!(
-        "{}ucdesk_plugin_{id}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    )
+    format!("{}ucdesk_plugin_{id}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
 /// Scans `dirs` in order (earlier wins on duplicate ids). Missing directories are
@@ -109,17 +105,9 @@ mod tests {
         assert_eq!(plugin_id_from_file_name(&ok), Some("hello"));
         for stray in [
             "libhello.so".to_string(),
-            format!(
-                "{}ucdesk_plugin_Bad{}",
-                std::env::consts::DLL_PREFIX,
-                std::env::consts::DLL_SUFFIX
-            ),
+            format!("{}ucdesk_plugin_Bad{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX),
             format!("{ok}.sig"),
-            format!(
-                "{}ucdesk_plugin_{}",
-                std::env::consts::DLL_PREFIX,
-                std::env::consts::DLL_SUFFIX
-            ),
+            format!("{}ucdesk_plugin_{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX),
         ] {
             assert_eq!(plugin_id_from_file_name(&stray), None, "{stray}");
         }
@@ -135,11 +123,8 @@ mod tests {
         std::fs::write(b.path().join(library_file_name("y")), b"").unwrap();
         std::fs::write(b.path().join("libother.so"), b"").unwrap();
         let found = discover(&[a.path().into(), b.path().into(), a.path().into()]);
-        let ids: Vec<_> = found
-            .candidates
-            .iter()
-            .map(|c| (c.id.as_str(), c.path.parent().unwrap()))
-            .collect();
+        let ids: Vec<_> =
+            found.candidates.iter().map(|c| (c.id.as_str(), c.path.parent().unwrap())).collect();
         assert_eq!(ids, vec![("x", a.path()), ("y", b.path())]);
         assert_eq!(found.shadowed.len(), 1);
         assert_eq!(found.shadowed[0].1, a.path().join(library_file_name("x")));

@@ -17,15 +17,10 @@ pub enum SettingsError {
     Locked(String),
     #[error("{0} is a secret: set it with `ucdesk secret set {0}`")]
     IsSecret(String),
-    #[error(
-        "settings file {path} is corrupt ({reason}); fix or move it, ucdesk will not overwrite it"
-    )]
+    #[error("settings file {path} is corrupt ({reason}); fix or move it, ucdesk will not overwrite it")]
     Corrupt { path: PathBuf, reason: String },
     #[error("settings file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Error returned by the secret store. Never contains a secret value.
@@ -38,10 +33,7 @@ pub enum SecretError {
     #[error("no randomness available: {0}")]
     Random(String),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{0} is not declared as a secret by any installed plugin")]
     NotASecret(String),
 }
@@ -52,8 +44,5 @@ pub enum KernelError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }

@@ -19,20 +19,12 @@ impl Home {
     /// Everything under one directory (`--home DIR`).
     pub fn under(dir: impl AsRef<Path>) -> Home {
         let dir = dir.as_ref();
-        Home {
-            config: dir.join("config"),
-            data: dir.join("data"),
-            runtime: dir.join("run"),
-        }
+        Home { config: dir.join("config"), data: dir.join("data"), runtime: dir.join("run") }
     }
 
     /// The XDG locations of the current user.
     pub fn xdg() -> Home {
-        let env_dir = |var: &str| {
-            std::env::var_os(var)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
+        let env_dir = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
         let home = env_dir("HOME").unwrap_or_else(std::env::temp_dir);
         let config = env_dir("XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"));
         let data = env_dir("XDG_DATA_HOME").unwrap_or_else(|| home.join(".local/share"));
@@ -41,11 +33,7 @@ impl Home {
         let runtime = env_dir("XDG_RUNTIME_DIR")
             .map(|d| d.join("ucdesk"))
             .unwrap_or_else(|| std::env::temp_dir().join(format!("ucdesk-{uid}")));
-        Home {
-            config: config.join("ucdesk"),
-            data: data.join("ucdesk"),
-            runtime,
-        }
+        Home { config: config.join("ucdesk"), data: data.join("ucdesk"), runtime }
     }
 
     pub fn socket(&self) -> PathBuf {

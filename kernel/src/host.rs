@@ -30,12 +30,7 @@ impl PluginHost {
         queue: Arc<Queue>,
         alive: Arc<AtomicBool>,
     ) -> Self {
-        PluginHost {
-            inner,
-            manifest,
-            queue,
-            alive,
-        }
+        PluginHost { inner, manifest, queue, alive }
     }
 
     fn id(&self) -> &str {
@@ -78,42 +73,26 @@ impl Host for PluginHost {
         }
     }
 
-    fn call(
-        &self,
-        service: RStr<'_>,
-        request: RVec<u8>,
-        timeout_ms: u64,
-    ) -> RResult<RVec<u8>, CallError> {
+    fn call(&self, service: RStr<'_>, request: RVec<u8>, timeout_ms: u64) -> RResult<RVec<u8>, CallError> {
         let Some(k) = self.kernel() else {
             return RResult::RErr(CallError::new(
                 CallErrorKind::Unavailable,
                 "the calling plugin is no longer active",
             ));
         };
-        k.call(
-            Some(self.id()),
-            service.as_str(),
-            request.into_vec(),
-            Duration::from_millis(timeout_ms),
-        )
-        .map(RVec::from)
-        .into()
+        k.call(Some(self.id()), service.as_str(), request.into_vec(), Duration::from_millis(timeout_ms))
+            .map(RVec::from)
+            .into()
     }
 
     fn publish_view(&self, panel: RStr<'_>, view: RVec<u8>) {
         let Some(k) = self.kernel() else { return };
         if !self.manifest.panels.iter().any(|p| p.id == panel.as_str()) {
-            tracing::warn!(
-                plugin = self.id(),
-                "published a view for undeclared panel {panel}"
-            );
+            tracing::warn!(plugin = self.id(), "published a view for undeclared panel {panel}");
             return;
         }
         if let Err(e) = View::from_bytes(&view) {
-            tracing::warn!(
-                plugin = self.id(),
-                "published an invalid view for {panel}: {e}"
-            );
+            tracing::warn!(plugin = self.id(), "published an invalid view for {panel}: {e}");
             return;
         }
         k.store_view(self.id(), panel.as_str(), view.into_vec());
@@ -134,11 +113,7 @@ impl Host for PluginHost {
         let Some(k) = self.inner.upgrade() else {
             return ROption::RNone;
         };
-        if self
-            .manifest
-            .setting(name.as_str())
-            .is_none_or(|d| d.kind == SettingKind::Secret)
-        {
+        if self.manifest.setting(name.as_str()).is_none_or(|d| d.kind == SettingKind::Secret) {
             return ROption::RNone;
         }
         k.settings
@@ -165,14 +140,8 @@ impl Host for PluginHost {
         let Some(k) = self.inner.upgrade() else {
             return RResult::RErr("the kernel is gone".into());
         };
-        if self
-            .manifest
-            .setting(name.as_str())
-            .is_none_or(|d| d.kind != SettingKind::Secret)
-        {
-            return RResult::RErr(
-                format!("{} does not declare a secret named {name}", self.id()).into(),
-            );
+        if self.manifest.setting(name.as_str()).is_none_or(|d| d.kind != SettingKind::Secret) {
+            return RResult::RErr(format!("{} does not declare a secret named {name}", self.id()).into());
         }
         match k.secrets.get(&self.key(name.as_str())) {
             Ok(v) => RResult::ROk(v.map(RString::from).into()),

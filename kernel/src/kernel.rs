@@ -23,7 +23,10 @@ use serde_json::Value;
 use std::{
     collections::{BTreeMap, HashMap},
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard, RwLock},
+    sync::{
+        Arc, Mutex, MutexGuard, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 use ucdesk_plugin_api::{
@@ -83,6 +86,8 @@ pub(crate) struct Inner {
     view_listener: RwLock<Option<ViewListener>>,
     /// Ids in the order they started; stopped in reverse.
     started: Mutex<Vec<String>>,
+    /// Set by shutdown: an activation still running on another thread starts no more.
+    closing: AtomicBool,
 }
 
 /// A running kernel. Cheap to clone; all methods are safe to call from any thread and
@@ -114,6 +119,7 @@ impl Kernel {
                 views: Mutex::default(),
                 view_listener: RwLock::default(),
                 started: Mutex::default(),
+                closing: AtomicBool::new(false),
             }),
         })
     }
@@ -136,16 +142,8 @@ impl Kernel {
         }
         for (c, winner) in found.shadowed {
             let mut info = PluginInfo::new(&c.id, c.path);
-            info.set(
-                PluginState::Disabled,
-                Some(format!("shadowed by {}", winner.display())),
-            );
-            slots.push(Slot {
-                info,
-                manifest: None,
-                module: None,
-                actor: None,
-            });
+            info.set(PluginState::Disabled, Some(format!("shadowed by {}", winner.display())));
+            slots.push(Slot { info, manifest: None, module: None, actor: None });
         }
         *lock(&self.inner.slots) = slots;
     }
@@ -163,27 +161,16 @@ impl Kernel {
 
     /// The plugin table, in discovery order.
     pub fn plugins(&self) -> Vec<PluginInfo> {
-        lock(&self.inner.slots)
-            .iter()
-            .map(|s| s.info.clone())
-            .collect()
+        lock(&self.inner.slots).iter().map(|s| s.info.clone()).collect()
     }
 
     /// The manifest of an installed plugin (whatever its state).
     pub fn manifest(&self, id: &str) -> Option<Arc<Manifest>> {
-        lock(&self.inner.slots)
-            .iter()
-            .find(|s| s.info.id == id)
-            .and_then(|s| s.manifest.clone())
+        lock(&self.inner.slots).iter().find(|s| s.info.id == id).and_then(|s| s.manifest.clone())
     }
 
     /// Calls a service from outside any plugin (control socket, shell).
-    pub fn call(
-        &self,
-        service: &str,
-        request: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, CallError> {
+    pub fn call(&self, service: &str, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, CallError> {
         self.inner.call(None, service, request, timeout)
     }
 
@@ -201,53 +188,33 @@ impl Kernel {
 
     /// The latest view (JSON) of a plugin's panel.
     pub fn view(&self, plugin: &str, panel: &str) -> Option<Arc<Vec<u8>>> {
-        lock(&self.inner.views)
-            .get(&(plugin.to_string(), panel.to_string()))
-            .cloned()
+        lock(&self.inner.views).get(&(plugin.to_string(), panel.to_string())).cloned()
     }
 
     /// Called (on a plugin's thread) whenever a view changes; the shell requests a
     /// repaint from it.
     pub fn set_view_listener(&self, f: impl Fn(&str, &str) + Send + Sync + 'static) {
-        *self
-            .inner
-            .view_listener
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+        *self.inner.view_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 
     /// Asks a plugin to render a panel again; the new view arrives through the view
     /// listener. Never waits.
     pub fn refresh_view(&self, plugin: &str, panel: &str) -> Result<(), CallError> {
-        self.inner.send(
-            plugin,
-            Msg::View {
-                panel: panel.to_string(),
-            },
-        )
+        self.inner.send(plugin, Msg::View { panel: panel.to_string() })
     }
 
     /// Sends a UI interaction to the panel's plugin. Never waits.
     pub fn ui_event(&self, plugin: &str, panel: &str, event: &UiEvent) -> Result<(), CallError> {
         let bytes = serde_json::to_vec(event).expect("UiEvent serializes");
-        self.inner.send(
-            plugin,
-            Msg::Ui {
-                panel: panel.to_string(),
-                event: bytes,
-            },
-        )
+        self.inner.send(plugin, Msg::Ui { panel: panel.to_string(), event: bytes })
     }
 
     /// A setting's effective value (locked, stored, or the manifest default).
     pub fn setting(&self, key: &str) -> Result<Option<Value>, SettingsError> {
         let (plugin, name) = split_key(key)?;
-        let manifest = self
-            .manifest(plugin)
-            .ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
-        let decl = manifest
-            .setting(name)
-            .ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
+        let manifest =
+            self.manifest(plugin).ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
+        let decl = manifest.setting(name).ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
         if decl.kind == SettingKind::Secret {
             return Err(SettingsError::IsSecret(key.to_string()));
         }
@@ -258,14 +225,10 @@ impl Kernel {
     /// the owning plugin if it runs.
     pub fn set_setting(&self, key: &str, value: Value) -> Result<(), SettingsError> {
         let (plugin, name) = split_key(key)?;
-        let manifest = self
-            .manifest(plugin)
-            .ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
+        let manifest =
+            self.manifest(plugin).ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
         self.inner.settings.set(key, value.clone(), &manifest)?;
-        let notice = notices::SettingChanged {
-            name: name.to_string(),
-            value,
-        };
+        let notice = notices::SettingChanged { name: name.to_string(), value };
         let event = BusEvent {
             topic: notices::TOPIC_SETTING_CHANGED.into(),
             source: "kernel".into(),
@@ -282,12 +245,9 @@ impl Kernel {
     /// parse it as JSON (`true`, `15`, `["a","b"]`).
     pub fn parse_setting(&self, key: &str, text: &str) -> Result<Value, SettingsError> {
         let (plugin, name) = split_key(key)?;
-        let manifest = self
-            .manifest(plugin)
-            .ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
-        let decl = manifest
-            .setting(name)
-            .ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
+        let manifest =
+            self.manifest(plugin).ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
+        let decl = manifest.setting(name).ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
         match decl.kind {
             SettingKind::Secret => Err(SettingsError::IsSecret(key.to_string())),
             SettingKind::Text { .. } | SettingKind::Enum { .. } | SettingKind::Device { .. } => {
@@ -316,6 +276,7 @@ impl Kernel {
     /// Stops every running plugin, dependents first, and waits for each up to the stop
     /// timeout.
     pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::Release);
         let order: Vec<String> = lock(&self.inner.started).drain(..).rev().collect();
         for id in order {
             self.inner.stop_one(&id, PluginState::Stopped, None);
@@ -326,12 +287,8 @@ impl Kernel {
 impl Inner {
     /// Gate, open, read and check one candidate.
     fn check(&self, c: &Candidate) -> Slot {
-        let mut slot = Slot {
-            info: PluginInfo::new(&c.id, c.path.clone()),
-            manifest: None,
-            module: None,
-            actor: None,
-        };
+        let mut slot =
+            Slot { info: PluginInfo::new(&c.id, c.path.clone()), manifest: None, module: None, actor: None };
         let info = &mut slot.info;
         match self.config.gate.before_load(c) {
             Verdict::Allow => {}
@@ -402,9 +359,7 @@ impl Inner {
                 }),
                 // Shadowed copies come after their winner, which names the id first.
                 (state, _) => {
-                    unavailable
-                        .entry(s.info.id.clone())
-                        .or_insert_with(|| state.to_string());
+                    unavailable.entry(s.info.id.clone()).or_insert_with(|| state.to_string());
                 }
             }
         }
@@ -419,6 +374,9 @@ impl Inner {
 
     /// Starts one plugin whose dependencies are all active; otherwise disables it.
     fn start_one(self: &Arc<Self>, id: &str) {
+        if self.closing.load(Ordering::Acquire) {
+            return;
+        }
         let (module, manifest) = {
             let mut slots = lock(&self.slots);
             let Some(slot) = slots.iter().find(|s| s.info.id == id) else {
@@ -428,10 +386,8 @@ impl Inner {
                 return;
             };
             // A dependency may have failed while starting.
-            let states: HashMap<String, PluginState> = slots
-                .iter()
-                .map(|s| (s.info.id.clone(), s.info.state))
-                .collect();
+            let states: HashMap<String, PluginState> =
+                slots.iter().map(|s| (s.info.id.clone(), s.info.state)).collect();
             let Some(slot) = slots.iter_mut().find(|s| s.info.id == id) else {
                 return;
             };
@@ -439,10 +395,8 @@ impl Inner {
                 let dep_state = states.get(&dep.id).copied();
                 if dep_state != Some(PluginState::Active) {
                     let state = dep_state.map_or("missing".to_string(), |s| s.to_string());
-                    slot.info.set(
-                        PluginState::Disabled,
-                        Some(format!("requires '{}', which is {state}", dep.id)),
-                    );
+                    slot.info
+                        .set(PluginState::Disabled, Some(format!("requires '{}', which is {state}", dep.id)));
                     return;
                 }
             }
@@ -486,11 +440,7 @@ impl Inner {
 
     /// Publishes a `kernel.plugin_state` event.
     fn announce(&self, id: &str, state: PluginState, reason: Option<String>) {
-        let notice = notices::PluginState {
-            id: id.to_string(),
-            state: state.to_string(),
-            reason,
-        };
+        let notice = notices::PluginState { id: id.to_string(), state: state.to_string(), reason };
         self.bus.publish(BusEvent {
             topic: notices::TOPIC_PLUGIN_STATE.into(),
             source: "kernel".into(),
@@ -504,33 +454,25 @@ impl Inner {
         let tx = {
             let slots = lock(&self.slots);
             let slot = slots.iter().find(|s| s.info.id == id).ok_or_else(|| {
-                CallError::new(
-                    CallErrorKind::Unavailable,
-                    format!("no plugin '{id}' is installed"),
-                )
+                CallError::new(CallErrorKind::Unavailable, format!("no plugin '{id}' is installed"))
             })?;
             match (&slot.actor, slot.info.state) {
                 (Some(a), PluginState::Active) => a.control.clone(),
                 (_, state) => {
                     return Err(CallError::new(
                         CallErrorKind::Unavailable,
-                        format!(
-                            "plugin '{id}' is {state}{}",
-                            reason_suffix(&slot.info.reason)
-                        ),
+                        format!("plugin '{id}' is {state}{}", reason_suffix(&slot.info.reason)),
                     ));
                 }
             }
         };
         tx.try_send(msg).map_err(|e| match e {
-            crossbeam_channel::TrySendError::Full(_) => CallError::new(
-                CallErrorKind::Busy,
-                format!("plugin '{id}' is busy (mailbox full)"),
-            ),
-            crossbeam_channel::TrySendError::Disconnected(_) => CallError::new(
-                CallErrorKind::Unavailable,
-                format!("plugin '{id}' is not running"),
-            ),
+            crossbeam_channel::TrySendError::Full(_) => {
+                CallError::new(CallErrorKind::Busy, format!("plugin '{id}' is busy (mailbox full)"))
+            }
+            crossbeam_channel::TrySendError::Disconnected(_) => {
+                CallError::new(CallErrorKind::Unavailable, format!("plugin '{id}' is not running"))
+            }
         })
     }
 
@@ -542,12 +484,7 @@ impl Inner {
         request: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
-        let provider = self
-            .services
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(service)
-            .cloned();
+        let provider = self.services.read().unwrap_or_else(|p| p.into_inner()).get(service).cloned();
         let Some(provider) = provider else {
             let owner = service.split('.').next().unwrap_or_default();
             let why = match lock(&self.slots).iter().find(|s| s.info.id == owner) {
@@ -573,30 +510,18 @@ impl Inner {
             // The caller's own thread would have to answer: it would wait for itself.
             return Err(CallError::new(
                 CallErrorKind::Refused,
-                format!(
-                    "plugin '{provider}' called its own service {service}; call the code directly"
-                ),
+                format!("plugin '{provider}' called its own service {service}; call the code directly"),
             ));
         }
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
-        self.send(
-            &provider,
-            Msg::Call {
-                service: service.to_string(),
-                request,
-                reply: reply_tx,
-            },
-        )?;
+        self.send(&provider, Msg::Call { service: service.to_string(), request, reply: reply_tx })?;
         match reply_rx.recv_timeout(timeout) {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(fault)) if fault.is_panic() => Err(CallError::new(
                 CallErrorKind::Panicked,
                 format!("plugin '{provider}' failed while handling {service}: {fault}"),
             )),
-            Ok(Err(fault)) => Err(CallError::new(
-                CallErrorKind::Refused,
-                fault.message.to_string(),
-            )),
+            Ok(Err(fault)) => Err(CallError::new(CallErrorKind::Refused, fault.message.to_string())),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(CallError::new(
                 CallErrorKind::Timeout,
                 format!("{service} timed out after {} ms", timeout.as_millis()),
@@ -610,12 +535,7 @@ impl Inner {
 
     pub(crate) fn store_view(&self, id: &str, panel: &str, view: Vec<u8>) {
         lock(&self.views).insert((id.to_string(), panel.to_string()), Arc::new(view));
-        if let Some(f) = self
-            .view_listener
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        if let Some(f) = self.view_listener.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             f(id, panel);
         }
     }
@@ -627,11 +547,7 @@ impl Inner {
         self.unroute(id, PluginState::Failed, Some(reason.clone()));
         self.announce(id, PluginState::Failed, Some(reason));
         for dependent in self.dependents_of(id) {
-            self.stop_one(
-                &dependent,
-                PluginState::Disabled,
-                Some(format!("requires '{id}', which failed")),
-            );
+            self.stop_one(&dependent, PluginState::Disabled, Some(format!("requires '{id}', which failed")));
         }
     }
 
@@ -643,13 +559,10 @@ impl Inner {
             slot.info.set(state, reason);
             slot.actor.take()
         };
-        self.services
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, p| p != id);
+        self.services.write().unwrap_or_else(|p| p.into_inner()).retain(|_, p| p != id);
         lock(&self.started).retain(|s| s != id);
         if let Some(a) = &actor {
-            a.alive.store(false, std::sync::atomic::Ordering::Release);
+            a.alive.store(false, Ordering::Release);
             self.bus.remove(&a.queue);
         }
         actor
@@ -662,14 +575,9 @@ impl Inner {
         let mut frontier = vec![id.to_string()];
         while let Some(current) = frontier.pop() {
             for s in slots.iter() {
-                let requires_current = s
-                    .manifest
-                    .as_ref()
-                    .is_some_and(|m| m.requires.iter().any(|d| d.id == current));
-                if requires_current
-                    && s.info.state == PluginState::Active
-                    && !out.contains(&s.info.id)
-                {
+                let requires_current =
+                    s.manifest.as_ref().is_some_and(|m| m.requires.iter().any(|d| d.id == current));
+                if requires_current && s.info.state == PluginState::Active && !out.contains(&s.info.id) {
                     out.push(s.info.id.clone());
                     frontier.push(s.info.id.clone());
                 }
@@ -694,8 +602,5 @@ impl Inner {
 }
 
 fn reason_suffix(reason: &Option<String>) -> String {
-    reason
-        .as_ref()
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default()
+    reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
 }

@@ -33,10 +33,7 @@ pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolu
                     Some(state) => {
                         format!("requires '{}' ({}), which is {state}", dep.id, dep.version)
                     }
-                    None => format!(
-                        "requires '{}' ({}), which is not installed",
-                        dep.id, dep.version
-                    ),
+                    None => format!("requires '{}' ({}), which is not installed", dep.id, dep.version),
                 },
                 Some(found) if !dep.version.matches(&found.version) => format!(
                     "version conflict: requires '{}' {}, but {} is installed",
@@ -50,16 +47,9 @@ pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolu
 
     // 2. Cycles, each reported with its path.
     for cycle in cycles(nodes) {
-        let path = cycle
-            .iter()
-            .chain(cycle.first())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" -> ");
+        let path = cycle.iter().chain(cycle.first()).cloned().collect::<Vec<_>>().join(" -> ");
         for id in &cycle {
-            disabled
-                .entry(id.clone())
-                .or_insert_with(|| format!("dependency cycle: {path}"));
+            disabled.entry(id.clone()).or_insert_with(|| format!("dependency cycle: {path}"));
         }
     }
 
@@ -71,10 +61,7 @@ pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolu
                 continue;
             }
             if let Some(dep) = n.requires.iter().find(|d| disabled.contains_key(&d.id)) {
-                disabled.insert(
-                    n.id.clone(),
-                    format!("requires '{}', which is disabled", dep.id),
-                );
+                disabled.insert(n.id.clone(), format!("requires '{}', which is disabled", dep.id));
                 changed = true;
             }
         }
@@ -86,10 +73,7 @@ pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolu
     // 4. Start order of the rest: dependencies first, ties broken by id.
     let mut order = Vec::new();
     let mut placed: BTreeSet<&str> = BTreeSet::new();
-    let remaining: Vec<&Node> = nodes
-        .iter()
-        .filter(|n| !disabled.contains_key(&n.id))
-        .collect();
+    let remaining: Vec<&Node> = nodes.iter().filter(|n| !disabled.contains_key(&n.id)).collect();
     while order.len() < remaining.len() {
         let next = remaining
             .iter()
@@ -139,14 +123,7 @@ fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
     }
 
     for n in nodes {
-        visit(
-            &n.id,
-            &by_id,
-            &mut Vec::new(),
-            &mut done,
-            &mut found,
-            &mut in_cycle,
-        );
+        visit(&n.id, &by_id, &mut Vec::new(), &mut done, &mut found, &mut in_cycle);
     }
     found
 }
@@ -161,21 +138,15 @@ mod tests {
             version: version.parse().unwrap(),
             requires: requires
                 .iter()
-                .map(|(id, req)| Dependency {
-                    id: (*id).into(),
-                    version: req.parse().unwrap(),
-                })
+                .map(|(id, req)| Dependency { id: (*id).into(), version: req.parse().unwrap() })
                 .collect(),
         }
     }
 
     #[test]
     fn orders_dependencies_first() {
-        let nodes = [
-            node("c", "1.0.0", &[("b", "^1")]),
-            node("b", "1.2.0", &[("a", "^1")]),
-            node("a", "1.0.0", &[]),
-        ];
+        let nodes =
+            [node("c", "1.0.0", &[("b", "^1")]), node("b", "1.2.0", &[("a", "^1")]), node("a", "1.0.0", &[])];
         let r = resolve(&nodes, &BTreeMap::new());
         assert_eq!(r.order, ["a", "b", "c"]);
         assert!(r.disabled.is_empty());
@@ -195,27 +166,12 @@ mod tests {
         let unavailable = BTreeMap::from([("sms".to_string(), "locked".to_string())]);
         let r = resolve(&nodes, &unavailable);
         assert_eq!(r.order, ["hello"]);
-        assert_eq!(
-            r.disabled["ghostly"],
-            "requires 'ghost' (^1), which is not installed"
-        );
-        assert_eq!(
-            r.disabled["greedy"],
-            "version conflict: requires 'hello' ^2, but 1.0.0 is installed"
-        );
-        assert_eq!(
-            r.disabled["cycle_a"],
-            "dependency cycle: cycle_a -> cycle_b -> cycle_a"
-        );
-        assert_eq!(
-            r.disabled["cycle_b"],
-            "dependency cycle: cycle_a -> cycle_b -> cycle_a"
-        );
+        assert_eq!(r.disabled["ghostly"], "requires 'ghost' (^1), which is not installed");
+        assert_eq!(r.disabled["greedy"], "version conflict: requires 'hello' ^2, but 1.0.0 is installed");
+        assert_eq!(r.disabled["cycle_a"], "dependency cycle: cycle_a -> cycle_b -> cycle_a");
+        assert_eq!(r.disabled["cycle_b"], "dependency cycle: cycle_a -> cycle_b -> cycle_a");
         assert_eq!(r.disabled["sms_ui"], "requires 'sms' (*), which is locked");
-        assert_eq!(
-            r.disabled["downstream"],
-            "requires 'greedy', which is disabled"
-        );
+        assert_eq!(r.disabled["downstream"], "requires 'greedy', which is disabled");
     }
 
     #[test]

@@ -41,11 +41,7 @@ pub struct SecretStore {
 
 impl SecretStore {
     pub fn new(file: PathBuf, key_file: PathBuf) -> SecretStore {
-        SecretStore {
-            file,
-            key_file,
-            lock: Mutex::new(()),
-        }
+        SecretStore { file, key_file, lock: Mutex::new(()) }
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
@@ -75,10 +71,7 @@ impl SecretStore {
     }
 
     fn cipher(&self, create: bool) -> Result<Option<ChaCha20Poly1305>, SecretError> {
-        let io = |source| SecretError::Io {
-            path: self.key_file.clone(),
-            source,
-        };
+        let io = |source| SecretError::Io { path: self.key_file.clone(), source };
         match std::fs::read(&self.key_file) {
             Ok(key) if key.len() == 32 => Ok(Some(ChaCha20Poly1305::new(key.as_slice().into()))),
             Ok(_) => Err(SecretError::BadKey(self.key_file.clone())),
@@ -107,55 +100,31 @@ impl SecretStore {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(source) => {
-                return Err(SecretError::Io {
-                    path: self.file.clone(),
-                    source,
-                });
+                return Err(SecretError::Io { path: self.file.clone(), source });
             }
         };
         let sealed: Sealed =
             serde_json::from_slice(&bytes).map_err(|_| SecretError::Corrupt(self.file.clone()))?;
-        let cipher = self
-            .cipher(false)?
-            .ok_or_else(|| SecretError::BadKey(self.key_file.clone()))?;
+        let cipher = self.cipher(false)?.ok_or_else(|| SecretError::BadKey(self.key_file.clone()))?;
         if sealed.nonce.len() != 12 {
             return Err(SecretError::Corrupt(self.file.clone()));
         }
         let plain = cipher
-            .decrypt(
-                Nonce::from_slice(&sealed.nonce),
-                Payload {
-                    msg: &sealed.ciphertext,
-                    aad: AAD,
-                },
-            )
+            .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: AAD })
             .map_err(|_| SecretError::Corrupt(self.file.clone()))?;
         serde_json::from_slice(&plain).map_err(|_| SecretError::Corrupt(self.file.clone()))
     }
 
     fn store(&self, map: &BTreeMap<String, String>) -> Result<(), SecretError> {
-        let io = |source| SecretError::Io {
-            path: self.file.clone(),
-            source,
-        };
+        let io = |source| SecretError::Io { path: self.file.clone(), source };
         let cipher = self.cipher(true)?.expect("created when missing");
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| SecretError::Random(e.to_string()))?;
         let plain = serde_json::to_vec(map).expect("a string map serializes");
         let ciphertext = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: AAD,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
             .map_err(|_| SecretError::Random("encryption failed".into()))?;
-        let sealed = Sealed {
-            version: 1,
-            nonce: nonce.to_vec(),
-            ciphertext,
-        };
+        let sealed = Sealed { version: 1, nonce: nonce.to_vec(), ciphertext };
         if let Some(dir) = self.file.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -168,10 +137,7 @@ impl SecretStore {
 
 /// The store of a profile: `data/secrets.sealed` with its key in `config/secrets.key`.
 pub fn profile_store(home: &crate::Home) -> SecretStore {
-    SecretStore::new(
-        home.data.join("secrets.sealed"),
-        home.config.join("secrets.key"),
-    )
+    SecretStore::new(home.data.join("secrets.sealed"), home.config.join("secrets.key"))
 }
 
 #[cfg(test)]
@@ -184,16 +150,10 @@ mod tests {
         let store = SecretStore::new(dir.path().join("s"), dir.path().join("k"));
         assert_eq!(store.get("chat.password").unwrap(), None);
         store.set("chat.password", "hunter2-very-secret").unwrap();
-        assert_eq!(
-            store.get("chat.password").unwrap().as_deref(),
-            Some("hunter2-very-secret")
-        );
+        assert_eq!(store.get("chat.password").unwrap().as_deref(), Some("hunter2-very-secret"));
         let on_disk = std::fs::read(dir.path().join("s")).unwrap();
         assert!(!String::from_utf8_lossy(&on_disk).contains("hunter2"));
-        let mode = std::fs::metadata(dir.path().join("k"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(dir.path().join("k")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(store.delete("chat.password").unwrap());
         assert_eq!(store.names().unwrap(), Vec::<String>::new());

@@ -42,58 +42,32 @@ impl SettingsStore {
                     });
                 }
                 Err(e) => {
-                    return Err(SettingsError::Corrupt {
-                        path: path.into(),
-                        reason: e.to_string(),
-                    });
+                    return Err(SettingsError::Corrupt { path: path.into(), reason: e.to_string() });
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
             Err(e) => {
-                return Err(SettingsError::Io {
-                    path: path.into(),
-                    source: e,
-                });
+                return Err(SettingsError::Io { path: path.into(), source: e });
             }
         };
-        Ok(SettingsStore {
-            path: path.into(),
-            values: Mutex::new(values),
-            locked: Mutex::default(),
-        })
+        Ok(SettingsStore { path: path.into(), values: Mutex::new(values), locked: Mutex::default() })
     }
 
     /// Locks `key` to `value` (admin policy).
     pub fn lock(&self, key: &str, value: Value) {
-        self.locked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), value);
+        self.locked.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
     }
 
     pub fn is_locked(&self, key: &str) -> bool {
-        self.locked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(key)
+        self.locked.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
     }
 
     /// The effective value: locked, else stored, else the manifest default.
     pub fn get(&self, key: &str, manifest: Option<&Manifest>) -> Option<Value> {
-        if let Some(v) = self
-            .locked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-        {
+        if let Some(v) = self.locked.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
             return Some(v.clone());
         }
-        if let Some(v) = self
-            .values
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-        {
+        if let Some(v) = self.values.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
             return Some(v.clone());
         }
         let (_, name) = split_key(key).ok()?;
@@ -103,20 +77,14 @@ impl SettingsStore {
     /// Checks `value` against the plugin's schema and stores it.
     pub fn set(&self, key: &str, value: Value, manifest: &Manifest) -> Result<(), SettingsError> {
         let (_, name) = split_key(key)?;
-        let decl = manifest
-            .setting(name)
-            .ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
+        let decl = manifest.setting(name).ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
         if decl.kind == SettingKind::Secret {
             return Err(SettingsError::IsSecret(key.to_string()));
         }
         if self.is_locked(key) {
             return Err(SettingsError::Locked(key.to_string()));
         }
-        decl.check(&value)
-            .map_err(|reason| SettingsError::Invalid {
-                key: key.to_string(),
-                reason,
-            })?;
+        decl.check(&value).map_err(|reason| SettingsError::Invalid { key: key.to_string(), reason })?;
         let mut values = self.values.lock().unwrap_or_else(|p| p.into_inner());
         let previous = values.insert(key.to_string(), value);
         if let Err(e) = self.save(&values) {
@@ -133,10 +101,7 @@ impl SettingsStore {
     /// Writes atomically (temp file + rename) so a crash or full disk never leaves a
     /// half-written settings file.
     fn save(&self, values: &Map<String, Value>) -> Result<(), SettingsError> {
-        let io = |source| SettingsError::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io = |source| SettingsError::Io { path: self.path.clone(), source };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -167,30 +132,18 @@ mod tests {
         let path = dir.path().join("settings.json");
         let store = SettingsStore::open(&path).unwrap();
         let m = manifest();
-        assert_eq!(
-            store.get("hello.salutation", Some(&m)),
-            Some(json!("Hello"))
-        );
+        assert_eq!(store.get("hello.salutation", Some(&m)), Some(json!("Hello")));
         assert!(matches!(
             store.set("hello.salutation", json!("Greetings"), &m),
             Err(SettingsError::Invalid { .. })
         ));
-        assert!(matches!(
-            store.set("hello.nope", json!(1), &m),
-            Err(SettingsError::Unknown(_))
-        ));
-        assert!(matches!(
-            store.set("hello.password", json!("x"), &m),
-            Err(SettingsError::IsSecret(_))
-        ));
+        assert!(matches!(store.set("hello.nope", json!(1), &m), Err(SettingsError::Unknown(_))));
+        assert!(matches!(store.set("hello.password", json!("x"), &m), Err(SettingsError::IsSecret(_))));
         store.set("hello.salutation", json!("Hi"), &m).unwrap();
         let again = SettingsStore::open(&path).unwrap();
         assert_eq!(again.get("hello.salutation", Some(&m)), Some(json!("Hi")));
         again.lock("hello.salutation", json!("Yo"));
-        assert!(matches!(
-            again.set("hello.salutation", json!("Hey"), &m),
-            Err(SettingsError::Locked(_))
-        ));
+        assert!(matches!(again.set("hello.salutation", json!("Hey"), &m), Err(SettingsError::Locked(_))));
         assert_eq!(again.get("hello.salutation", Some(&m)), Some(json!("Yo")));
     }
 
@@ -199,10 +152,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
         std::fs::write(&path, b"{ not json").unwrap();
-        assert!(matches!(
-            SettingsStore::open(&path),
-            Err(SettingsError::Corrupt { .. })
-        ));
+        assert!(matches!(SettingsStore::open(&path), Err(SettingsError::Corrupt { .. })));
         assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
     }
 }

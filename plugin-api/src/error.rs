@@ -24,17 +24,11 @@ pub struct Fault {
 
 impl Fault {
     pub fn error(message: impl Into<String>) -> Self {
-        Fault {
-            kind: FaultKind::Error,
-            message: RString::from(message.into()),
-        }
+        Fault { kind: FaultKind::Error, message: RString::from(message.into()) }
     }
 
     pub fn panic(message: impl Into<String>) -> Self {
-        Fault {
-            kind: FaultKind::Panic,
-            message: RString::from(message.into()),
-        }
+        Fault { kind: FaultKind::Panic, message: RString::from(message.into()) }
     }
 
     pub fn is_panic(&self) -> bool {
@@ -81,10 +75,7 @@ pub struct CallError {
 
 impl CallError {
     pub fn new(kind: CallErrorKind, message: impl Into<String>) -> Self {
-        CallError {
-            kind,
-            message: RString::from(message.into()),
-        }
+        CallError { kind, message: RString::from(message.into()) }
     }
 }
 

@@ -32,8 +32,7 @@ pub use library::{
     API_VERSION, OpenError, ROOT_MODULE_SYMBOL, api_compatible, api_version, open_plugin_library,
 };
 pub use manifest::{
-    Dependency, Manifest, ManifestError, PanelDecl, ServiceDecl, SettingDecl, SettingKind,
-    valid_plugin_id,
+    Dependency, Manifest, ManifestError, PanelDecl, ServiceDecl, SettingDecl, SettingKind, valid_plugin_id,
 };
 
 /// The root module of a plugin library: what `export_plugin!` exports.
@@ -114,12 +113,7 @@ pub trait Host: Send + Sync + Clone {
     fn unsubscribe(&self, prefix: RStr<'_>);
 
     /// Calls a service of another plugin and waits at most `timeout_ms` for the answer.
-    fn call(
-        &self,
-        service: RStr<'_>,
-        request: RVec<u8>,
-        timeout_ms: u64,
-    ) -> RResult<RVec<u8>, CallError>;
+    fn call(&self, service: RStr<'_>, request: RVec<u8>, timeout_ms: u64) -> RResult<RVec<u8>, CallError>;
 
     /// Replaces the view of one of the plugin's panels (JSON of [`view::View`]).
     fn publish_view(&self, panel: RStr<'_>, view: RVec<u8>);

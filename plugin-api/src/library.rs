@@ -37,12 +37,7 @@ pub enum OpenError {
          (needs the same major and a minor no newer than {host_major}.{host_minor}); \
          rebuild the plugin against a matching ucdesk-sdk"
     )]
-    ApiMismatch {
-        plugin: String,
-        host: String,
-        host_major: u64,
-        host_minor: u64,
-    },
+    ApiMismatch { plugin: String, host: String, host_major: u64, host_minor: u64 },
     /// The version matched but the types did not: abi_stable's layout check said why.
     #[error("incompatible ABI layout: {0}")]
     Layout(String),
@@ -67,23 +62,16 @@ pub fn open_plugin_library(path: &Path) -> Result<PluginModRef, OpenError> {
             host_minor: host.minor,
         });
     }
-    header
-        .init_root_module::<PluginModRef>()
-        .map_err(|e| match e {
-            LibraryError::AbiInstability(_) => OpenError::Layout(flatten(e)),
-            other => OpenError::NotLoadable(flatten(other)),
-        })
+    header.init_root_module::<PluginModRef>().map_err(|e| match e {
+        LibraryError::AbiInstability(_) => OpenError::Layout(flatten(e)),
+        other => OpenError::NotLoadable(flatten(other)),
+    })
 }
 
 // abi_stable's errors span many lines (a tree of type differences); a plugin's reason
 // is shown in one table cell, so keep the lines but drop the blank ones.
 fn flatten(e: LibraryError) -> String {
-    e.to_string()
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    e.to_string().lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 #[doc(hidden)]

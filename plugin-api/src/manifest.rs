@@ -136,16 +136,12 @@ impl SettingDecl {
             }
             SettingKind::Enum { options } => match value.as_str() {
                 Some(s) if options.iter().any(|o| o == s) => Ok(()),
-                _ => Err(format!(
-                    "expects one of {}, got {value}",
-                    options.join(", ")
-                )),
+                _ => Err(format!("expects one of {}, got {value}", options.join(", "))),
             },
             SettingKind::Text { max_len } => match value.as_str() {
-                Some(s) if max_len.is_some_and(|m| s.chars().count() > m) => Err(format!(
-                    "is longer than {} characters",
-                    max_len.unwrap_or(0)
-                )),
+                Some(s) if max_len.is_some_and(|m| s.chars().count() > m) => {
+                    Err(format!("is longer than {} characters", max_len.unwrap_or(0)))
+                }
                 Some(_) => Ok(()),
                 None => wrong("text"),
             },
@@ -190,8 +186,7 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses and validates a manifest.
     pub fn from_json(json: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest =
-            serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
+        let m: Manifest = serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
         m.validate()?;
         Ok(m)
     }
@@ -203,21 +198,12 @@ impl Manifest {
         }
         let mut seen = std::collections::HashSet::new();
         for s in &self.services {
-            let verb = s
-                .name
-                .strip_prefix(&self.id)
-                .and_then(|r| r.strip_prefix('.'));
+            let verb = s.name.strip_prefix(&self.id).and_then(|r| r.strip_prefix('.'));
             if verb.is_none_or(str::is_empty) {
-                return Err(ManifestError::BadService {
-                    id: self.id.clone(),
-                    service: s.name.clone(),
-                });
+                return Err(ManifestError::BadService { id: self.id.clone(), service: s.name.clone() });
             }
             if !seen.insert(("service", s.name.as_str())) {
-                return Err(ManifestError::Duplicate {
-                    what: "service",
-                    name: s.name.clone(),
-                });
+                return Err(ManifestError::Duplicate { what: "service", name: s.name.clone() });
             }
         }
         for p in &self.panels {
@@ -225,10 +211,7 @@ impl Manifest {
                 return Err(ManifestError::BadId(p.id.clone()));
             }
             if !seen.insert(("panel", p.id.as_str())) {
-                return Err(ManifestError::Duplicate {
-                    what: "panel",
-                    name: p.id.clone(),
-                });
+                return Err(ManifestError::Duplicate { what: "panel", name: p.id.clone() });
             }
         }
         for s in &self.settings {
@@ -236,16 +219,10 @@ impl Manifest {
                 return Err(ManifestError::BadId(s.name.clone()));
             }
             if !seen.insert(("setting", s.name.as_str())) {
-                return Err(ManifestError::Duplicate {
-                    what: "setting",
-                    name: s.name.clone(),
-                });
+                return Err(ManifestError::Duplicate { what: "setting", name: s.name.clone() });
             }
             if let Some(d) = &s.default {
-                s.check(d).map_err(|reason| ManifestError::BadDefault {
-                    name: s.name.clone(),
-                    reason,
-                })?;
+                s.check(d).map_err(|reason| ManifestError::BadDefault { name: s.name.clone(), reason })?;
             }
         }
         if self.requires.iter().any(|d| d.id == self.id) {
@@ -279,24 +256,15 @@ mod tests {
             feature: None,
             panels: vec![],
             settings: vec![],
-            services: vec![ServiceDecl {
-                name: "hello.greet".into(),
-                description: String::new(),
-            }],
+            services: vec![ServiceDecl { name: "hello.greet".into(), description: String::new() }],
         }
     }
 
     #[test]
     fn services_must_be_namespaced() {
         let mut m = manifest();
-        m.services.push(ServiceDecl {
-            name: "other.greet".into(),
-            description: String::new(),
-        });
-        assert!(matches!(
-            m.validate(),
-            Err(ManifestError::BadService { .. })
-        ));
+        m.services.push(ServiceDecl { name: "other.greet".into(), description: String::new() });
+        assert!(matches!(m.validate(), Err(ManifestError::BadService { .. })));
         let mut m = manifest();
         m.services[0].name = "hello.".into();
         assert!(m.validate().is_err());
@@ -317,44 +285,25 @@ mod tests {
         let s = SettingDecl {
             name: "auto_answer_delay".into(),
             label: String::new(),
-            kind: SettingKind::Number {
-                min: Some(1.0),
-                max: Some(100.0),
-                integer: true,
-            },
+            kind: SettingKind::Number { min: Some(1.0), max: Some(100.0), integer: true },
             default: Some(15.into()),
             help: String::new(),
         };
         assert!(s.check(&15.into()).is_ok());
         assert!(s.check(&0.into()).unwrap_err().contains("at least 1"));
         assert!(s.check(&101.into()).unwrap_err().contains("at most 100"));
-        assert!(
-            s.check(&serde_json::json!(1.5))
-                .unwrap_err()
-                .contains("whole")
-        );
+        assert!(s.check(&serde_json::json!(1.5)).unwrap_err().contains("whole"));
         assert!(s.check(&"x".into()).is_err());
         let mut m = manifest();
-        m.settings.push(SettingDecl {
-            default: Some(500.into()),
-            ..s
-        });
-        assert!(matches!(
-            m.validate(),
-            Err(ManifestError::BadDefault { .. })
-        ));
+        m.settings.push(SettingDecl { default: Some(500.into()), ..s });
+        assert!(matches!(m.validate(), Err(ManifestError::BadDefault { .. })));
     }
 
     #[test]
     fn setting_kind_round_trips_as_flat_json() {
         let json = r#"{"name":"mode","type":"enum","options":["a","b"],"default":"a"}"#;
         let s: SettingDecl = serde_json::from_str(json).unwrap();
-        assert_eq!(
-            s.kind,
-            SettingKind::Enum {
-                options: vec!["a".into(), "b".into()]
-            }
-        );
+        assert_eq!(s.kind, SettingKind::Enum { options: vec!["a".into(), "b".into()] });
         assert!(s.check(&"c".into()).is_err());
     }
 }

@@ -24,10 +24,7 @@ fn schema() -> u32 {
 
 impl View {
     pub fn new(root: Node) -> Self {
-        View {
-            schema: VIEW_SCHEMA,
-            root,
-        }
+        View { schema: VIEW_SCHEMA, root }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -147,9 +144,7 @@ mod tests {
             {"kind":"hologram","beam":3}
         ]}}"#;
         let v = View::from_bytes(json.as_bytes()).unwrap();
-        let Node::Column { children } = v.root else {
-            panic!("column expected")
-        };
+        let Node::Column { children } = v.root else { panic!("column expected") };
         assert_eq!(children[1], Node::Unknown);
     }
 }

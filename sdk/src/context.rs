@@ -29,18 +29,13 @@ impl Context {
 
     /// Publishes a typed contract on `topic`.
     pub fn publish<C: Contract>(&self, topic: &str, payload: &C) {
-        self.host.publish(
-            topic.into(),
-            C::SCHEMA.into(),
-            RVec::from(payload.to_bytes()),
-        );
+        self.host.publish(topic.into(), C::SCHEMA.into(), RVec::from(payload.to_bytes()));
     }
 
     /// Publishes free-form JSON on `topic` (schema `json`).
     pub fn publish_json(&self, topic: &str, payload: &Value) {
         let bytes = serde_json::to_vec(payload).expect("a Value always serializes");
-        self.host
-            .publish(topic.into(), JSON_SCHEMA.into(), RVec::from(bytes));
+        self.host.publish(topic.into(), JSON_SCHEMA.into(), RVec::from(bytes));
     }
 
     /// Receive events whose topic starts with `prefix`.
@@ -69,28 +64,18 @@ impl Context {
         timeout: Duration,
     ) -> Result<Resp, CallError> {
         let bytes = serde_json::to_vec(request).map_err(|e| {
-            CallError::new(
-                CallErrorKind::Refused,
-                format!("request does not serialize: {e}"),
-            )
+            CallError::new(CallErrorKind::Refused, format!("request does not serialize: {e}"))
         })?;
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let answer = self
-            .host
-            .call(service.into(), RVec::from(bytes), millis)
-            .into_result()?;
+        let answer = self.host.call(service.into(), RVec::from(bytes), millis).into_result()?;
         serde_json::from_slice(&answer).map_err(|e| {
-            CallError::new(
-                CallErrorKind::Refused,
-                format!("answer of {service} does not decode: {e}"),
-            )
+            CallError::new(CallErrorKind::Refused, format!("answer of {service} does not decode: {e}"))
         })
     }
 
     /// Replaces the view of one of this plugin's panels.
     pub fn publish_view(&self, panel: &str, view: &View) {
-        self.host
-            .publish_view(panel.into(), RVec::from(view.to_bytes()));
+        self.host.publish_view(panel.into(), RVec::from(view.to_bytes()));
     }
 
     /// The plugin's setting `name`: the stored value, else the manifest default.
@@ -179,9 +164,7 @@ impl<'a> Call<'a> {
 
     /// The verb after the plugin id, e.g. `greet`.
     pub fn verb(&self) -> &'a str {
-        self.service
-            .split_once('.')
-            .map_or(self.service, |(_, v)| v)
+        self.service.split_once('.').map_or(self.service, |(_, v)| v)
     }
 
     /// The whole request decoded.

@@ -14,17 +14,12 @@ use std::{
     sync::Once,
 };
 use ucdesk_plugin_api::{
-    Fault, HostHandle, PluginBox, PluginInstance, PluginInstance_TO, PluginMod, PluginModRef,
-    view::UiEvent,
+    Fault, HostHandle, PluginBox, PluginInstance, PluginInstance_TO, PluginMod, PluginModRef, view::UiEvent,
 };
 
 /// The root module for plugin type `P`; called by `export_plugin!`.
 pub fn root_module<P: Plugin>() -> PluginModRef {
-    PluginMod {
-        manifest: manifest::<P>,
-        instantiate: instantiate::<P>,
-    }
-    .leak_into_prefix()
+    PluginMod { manifest: manifest::<P>, instantiate: instantiate::<P> }.leak_into_prefix()
 }
 
 extern "C" fn manifest<P: Plugin>() -> RResult<RString, Fault> {
@@ -32,15 +27,8 @@ extern "C" fn manifest<P: Plugin>() -> RResult<RString, Fault> {
 }
 
 extern "C" fn instantiate<P: Plugin>(host: HostHandle) -> RResult<PluginBox, Fault> {
-    guard("new", || P::new(Context::new(host))).map(|plugin| {
-        PluginInstance_TO::from_value(
-            Glue {
-                plugin,
-                poisoned: None,
-            },
-            TD_Opaque,
-        )
-    })
+    guard("new", || P::new(Context::new(host)))
+        .map(|plugin| PluginInstance_TO::from_value(Glue { plugin, poisoned: None }, TD_Opaque))
 }
 
 /// A plugin plus what the glue remembers about it.
@@ -51,11 +39,7 @@ struct Glue<P> {
 }
 
 impl<P: Plugin> Glue<P> {
-    fn run<T>(
-        &mut self,
-        entry: &str,
-        f: impl FnOnce(&mut P) -> Result<T, Error>,
-    ) -> RResult<T, Fault> {
+    fn run<T>(&mut self, entry: &str, f: impl FnOnce(&mut P) -> Result<T, Error>) -> RResult<T, Fault> {
         if let Some(first) = &self.poisoned {
             return RResult::RErr(Fault::panic(format!("plugin already failed: {first}")));
         }
@@ -100,9 +84,7 @@ impl<P: Plugin> PluginInstance for Glue<P> {
     }
 
     fn view(&mut self, panel: RStr<'_>) -> RResult<RVec<u8>, Fault> {
-        self.run("view", |p| {
-            Ok(RVec::from(p.view(panel.as_str())?.to_bytes()))
-        })
+        self.run("view", |p| Ok(RVec::from(p.view(panel.as_str())?.to_bytes())))
     }
 
     fn on_ui(&mut self, panel: RStr<'_>, event: RSlice<'_, u8>) -> RResult<(), Fault> {
@@ -164,9 +146,7 @@ fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let at = info
-                .location()
-                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             LAST_PANIC.with(|l| *l.borrow_mut() = at);
         }));
     });

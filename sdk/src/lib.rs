@@ -46,8 +46,8 @@ pub use ucdesk_plugin_api::{
 /// The usual imports of a plugin.
 pub mod prelude {
     pub use crate::{
-        Call, CallError, Context, Contract, Error, Event, Manifest, ManifestExt, Plugin,
-        SettingKind, UiAction, UiEvent, View, export_plugin, ui,
+        Call, CallError, Context, Contract, Error, Event, Manifest, ManifestExt, Plugin, SettingKind,
+        UiAction, UiEvent, View, export_plugin, ui,
     };
     pub use serde_json::{Value, json};
 }
@@ -79,10 +79,7 @@ pub trait Plugin: Send + Sized + 'static {
 
     /// A call to one of the services in the manifest. The answer is sent as JSON.
     fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        Err(Error::new(format!(
-            "service {} is not implemented",
-            call.service()
-        )))
+        Err(Error::new(format!("service {} is not implemented", call.service())))
     }
 
     /// The current view of one of the manifest's panels.
@@ -114,9 +111,7 @@ macro_rules! export_plugin {
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
         pub static __UCDESK_PLUGIN_HEADER: $crate::__private::LibHeader = {
             extern "C" fn erased() -> $crate::__private::RootModuleResult {
-                $crate::__private::__call_root_module_loader(
-                    $crate::__private::root_module::<$plugin>,
-                )
+                $crate::__private::__call_root_module_loader($crate::__private::root_module::<$plugin>)
             }
             // SAFETY: `erased` returns the PluginModRef built by `root_module`, which is
             // the module type passed here.
@@ -133,9 +128,7 @@ macro_rules! export_plugin {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::glue::root_module;
-    pub use abi_stable::library::{
-        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
-    };
+    pub use abi_stable::library::{__call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult};
     pub use ucdesk_plugin_api::PluginModRef;
 }
 
@@ -144,13 +137,7 @@ mod tests {
     #[test]
     fn export_symbol_matches_abi_stable() {
         let source = include_str!("lib.rs");
-        let literal = format!(
-            "export_name = \"{}\"",
-            ucdesk_plugin_api::ROOT_MODULE_SYMBOL
-        );
-        assert!(
-            source.contains(&literal),
-            "export_plugin! must use {literal}"
-        );
+        let literal = format!("export_name = \"{}\"", ucdesk_plugin_api::ROOT_MODULE_SYMBOL);
+        assert!(source.contains(&literal), "export_plugin! must use {literal}");
     }
 }

@@ -16,9 +16,7 @@ impl ManifestBuilder {
         ManifestBuilder(Manifest {
             id: id.to_string(),
             name: id.to_string(),
-            version: version
-                .parse()
-                .unwrap_or_else(|e| panic!("plugin version {version:?}: {e}")),
+            version: version.parse().unwrap_or_else(|e| panic!("plugin version {version:?}: {e}")),
             api_version: api_version(),
             description: String::new(),
             requires: Vec::new(),
@@ -41,13 +39,9 @@ impl ManifestBuilder {
 
     /// Requires another plugin, e.g. `.requires("softphone", "^1.2")`.
     pub fn requires(mut self, id: &str, version_req: &str) -> Self {
-        let version = version_req
-            .parse()
-            .unwrap_or_else(|e| panic!("requirement {version_req:?} on {id}: {e}"));
-        self.0.requires.push(Dependency {
-            id: id.to_string(),
-            version,
-        });
+        let version =
+            version_req.parse().unwrap_or_else(|e| panic!("requirement {version_req:?} on {id}: {e}"));
+        self.0.requires.push(Dependency { id: id.to_string(), version });
         self
     }
 
@@ -58,29 +52,16 @@ impl ManifestBuilder {
     }
 
     pub fn panel(mut self, id: &str, title: &str) -> Self {
-        self.0.panels.push(PanelDecl {
-            id: id.into(),
-            title: title.into(),
-            icon: None,
-        });
+        self.0.panels.push(PanelDecl { id: id.into(), title: title.into(), icon: None });
         self
     }
 
     pub fn service(mut self, name: &str, description: &str) -> Self {
-        self.0.services.push(ServiceDecl {
-            name: name.into(),
-            description: description.into(),
-        });
+        self.0.services.push(ServiceDecl { name: name.into(), description: description.into() });
         self
     }
 
-    pub fn setting(
-        mut self,
-        name: &str,
-        label: &str,
-        kind: SettingKind,
-        default: Option<Value>,
-    ) -> Self {
+    pub fn setting(mut self, name: &str, label: &str, kind: SettingKind, default: Option<Value>) -> Self {
         self.0.settings.push(SettingDecl {
             name: name.into(),
             label: label.into(),

@@ -98,12 +98,7 @@ impl Host for TestHostImpl {
         self.state().subscriptions.retain(|p| p != prefix.as_str());
     }
 
-    fn call(
-        &self,
-        service: RStr<'_>,
-        request: RVec<u8>,
-        _timeout_ms: u64,
-    ) -> RResult<RVec<u8>, CallError> {
+    fn call(&self, service: RStr<'_>, request: RVec<u8>, _timeout_ms: u64) -> RResult<RVec<u8>, CallError> {
         let state = self.state();
         let Some(handler) = state.services.get(service.as_str()) else {
             return RResult::RErr(CallError::new(
@@ -113,9 +108,7 @@ impl Host for TestHostImpl {
         };
         let request = serde_json::from_slice(&request).unwrap_or(Value::Null);
         match handler(request) {
-            Ok(v) => RResult::ROk(RVec::from(
-                serde_json::to_vec(&v).expect("Value serializes"),
-            )),
+            Ok(v) => RResult::ROk(RVec::from(serde_json::to_vec(&v).expect("Value serializes"))),
             Err(e) => RResult::RErr(CallError::new(CallErrorKind::Refused, e)),
         }
     }
@@ -125,10 +118,7 @@ impl Host for TestHostImpl {
             Ok(v) => {
                 self.state().views.insert(panel.to_string(), v);
             }
-            Err(e) => self
-                .state()
-                .logs
-                .push((1, format!("invalid view for {panel}: {e}"))),
+            Err(e) => self.state().logs.push((1, format!("invalid view for {panel}: {e}"))),
         }
     }
 
@@ -138,20 +128,14 @@ impl Host for TestHostImpl {
 
     fn setting(&self, name: RStr<'_>) -> ROption<RString> {
         let stored = self.state().settings.get(name.as_str()).cloned();
-        let value = stored.or_else(|| {
-            self.manifest
-                .setting(name.as_str())
-                .and_then(|s| s.default.clone())
-        });
+        let value = stored.or_else(|| self.manifest.setting(name.as_str()).and_then(|s| s.default.clone()));
         value.map(|v| RString::from(v.to_string())).into()
     }
 
     fn set_setting(&self, name: RStr<'_>, json: RStr<'_>) -> RResult<(), RString> {
         let result = (|| -> Result<(), String> {
-            let decl = self
-                .manifest
-                .setting(name.as_str())
-                .ok_or_else(|| format!("unknown setting {name}"))?;
+            let decl =
+                self.manifest.setting(name.as_str()).ok_or_else(|| format!("unknown setting {name}"))?;
             let value: Value = serde_json::from_str(json.as_str()).map_err(|e| e.to_string())?;
             decl.check(&value).map_err(|e| format!("{name} {e}"))?;
             self.state().settings.insert(name.to_string(), value);
@@ -161,13 +145,7 @@ impl Host for TestHostImpl {
     }
 
     fn secret(&self, name: RStr<'_>) -> RResult<ROption<RString>, RString> {
-        RResult::ROk(
-            self.state()
-                .secrets
-                .get(name.as_str())
-                .map(|s| RString::from(s.as_str()))
-                .into(),
-        )
+        RResult::ROk(self.state().secrets.get(name.as_str()).map(|s| RString::from(s.as_str())).into())
     }
 
     fn data_dir(&self) -> RString {
@@ -190,10 +168,8 @@ impl TestHost {
         if !path.exists() {
             return Err(TestHostError::NotFound(path.to_path_buf()));
         }
-        let module = open_plugin_library(path).map_err(|source| TestHostError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let module = open_plugin_library(path)
+            .map_err(|source| TestHostError::Open { path: path.to_path_buf(), source })?;
         let json = (module.manifest())().into_result()?;
         let manifest = Manifest::from_json(&json)?;
         let data_dir = std::env::temp_dir().join(format!(
@@ -202,18 +178,10 @@ impl TestHost {
             std::process::id(),
             unique()
         ));
-        let host = TestHostImpl {
-            state: Arc::default(),
-            manifest: Arc::new(manifest),
-            data_dir,
-        };
+        let host = TestHostImpl { state: Arc::default(), manifest: Arc::new(manifest), data_dir };
         let handle = Host_TO::from_ptr(RArc::new(host.clone()), TD_Opaque);
         let plugin = (module.instantiate())(handle).into_result()?;
-        Ok(TestHost {
-            host,
-            plugin: Some(plugin),
-            started: false,
-        })
+        Ok(TestHost { host, plugin: Some(plugin), started: false })
     }
 
     /// Loads `<prefix>ucdesk_plugin_<id><suffix>` from the cargo target directory the
@@ -227,9 +195,7 @@ impl TestHost {
     }
 
     fn plugin(&mut self) -> Result<&mut PluginBox, Fault> {
-        self.plugin
-            .as_mut()
-            .ok_or_else(|| Fault::error("plugin was stopped"))
+        self.plugin.as_mut().ok_or_else(|| Fault::error("plugin was stopped"))
     }
 
     pub fn start(&mut self) -> Result<(), Fault> {
@@ -240,46 +206,24 @@ impl TestHost {
 
     /// Calls one of the plugin's services with a JSON request.
     pub fn call(&mut self, service: &str, request: &Value) -> Result<Value, Fault> {
-        if !self
-            .host
-            .manifest
-            .services
-            .iter()
-            .any(|s| s.name == service)
-        {
-            return Err(Fault::error(format!(
-                "the manifest declares no service {service}"
-            )));
+        if !self.host.manifest.services.iter().any(|s| s.name == service) {
+            return Err(Fault::error(format!("the manifest declares no service {service}")));
         }
         let bytes = serde_json::to_vec(request).expect("Value serializes");
-        let answer = self
-            .plugin()?
-            .on_call(service.into(), bytes.as_slice().into())
-            .into_result()?;
-        serde_json::from_slice(&answer)
-            .map_err(|e| Fault::error(format!("answer is not JSON: {e}")))
+        let answer = self.plugin()?.on_call(service.into(), bytes.as_slice().into()).into_result()?;
+        serde_json::from_slice(&answer).map_err(|e| Fault::error(format!("answer is not JSON: {e}")))
     }
 
     /// Delivers an event as if another plugin published it; returns whether the plugin
     /// had subscribed to it.
     pub fn emit(&mut self, topic: &str, payload: &Value) -> Result<bool, Fault> {
-        let subscribed = self
-            .host
-            .state()
-            .subscriptions
-            .iter()
-            .any(|p| topic.starts_with(p.as_str()));
+        let subscribed = self.host.state().subscriptions.iter().any(|p| topic.starts_with(p.as_str()));
         if !subscribed {
             return Ok(false);
         }
         let bytes = serde_json::to_vec(payload).expect("Value serializes");
         self.plugin()?
-            .on_event(
-                topic.into(),
-                "test".into(),
-                "json".into(),
-                bytes.as_slice().into(),
-            )
+            .on_event(topic.into(), "test".into(), "json".into(), bytes.as_slice().into())
             .into_result()?;
         Ok(true)
     }
@@ -297,9 +241,7 @@ impl TestHost {
 
     pub fn ui(&mut self, panel: &str, event: &UiEvent) -> Result<(), Fault> {
         let bytes = serde_json::to_vec(event).expect("UiEvent serializes");
-        self.plugin()?
-            .on_ui(panel.into(), bytes.as_slice().into())
-            .into_result()
+        self.plugin()?.on_ui(panel.into(), bytes.as_slice().into()).into_result()
     }
 
     /// Everything published so far, oldest first.
@@ -325,10 +267,7 @@ impl TestHost {
     }
 
     pub fn set_secret(&mut self, name: &str, value: &str) {
-        self.host
-            .state()
-            .secrets
-            .insert(name.to_string(), value.to_string());
+        self.host.state().secrets.insert(name.to_string(), value.to_string());
     }
 
     /// Answers calls the plugin makes to `service` (another plugin's) with `handler`.
@@ -337,10 +276,7 @@ impl TestHost {
         service: &str,
         handler: impl Fn(Value) -> Result<Value, String> + Send + 'static,
     ) {
-        self.host
-            .state()
-            .services
-            .insert(service.to_string(), Box::new(handler));
+        self.host.state().services.insert(service.to_string(), Box::new(handler));
     }
 
     /// Stops the plugin; later calls fail.
@@ -372,11 +308,7 @@ fn unique() -> u64 {
 /// Test binaries live in `target/<profile>/deps/`; `cargo build` puts the library one
 /// level up, `cargo test` (with `crate-type = ["cdylib", "rlib"]`) leaves it in `deps/`.
 pub fn built_library_path(id: &str) -> PathBuf {
-    let file = format!(
-        "{}ucdesk_plugin_{id}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
+    let file = format!("{}ucdesk_plugin_{id}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
     let exe = std::env::current_exe().unwrap_or_default();
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     if dir.ends_with("deps") {

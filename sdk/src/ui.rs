@@ -16,29 +16,19 @@ pub fn view(root: Node) -> View {
 }
 
 pub fn column(children: impl IntoIterator<Item = Node>) -> Node {
-    Node::Column {
-        children: children.into_iter().collect(),
-    }
+    Node::Column { children: children.into_iter().collect() }
 }
 
 pub fn row(children: impl IntoIterator<Item = Node>) -> Node {
-    Node::Row {
-        children: children.into_iter().collect(),
-    }
+    Node::Row { children: children.into_iter().collect() }
 }
 
 pub fn text(text: impl Into<String>) -> Node {
-    Node::Text {
-        text: text.into(),
-        style: TextStyle::Body,
-    }
+    Node::Text { text: text.into(), style: TextStyle::Body }
 }
 
 pub fn styled(text: impl Into<String>, style: TextStyle) -> Node {
-    Node::Text {
-        text: text.into(),
-        style,
-    }
+    Node::Text { text: text.into(), style }
 }
 
 pub fn heading(text: impl Into<String>) -> Node {
@@ -58,11 +48,7 @@ pub fn badge(text: impl Into<String>) -> Node {
 }
 
 pub fn button(id: impl Into<String>, label: impl Into<String>) -> Node {
-    Node::Button {
-        id: id.into(),
-        label: label.into(),
-        enabled: true,
-    }
+    Node::Button { id: id.into(), label: label.into(), enabled: true }
 }
 
 /// A single-line text input with a hint shown while empty.
@@ -78,11 +64,7 @@ pub fn input(id: impl Into<String>, value: impl Into<String>, hint: impl Into<St
 }
 
 pub fn toggle(id: impl Into<String>, label: impl Into<String>, value: bool) -> Node {
-    Node::Toggle {
-        id: id.into(),
-        label: label.into(),
-        value,
-    }
+    Node::Toggle { id: id.into(), label: label.into(), value }
 }
 
 /// A list; rows are `(id, text, detail)`.
@@ -97,11 +79,7 @@ where
         id: id.into(),
         rows: rows
             .into_iter()
-            .map(|(id, text, detail)| ListRow {
-                id: id.into(),
-                text: text.into(),
-                detail: detail.into(),
-            })
+            .map(|(id, text, detail)| ListRow { id: id.into(), text: text.into(), detail: detail.into() })
             .collect(),
     }
 }

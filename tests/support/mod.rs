@@ -27,11 +27,7 @@ pub fn target_dir() -> PathBuf {
 
 fn built(file: &str) -> PathBuf {
     let path = target_dir().join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `cargo build --workspace` before the tests", path.display());
     path
 }
 
@@ -44,11 +40,7 @@ pub fn sdk_bin() -> PathBuf {
 }
 
 pub fn lib_name(stem: &str) -> String {
-    format!(
-        "{}{stem}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    )
+    format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
 /// The built library of fixture `id` (tests/plugins/<id>).
@@ -64,10 +56,7 @@ pub fn plugin_lib(id: &str) -> PathBuf {
 /// Builds a crate under tests/fixtures/<name> against its own (foreign) plugin-api
 /// and returns its library.
 pub fn foreign_fixture(name: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-        .join("Cargo.toml");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name).join("Cargo.toml");
     let target = target_dir().join("fixtures").join(name);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
@@ -77,11 +66,7 @@ pub fn foreign_fixture(name: &str) -> PathBuf {
         .arg(&target)
         .output()
         .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "building {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     target.join("debug").join(lib_name("ucdesk_plugin_api"))
 }
 
@@ -112,11 +97,7 @@ impl Profile {
 
     /// Installs a library file as plugin `id` (`libucdesk_plugin_<id>.so`).
     pub fn with_library(self, lib: &Path, id: &str) -> Profile {
-        std::fs::copy(
-            lib,
-            self.plugins.join(lib_name(&format!("ucdesk_plugin_{id}"))),
-        )
-        .expect("copy plugin");
+        std::fs::copy(lib, self.plugins.join(lib_name(&format!("ucdesk_plugin_{id}")))).expect("copy plugin");
         self
     }
 
@@ -127,32 +108,19 @@ impl Profile {
     /// `ucdesk --home H --plugins P ARGS`, seeing only this profile's plugins.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(ucdesk_bin());
-        cmd.arg("--home")
-            .arg(self.home.path())
-            .arg("--plugins")
-            .arg(&self.plugins)
-            .args(args);
-        cmd.env("UCDESK_BUNDLED_PLUGINS", "0")
-            .env_remove("UCDESK_PLUGIN_PATH")
-            .env("UCDESK_LOG", "info");
+        cmd.arg("--home").arg(self.home.path()).arg("--plugins").arg(&self.plugins).args(args);
+        cmd.env("UCDESK_BUNDLED_PLUGINS", "0").env_remove("UCDESK_PLUGIN_PATH").env("UCDESK_LOG", "info");
         cmd
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("ucdesk runs")
+        self.command(args).stdin(Stdio::null()).output().expect("ucdesk runs")
     }
 
     /// Runs and expects success; returns stdout.
     pub fn run_ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "ucdesk {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "ucdesk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
@@ -162,7 +130,15 @@ impl Profile {
     }
 
     pub fn daemon(&self) -> Daemon {
-        Daemon::start(self)
+        Daemon::start(self, self.command(&["daemon"]))
+    }
+
+    /// The window (`ucdesk` without a subcommand) on X display `display`; it serves the
+    /// same control socket as the daemon.
+    pub fn gui(&self, display: &str) -> Daemon {
+        let mut cmd = self.command(&[]);
+        cmd.env("DISPLAY", display).env_remove("WAYLAND_DISPLAY").env("LIBGL_ALWAYS_SOFTWARE", "1");
+        Daemon::start(self, cmd)
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -172,12 +148,10 @@ impl Profile {
 
 /// The entry of plugin `id` in a `plugins --json` list.
 pub fn entry<'a>(list: &'a [Value], id: &str) -> &'a Value {
-    list.iter()
-        .find(|p| p["id"] == id)
-        .unwrap_or_else(|| panic!("no plugin {id} in {list:#?}"))
+    list.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("no plugin {id} in {list:#?}"))
 }
 
-/// A running `ucdesk daemon`; SIGTERM and wait on drop.
+/// A running instance (`ucdesk daemon` or the window); SIGTERM and wait on drop.
 pub struct Daemon {
     child: Option<Child>,
     log: PathBuf,
@@ -185,43 +159,23 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn start(profile: &Profile) -> Daemon {
+    fn start(profile: &Profile, mut cmd: Command) -> Daemon {
         let log = profile.home.path().join("daemon.log");
         let file = std::fs::File::create(&log).expect("log file");
-        let child = profile
-            .command(&["daemon"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("daemon starts");
-        let mut daemon = Daemon {
-            child: Some(child),
-            log,
-            socket: profile.socket(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file).spawn().expect("daemon starts");
+        let mut daemon = Daemon { child: Some(child), log, socket: profile.socket() };
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(mut c) = Client::connect(&daemon.socket)
                 && c.request(&Request::Ping).is_ok()
             {
                 return daemon;
             }
-            if let Some(status) = daemon
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "daemon exited with {status} before it was ready:\n{}",
-                    daemon.log()
-                );
+            if let Some(status) = daemon.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("ucdesk exited with {status} before it was ready:\n{}", daemon.log());
             }
-            assert!(
-                Instant::now() < deadline,
-                "daemon not ready in 30 s:\n{}",
-                daemon.log()
-            );
+            assert!(Instant::now() < deadline, "instance not ready in 60 s:\n{}", daemon.log());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -233,11 +187,7 @@ impl Daemon {
     /// A service call through the socket (the same path `ucdesk ctl` takes).
     pub fn call(&self, service: &str, args: Value) -> Result<Value, String> {
         self.client()
-            .request(&Request::Call {
-                service: service.into(),
-                args,
-                timeout_ms: Some(10_000),
-            })
+            .request(&Request::Call { service: service.into(), args, timeout_ms: Some(10_000) })
             .map_err(|e| e.to_string())
     }
 
@@ -251,10 +201,7 @@ impl Daemon {
     pub fn state(&self, id: &str) -> (String, Option<String>) {
         let list = self.plugins();
         let p = entry(&list, id);
-        (
-            p["state"].as_str().unwrap_or_default().to_string(),
-            p["reason"].as_str().map(String::from),
-        )
+        (p["state"].as_str().unwrap_or_default().to_string(), p["reason"].as_str().map(String::from))
     }
 
     pub fn log(&self) -> String {
@@ -306,12 +253,8 @@ pub struct Lines {
 
 impl Lines {
     pub fn spawn(mut cmd: Command) -> Lines {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawns");
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawns");
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -34,10 +34,7 @@ impl Plugin for Hello {
             .name("Hello")
             .description("Greets people; an example of the ucdesk SDK.")
             .panel("main", "Hello")
-            .service(
-                "hello.greet",
-                "{\"name\": S} -> {\"greeting\": \"Hello, S!\"}",
-            )
+            .service("hello.greet", "{\"name\": S} -> {\"greeting\": \"Hello, S!\"}")
             .service("hello.stats", "How many hello.* events were heard")
             .setting(
                 "salutation",
@@ -49,12 +46,7 @@ impl Plugin for Hello {
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
-        Ok(Hello {
-            ctx,
-            heard: 0,
-            last_greeting: None,
-            name_input: String::new(),
-        })
+        Ok(Hello { ctx, heard: 0, last_greeting: None, name_input: String::new() })
     }
 
     fn start(&mut self) -> Result<(), Error> {
@@ -116,13 +108,8 @@ impl Plugin for Hello {
 
 impl Hello {
     fn greet(&mut self, name: &str) -> Greeting {
-        let salutation: String = self
-            .ctx
-            .setting("salutation")
-            .unwrap_or_else(|| "Hello".into());
-        let greeting = Greeting {
-            greeting: format!("{salutation}, {name}!"),
-        };
+        let salutation: String = self.ctx.setting("salutation").unwrap_or_else(|| "Hello".into());
+        let greeting = Greeting { greeting: format!("{salutation}, {name}!") };
         self.ctx.publish_json("hello.greeted", &json!(greeting));
         self.last_greeting = Some(greeting.greeting.clone());
         greeting
@@ -131,10 +118,7 @@ impl Hello {
     fn main_view(&self) -> View {
         ui::view(ui::column([
             ui::heading("Hello"),
-            ui::row([
-                ui::input("name", &self.name_input, "Your name"),
-                ui::button("greet", "Greet"),
-            ]),
+            ui::row([ui::input("name", &self.name_input, "Your name"), ui::button("greet", "Greet")]),
             ui::text(self.last_greeting.clone().unwrap_or_default()),
             ui::separator(),
             ui::weak(format!("hello.* events heard: {}", self.heard)),

@@ -19,15 +19,9 @@ fn greets_and_announces() {
 fn bad_requests_are_errors_not_failures() {
     let mut host = TestHost::load_built("hello").unwrap();
     host.start().unwrap();
-    let err = host
-        .call("hello.greet", &json!({"nom": "Ada"}))
-        .unwrap_err();
+    let err = host.call("hello.greet", &json!({"nom": "Ada"})).unwrap_err();
     assert!(!err.is_panic());
-    assert!(
-        err.message.contains("missing field `name`"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("missing field `name`"), "{}", err.message);
     // Still healthy.
     assert!(host.call("hello.greet", &json!({"name": "Bo"})).is_ok());
 }
@@ -49,22 +43,9 @@ fn counts_subscribed_events_and_updates_its_panel() {
     assert!(host.emit("hello.ping", &json!({})).unwrap());
     assert!(!host.emit("other.ping", &json!({})).unwrap());
     assert_eq!(host.call("hello.stats", &json!({})).unwrap()["heard"], 1);
-    host.ui(
-        "main",
-        &UiEvent {
-            widget: "name".into(),
-            action: UiAction::Changed { value: json!("Cy") },
-        },
-    )
-    .unwrap();
-    host.ui(
-        "main",
-        &UiEvent {
-            widget: "greet".into(),
-            action: UiAction::Clicked,
-        },
-    )
-    .unwrap();
+    host.ui("main", &UiEvent { widget: "name".into(), action: UiAction::Changed { value: json!("Cy") } })
+        .unwrap();
+    host.ui("main", &UiEvent { widget: "greet".into(), action: UiAction::Clicked }).unwrap();
     let view = serde_json::to_string(&host.published_view("main").unwrap()).unwrap();
     assert!(view.contains("Hello, Cy!"), "{view}");
 }

@@ -40,9 +40,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 match a.as_str() {
                     "--dir" => dir = rest.next().ok_or("--dir needs a value")?.into(),
                     "--sdk-path" => {
-                        sdk_path = Some(PathBuf::from(
-                            rest.next().ok_or("--sdk-path needs a value")?,
-                        ))
+                        sdk_path = Some(PathBuf::from(rest.next().ok_or("--sdk-path needs a value")?))
                     }
                     flag if flag.starts_with('-') => {
                         return Err(format!("unknown option {flag}\n{USAGE}"));
@@ -79,10 +77,7 @@ fn scaffold(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, 
     }
     let root = dir.join(name);
     if root.exists() {
-        return Err(format!(
-            "{} already exists; not overwriting it",
-            root.display()
-        ));
+        return Err(format!("{} already exists; not overwriting it", root.display()));
     }
     // A development sdk points at its own source; an installed one at its version.
     let own_source = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -91,9 +86,7 @@ fn scaffold(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, 
         .or_else(|| own_source.exists().then(|| own_source.to_path_buf()))
     {
         Some(p) => {
-            let p = p
-                .canonicalize()
-                .map_err(|e| format!("sdk path {}: {e}", p.display()))?;
+            let p = p.canonicalize().map_err(|e| format!("sdk path {}: {e}", p.display()))?;
             format!("ucdesk-sdk = {{ path = {:?} }}", p.to_string_lossy())
         }
         None => format!("ucdesk-sdk = \"{}\"", env!("CARGO_PKG_VERSION")),
@@ -103,9 +96,7 @@ fn scaffold(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, 
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect();
     let fill = |template: &str| {
@@ -115,18 +106,9 @@ fn scaffold(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, 
             .replace("{{sdk_dependency}}", &sdk_dependency)
     };
     let files = [
-        (
-            "Cargo.toml",
-            fill(include_str!("../../templates/Cargo.toml.in")),
-        ),
-        (
-            "src/lib.rs",
-            fill(include_str!("../../templates/lib.rs.in")),
-        ),
-        (
-            "tests/plugin.rs",
-            fill(include_str!("../../templates/test.rs.in")),
-        ),
+        ("Cargo.toml", fill(include_str!("../../templates/Cargo.toml.in"))),
+        ("src/lib.rs", fill(include_str!("../../templates/lib.rs.in"))),
+        ("tests/plugin.rs", fill(include_str!("../../templates/test.rs.in"))),
         (".gitignore", "/target\n".to_string()),
     ];
     for (path, text) in files {

@@ -9,7 +9,7 @@
 //! `received` lists what arrived, `reset`, `sleep {ms}`, `call {service, args,
 //! timeout_ms}` calls another plugin, `panic`, `echo`, `subscribe {prefix}`,
 //! `publish {topic, payload}`, `data_dir`, `secret {name}` (says only whether it is
-//! set). Setting `panic_in` (`nothing`, `new`, `start`, `view`, `stop`) makes it
+//! set), `expect {topic, count}` (publishes `<id>.got` once that many arrived). Setting `panic_in` (`nothing`, `new`, `start`, `view`, `stop`) makes it
 //! panic there; an event on `<id>.boom` makes it panic in the event handler.
 
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ pub struct Probe<S: Spec> {
     /// `(topic, source, seq)` of every event, in arrival order.
     events: Vec<(String, String, i64)>,
     dropped: u64,
+    /// `expect`: when this many events on the topic have arrived, publish `<id>.got`.
+    expecting: Option<(String, u64, u64)>,
     _spec: std::marker::PhantomData<S>,
 }
 
@@ -44,9 +46,7 @@ impl<S: Spec> Probe<S> {
 
 impl<S: Spec> Plugin for Probe<S> {
     fn manifest() -> Manifest {
-        let mut m = Manifest::build(S::ID, S::VERSION)
-            .name(S::ID)
-            .description("test probe");
+        let mut m = Manifest::build(S::ID, S::VERSION).name(S::ID).description("test probe");
         for (id, req) in S::REQUIRES {
             m = m.requires(id, req);
         }
@@ -65,6 +65,7 @@ impl<S: Spec> Plugin for Probe<S> {
             "publish",
             "data_dir",
             "secret",
+            "expect",
         ] {
             m = m.service(&Self::service(verb), verb);
         }
@@ -72,9 +73,7 @@ impl<S: Spec> Plugin for Probe<S> {
             "panic_in",
             "Panic in",
             SettingKind::Enum {
-                options: ["nothing", "new", "start", "view", "stop"]
-                    .map(String::from)
-                    .to_vec(),
+                options: ["nothing", "new", "start", "view", "stop"].map(String::from).to_vec(),
             },
             Some(json!("nothing")),
         )
@@ -82,23 +81,15 @@ impl<S: Spec> Plugin for Probe<S> {
         .setting(
             "level",
             "Level",
-            SettingKind::Number {
-                min: Some(0.0),
-                max: Some(10.0),
-                integer: true,
-            },
+            SettingKind::Number { min: Some(0.0), max: Some(10.0), integer: true },
             Some(json!(1)),
         )
         .finish()
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
-        let probe = Probe {
-            ctx,
-            events: Vec::new(),
-            dropped: 0,
-            _spec: std::marker::PhantomData,
-        };
+        let probe =
+            Probe { ctx, events: Vec::new(), dropped: 0, expecting: None, _spec: std::marker::PhantomData };
         if probe.panic_in("new") {
             panic!("{} was configured to panic in new", S::ID);
         }
@@ -122,13 +113,19 @@ impl<S: Spec> Plugin for Probe<S> {
             let n: Value = event.json()?;
             self.dropped += n["count"].as_u64().unwrap_or(0);
         }
-        let seq = event
-            .json::<Value>()
-            .ok()
-            .and_then(|v| v["seq"].as_i64())
-            .unwrap_or(-1);
-        self.events
-            .push((event.topic.to_string(), event.source.to_string(), seq));
+        let seq = event.json::<Value>().ok().and_then(|v| v["seq"].as_i64()).unwrap_or(-1);
+        if let Some((topic, want, got)) = &mut self.expecting
+            && topic.as_str() == event.topic
+        {
+            // Counting only: a benchmark sends far more than it wants stored.
+            *got += 1;
+            if *got == *want {
+                self.ctx.publish_json(&format!("{}.got", S::ID), &json!({ "count": *got }));
+                self.expecting = None;
+            }
+            return Ok(());
+        }
+        self.events.push((event.topic.to_string(), event.source.to_string(), seq));
         Ok(())
     }
 
@@ -158,16 +155,18 @@ impl<S: Spec> Plugin for Probe<S> {
                 let service: String = call.arg("service")?;
                 let args: Value = call.arg("args").unwrap_or(Value::Null);
                 let timeout: u64 = call.arg("timeout_ms").unwrap_or(5000);
-                match self.ctx.call_timeout::<Value, Value>(
-                    &service,
-                    &args,
-                    Duration::from_millis(timeout),
-                ) {
+                match self.ctx.call_timeout::<Value, Value>(&service, &args, Duration::from_millis(timeout)) {
                     Ok(v) => Ok(json!({ "ok": v })),
                     Err(e) => Ok(
                         json!({ "error": { "kind": format!("{:?}", e.kind), "message": e.message.as_str() } }),
                     ),
                 }
+            }
+            "expect" => {
+                let topic: String = call.arg("topic")?;
+                self.ctx.subscribe(&topic);
+                self.expecting = Some((topic, call.arg("count")?, 0));
+                Ok(Value::Null)
             }
             "panic" => panic!("{} was asked to panic", S::ID),
             "echo" => call.args(),
@@ -177,14 +176,11 @@ impl<S: Spec> Plugin for Probe<S> {
             }
             "publish" => {
                 let topic: String = call.arg("topic")?;
-                self.ctx
-                    .publish_json(&topic, &call.arg::<Value>("payload")?);
+                self.ctx.publish_json(&topic, &call.arg::<Value>("payload")?);
                 Ok(Value::Null)
             }
             "data_dir" => Ok(json!(self.ctx.data_dir())),
-            "secret" => {
-                Ok(json!({ "set": self.ctx.secret(&call.arg::<String>("name")?)?.is_some() }))
-            }
+            "secret" => Ok(json!({ "set": self.ctx.secret(&call.arg::<String>("name")?)?.is_some() })),
             other => Err(Error::new(format!("no verb {other}"))),
         }
     }

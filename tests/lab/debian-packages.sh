@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a purpose needs, idempotently: nothing is fetched when
+# everything is already there. Purposes:
+#   build  - what the workspace needs to compile (a C toolchain; pkg-config)
+#   app    - what the window needs at run time (X11/Wayland client libs, GL)
+#   test   - build + app + an X server without a screen (Xvfb) for the GUI smoke test
+set -euo pipefail
+
+build=(build-essential pkg-config)
+app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1)
+test=(xvfb x11-utils)
+
+want=()
+for purpose in "${@:-build}"; do
+  case "$purpose" in
+    build) want+=("${build[@]}") ;;
+    app) want+=("${build[@]}" "${app[@]}") ;;
+    test) want+=("${build[@]}" "${app[@]}" "${test[@]}") ;;
+    *) echo "unknown purpose: $purpose (build, app, test)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need, builds every crate and
+# plugin, and runs the whole suite. Safe to rerun; the target dir lives outside the
+# clone so reruns are incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ucdesk-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+tests/lab/debian-packages.sh test
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install cargo-nextest --locked
+fi
+
+# The cross-crate tests load the built cdylibs and run the built binary, which
+# `cargo test` alone would not produce.
+cargo build --workspace --all-targets
+cargo nextest run --workspace --no-fail-fast
+# nextest does not run doctests.
+cargo test --workspace --doc --quiet
