@@ -109,3 +109,120 @@ fn each_plugin_gets_its_own_data_directory() {
     assert!(a.is_dir());
     assert!(a.starts_with(profile.home.path()));
 }
+
+/// A private session bus with an unlocked GNOME Keyring, torn down on drop.
+struct SessionKeyring {
+    bus: std::process::Child,
+    keyring: std::process::Child,
+    address: String,
+    _home: tempfile::TempDir,
+}
+
+impl SessionKeyring {
+    fn start() -> SessionKeyring {
+        use std::io::{BufRead, BufReader};
+        let home = tempfile::tempdir().unwrap();
+        let runtime = home.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let mut bus = std::process::Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon is installed (tests/lab/debian-packages.sh test)");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        let address = address.trim().to_string();
+        let mut keyring = std::process::Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon is installed");
+        // The unlock password of the fresh login keyring, then EOF.
+        keyring.stdin.take().unwrap().write_all(b"lab-keyring-password").unwrap();
+        let ready = wait_for(Duration::from_secs(15), || {
+            let out = std::process::Command::new("secret-tool")
+                .args(["search", "application", "ucdesk-probe"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .output()
+                .ok()?;
+            out.status.success().then_some(())
+        });
+        assert!(ready.is_some(), "the keyring did not come up");
+        SessionKeyring { bus, keyring, address, _home: home }
+    }
+
+    fn lookup(&self, profile: &std::path::Path, key: &str) -> Option<String> {
+        let out = std::process::Command::new("secret-tool")
+            .args(["lookup", "application", "ucdesk", "key", key, "profile"])
+            .arg(profile)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .unwrap();
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for SessionKeyring {
+    fn drop(&mut self) {
+        for child in [&mut self.keyring, &mut self.bus] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn secrets_go_to_the_keyring_when_one_runs() {
+    const SECRET: &str = "keyring-Correct-Horse";
+    let keyring = SessionKeyring::start();
+    let profile = Profile::new().with_fixture("probe");
+    let with_keyring = |args: &[&str]| {
+        let mut cmd = profile.command(args);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &keyring.address).env("UCDESK_SECRET_STORE", "auto");
+        cmd
+    };
+    // An older secret in the file is still found, and moves to the keyring when set.
+    let out = set_secret(&profile, "probe.password", "old-file-secret");
+    assert!(out.status.success());
+    let mut child = with_keyring(&["secret", "set", "probe.password"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(SECRET.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stored in the Secret Service keyring"));
+    // Another program reads it from the real keyring, under this profile's attributes.
+    let config = profile.home.path().join("config");
+    assert_eq!(keyring.lookup(&config, "probe.password").as_deref(), Some(SECRET));
+    // ... and the plugin sees it through the kernel.
+    let mut daemon = with_keyring(&["daemon"]);
+    daemon.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = daemon.spawn().unwrap();
+    let answer = wait_for(Duration::from_secs(30), || {
+        let mut c = ucdesk_kernel::control::Client::connect(&profile.socket()).ok()?;
+        c.request(&ucdesk_kernel::control::Request::Call {
+            service: "probe.secret".into(),
+            args: json!({"name": "password"}),
+            timeout_ms: Some(10_000),
+        })
+        .ok()
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(answer, Some(json!({"set": true})));
+    // The file no longer holds the old copy.
+    let file = ucdesk_kernel::secrets::SecretStore::sealed_file(
+        profile.home.path().join("data/secrets.sealed"),
+        profile.home.path().join("config/secrets.key"),
+    );
+    assert_eq!(file.get("probe.password").unwrap(), None);
+}

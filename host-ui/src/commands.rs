@@ -189,16 +189,18 @@ fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {
     if value.is_empty() {
         return Err("no secret on standard input".into());
     }
-    match profile.client()? {
+    let stored_in = match profile.client()? {
         Some(mut c) => {
-            c.request(&Request::SecretSet { key: key.to_string(), value: value.to_string() })?;
+            let answer = c.request(&Request::SecretSet { key: key.to_string(), value: value.to_string() })?;
+            answer["stored_in"].as_str().unwrap_or("the running instance's secret store").to_string()
         }
         None => {
             let kernel = profile.kernel()?;
             kernel.scan();
             kernel.set_secret(key, value)?;
+            kernel.secret_backend().to_string()
         }
-    }
-    eprintln!("secret {key} stored");
+    };
+    eprintln!("secret {key} stored in {stored_in}");
     Ok(ExitCode::SUCCESS)
 }

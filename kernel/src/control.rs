@@ -235,7 +235,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             Err(e) => error_line("settings", e),
         },
         Request::SecretSet { key, value } => match kernel.set_secret(&key, &value) {
-            Ok(()) => json!({"ok": null}),
+            Ok(()) => json!({"ok": {"stored_in": kernel.secret_backend()}}),
             Err(e) => error_line("secrets", e),
         },
         Request::View { plugin, panel } => match kernel.view(&plugin, &panel) {

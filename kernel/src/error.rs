@@ -36,6 +36,8 @@ pub enum SecretError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0} is not declared as a secret by any installed plugin")]
     NotASecret(String),
+    #[error("keyring: {0}")]
+    Keyring(String),
 }
 
 /// Error returned by [`crate::Kernel::new`].
@@ -43,6 +45,8 @@ pub enum SecretError {
 pub enum KernelError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

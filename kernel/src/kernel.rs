@@ -106,7 +106,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Kernel {
     pub fn new(config: KernelConfig) -> Result<Kernel, KernelError> {
         let settings = SettingsStore::open(&config.home.settings_file())?;
-        let secrets = secrets::profile_store(&config.home);
+        let secrets = secrets::profile_store(&config.home)?;
         let bus = Bus::new(config.bus_capacity);
         Ok(Kernel {
             inner: Arc::new(Inner {
@@ -259,6 +259,11 @@ impl Kernel {
                 reason: format!("expects JSON such as true, 15 or [\"a\"] ({e})"),
             }),
         }
+    }
+
+    /// Where secrets are kept (for messages).
+    pub fn secret_backend(&self) -> &'static str {
+        self.inner.secrets.backend()
     }
 
     /// Stores a secret declared by an installed plugin (a setting of kind `secret`).

@@ -1,20 +1,28 @@
 //! Secrets (passwords, tokens): never in settings files, never in logs.
 //!
-//! They are kept in a ChaCha20-Poly1305 encrypted file under the profile's data
-//! directory, with a random 256-bit key in the config directory (mode 0600). This
-//! protects secrets that travel in backups or bug reports of the data directory and
-//! keeps them out of plain-text files; it does not protect against code running as the
-//! same user, which could read the key too. An OS keyring backend (Secret Service) is
-//! the next step; it will sit behind the same [`SecretStore`] API.
+//! Where a Secret Service keyring runs (GNOME Keyring, KWallet, KeePassXC on the
+//! session D-Bus), secrets live there, as items with the attributes
+//! `application=ucdesk`, `profile=<config dir>`, `key=<plugin_id.name>`. Elsewhere
+//! (headless machines, CI) they go to a ChaCha20-Poly1305 sealed file under the
+//! profile's data directory, with a random 256-bit key in the config directory (mode
+//! 0600). The file keeps secrets out of plain text, logs and backups of the data
+//! directory; it does not protect against code running as the same user, which could
+//! read the key too.
+//!
+//! `UCDESK_SECRET_STORE` chooses: `keyring`, `file`, or `auto` (default: the keyring when
+//! a session bus is there and answers, else the file). A secret stored in the file
+//! before a keyring was available is still found, and moves to the keyring when it is
+//! next set.
 
 use crate::error::SecretError;
 use chacha20poly1305::{
     ChaCha20Poly1305, KeyInit, Nonce,
     aead::{Aead, Payload},
 };
+use dbus_secret_service::{EncryptionType, SecretService};
 use serde::{Deserialize, Serialize};
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     io::Write,
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::PathBuf,
@@ -32,40 +40,90 @@ struct Sealed {
 /// Associated data binding ciphertexts to this purpose.
 const AAD: &[u8] = b"ucdesk secrets v1";
 
-/// The secret store of one profile.
+/// The secret store of one profile: the keyring when there is one, else the sealed
+/// file.
 pub struct SecretStore {
+    file: SealedFile,
+    keyring: Option<Keyring>,
+}
+
+impl SecretStore {
+    /// A store that only uses the sealed file at `file`, keyed by `key_file`.
+    pub fn sealed_file(file: PathBuf, key_file: PathBuf) -> SecretStore {
+        SecretStore { file: SealedFile::new(file, key_file), keyring: None }
+    }
+
+    /// Where secrets go: for messages such as "stored in ...".
+    pub fn backend(&self) -> &'static str {
+        if self.keyring.is_some() { "the Secret Service keyring" } else { "the encrypted secret file" }
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        if let Some(k) = &self.keyring
+            && let Some(v) = k.get(key)?
+        {
+            return Ok(Some(v));
+        }
+        self.file.get(key)
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        match &self.keyring {
+            Some(k) => {
+                k.set(key, value)?;
+                // Moved: an older copy in the file must not linger.
+                self.file.delete(key)?;
+                Ok(())
+            }
+            None => self.file.set(key, value),
+        }
+    }
+
+    pub fn delete(&self, key: &str) -> Result<bool, SecretError> {
+        let in_keyring = match &self.keyring {
+            Some(k) => k.delete(key)?,
+            None => false,
+        };
+        Ok(self.file.delete(key)? || in_keyring)
+    }
+}
+
+/// The sealed-file backend.
+struct SealedFile {
     file: PathBuf,
     key_file: PathBuf,
     lock: Mutex<()>,
 }
 
-impl SecretStore {
-    pub fn new(file: PathBuf, key_file: PathBuf) -> SecretStore {
-        SecretStore { file, key_file, lock: Mutex::new(()) }
+impl SealedFile {
+    fn new(file: PathBuf, key_file: PathBuf) -> SealedFile {
+        SealedFile { file, key_file, lock: Mutex::new(()) }
     }
 
-    pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.load()?.get(key).cloned())
     }
 
-    pub fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = self.load()?;
         map.insert(key.to_string(), value.to_string());
         self.store(&map)
     }
 
-    pub fn delete(&self, key: &str) -> Result<bool, SecretError> {
+    fn delete(&self, key: &str) -> Result<bool, SecretError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = self.load()?;
         let existed = map.remove(key).is_some();
-        self.store(&map)?;
+        if existed {
+            self.store(&map)?;
+        }
         Ok(existed)
     }
 
-    /// Names of stored secrets (never their values).
-    pub fn names(&self) -> Result<Vec<String>, SecretError> {
+    #[cfg(test)]
+    fn names(&self) -> Result<Vec<String>, SecretError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.load()?.into_keys().collect())
     }
@@ -135,9 +193,104 @@ impl SecretStore {
     }
 }
 
-/// The store of a profile: `data/secrets.sealed` with its key in `config/secrets.key`.
-pub fn profile_store(home: &crate::Home) -> SecretStore {
-    SecretStore::new(home.data.join("secrets.sealed"), home.config.join("secrets.key"))
+/// The Secret Service backend (over the session D-Bus).
+struct Keyring {
+    profile: String,
+}
+
+/// How long a keyring may wait for the user to answer an unlock prompt.
+const PROMPT_SECONDS: u64 = 30;
+
+impl Keyring {
+    /// The keyring, if a session bus exists and a Secret Service answers on it. Without
+    /// a bus address we do not even try: libdbus would otherwise try to autolaunch one.
+    fn connect_if_running(profile: String) -> Option<Keyring> {
+        let runtime_bus = std::env::var_os("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("bus"));
+        let has_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+            || runtime_bus.is_some_and(|b| b.exists());
+        if !has_bus {
+            return None;
+        }
+        let keyring = Keyring { profile };
+        match keyring.service().and_then(|ss| ss.get_default_collection().map(drop).map_err(keyring_error)) {
+            Ok(()) => Some(keyring),
+            Err(e) => {
+                tracing::debug!("no usable Secret Service keyring ({e}); using the encrypted file");
+                None
+            }
+        }
+    }
+
+    fn service(&self) -> Result<SecretService, SecretError> {
+        SecretService::connect_with_max_prompt_timeout(EncryptionType::Dh, PROMPT_SECONDS)
+            .map_err(keyring_error)
+    }
+
+    fn attributes<'a>(&'a self, key: &'a str) -> HashMap<&'a str, &'a str> {
+        HashMap::from([("application", "ucdesk"), ("profile", self.profile.as_str()), ("key", key)])
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        let ss = self.service()?;
+        let found = ss.search_items(self.attributes(key)).map_err(keyring_error)?;
+        let Some(item) = found.unlocked.into_iter().chain(found.locked).next() else { return Ok(None) };
+        item.ensure_unlocked().map_err(keyring_error)?;
+        let bytes = item.get_secret().map_err(keyring_error)?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| SecretError::Keyring(format!("the keyring item for {key} is not text")))
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        let ss = self.service()?;
+        let collection = ss.get_default_collection().map_err(keyring_error)?;
+        collection.ensure_unlocked().map_err(keyring_error)?;
+        let label = format!("ucdesk: {key}");
+        collection
+            .create_item(&label, self.attributes(key), value.as_bytes(), true, "text/plain")
+            .map(drop)
+            .map_err(keyring_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, SecretError> {
+        let ss = self.service()?;
+        let found = ss.search_items(self.attributes(key)).map_err(keyring_error)?;
+        let mut any = false;
+        for item in found.unlocked.into_iter().chain(found.locked) {
+            item.delete().map_err(keyring_error)?;
+            any = true;
+        }
+        Ok(any)
+    }
+}
+
+fn keyring_error(e: dbus_secret_service::Error) -> SecretError {
+    SecretError::Keyring(e.to_string())
+}
+
+/// The store of a profile: the keyring or `data/secrets.sealed` (key in
+/// `config/secrets.key`), as `UCDESK_SECRET_STORE` and the session allow.
+pub fn profile_store(home: &crate::Home) -> Result<SecretStore, SecretError> {
+    let mut store =
+        SecretStore::sealed_file(home.data.join("secrets.sealed"), home.config.join("secrets.key"));
+    let profile = home.config.to_string_lossy().into_owned();
+    match std::env::var("UCDESK_SECRET_STORE").as_deref() {
+        Ok("file") => {}
+        Ok("keyring") => {
+            store.keyring = Some(Keyring::connect_if_running(profile).ok_or_else(|| {
+                SecretError::Keyring(
+                    "UCDESK_SECRET_STORE=keyring, but no Secret Service answers on the session bus".into(),
+                )
+            })?);
+        }
+        Ok("auto") | Err(_) => store.keyring = Keyring::connect_if_running(profile),
+        Ok(other) => {
+            return Err(SecretError::Keyring(format!(
+                "UCDESK_SECRET_STORE={other:?}: expected keyring, file or auto"
+            )));
+        }
+    }
+    Ok(store)
 }
 
 #[cfg(test)]
@@ -147,7 +300,7 @@ mod tests {
     #[test]
     fn round_trip_and_no_plaintext_on_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SecretStore::new(dir.path().join("s"), dir.path().join("k"));
+        let store = SealedFile::new(dir.path().join("s"), dir.path().join("k"));
         assert_eq!(store.get("chat.password").unwrap(), None);
         store.set("chat.password", "hunter2-very-secret").unwrap();
         assert_eq!(store.get("chat.password").unwrap().as_deref(), Some("hunter2-very-secret"));
@@ -162,7 +315,7 @@ mod tests {
     #[test]
     fn tampering_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SecretStore::new(dir.path().join("s"), dir.path().join("k"));
+        let store = SecretStore::sealed_file(dir.path().join("s"), dir.path().join("k"));
         store.set("a.b", "c").unwrap();
         let mut sealed: Sealed =
             serde_json::from_slice(&std::fs::read(dir.path().join("s")).unwrap()).unwrap();

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a purpose needs, idempotently: nothing is fetched when
 # everything is already there. Purposes:
-#   build  - what the workspace needs to compile (a C toolchain; pkg-config)
-#   app    - what the window needs at run time (X11/Wayland client libs, GL)
-#   test   - build + app + an X server without a screen (Xvfb) for the GUI smoke test
+#   build  - what the workspace needs to compile (a C toolchain, pkg-config, libdbus
+#            headers for the Secret Service keyring client)
+#   app    - what the window needs at run time (X11/Wayland client libs, GL, libdbus)
+#   test   - build + app + an X server without a screen (Xvfb) for the GUI smoke test,
+#            and a session bus with GNOME Keyring (plus secret-tool to read it back)
+#            for the keyring test
 set -euo pipefail
 
-build=(build-essential pkg-config)
-app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1)
-test=(xvfb x11-utils)
+build=(build-essential pkg-config libdbus-1-dev)
+app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libdbus-1-3)
+test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools)
 
 want=()
 for purpose in "${@:-build}"; do

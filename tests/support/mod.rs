@@ -110,6 +110,9 @@ impl Profile {
         let mut cmd = Command::new(ucdesk_bin());
         cmd.arg("--home").arg(self.home.path()).arg("--plugins").arg(&self.plugins).args(args);
         cmd.env("UCDESK_BUNDLED_PLUGINS", "0").env_remove("UCDESK_PLUGIN_PATH").env("UCDESK_LOG", "info");
+        // Never touch the keyring of whoever runs the tests; the keyring test opts in
+        // with its own private session bus.
+        cmd.env("UCDESK_SECRET_STORE", "file").env_remove("DBUS_SESSION_BUS_ADDRESS");
         cmd
     }
 
