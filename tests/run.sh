@@ -16,6 +16,6 @@ fi
 # The cross-crate tests load the built cdylibs and run the built binary, which
 # `cargo test` alone would not produce.
 cargo build --workspace --all-targets
-cargo nextest run --workspace --no-fail-fast
-# nextest does not run doctests.
+# nextest does not run doctests; run them first so the suite's summary closes the log.
 cargo test --workspace --doc --quiet
+cargo nextest run --workspace --no-fail-fast

@@ -6,7 +6,7 @@
 //! Every entry point is wrapped so that a panic in plugin code becomes a reported
 //! failure of that plugin, never an unwind across the ABI.
 //!
-//! ```ignore
+//! ```no_run
 //! use ucdesk_sdk::prelude::*;
 //!
 //! struct Hello { ctx: Context }

@@ -1,11 +1,15 @@
 //! A headless host for plugin authors' tests: loads the real built cdylib, runs it on
 //! the test's thread, records what it publishes and lets the test drive it.
 //!
-//! ```ignore
+//! ```no_run
+//! # use ucdesk_sdk::{TestHost, serde_json::json};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut host = TestHost::load_built("hello")?;
 //! host.start()?;
 //! let answer = host.call("hello.greet", &json!({"name": "Ada"}))?;
 //! assert_eq!(answer["greeting"], "Hello, Ada!");
+//! # Ok(())
+//! # }
 //! ```
 
 use abi_stable::{
