@@ -141,3 +141,25 @@ fn views_are_published_and_follow_interactions() {
     });
     assert!(updated.is_some(), "the panel never showed the greeting");
 }
+
+#[test]
+fn malformed_control_requests_get_an_error_and_the_connection_lives_on() {
+    use std::io::{BufRead, BufReader, Write};
+    let profile = Profile::new().with_hello();
+    let _daemon = profile.daemon();
+    let stream = std::os::unix::net::UnixStream::connect(profile.socket()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut answer = |line: &str| {
+        writeln!(writer, "{line}").unwrap();
+        let mut out = String::new();
+        reader.read_line(&mut out).unwrap();
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    for junk in ["{not json", r#"{"op":"launch_rockets"}"#, r#"{"op":"call"}"#, "[1,2,3]", "\u{0}\u{1}"] {
+        let a = answer(junk);
+        assert_eq!(a["error"]["kind"], "bad_request", "{junk}: {a}");
+    }
+    let ok = answer(r#"{"op":"call","service":"hello.greet","args":{"name":"Still"}}"#);
+    assert_eq!(ok["ok"]["greeting"], "Hello, Still!");
+}
