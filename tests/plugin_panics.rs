@@ -137,3 +137,31 @@ fn callers_waiting_on_a_plugin_that_panics_are_answered_at_once() {
     assert!(err.contains("panicky"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "a queued caller waited for its timeout");
 }
+
+#[test]
+fn a_dependent_waiting_on_the_plugin_that_panics_gets_its_answer_first() {
+    let profile = profile();
+    let daemon = profile.daemon();
+    let started = std::time::Instant::now();
+    // dependent calls panicky, which panics while dependent waits for it.
+    let answer =
+        daemon.call("dependent.call", json!({"service": "panicky.panic", "timeout_ms": 20_000})).unwrap();
+    assert_eq!(answer["error"]["kind"], "Panicked", "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    let disabled =
+        wait_for(Duration::from_secs(5), || (daemon.state("dependent").0 == "disabled").then_some(()));
+    assert!(disabled.is_some());
+    assert_eq!(daemon.state("panicky").0, "failed");
+}
+
+#[test]
+fn a_panicking_destructor_is_contained() {
+    let profile = profile();
+    profile.run_ok(&["settings", "set", "panicky.panic_in", "drop"]);
+    let daemon = profile.daemon();
+    assert_eq!(daemon.call("panicky.echo", json!({"still": "fine"})).unwrap(), json!({"still": "fine"}));
+    let (clean, log) = daemon.stop();
+    assert!(clean, "{log}");
+    assert!(log.contains("panicked in its destructor"), "{log}");
+    assert!(log.contains("probe stopped"), "{log}");
+}

@@ -14,7 +14,10 @@ fn settings_are_checked_against_the_schema() {
     for (args, expected) in [
         (["settings", "set", "probe.level", "11"], "must be at most 10"),
         (["settings", "set", "probe.level", "seven"], "expects JSON"),
-        (["settings", "set", "probe.panic_in", "lunch"], "expects one of nothing, new, start, view, stop"),
+        (
+            ["settings", "set", "probe.panic_in", "lunch"],
+            "expects one of nothing, new, start, view, stop, drop",
+        ),
         (["settings", "set", "probe.nothing", "1"], "no plugin declares setting probe.nothing"),
         (["settings", "set", "ghost.level", "1"], "no plugin 'ghost' is installed"),
         (["settings", "set", "nodot", "1"], "plugin_id.name"),
@@ -112,11 +115,26 @@ fn each_plugin_gets_its_own_data_directory() {
 
 /// A private session bus with an unlocked GNOME Keyring, torn down on drop.
 struct SessionKeyring {
-    bus: std::process::Child,
-    keyring: std::process::Child,
+    children: Vec<std::process::Child>,
     address: String,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
+
+/// A session bus without service activation: nothing but our keyring may own the
+/// Secret Service name (activation would start a second, locked keyring).
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=DIR</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
 
 impl SessionKeyring {
     fn start() -> SessionKeyring {
@@ -124,21 +142,26 @@ impl SessionKeyring {
         let home = tempfile::tempdir().unwrap();
         let runtime = home.path().join("run");
         std::fs::create_dir_all(&runtime).unwrap();
+        let config = home.path().join("bus.conf");
+        std::fs::write(&config, BUS_CONFIG.replace("DIR", runtime.to_str().unwrap())).unwrap();
         let mut bus = std::process::Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg("--config-file")
+            .arg(&config)
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("dbus-daemon is installed (tests/lab/debian-packages.sh test)");
         let mut address = String::new();
         BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
-        let address = address.trim().to_string();
+        // From here on, Drop cleans up whatever was started, even if start-up fails.
+        let mut lab = SessionKeyring { children: vec![bus], address: address.trim().to_string(), home };
         let mut keyring = std::process::Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("HOME", home.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", &lab.address)
+            .env("HOME", lab.home.path())
             .env("XDG_RUNTIME_DIR", &runtime)
-            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_DATA_HOME", lab.home.path().join("data"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -146,16 +169,22 @@ impl SessionKeyring {
             .expect("gnome-keyring-daemon is installed");
         // The unlock password of the fresh login keyring, then EOF.
         keyring.stdin.take().unwrap().write_all(b"lab-keyring-password").unwrap();
+        lab.children.push(keyring);
+        // Ready once an item can be stored in the default collection.
         let ready = wait_for(Duration::from_secs(15), || {
-            let out = std::process::Command::new("secret-tool")
-                .args(["search", "application", "ucdesk-probe"])
-                .env("DBUS_SESSION_BUS_ADDRESS", &address)
-                .output()
+            let mut probe = std::process::Command::new("secret-tool")
+                .args(["store", "--label=readiness", "application", "ucdesk-lab"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &lab.address)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
                 .ok()?;
-            out.status.success().then_some(())
+            probe.stdin.take()?.write_all(b"ready").ok()?;
+            probe.wait().ok()?.success().then_some(())
         });
         assert!(ready.is_some(), "the keyring did not come up");
-        SessionKeyring { bus, keyring, address, _home: home }
+        lab
     }
 
     fn lookup(&self, profile: &std::path::Path, key: &str) -> Option<String> {
@@ -171,7 +200,7 @@ impl SessionKeyring {
 
 impl Drop for SessionKeyring {
     fn drop(&mut self) {
-        for child in [&mut self.keyring, &mut self.bus] {
+        for child in self.children.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -199,7 +228,8 @@ fn secrets_go_to_the_keyring_when_one_runs() {
     child.stdin.take().unwrap().write_all(SECRET.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stored in the Secret Service keyring"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("stored in the Secret Service keyring"), "{said}");
     // Another program reads it from the real keyring, under this profile's attributes.
     let config = profile.home.path().join("config");
     assert_eq!(keyring.lookup(&config, "probe.password").as_deref(), Some(SECRET));

@@ -109,14 +109,23 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
     if profile.client()?.is_some() {
         return Err(ControlError::AlreadyRunning(profile.home.socket()).into());
     }
+    // Watch for signals before activating, so that one arriving meanwhile still leads
+    // to a clean stop of whatever has started.
+    let mut signals = termination_signals()?;
     let kernel = profile.kernel()?;
     let list = kernel.activate();
     for p in list.iter().filter(|p| p.state != ucdesk_kernel::PluginState::Active) {
         tracing::warn!(plugin = p.id, "{}: {}", p.state, p.reason.as_deref().unwrap_or(""));
     }
-    let server = ControlServer::start(kernel.clone())?;
+    let server = match ControlServer::start(kernel.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            kernel.shutdown();
+            return Err(e.into());
+        }
+    };
     tracing::info!("ready: {} plugins active, control socket {}", active(&list), server.path().display());
-    wait_for_termination()?;
+    signals.forever().next();
     tracing::info!("stopping");
     drop(server);
     kernel.shutdown();
@@ -127,11 +136,9 @@ fn active(list: &[PluginInfo]) -> usize {
     list.iter().filter(|p| p.state == ucdesk_kernel::PluginState::Active).count()
 }
 
-pub fn wait_for_termination() -> Result<()> {
+fn termination_signals() -> Result<signal_hook::iterator::Signals> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    signals.forever().next();
-    Ok(())
+    Ok(signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?)
 }
 
 fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -> Result<ExitCode> {

@@ -4,8 +4,9 @@
 //! serves two queues: the control mailbox (service calls, UI events, kernel notices,
 //! stop; served first) and its bus queue. A panic reported by the sdk glue ends the
 //! loop: the mailbox is dropped at once (queued callers learn it immediately), the
-//! instance is leaked rather than dropped (its state may be broken), and the kernel
-//! marks the plugin failed.
+//! instance is leaked rather than dropped (its state may be broken), the kernel marks
+//! the plugin failed, the caller whose request panicked gets its answer, and then the
+//! plugin's dependents are stopped.
 
 use crate::{
     bus::{BusEvent, Queue},
@@ -23,7 +24,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     thread::JoinHandle,
-    time::Duration,
+    time::{Duration, Instant},
 };
 use ucdesk_plugin_api::{
     Fault, Host_TO, Manifest, PluginBox, PluginModRef,
@@ -65,23 +66,37 @@ pub(crate) struct ActorHandle {
 }
 
 impl ActorHandle {
-    /// Asks the plugin to stop and waits up to `timeout` for it.
+    /// Asks the plugin to stop and waits until `timeout` has passed in all (queueing the
+    /// request, the plugin's `stop`, its thread ending). A plugin that does not make it
+    /// is left behind on its thread rather than holding up the caller.
     pub fn stop(mut self, timeout: Duration) -> Result<(), String> {
         self.alive.store(false, Ordering::Release);
+        let deadline = Instant::now() + timeout;
         let (tx, rx) = bounded(1);
-        if self.control.send_timeout(Msg::Stop { reply: tx }, timeout).is_err() {
-            return Ok(()); // Its thread has already ended.
+        match self.control.send_deadline(Msg::Stop { reply: tx }, deadline) {
+            Ok(()) => {}
+            // Its thread has ended already (it failed, or stopped itself).
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(()),
+            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
+                return Err(format!("mailbox still full after {} ms; not stopped", timeout.as_millis()));
+            }
         }
-        let result = match rx.recv_timeout(timeout) {
-            Ok(Ok(())) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Ok(()),
+        let result = match rx.recv_deadline(deadline) {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(fault)) => Err(format!("stop: {fault}")),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                // Leave the thread behind rather than hang the shutdown.
                 return Err(format!("did not stop within {} ms", timeout.as_millis()));
             }
         };
+        // The thread ends right after answering; wait for it only until the deadline.
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
         result
     }
@@ -131,13 +146,11 @@ struct Actor {
 
 /// How the loop ended.
 enum Exit {
-    Stopped,
+    /// Asked to stop (or the kernel is gone). `poisoned`: `stop` itself panicked, so
+    /// the instance must not be dropped.
+    Stopped { poisoned: bool },
     /// Panicked: the reason, and the caller to tell once the kernel knows.
-    Panicked {
-        reason: String,
-        reply: Option<Sender<Result<Vec<u8>, Fault>>>,
-        fault: Fault,
-    },
+    Panicked { reason: String, reply: Option<Sender<Result<Vec<u8>, Fault>>>, fault: Fault },
 }
 
 impl Actor {
@@ -176,19 +189,25 @@ impl Actor {
         }
         if ready.send(Ok(())).is_err() {
             // The kernel gave up waiting (start timeout): it already marked us failed.
-            let _ = plugin.stop();
+            if plugin.stop().into_result().is_err_and(|f| f.is_panic()) {
+                std::mem::forget(plugin);
+            }
             return;
         }
         match self.serve(&mut plugin, &mailbox) {
-            Exit::Stopped => {}
+            Exit::Stopped { poisoned: false } => {}
+            Exit::Stopped { poisoned: true } => std::mem::forget(plugin),
             Exit::Panicked { reason, reply, fault } => {
                 // Queued callers get "unavailable" now, not after their timeout.
                 drop(mailbox);
                 std::mem::forget(plugin);
-                self.with_inner(|k| k.plugin_failed(&self.id, reason));
+                // Out of routing first, then answer the caller, and only then stop the
+                // dependents: one of them may be that caller, waiting for this answer.
+                self.with_inner(|k| k.mark_failed(&self.id, reason));
                 if let Some(reply) = reply {
                     let _ = reply.send(Err(fault));
                 }
+                self.with_inner(|k| k.disable_dependents(&self.id));
             }
         }
     }
@@ -203,7 +222,7 @@ impl Actor {
         loop {
             select_biased! {
                 recv(mailbox) -> msg => {
-                    let Ok(msg) = msg else { return Exit::Stopped };
+                    let Ok(msg) = msg else { return Exit::Stopped { poisoned: false } };
                     if let Some(exit) = self.handle(plugin, msg) {
                         return exit;
                     }
@@ -257,8 +276,9 @@ impl Actor {
             Msg::Notice(event) => return self.deliver(plugin, &event),
             Msg::Stop { reply } => {
                 let result = plugin.stop().into_result();
+                let poisoned = result.as_ref().is_err_and(Fault::is_panic);
                 let _ = reply.send(result);
-                return Some(Exit::Stopped);
+                return Some(Exit::Stopped { poisoned });
             }
         }
         None

@@ -119,6 +119,8 @@ pub fn event_line(e: &BusEvent) -> Value {
 pub struct ControlServer {
     path: PathBuf,
     stopping: Arc<AtomicBool>,
+    /// The listening socket's descriptor, shut down to wake the blocking accept.
+    listener_fd: i32,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -139,13 +141,14 @@ impl ControlServer {
             std::fs::remove_file(&path).map_err(io)?;
         }
         let listener = UnixListener::bind(&path).map_err(io)?;
+        let listener_fd = listener.as_raw_fd();
         let stopping = Arc::new(AtomicBool::new(false));
         let flag = stopping.clone();
         let thread = std::thread::Builder::new()
             .name("control".into())
             .spawn(move || accept_loop(listener, kernel, flag))
             .map_err(io)?;
-        Ok(ControlServer { path, stopping, thread: Some(thread) })
+        Ok(ControlServer { path, stopping, listener_fd, thread: Some(thread) })
     }
 
     pub fn path(&self) -> &Path {
@@ -156,8 +159,10 @@ impl ControlServer {
 impl Drop for ControlServer {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::Release);
-        // Wake the blocking accept.
-        let _ = UnixStream::connect(&self.path);
+        // Wake the blocking accept (it then sees `stopping`). The accept thread owns the
+        // listener until we join it, so the descriptor is still ours to shut down.
+        // SAFETY: shutdown(2) on a valid socket descriptor; no memory is involved.
+        unsafe { libc::shutdown(self.listener_fd, libc::SHUT_RDWR) };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -173,16 +178,22 @@ fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>
         }
         let Ok(stream) = stream else { continue };
         let kernel = kernel.clone();
+        let stopping = stopping.clone();
         let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
         let _ = std::thread::Builder::new().name(format!("control:{n}")).spawn(move || {
-            if let Err(e) = serve(stream, &kernel, n) {
+            if let Err(e) = serve(stream, &kernel, n, &stopping) {
                 tracing::debug!("control client {n}: {e}");
             }
         });
     }
 }
 
-fn serve(stream: UnixStream, kernel: &Kernel, n: u64) -> std::io::Result<()> {
+/// How long a write to a client may block before the client is given up on (one that
+/// stopped reading must not pin a thread forever).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn serve(stream: UnixStream, kernel: &Kernel, n: u64, stopping: &AtomicBool) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut writer = stream.try_clone()?;
     let reader = BufReader::new(stream);
     for line in reader.lines() {
@@ -198,7 +209,7 @@ fn serve(stream: UnixStream, kernel: &Kernel, n: u64) -> std::io::Result<()> {
             }
         };
         if let Request::Events { prefix } = request {
-            return stream_events(writer, kernel, &prefix, n);
+            return stream_events(writer, kernel, &prefix, n, stopping);
         }
         let answer = answer(kernel, request);
         writeln!(writer, "{answer}")?;
@@ -209,7 +220,10 @@ fn serve(stream: UnixStream, kernel: &Kernel, n: u64) -> std::io::Result<()> {
 fn answer(kernel: &Kernel, request: Request) -> Value {
     match request {
         Request::Ping => json!({"ok": {"pid": std::process::id()}}),
-        Request::Plugins => json!({"ok": kernel.plugins()}),
+        Request::Plugins => match serde_json::to_value(kernel.plugins()) {
+            Ok(list) => json!({"ok": list}),
+            Err(e) => error_line("protocol", format!("plugin list does not serialize: {e}")),
+        },
         Request::Call { service, args, timeout_ms } => {
             let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS));
             let bytes = serde_json::to_vec(&args).expect("Value serializes");
@@ -253,11 +267,17 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
     }
 }
 
-fn stream_events(mut writer: UnixStream, kernel: &Kernel, prefix: &str, n: u64) -> std::io::Result<()> {
+fn stream_events(
+    mut writer: UnixStream,
+    kernel: &Kernel,
+    prefix: &str,
+    n: u64,
+    stopping: &AtomicBool,
+) -> std::io::Result<()> {
     let queue = kernel.subscribe_client(&format!("client:{n}"), prefix);
     let result = (|| {
         writeln!(writer, "{}", json!({"ok": "subscribed"}))?;
-        loop {
+        while !stopping.load(Ordering::Acquire) {
             match queue.receiver().recv_timeout(Duration::from_millis(500)) {
                 Ok(event) => {
                     let dropped = queue.take_dropped();
@@ -279,19 +299,18 @@ fn stream_events(mut writer: UnixStream, kernel: &Kernel, prefix: &str, n: u64) 
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
             }
         }
+        Ok(())
     })();
     kernel.unsubscribe_all(&queue);
     result
 }
 
-/// Whether the client hung up, without consuming anything it sent.
+/// Whether the client hung up (even if it sent bytes we never read).
 fn peer_closed(stream: &UnixStream) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: a one-byte peek into a valid buffer on a socket we own.
-    let n = unsafe {
-        libc::recv(stream.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
-    };
-    n == 0
+    let mut fd = libc::pollfd { fd: stream.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: polls one valid descriptor we own, without waiting.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
 /// The CLI's side of the socket.

@@ -1,8 +1,11 @@
 //! The kernel's side of [`Host`]: what a plugin's calls into the host do.
 //!
 //! Each plugin gets its own `PluginHost`, which knows the plugin's id (so events carry
-//! their source and settings stay in the plugin's namespace) and goes quiet once the
-//! plugin has left routing, even if the plugin's own threads keep calling it.
+//! their source and settings stay in the plugin's namespace). Once the plugin has left
+//! routing (stopping, stopped or failed), the handle goes quiet towards everyone else —
+//! publishing, subscribing, calling and views do nothing, even from the plugin's own
+//! threads — while the plugin's own settings, secrets and data directory stay readable
+//! so that its `stop` can still save what it must.
 
 use crate::{bus::BusEvent, bus::Queue, kernel::Inner};
 use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
@@ -64,6 +67,11 @@ impl Host for PluginHost {
     fn subscribe(&self, prefix: RStr<'_>) {
         if let Some(k) = self.kernel() {
             k.bus.subscribe(prefix.as_str(), &self.queue);
+            // The kernel may have unrouted the plugin meanwhile (it clears `alive`
+            // before removing the queue): do not leave a dead queue subscribed.
+            if !self.alive.load(Ordering::Acquire) {
+                k.bus.remove(&self.queue);
+            }
         }
     }
 

@@ -72,7 +72,7 @@ struct Slot {
     actor: Option<ActorHandle>,
 }
 
-type ViewListener = Box<dyn Fn(&str, &str) + Send + Sync>;
+type ViewListener = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 pub(crate) struct Inner {
     pub(crate) config: KernelConfig,
@@ -194,7 +194,7 @@ impl Kernel {
     /// Called (on a plugin's thread) whenever a view changes; the shell requests a
     /// repaint from it.
     pub fn set_view_listener(&self, f: impl Fn(&str, &str) + Send + Sync + 'static) {
-        *self.inner.view_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+        *self.inner.view_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(f));
     }
 
     /// Asks a plugin to render a panel again; the new view arrives through the view
@@ -281,8 +281,13 @@ impl Kernel {
     /// Stops every running plugin, dependents first, and waits for each up to the stop
     /// timeout.
     pub fn shutdown(&self) {
-        self.inner.closing.store(true, Ordering::Release);
-        let order: Vec<String> = lock(&self.inner.started).drain(..).rev().collect();
+        let order: Vec<String> = {
+            // Under the slots lock: a plugin finishing its start sees `closing` or is
+            // already in `started`.
+            let _slots = lock(&self.inner.slots);
+            self.inner.closing.store(true, Ordering::Release);
+            lock(&self.inner.started).iter().rev().cloned().collect()
+        };
         for id in order {
             self.inner.stop_one(&id, PluginState::Stopped, None);
         }
@@ -379,31 +384,17 @@ impl Inner {
 
     /// Starts one plugin whose dependencies are all active; otherwise disables it.
     fn start_one(self: &Arc<Self>, id: &str) {
-        if self.closing.load(Ordering::Acquire) {
-            return;
-        }
         let (module, manifest) = {
             let mut slots = lock(&self.slots);
-            let Some(slot) = slots.iter().find(|s| s.info.id == id) else {
+            if self.closing.load(Ordering::Acquire) {
                 return;
-            };
-            let (Some(module), Some(manifest)) = (slot.module, slot.manifest.clone()) else {
-                return;
-            };
+            }
+            let Some(slot) = slots.iter().find(|s| s.info.id == id) else { return };
+            let (Some(module), Some(manifest)) = (slot.module, slot.manifest.clone()) else { return };
             // A dependency may have failed while starting.
-            let states: HashMap<String, PluginState> =
-                slots.iter().map(|s| (s.info.id.clone(), s.info.state)).collect();
-            let Some(slot) = slots.iter_mut().find(|s| s.info.id == id) else {
+            if let Some(reason) = unmet_dependency(&slots, &manifest) {
+                set_state(&mut slots, id, PluginState::Disabled, Some(reason));
                 return;
-            };
-            for dep in &manifest.requires {
-                let dep_state = states.get(&dep.id).copied();
-                if dep_state != Some(PluginState::Active) {
-                    let state = dep_state.map_or("missing".to_string(), |s| s.to_string());
-                    slot.info
-                        .set(PluginState::Disabled, Some(format!("requires '{}', which is {state}", dep.id)));
-                    return;
-                }
             }
             (module, manifest)
         };
@@ -415,32 +406,46 @@ impl Inner {
             queue.clone(),
             self.config.start_timeout,
         );
-        let mut slots = lock(&self.slots);
-        let Some(slot) = slots.iter_mut().find(|s| s.info.id == id) else {
-            return;
-        };
-        match outcome {
-            Ok(handle) => {
-                slot.actor = Some(handle);
-                slot.info.set(PluginState::Active, None);
-                let mut services = self.services.write().unwrap_or_else(|p| p.into_inner());
-                for s in &manifest.services {
-                    services.insert(s.name.clone(), id.to_string());
-                }
-                lock(&self.started).push(id.to_string());
-                drop(services);
-                drop(slots);
-                tracing::info!(plugin = id, "started");
-                self.announce(id, PluginState::Active, None);
-            }
+        let handle = match outcome {
+            Ok(handle) => handle,
             Err(reason) => {
                 self.bus.remove(&queue);
-                slot.info.set(PluginState::Failed, Some(reason.clone()));
-                drop(slots);
+                set_state(&mut lock(&self.slots), id, PluginState::Failed, Some(reason.clone()));
                 tracing::error!(plugin = id, "failed to start: {reason}");
                 self.announce(id, PluginState::Failed, Some(reason));
+                return;
             }
+        };
+        // Starting took time: shutdown may have begun, or a dependency may have failed
+        // (its cascade could not see this plugin, which was not active yet).
+        let mut slots = lock(&self.slots);
+        let veto = if self.closing.load(Ordering::Acquire) {
+            Some((PluginState::Stopped, None))
+        } else {
+            unmet_dependency(&slots, &manifest).map(|reason| (PluginState::Disabled, Some(reason)))
+        };
+        if let Some((state, reason)) = veto {
+            set_state(&mut slots, id, state, reason);
+            drop(slots);
+            self.bus.remove(&queue);
+            if let Err(why) = handle.stop(self.config.stop_timeout) {
+                tracing::warn!(plugin = id, "{why}");
+            }
+            return;
         }
+        let Some(slot) = slots.iter_mut().find(|s| s.info.id == id) else { return };
+        slot.actor = Some(handle);
+        slot.info.set(PluginState::Active, None);
+        let mut services = self.services.write().unwrap_or_else(|p| p.into_inner());
+        for s in &manifest.services {
+            services.insert(s.name.clone(), id.to_string());
+        }
+        // Under the slots lock, so shutdown (which takes it to read this list) sees it.
+        lock(&self.started).push(id.to_string());
+        drop(services);
+        drop(slots);
+        tracing::info!(plugin = id, "started");
+        self.announce(id, PluginState::Active, None);
     }
 
     /// Publishes a `kernel.plugin_state` event.
@@ -540,55 +545,69 @@ impl Inner {
 
     pub(crate) fn store_view(&self, id: &str, panel: &str, view: Vec<u8>) {
         lock(&self.views).insert((id.to_string(), panel.to_string()), Arc::new(view));
-        if let Some(f) = self.view_listener.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let listener = self.view_listener.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(f) = listener {
             f(id, panel);
         }
     }
 
     /// A plugin panicked (its actor has already left its loop and dropped its
-    /// mailbox). Marks it failed, stops routing to it, and disables its dependents.
-    pub(crate) fn plugin_failed(&self, id: &str, reason: String) {
+    /// mailbox): marks it failed and stops routing to it. Fast; the caller then answers
+    /// whoever was waiting and calls [`Inner::disable_dependents`].
+    pub(crate) fn mark_failed(&self, id: &str, reason: String) {
         tracing::error!(plugin = id, "plugin failed: {reason}");
-        self.unroute(id, PluginState::Failed, Some(reason.clone()));
-        self.announce(id, PluginState::Failed, Some(reason));
+        if self.unroute(id, PluginState::Failed, Some(reason.clone())).is_some() {
+            self.announce(id, PluginState::Failed, Some(reason));
+        }
+    }
+
+    /// Stops the active plugins that require `id` (which failed), dependents of
+    /// dependents first.
+    pub(crate) fn disable_dependents(&self, id: &str) {
         for dependent in self.dependents_of(id) {
             self.stop_one(&dependent, PluginState::Disabled, Some(format!("requires '{id}', which failed")));
         }
     }
 
-    /// Removes a plugin from routing and sets its final state; returns its actor.
+    /// Removes a plugin from routing and sets its final state; returns its actor, or
+    /// None when another path (shutdown, a cascade) already took it.
     fn unroute(&self, id: &str, state: PluginState, reason: Option<String>) -> Option<ActorHandle> {
         let actor = {
             let mut slots = lock(&self.slots);
             let slot = slots.iter_mut().find(|s| s.info.id == id)?;
+            let actor = slot.actor.take()?;
             slot.info.set(state, reason);
-            slot.actor.take()
+            actor
         };
+        actor.alive.store(false, Ordering::Release);
+        self.bus.remove(&actor.queue);
         self.services.write().unwrap_or_else(|p| p.into_inner()).retain(|_, p| p != id);
         lock(&self.started).retain(|s| s != id);
-        if let Some(a) = &actor {
-            a.alive.store(false, Ordering::Release);
-            self.bus.remove(&a.queue);
-        }
-        actor
+        lock(&self.views).retain(|(plugin, _), _| plugin != id);
+        Some(actor)
     }
 
-    /// Active plugins that (transitively) require `id`, dependents of dependents first.
+    /// Active plugins that (transitively) require `id`, in reverse start order (so
+    /// that each stops before what it requires).
     fn dependents_of(&self, id: &str) -> Vec<String> {
-        let slots = lock(&self.slots);
         let mut out: Vec<String> = Vec::new();
-        let mut frontier = vec![id.to_string()];
-        while let Some(current) = frontier.pop() {
-            for s in slots.iter() {
-                let requires_current =
-                    s.manifest.as_ref().is_some_and(|m| m.requires.iter().any(|d| d.id == current));
-                if requires_current && s.info.state == PluginState::Active && !out.contains(&s.info.id) {
-                    out.push(s.info.id.clone());
-                    frontier.push(s.info.id.clone());
+        {
+            let slots = lock(&self.slots);
+            let mut frontier = vec![id.to_string()];
+            while let Some(current) = frontier.pop() {
+                for s in slots.iter() {
+                    let requires_current =
+                        s.manifest.as_ref().is_some_and(|m| m.requires.iter().any(|d| d.id == current));
+                    if requires_current && s.info.state == PluginState::Active && !out.contains(&s.info.id) {
+                        out.push(s.info.id.clone());
+                        frontier.push(s.info.id.clone());
+                    }
                 }
             }
         }
-        out.reverse();
+        let started = lock(&self.started);
+        let position = |id: &String| started.iter().position(|s| s == id).unwrap_or(usize::MAX);
+        out.sort_by_key(|id| std::cmp::Reverse(position(id)));
         out
     }
 
@@ -603,6 +622,23 @@ impl Inner {
         if state != PluginState::Stopped {
             self.announce(id, state, reason);
         }
+    }
+}
+
+/// Why `manifest` cannot start now: a dependency that is not active.
+fn unmet_dependency(slots: &[Slot], manifest: &Manifest) -> Option<String> {
+    manifest.requires.iter().find_map(|dep| {
+        let state = slots.iter().find(|s| s.info.id == dep.id).map(|s| s.info.state);
+        (state != Some(PluginState::Active)).then(|| {
+            let state = state.map_or("missing".to_string(), |s| s.to_string());
+            format!("requires '{}', which is {state}", dep.id)
+        })
+    })
+}
+
+fn set_state(slots: &mut [Slot], id: &str, state: PluginState, reason: Option<String>) {
+    if let Some(slot) = slots.iter_mut().find(|s| s.info.id == id) {
+        slot.info.set(state, reason);
     }
 }
 

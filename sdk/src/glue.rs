@@ -9,7 +9,8 @@ use abi_stable::{
 };
 use std::{
     any::Any,
-    cell::RefCell,
+    cell::{Cell, RefCell},
+    mem::ManuallyDrop,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::Once,
 };
@@ -27,13 +28,16 @@ extern "C" fn manifest<P: Plugin>() -> RResult<RString, Fault> {
 }
 
 extern "C" fn instantiate<P: Plugin>(host: HostHandle) -> RResult<PluginBox, Fault> {
-    guard("new", || P::new(Context::new(host)))
-        .map(|plugin| PluginInstance_TO::from_value(Glue { plugin, poisoned: None }, TD_Opaque))
+    guard("new", || P::new(Context::new(host))).map(|plugin| {
+        PluginInstance_TO::from_value(Glue { plugin: ManuallyDrop::new(plugin), poisoned: None }, TD_Opaque)
+    })
 }
 
 /// A plugin plus what the glue remembers about it.
 struct Glue<P> {
-    plugin: P,
+    /// Dropped by hand in `Drop`, where a panicking destructor is caught too: the
+    /// vtable's drop is an `extern "C"` call, and an unwind there would abort the host.
+    plugin: ManuallyDrop<P>,
     /// Set after a panic: the plugin's state may be broken, so nothing else runs.
     poisoned: Option<String>,
 }
@@ -43,7 +47,7 @@ impl<P: Plugin> Glue<P> {
         if let Some(first) = &self.poisoned {
             return RResult::RErr(Fault::panic(format!("plugin already failed: {first}")));
         }
-        let plugin = &mut self.plugin;
+        let plugin = &mut *self.plugin;
         let result = guard(entry, || f(plugin));
         if let RResult::RErr(fault) = &result
             && fault.is_panic()
@@ -51,6 +55,21 @@ impl<P: Plugin> Glue<P> {
             self.poisoned = Some(fault.message.to_string());
         }
         result
+    }
+}
+
+impl<P> Drop for Glue<P> {
+    fn drop(&mut self) {
+        if self.poisoned.is_some() {
+            // After a panic its invariants may be broken: leak rather than run it.
+            return;
+        }
+        let plugin = &mut self.plugin;
+        // SAFETY: dropped exactly once, here; `plugin` is not used afterwards.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(plugin) }));
+        if dropped.is_err() {
+            eprintln!("a plugin panicked in its destructor; the panic was contained");
+        }
     }
 }
 
@@ -102,6 +121,8 @@ impl<P: Plugin> PluginInstance for Glue<P> {
 thread_local! {
     /// Where the last panic on this thread happened, recorded by our hook.
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether this thread is inside an entry point (where `guard` reports panics).
+    static IN_ENTRY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f`, turning an `Err` into a [`FaultKind::Error`] fault and a panic into a
@@ -111,7 +132,10 @@ thread_local! {
 /// [`FaultKind::Panic`]: ucdesk_plugin_api::FaultKind::Panic
 fn guard<T>(entry: &str, f: impl FnOnce() -> Result<T, Error>) -> RResult<T, Fault> {
     install_panic_hook();
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let outer = IN_ENTRY.with(|e| e.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    IN_ENTRY.with(|e| e.set(outer));
+    match outcome {
         Ok(Ok(v)) => RResult::ROk(v),
         Ok(Err(e)) => RResult::RErr(Fault::error(e.to_string())),
         Err(payload) => {
@@ -140,14 +164,26 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// This library's own copy of std has its own panic hook (each cdylib links std
-/// statically), so setting it here never touches the host's. Instead of printing to
-/// stderr it records the location; the message reaches the host log via the fault.
+/// statically), so setting it here never touches the host's. Inside an entry point it
+/// records the location, and the message reaches the host log via the fault. A panic
+/// on a thread the plugin started itself has no fault to travel in: it is printed to
+/// standard error (the host's log stream) so that it leaves a trace.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-            LAST_PANIC.with(|l| *l.borrow_mut() = at);
+            if IN_ENTRY.with(Cell::get) {
+                LAST_PANIC.with(|l| *l.borrow_mut() = at);
+            } else {
+                let thread = std::thread::current();
+                let message = panic_message(info.payload());
+                eprintln!(
+                    "plugin thread '{}' panicked at {}: {message}",
+                    thread.name().unwrap_or("<unnamed>"),
+                    at.as_deref().unwrap_or("<unknown>")
+                );
+            }
         }));
     });
 }

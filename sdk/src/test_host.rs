@@ -55,7 +55,7 @@ pub struct Published {
     pub payload: Value,
 }
 
-type Handler = Box<dyn Fn(Value) -> Result<Value, String> + Send>;
+type Handler = Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
 
 #[derive(Default)]
 struct State {
@@ -103,17 +103,23 @@ impl Host for TestHostImpl {
     }
 
     fn call(&self, service: RStr<'_>, request: RVec<u8>, _timeout_ms: u64) -> RResult<RVec<u8>, CallError> {
-        let state = self.state();
-        let Some(handler) = state.services.get(service.as_str()) else {
+        // Not under the lock: the handler may wait on the plugin's own threads, which
+        // may be publishing.
+        let Some(handler) = self.state().services.get(service.as_str()).cloned() else {
             return RResult::RErr(CallError::new(
                 CallErrorKind::UnknownService,
                 format!("no service {service} (register one with TestHost::provide)"),
             ));
         };
         let request = serde_json::from_slice(&request).unwrap_or(Value::Null);
-        match handler(request) {
-            Ok(v) => RResult::ROk(RVec::from(serde_json::to_vec(&v).expect("Value serializes"))),
-            Err(e) => RResult::RErr(CallError::new(CallErrorKind::Refused, e)),
+        // A panicking handler is the test's bug, but it must not unwind into the plugin.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(request))) {
+            Ok(Ok(v)) => RResult::ROk(RVec::from(serde_json::to_vec(&v).expect("Value serializes"))),
+            Ok(Err(e)) => RResult::RErr(CallError::new(CallErrorKind::Refused, e)),
+            Err(_) => RResult::RErr(CallError::new(
+                CallErrorKind::Panicked,
+                format!("the TestHost handler for {service} panicked"),
+            )),
         }
     }
 
@@ -278,9 +284,9 @@ impl TestHost {
     pub fn provide(
         &mut self,
         service: &str,
-        handler: impl Fn(Value) -> Result<Value, String> + Send + 'static,
+        handler: impl Fn(Value) -> Result<Value, String> + Send + Sync + 'static,
     ) {
-        self.host.state().services.insert(service.to_string(), Box::new(handler));
+        self.host.state().services.insert(service.to_string(), Arc::new(handler));
     }
 
     /// Stops the plugin; later calls fail.

@@ -9,7 +9,8 @@
 //! `received` lists what arrived, `reset`, `sleep {ms}`, `call {service, args,
 //! timeout_ms}` calls another plugin, `panic`, `echo`, `subscribe {prefix}`,
 //! `publish {topic, payload}`, `data_dir`, `secret {name}` (says only whether it is
-//! set), `expect {topic, count}` (publishes `<id>.got` once that many arrived). Setting `panic_in` (`nothing`, `new`, `start`, `view`, `stop`) makes it
+//! set), `expect {topic, count}` (publishes `<id>.got` once that many arrived).
+//! `panic_in = drop` makes its destructor panic. Setting `panic_in` (`nothing`, `new`, `start`, `view`, `stop`, `drop`) makes it
 //! panic there; an event on `<id>.boom` makes it panic in the event handler.
 
 use std::time::{Duration, Instant};
@@ -73,7 +74,7 @@ impl<S: Spec> Plugin for Probe<S> {
             "panic_in",
             "Panic in",
             SettingKind::Enum {
-                options: ["nothing", "new", "start", "view", "stop"].map(String::from).to_vec(),
+                options: ["nothing", "new", "start", "view", "stop", "drop"].map(String::from).to_vec(),
             },
             Some(json!("nothing")),
         )
@@ -201,5 +202,13 @@ impl<S: Spec> Plugin for Probe<S> {
         }
         self.ctx.info(format!("{} stopped", S::ID));
         Ok(())
+    }
+}
+
+impl<S: Spec> Drop for Probe<S> {
+    fn drop(&mut self) {
+        if self.panic_in("drop") {
+            panic!("{} was configured to panic in drop", S::ID);
+        }
     }
 }
