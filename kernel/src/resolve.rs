@@ -79,8 +79,14 @@ pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolu
             .iter()
             .filter(|n| !placed.contains(n.id.as_str()))
             .filter(|n| n.requires.iter().all(|d| placed.contains(d.id.as_str())))
-            .min_by(|a, b| a.id.cmp(&b.id))
-            .expect("cycles were removed above");
+            .min_by(|a, b| a.id.cmp(&b.id));
+        let Some(next) = next else {
+            // Unreachable after steps 1-3; if it ever happens, refuse rather than panic.
+            for n in remaining.iter().filter(|n| !placed.contains(n.id.as_str())) {
+                disabled.insert(n.id.clone(), "dependencies could not be ordered".into());
+            }
+            break;
+        };
         placed.insert(&next.id);
         order.push(next.id.clone());
     }
