@@ -96,6 +96,21 @@ fn error_line(kind: &str, message: impl std::fmt::Display) -> Value {
     json!({"error": {"kind": kind, "message": message.to_string()}})
 }
 
+/// The value of a `setting_set`: JSON as given, or command-line text parsed for the
+/// setting's kind.
+fn setting_value(
+    kernel: &Kernel,
+    key: &str,
+    value: Option<Value>,
+    text: Option<String>,
+) -> Result<Value, crate::SettingsError> {
+    match (value, text) {
+        (Some(v), _) => Ok(v),
+        (None, Some(t)) => kernel.parse_setting(key, &t),
+        (None, None) => Ok(Value::Null),
+    }
+}
+
 fn call_kind(kind: CallErrorKind) -> &'static str {
     match kind {
         CallErrorKind::UnknownService => "unknown_service",
@@ -239,15 +254,12 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             Ok(v) => json!({"ok": v}),
             Err(e) => error_line("settings", e),
         },
-        Request::SettingSet { key, value, text } => match value
-            .map(Ok)
-            .or_else(|| text.map(|t| kernel.parse_setting(&key, &t)))
-            .unwrap_or_else(|| Ok(Value::Null))
-            .and_then(|v| kernel.set_setting(&key, v))
-        {
-            Ok(()) => json!({"ok": null}),
-            Err(e) => error_line("settings", e),
-        },
+        Request::SettingSet { key, value, text } => {
+            match setting_value(kernel, &key, value, text).and_then(|v| kernel.set_setting(&key, v)) {
+                Ok(()) => json!({"ok": null}),
+                Err(e) => error_line("settings", e),
+            }
+        }
         Request::SecretSet { key, value } => match kernel.set_secret(&key, &value) {
             Ok(()) => json!({"ok": {"stored_in": kernel.secret_backend()}}),
             Err(e) => error_line("secrets", e),

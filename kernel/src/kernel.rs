@@ -73,6 +73,8 @@ struct Slot {
 }
 
 type ViewListener = Arc<dyn Fn(&str, &str) + Send + Sync>;
+/// Latest view JSON by `(plugin id, panel id)`.
+type ViewCache = HashMap<(String, String), Arc<Vec<u8>>>;
 
 pub(crate) struct Inner {
     pub(crate) config: KernelConfig,
@@ -82,7 +84,7 @@ pub(crate) struct Inner {
     slots: Mutex<Vec<Slot>>,
     /// service name -> provider id, for active plugins only.
     services: RwLock<HashMap<String, String>>,
-    views: Mutex<HashMap<(String, String), Arc<Vec<u8>>>>,
+    views: Mutex<ViewCache>,
     view_listener: RwLock<Option<ViewListener>>,
     /// Ids in the order they started; stopped in reverse.
     started: Mutex<Vec<String>>,
