@@ -1,4 +1,4 @@
-//! Fixture plugin `tiny`: the benchmark's tiny plugin; its id is re-stamped per copy (see tests/benches/activation.rs).
+//! Fixture plugin `tiny`: the benchmark's tiny plugin; its id is re-stamped per copy (see tests/benches/plugin_activation.rs).
 use ucdesk_fixture_kit::{Probe, Spec};
 
 pub struct Id;

@@ -1,7 +1,7 @@
 //! Bus throughput and service-call latency across the plugin ABI, next to the same
 //! work over an in-process crossbeam channel, in the same run.
 //!
-//! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench bus`
+//! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench bus_services`
 //!
 //! Throughput: the `probe` plugin publishes M `{"seq": i}` events; the `peer` plugin
 //! receives and decodes each on its own thread (publish and delivery both cross the

@@ -1,7 +1,7 @@
 //! Time to discover and activate N plugins (N = 1, 10, 50 copies of the tiny fixture),
 //! next to the bare cost of `dlopen`ing the same files in the same run.
 //!
-//! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench activation`
+//! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench plugin_activation`
 //!
 //! Each copy gets its own id by rewriting the fixed-width placeholder `tiny_0000` in
 //! the library (ids must differ, and must match the file name). Every measurement uses
