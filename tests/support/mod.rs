@@ -35,6 +35,7 @@ pub fn ucdesk_bin() -> PathBuf {
     built("ucdesk")
 }
 
+/// The `ucdesk-sdk` tool (scaffolding, keys, licenses, plugin signatures).
 pub fn sdk_bin() -> PathBuf {
     built("ucdesk-sdk")
 }
