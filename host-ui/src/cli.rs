@@ -54,6 +54,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// Install or inspect the license that decides which modules are available.
+    License {
+        #[command(subcommand)]
+        action: LicenseAction,
+    },
     /// Print the current view tree of a plugin's panel (JSON) from the running instance.
     View { plugin: String, panel: String },
 }
@@ -70,4 +75,15 @@ pub enum SettingsAction {
 pub enum SecretAction {
     /// Store KEY's value from standard input (a trailing newline is dropped).
     Set { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseAction {
+    /// Verify a signed license file and install it into the profile.
+    Install { file: std::path::PathBuf },
+    /// Show the installed license: edition, features, limits, expiry, state and reason.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
 }

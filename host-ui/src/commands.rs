@@ -2,7 +2,7 @@
 //! the control socket; `plugins`, `settings` and `secret` fall back to working on the
 //! profile directly when nothing is running.
 
-use crate::cli::{Cli, Command, SecretAction, SettingsAction};
+use crate::cli::{Cli, Command, LicenseAction, SecretAction, SettingsAction};
 use serde_json::Value;
 use std::{
     error::Error,
@@ -65,6 +65,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Events { topic }) => events(&profile, &topic),
         Some(Command::Settings { action }) => settings(&profile, action),
         Some(Command::Secret { action: SecretAction::Set { key } }) => secret_set(&profile, &key),
+        Some(Command::License { action: LicenseAction::Install { file } }) => {
+            license_install(&profile, &file)
+        }
+        Some(Command::License { action: LicenseAction::Show { json } }) => license_show(&profile, json),
         Some(Command::View { plugin, panel }) => {
             let view = profile.running()?.request(&Request::View { plugin, panel })?;
             println!("{view}");
@@ -209,5 +213,69 @@ fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {
         }
     };
     eprintln!("secret {key} stored in {stored_in}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn license_install(profile: &Profile, file: &std::path::Path) -> Result<ExitCode> {
+    use ucdesk_kernel::licensing::{DEFAULT_WARN_DAYS, LicenseStatus, vendor_trust};
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let status =
+        LicenseStatus::check(&bytes, &vendor_trust(), ucdesk_license::Date::today(), None, DEFAULT_WARN_DAYS);
+    match &status {
+        LicenseStatus::Valid { document, warning } => {
+            let target = profile.home.license_file();
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            // Atomic: a crash never leaves half a license behind.
+            let tmp = target.with_extension("json.tmp");
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &target)?;
+            println!(
+                "installed license {} for {} ({} edition, expires {})",
+                document.license_id, document.licensee, document.edition, document.expires
+            );
+            if let Some(w) = warning {
+                println!("warning: {w}");
+            }
+            if profile.client()?.is_some() {
+                println!("restart ucdesk to apply it to the running instance");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LicenseStatus::Invalid { reason, .. } => Err(format!("not installed: {reason}").into()),
+        LicenseStatus::Refused(reason) => Err(format!("not installed: {reason}").into()),
+        LicenseStatus::Missing => Err("not installed: empty license".into()),
+    }
+}
+
+fn license_show(profile: &Profile, json: bool) -> Result<ExitCode> {
+    let kernel = profile.kernel()?;
+    let report = kernel.license().report();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("state:     {}{}", report.state, report.reason.map(|r| format!(" ({r})")).unwrap_or_default());
+    if let Some(w) = report.warning {
+        println!("warning:   {w}");
+    }
+    let field = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            println!("{name:<10} {v}");
+        }
+    };
+    field("license:", report.license_id);
+    field("licensee:", report.licensee);
+    field("edition:", report.edition);
+    field("issued:", report.issued);
+    field("expires:", report.expires);
+    field("server:", report.server_domain);
+    if !report.features.is_empty() {
+        println!("features:  {}", report.features.join(", "));
+    }
+    for (k, v) in report.limits {
+        println!("limit:     {k} = {v}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -119,7 +119,9 @@ impl eframe::App for Shell {
         };
         egui::Panel::left("plugins").resizable(true).default_size(240.0).show(ui, |ui| {
             ui.strong("Plugins");
-            for p in &plugins {
+            // Unlicensed modules do not exist for the user (the manual: "you will not
+            // see the SMS module").
+            for p in plugins.iter().filter(|p| p.state != PluginState::Locked) {
                 let line = format!("{}  {}", p.name.as_deref().unwrap_or(&p.id), p.state);
                 let label = ui.label(line);
                 if let Some(r) = &p.reason {

@@ -40,6 +40,11 @@ impl Home {
         self.runtime.join("ucdesk.sock")
     }
 
+    /// The installed license (`ucdesk license install` puts it here).
+    pub fn license_file(&self) -> PathBuf {
+        self.config.join("license.json")
+    }
+
     pub fn settings_file(&self) -> PathBuf {
         self.config.join("settings.json")
     }

@@ -12,8 +12,9 @@ use crate::{
     bus::{Bus, BusEvent, DEFAULT_QUEUE, Queue},
     discovery::{self, Candidate},
     error::{KernelError, SecretError, SettingsError},
-    gate::{AllowAll, Gate, Verdict},
+    gate::{Gate, Verdict},
     home::Home,
+    licensing::{self, LicenseGate, LicenseStatus},
     resolve::{self, Node},
     secrets::{self, SecretStore},
     settings::{SettingsStore, split_key},
@@ -36,6 +37,10 @@ use ucdesk_plugin_api::{
     view::UiEvent,
 };
 
+/// The kernel's own service: the license's state, edition, features and limits, for
+/// plugins that enforce limits (meeting minutes, participants, seats).
+pub const KERNEL_LICENSE_SERVICE: &str = "kernel.license";
+
 /// How the kernel is set up.
 pub struct KernelConfig {
     pub home: Home,
@@ -49,17 +54,29 @@ pub struct KernelConfig {
     pub stop_timeout: Duration,
     /// Policy and licensing decisions.
     pub gate: Arc<dyn Gate>,
+    /// The installed license (answers the `kernel.license` service).
+    pub license: Arc<LicenseStatus>,
 }
 
 impl KernelConfig {
+    /// A kernel for `home` that trusts this build's vendor key and reads the license
+    /// installed in the profile.
     pub fn new(home: Home, plugin_dirs: Vec<PathBuf>) -> Self {
+        let license = Arc::new(LicenseStatus::load(
+            &home.license_file(),
+            &licensing::vendor_trust(),
+            ucdesk_license::Date::today(),
+            None,
+            licensing::DEFAULT_WARN_DAYS,
+        ));
         KernelConfig {
             home,
             plugin_dirs,
             bus_capacity: DEFAULT_QUEUE,
             start_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(5),
-            gate: Arc::new(AllowAll),
+            gate: Arc::new(LicenseGate(license.clone())),
+            license,
         }
     }
 }
@@ -130,6 +147,11 @@ impl Kernel {
         &self.inner.config.home
     }
 
+    /// The installed license as this kernel judged it at start.
+    pub fn license(&self) -> &LicenseStatus {
+        &self.inner.config.license
+    }
+
     pub fn bus(&self) -> &Bus {
         &self.inner.bus
     }
@@ -153,6 +175,12 @@ impl Kernel {
     /// [`Kernel::scan`], then resolves dependencies and starts every plugin that can
     /// run, dependencies first. Returns the plugin table.
     pub fn activate(&self) -> Vec<PluginInfo> {
+        match self.inner.config.license.as_ref() {
+            LicenseStatus::Valid { warning: Some(w), .. } => tracing::warn!("{w}"),
+            LicenseStatus::Refused(r) => tracing::warn!("license refused: {r}"),
+            LicenseStatus::Invalid { reason, .. } => tracing::warn!("{reason}"),
+            _ => {}
+        }
         self.scan();
         let order = self.inner.resolve();
         for id in order {
@@ -496,6 +524,11 @@ impl Inner {
         request: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
+        if service == KERNEL_LICENSE_SERVICE {
+            let report =
+                serde_json::to_vec(&self.config.license.report()).expect("a license report serializes");
+            return Ok(report);
+        }
         let provider = self.services.read().unwrap_or_else(|p| p.into_inner()).get(service).cloned();
         let Some(provider) = provider else {
             let owner = service.split('.').next().unwrap_or_default();

@@ -6,7 +6,8 @@
 //! orders the rest by their dependencies ([`resolve`]), runs each on its own thread
 //! ([`actor`]) and connects them through the [`bus`] and service calls. It owns the
 //! profile's [`settings`] and [`secrets`], and serves the control socket ([`control`])
-//! that the CLI, URI handlers and tests use to drive a running instance.
+//! that the CLI, URI handlers and tests use to drive a running instance. The installed
+//! license ([`licensing`]) decides which licensed plugins may run.
 
 mod actor;
 pub mod bus;
@@ -17,6 +18,7 @@ pub mod gate;
 mod home;
 mod host;
 mod kernel;
+pub mod licensing;
 pub mod resolve;
 pub mod secrets;
 pub mod settings;
@@ -25,5 +27,5 @@ mod state;
 pub use actor::MAILBOX;
 pub use error::{KernelError, SecretError, SettingsError};
 pub use home::Home;
-pub use kernel::{Kernel, KernelConfig};
+pub use kernel::{KERNEL_LICENSE_SERVICE, Kernel, KernelConfig};
 pub use state::{PluginInfo, PluginState};

@@ -193,7 +193,8 @@ impl Manifest {
 
     /// Checks the rules a manifest must follow beyond its JSON shape.
     pub fn validate(&self) -> Result<(), ManifestError> {
-        if !valid_plugin_id(&self.id) {
+        if !valid_plugin_id(&self.id) || self.id == "kernel" {
+            // `kernel.*` topics and services belong to the kernel itself.
             return Err(ManifestError::BadId(self.id.clone()));
         }
         let mut seen = std::collections::HashSet::new();

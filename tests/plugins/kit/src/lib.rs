@@ -23,6 +23,8 @@ pub trait Spec: Send + Sized + 'static {
     const REQUIRES: &'static [(&'static str, &'static str)] = &[];
     /// Whether it contributes the panel `main`.
     const PANEL: bool = true;
+    /// The license feature it needs, if any.
+    const FEATURE: Option<&'static str> = None;
 }
 
 pub struct Probe<S: Spec> {
@@ -53,6 +55,9 @@ impl<S: Spec> Plugin for Probe<S> {
         }
         if S::PANEL {
             m = m.panel("main", S::ID);
+        }
+        if let Some(feature) = S::FEATURE {
+            m = m.feature(feature);
         }
         for verb in [
             "flood",
