@@ -99,16 +99,18 @@ fn scaffold(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, 
     if root.exists() {
         return Err(format!("{} already exists; not overwriting it", root.display()));
     }
-    // A development sdk points at its own source; an installed one at its version.
-    let own_source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A development tool points at the sdk source beside it (this package lives in
+    // sdk/cli); an installed one at the sdk's version.
+    let own_source = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
     let sdk_dependency = match sdk_path
         .map(Path::to_path_buf)
-        .or_else(|| own_source.exists().then(|| own_source.to_path_buf()))
+        .or_else(|| own_source.join("Cargo.toml").exists().then(|| own_source.to_path_buf()))
     {
         Some(p) => {
             let p = p.canonicalize().map_err(|e| format!("sdk path {}: {e}", p.display()))?;
             format!("ucdesk-sdk = {{ path = {:?} }}", p.to_string_lossy())
         }
+        // The tool is released with the sdk, at the same version.
         None => format!("ucdesk-sdk = \"{}\"", env!("CARGO_PKG_VERSION")),
     };
     let type_name: String = name
