@@ -14,6 +14,10 @@ pub struct Cli {
     #[arg(long = "plugins", global = true, value_name = "DIR")]
     pub plugins: Vec<PathBuf>,
 
+    /// The admin's deployment policy (default: $UCDESK_POLICY, else /etc/ucdesk/policy.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -14,14 +14,16 @@ use ucdesk_kernel::{
     Home, Kernel, KernelConfig, PluginInfo,
     control::{Client, ControlError, ControlServer, Request},
     discovery,
+    policy::{DEFAULT_POLICY_PATH, Policy},
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// The profile and plugin directories every command works with.
+/// The profile, plugin directories and policy every command works with.
 pub struct Profile {
     pub home: Home,
     pub plugin_dirs: Vec<PathBuf>,
+    pub policy_path: PathBuf,
 }
 
 impl Profile {
@@ -34,11 +36,22 @@ impl Profile {
         let exe = std::env::current_exe().ok().filter(|_| bundled);
         let exe_dir = exe.as_deref().and_then(|p| p.parent());
         let plugin_dirs = discovery::search_path(&cli.plugins, env.as_deref(), &home.user_plugins(), exe_dir);
-        Profile { home, plugin_dirs }
+        let policy_path = cli
+            .policy
+            .clone()
+            .or_else(|| std::env::var_os("UCDESK_POLICY").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY_PATH));
+        Profile { home, plugin_dirs, policy_path }
+    }
+
+    /// The deployment policy; an unreadable one is an error (never ignored).
+    pub fn policy(&self) -> Result<Option<Policy>> {
+        Ok(Policy::load(&self.policy_path)?)
     }
 
     pub fn kernel(&self) -> Result<Kernel> {
-        Ok(Kernel::new(KernelConfig::new(self.home.clone(), self.plugin_dirs.clone()))?)
+        let config = KernelConfig::with_policy(self.home.clone(), self.plugin_dirs.clone(), self.policy()?);
+        Ok(Kernel::new(config)?)
     }
 
     /// A connection to the running instance, or None when there is none.
@@ -217,10 +230,12 @@ fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {
 }
 
 fn license_install(profile: &Profile, file: &std::path::Path) -> Result<ExitCode> {
-    use ucdesk_kernel::licensing::{DEFAULT_WARN_DAYS, LicenseStatus, vendor_trust};
+    use ucdesk_kernel::licensing::{DEFAULT_WARN_DAYS, LicenseStatus, trust};
+    let policy = profile.policy()?;
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let warn_days = policy.as_ref().and_then(|p| p.license_warn_days).unwrap_or(DEFAULT_WARN_DAYS);
     let status =
-        LicenseStatus::check(&bytes, &vendor_trust(), ucdesk_license::Date::today(), None, DEFAULT_WARN_DAYS);
+        LicenseStatus::check(&bytes, &trust(policy.as_ref()), ucdesk_license::Date::today(), None, warn_days);
     match &status {
         LicenseStatus::Valid { document, warning } => {
             let target = profile.home.license_file();

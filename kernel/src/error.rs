@@ -47,6 +47,8 @@ pub enum KernelError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

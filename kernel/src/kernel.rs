@@ -15,6 +15,7 @@ use crate::{
     gate::{Gate, Verdict},
     home::Home,
     licensing::{self, LicenseGate, LicenseStatus},
+    policy::{Policy, PolicyGate},
     resolve::{self, Node},
     secrets::{self, SecretStore},
     settings::{SettingsStore, split_key},
@@ -56,27 +57,41 @@ pub struct KernelConfig {
     pub gate: Arc<dyn Gate>,
     /// The installed license (answers the `kernel.license` service).
     pub license: Arc<LicenseStatus>,
+    /// The admin's deployment policy, if any (its settings are applied at start).
+    pub policy: Option<Policy>,
 }
 
 impl KernelConfig {
     /// A kernel for `home` that trusts this build's vendor key and reads the license
-    /// installed in the profile.
+    /// installed in the profile; no deployment policy.
     pub fn new(home: Home, plugin_dirs: Vec<PathBuf>) -> Self {
+        KernelConfig::with_policy(home, plugin_dirs, None)
+    }
+
+    /// As [`KernelConfig::new`], under an admin's deployment policy: it filters plugins
+    /// before the license does, adds trusted keys, and presets or locks settings.
+    pub fn with_policy(home: Home, plugin_dirs: Vec<PathBuf>, policy: Option<Policy>) -> Self {
         let license = Arc::new(LicenseStatus::load(
             &home.license_file(),
-            &licensing::vendor_trust(),
+            &licensing::trust(policy.as_ref()),
             ucdesk_license::Date::today(),
             None,
-            licensing::DEFAULT_WARN_DAYS,
+            policy.as_ref().and_then(|p| p.license_warn_days).unwrap_or(licensing::DEFAULT_WARN_DAYS),
         ));
+        let license_gate = LicenseGate(license.clone());
+        let gate: Arc<dyn Gate> = match &policy {
+            Some(p) => Arc::new(PolicyGate::new(p.clone(), license_gate)),
+            None => Arc::new(license_gate),
+        };
         KernelConfig {
             home,
             plugin_dirs,
             bus_capacity: DEFAULT_QUEUE,
             start_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(5),
-            gate: Arc::new(LicenseGate(license.clone())),
+            gate,
             license,
+            policy,
         }
     }
 }
@@ -125,6 +140,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Kernel {
     pub fn new(config: KernelConfig) -> Result<Kernel, KernelError> {
         let settings = SettingsStore::open(&config.home.settings_file())?;
+        if let Some(policy) = &config.policy {
+            policy.apply_settings(&settings);
+        }
         let secrets = secrets::profile_store(&config.home)?;
         let bus = Bus::new(config.bus_capacity);
         Ok(Kernel {

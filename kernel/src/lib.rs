@@ -7,7 +7,8 @@
 //! ([`actor`]) and connects them through the [`bus`] and service calls. It owns the
 //! profile's [`settings`] and [`secrets`], and serves the control socket ([`control`])
 //! that the CLI, URI handlers and tests use to drive a running instance. The installed
-//! license ([`licensing`]) decides which licensed plugins may run.
+//! license ([`licensing`]) decides which licensed plugins may run, after the admin's
+//! deployment [`policy`].
 
 mod actor;
 pub mod bus;
@@ -19,6 +20,7 @@ mod home;
 mod host;
 mod kernel;
 pub mod licensing;
+pub mod policy;
 pub mod resolve;
 pub mod secrets;
 pub mod settings;

@@ -156,7 +156,11 @@ impl Gate for LicenseGate {
     }
 }
 
-/// The keys a default kernel trusts for licenses: the vendor key of this build.
-pub fn vendor_trust() -> TrustedKeys {
-    TrustedKeys::new([ucdesk_license::vendor_key()])
+/// The keys licenses are accepted from: this build's vendor key, plus the policy's.
+pub fn trust(policy: Option<&crate::policy::Policy>) -> TrustedKeys {
+    let vendor = ucdesk_license::vendor_key();
+    match policy {
+        Some(p) => p.license_trust(vendor),
+        None => TrustedKeys::new([vendor]),
+    }
 }

@@ -19,6 +19,8 @@ pub struct SettingsStore {
     values: Mutex<Map<String, Value>>,
     /// Locked by policy: key -> value.
     locked: Mutex<BTreeMap<String, Value>>,
+    /// Preset by policy: the default the user starts from.
+    presets: Mutex<BTreeMap<String, Value>>,
 }
 
 /// Splits `plugin_id.name`.
@@ -50,7 +52,12 @@ impl SettingsStore {
                 return Err(SettingsError::Io { path: path.into(), source: e });
             }
         };
-        Ok(SettingsStore { path: path.into(), values: Mutex::new(values), locked: Mutex::default() })
+        Ok(SettingsStore {
+            path: path.into(),
+            values: Mutex::new(values),
+            locked: Mutex::default(),
+            presets: Mutex::default(),
+        })
     }
 
     /// Locks `key` to `value` (admin policy).
@@ -58,16 +65,24 @@ impl SettingsStore {
         self.locked.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
     }
 
+    /// Presets `key` to `value` (admin policy): used until the user sets their own.
+    pub fn preset(&self, key: &str, value: Value) {
+        self.presets.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
+    }
+
     pub fn is_locked(&self, key: &str) -> bool {
         self.locked.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
     }
 
-    /// The effective value: locked, else stored, else the manifest default.
+    /// The effective value: locked, else stored, else preset, else the manifest default.
     pub fn get(&self, key: &str, manifest: Option<&Manifest>) -> Option<Value> {
         if let Some(v) = self.locked.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
             return Some(v.clone());
         }
         if let Some(v) = self.values.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.presets.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
             return Some(v.clone());
         }
         let (_, name) = split_key(key).ok()?;

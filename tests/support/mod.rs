@@ -114,6 +114,9 @@ impl Profile {
         // Never touch the keyring of whoever runs the tests; the keyring test opts in
         // with its own private session bus.
         cmd.env("UCDESK_SECRET_STORE", "file").env_remove("DBUS_SESSION_BUS_ADDRESS");
+        // The machine's /etc policy is not this test's: each profile has its own file
+        // (absent unless the test writes it with `Profile::set_policy`).
+        cmd.env("UCDESK_POLICY", self.policy_file());
         cmd
     }
 
@@ -143,6 +146,15 @@ impl Profile {
         let mut cmd = self.command(&[]);
         cmd.env("DISPLAY", display).env_remove("WAYLAND_DISPLAY").env("LIBGL_ALWAYS_SOFTWARE", "1");
         Daemon::start(self, cmd)
+    }
+
+    pub fn policy_file(&self) -> PathBuf {
+        self.home.path().join("policy.toml")
+    }
+
+    /// Writes this profile's deployment policy.
+    pub fn set_policy(&self, toml: &str) {
+        std::fs::write(self.policy_file(), toml).expect("policy file");
     }
 
     pub fn socket(&self) -> PathBuf {
