@@ -153,3 +153,27 @@ fn the_policy_can_trust_another_license_key() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(state(&profile.plugins(), "sms_probe").0, "active");
 }
+
+#[test]
+fn shared_configuration_is_one_for_all_users_of_the_computer() {
+    let machine = tempfile::tempdir().unwrap();
+    let policy = format!("[shared_configuration]\nenabled = true\ndir = \"{}\"\n", machine.path().display());
+    // Two users: two profiles, one machine policy.
+    let alice = Profile::new().with_fixture("probe");
+    let bob = Profile::new().with_fixture("probe");
+    alice.set_policy(&policy);
+    bob.set_policy(&policy);
+    alice.run_ok(&["settings", "set", "probe.account", "reception@pbx.example.com"]);
+    assert_eq!(bob.run_ok(&["settings", "get", "probe.account"]).trim(), "\"reception@pbx.example.com\"");
+    // Settings not declared shared stay per user.
+    alice.run_ok(&["settings", "set", "probe.level", "7"]);
+    assert_eq!(bob.run_ok(&["settings", "get", "probe.level"]).trim(), "1");
+    // A running instance sees another user's change.
+    let daemon = bob.daemon();
+    alice.run_ok(&["settings", "set", "probe.account", "front-desk@pbx.example.com"]);
+    assert_eq!(bob.run_ok(&["settings", "get", "probe.account"]).trim(), "\"front-desk@pbx.example.com\"");
+    drop(daemon);
+    // Without the policy, nothing is shared.
+    let carol = Profile::new().with_fixture("probe");
+    assert_eq!(carol.run_ok(&["settings", "get", "probe.account"]).trim(), "null");
+}

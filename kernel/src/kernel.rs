@@ -139,9 +139,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Kernel {
     pub fn new(config: KernelConfig) -> Result<Kernel, KernelError> {
-        let settings = SettingsStore::open(&config.home.settings_file())?;
+        let mut settings = SettingsStore::open(&config.home.settings_file())?;
         if let Some(policy) = &config.policy {
-            policy.apply_settings(&settings);
+            policy.apply_settings(&mut settings)?;
         }
         let secrets = secrets::profile_store(&config.home)?;
         let bus = Bus::new(config.bus_capacity);

@@ -23,6 +23,10 @@
 //!
 //! [settings.locked]
 //! "softphone.transport" = "tls"
+//!
+//! [shared_configuration]
+//! enabled = true
+//! dir = "/var/lib/ucdesk/shared"
 //! ```
 
 use crate::{
@@ -88,6 +92,31 @@ pub struct Policy {
     pub license_warn_days: Option<i64>,
     #[serde(default)]
     pub settings: SettingsPolicy,
+    /// The manual's shared configuration.
+    #[serde(default)]
+    pub shared_configuration: SharedConfiguration,
+}
+
+/// All users of the computer share the settings plugins declare `shared` (the login
+/// account, phone mode and edition), kept in one file under `dir`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedConfiguration {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Must be writable by every user of ucdesk on the machine.
+    #[serde(default = "default_shared_dir")]
+    pub dir: std::path::PathBuf,
+}
+
+impl Default for SharedConfiguration {
+    fn default() -> Self {
+        SharedConfiguration { enabled: false, dir: default_shared_dir() }
+    }
+}
+
+fn default_shared_dir() -> std::path::PathBuf {
+    "/var/lib/ucdesk/shared".into()
 }
 
 /// Why a policy file cannot be used.
@@ -140,14 +169,18 @@ impl Policy {
         keys
     }
 
-    /// Applies preset and locked settings to a settings store.
-    pub fn apply_settings(&self, store: &SettingsStore) {
+    /// Applies shared configuration, preset and locked settings to a settings store.
+    pub fn apply_settings(&self, store: &mut SettingsStore) -> Result<(), crate::SettingsError> {
+        if self.shared_configuration.enabled {
+            store.share(&self.shared_configuration.dir.join("settings.json"))?;
+        }
         for (key, value) in &self.settings.preset {
             store.preset(key, value.clone());
         }
         for (key, value) in &self.settings.locked {
             store.lock(key, value.clone());
         }
+        Ok(())
     }
 }
 

@@ -2,7 +2,9 @@
 //! the schema each plugin declares in its manifest.
 //!
 //! Admin policy can preset or lock values ([`SettingsStore::lock`]); a locked value wins
-//! over the user's and cannot be changed from the CLI or the preferences page.
+//! over the user's and cannot be changed from the CLI or the preferences page. With the
+//! policy's *shared configuration*, settings a plugin declares `shared` (login account,
+//! phone mode, edition) live in one machine-wide file that every user's ucdesk reads.
 
 use crate::error::SettingsError;
 use serde_json::{Map, Value};
@@ -13,93 +15,44 @@ use std::{
 };
 use ucdesk_plugin_api::{Manifest, SettingKind};
 
-/// The user's settings of one profile.
-pub struct SettingsStore {
+/// One JSON settings file and its contents in memory.
+struct FileMap {
     path: PathBuf,
     values: Mutex<Map<String, Value>>,
-    /// Locked by policy: key -> value.
-    locked: Mutex<BTreeMap<String, Value>>,
-    /// Preset by policy: the default the user starts from.
-    presets: Mutex<BTreeMap<String, Value>>,
 }
 
-/// Splits `plugin_id.name`.
-pub fn split_key(key: &str) -> Result<(&str, &str), SettingsError> {
-    key.split_once('.')
-        .filter(|(p, n)| !p.is_empty() && !n.is_empty())
-        .ok_or_else(|| SettingsError::BadKey(key.to_string()))
-}
-
-impl SettingsStore {
-    /// Opens (or starts) the settings file. A corrupt file is an error, not silently
-    /// replaced: the user's settings must never be lost.
-    pub fn open(path: &Path) -> Result<SettingsStore, SettingsError> {
-        let values = match std::fs::read(path) {
+impl FileMap {
+    /// A corrupt file is an error, not silently replaced: settings must never be lost.
+    fn read(path: &Path) -> Result<Map<String, Value>, SettingsError> {
+        match std::fs::read(path) {
             Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(Value::Object(map)) => map,
+                Ok(Value::Object(map)) => Ok(map),
                 Ok(_) => {
-                    return Err(SettingsError::Corrupt {
-                        path: path.into(),
-                        reason: "not a JSON object".into(),
-                    });
+                    Err(SettingsError::Corrupt { path: path.into(), reason: "not a JSON object".into() })
                 }
-                Err(e) => {
-                    return Err(SettingsError::Corrupt { path: path.into(), reason: e.to_string() });
-                }
+                Err(e) => Err(SettingsError::Corrupt { path: path.into(), reason: e.to_string() }),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-            Err(e) => {
-                return Err(SettingsError::Io { path: path.into(), source: e });
-            }
-        };
-        Ok(SettingsStore {
-            path: path.into(),
-            values: Mutex::new(values),
-            locked: Mutex::default(),
-            presets: Mutex::default(),
-        })
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
+            Err(e) => Err(SettingsError::Io { path: path.into(), source: e }),
+        }
     }
 
-    /// Locks `key` to `value` (admin policy).
-    pub fn lock(&self, key: &str, value: Value) {
-        self.locked.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
+    fn open(path: &Path) -> Result<FileMap, SettingsError> {
+        Ok(FileMap { path: path.into(), values: Mutex::new(FileMap::read(path)?) })
     }
 
-    /// Presets `key` to `value` (admin policy): used until the user sets their own.
-    pub fn preset(&self, key: &str, value: Value) {
-        self.presets.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
+    /// Picks up what other processes wrote (the shared file has several writers).
+    fn reload(&self) -> Result<(), SettingsError> {
+        let fresh = FileMap::read(&self.path)?;
+        *self.values.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
     }
 
-    pub fn is_locked(&self, key: &str) -> bool {
-        self.locked.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
+    fn get(&self, key: &str) -> Option<Value> {
+        self.values.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
 
-    /// The effective value: locked, else stored, else preset, else the manifest default.
-    pub fn get(&self, key: &str, manifest: Option<&Manifest>) -> Option<Value> {
-        if let Some(v) = self.locked.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
-            return Some(v.clone());
-        }
-        if let Some(v) = self.values.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
-            return Some(v.clone());
-        }
-        if let Some(v) = self.presets.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
-            return Some(v.clone());
-        }
-        let (_, name) = split_key(key).ok()?;
-        manifest?.setting(name)?.default.clone()
-    }
-
-    /// Checks `value` against the plugin's schema and stores it.
-    pub fn set(&self, key: &str, value: Value, manifest: &Manifest) -> Result<(), SettingsError> {
-        let (_, name) = split_key(key)?;
-        let decl = manifest.setting(name).ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
-        if decl.kind == SettingKind::Secret {
-            return Err(SettingsError::IsSecret(key.to_string()));
-        }
-        if self.is_locked(key) {
-            return Err(SettingsError::Locked(key.to_string()));
-        }
-        decl.check(&value).map_err(|reason| SettingsError::Invalid { key: key.to_string(), reason })?;
+    fn insert(&self, key: &str, value: Value) -> Result<(), SettingsError> {
         let mut values = self.values.lock().unwrap_or_else(|p| p.into_inner());
         let previous = values.insert(key.to_string(), value);
         if let Err(e) = self.save(&values) {
@@ -120,10 +73,109 @@ impl SettingsStore {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
+        let tmp = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
         let bytes = serde_json::to_vec_pretty(values).expect("a JSON map serializes");
         std::fs::write(&tmp, bytes).map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+}
+
+/// The settings of one profile.
+pub struct SettingsStore {
+    user: FileMap,
+    /// The machine-wide file of shared settings, when the policy enables it.
+    shared: Option<FileMap>,
+    /// Locked by policy: key -> value.
+    locked: Mutex<BTreeMap<String, Value>>,
+    /// Preset by policy: the default the user starts from.
+    presets: Mutex<BTreeMap<String, Value>>,
+}
+
+/// Splits `plugin_id.name`.
+pub fn split_key(key: &str) -> Result<(&str, &str), SettingsError> {
+    key.split_once('.')
+        .filter(|(p, n)| !p.is_empty() && !n.is_empty())
+        .ok_or_else(|| SettingsError::BadKey(key.to_string()))
+}
+
+impl SettingsStore {
+    /// Opens (or starts) the user's settings file.
+    pub fn open(path: &Path) -> Result<SettingsStore, SettingsError> {
+        Ok(SettingsStore {
+            user: FileMap::open(path)?,
+            shared: None,
+            locked: Mutex::default(),
+            presets: Mutex::default(),
+        })
+    }
+
+    /// Keeps settings declared `shared` in the machine-wide file at `path`.
+    pub fn share(&mut self, path: &Path) -> Result<(), SettingsError> {
+        self.shared = Some(FileMap::open(path)?);
+        Ok(())
+    }
+
+    /// Locks `key` to `value` (admin policy).
+    pub fn lock(&self, key: &str, value: Value) {
+        self.locked.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
+    }
+
+    /// Presets `key` to `value` (admin policy): used until the user sets their own.
+    pub fn preset(&self, key: &str, value: Value) {
+        self.presets.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value);
+    }
+
+    pub fn is_locked(&self, key: &str) -> bool {
+        self.locked.lock().unwrap_or_else(|p| p.into_inner()).contains_key(key)
+    }
+
+    /// The file a key is kept in: the shared one for settings declared `shared`.
+    fn file_for(&self, key: &str, manifest: Option<&Manifest>) -> &FileMap {
+        let shared_decl =
+            split_key(key).ok().and_then(|(_, name)| manifest?.setting(name)).is_some_and(|d| d.shared);
+        match (&self.shared, shared_decl) {
+            (Some(shared), true) => shared,
+            _ => &self.user,
+        }
+    }
+
+    /// The effective value: locked, else stored, else preset, else the manifest default.
+    pub fn get(&self, key: &str, manifest: Option<&Manifest>) -> Option<Value> {
+        if let Some(v) = self.locked.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Some(v.clone());
+        }
+        let file = self.file_for(key, manifest);
+        if !std::ptr::eq(file, &self.user)
+            && let Err(e) = file.reload()
+        {
+            tracing::warn!("{e}");
+        }
+        if let Some(v) = file.get(key) {
+            return Some(v);
+        }
+        if let Some(v) = self.presets.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Some(v.clone());
+        }
+        let (_, name) = split_key(key).ok()?;
+        manifest?.setting(name)?.default.clone()
+    }
+
+    /// Checks `value` against the plugin's schema and stores it.
+    pub fn set(&self, key: &str, value: Value, manifest: &Manifest) -> Result<(), SettingsError> {
+        let (_, name) = split_key(key)?;
+        let decl = manifest.setting(name).ok_or_else(|| SettingsError::Unknown(key.to_string()))?;
+        if decl.kind == SettingKind::Secret {
+            return Err(SettingsError::IsSecret(key.to_string()));
+        }
+        if self.is_locked(key) {
+            return Err(SettingsError::Locked(key.to_string()));
+        }
+        decl.check(&value).map_err(|reason| SettingsError::Invalid { key: key.to_string(), reason })?;
+        let file = self.file_for(key, Some(manifest));
+        if !std::ptr::eq(file, &self.user) {
+            file.reload()?;
+        }
+        file.insert(key, value)
     }
 }
 

@@ -73,6 +73,10 @@ pub struct SettingDecl {
     pub default: Option<Value>,
     #[serde(default)]
     pub help: String,
+    /// Kept machine-wide when the admin enables shared configuration (all users of the
+    /// computer share the login account, phone mode and edition).
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// The value shape of a setting, which is also how the shell draws it.
@@ -289,6 +293,7 @@ mod tests {
             kind: SettingKind::Number { min: Some(1.0), max: Some(100.0), integer: true },
             default: Some(15.into()),
             help: String::new(),
+            shared: false,
         };
         assert!(s.check(&15.into()).is_ok());
         assert!(s.check(&0.into()).unwrap_err().contains("at least 1"));

@@ -68,7 +68,18 @@ impl ManifestBuilder {
             kind,
             default,
             help: String::new(),
+            shared: false,
         });
+        self
+    }
+
+    /// Marks the setting `name` (declared before) as one that all users of a computer
+    /// share when the admin enables shared configuration (login account, phone mode).
+    pub fn shared(mut self, name: &str) -> Self {
+        match self.0.settings.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.shared = true,
+            None => panic!("shared({name:?}): declare the setting first"),
+        }
         self
     }
 

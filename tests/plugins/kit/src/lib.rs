@@ -84,6 +84,8 @@ impl<S: Spec> Plugin for Probe<S> {
             Some(json!("nothing")),
         )
         .setting("password", "Password", SettingKind::Secret, None)
+        .setting("account", "Login account", SettingKind::Text { max_len: Some(100) }, None)
+        .shared("account")
         .setting(
             "level",
             "Level",
