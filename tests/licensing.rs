@@ -180,3 +180,33 @@ fn expiry_is_announced_ahead() {
     assert_eq!(daemon.state("sms_probe").0, "active");
     assert!(daemon.log().contains("in 5 days"));
 }
+
+#[test]
+fn a_license_bound_to_a_server_only_works_with_it() {
+    let profile = profile();
+    let file = issue(
+        &profile,
+        DEV_KEY,
+        &["--edition", "office", "--features", "sms", "--domain", "pbx.example.com", "--expires", &day(60)],
+    );
+    profile.set_policy("server_domain = \"other.example.com\"\n");
+    let out = install(&profile, &file);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "bound to server domain \"pbx.example.com\", but this client uses \"other.example.com\""
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    profile.set_policy("server_domain = \"PBX.example.com\"\n");
+    assert!(install(&profile, &file).status.success());
+    assert_eq!(state(&profile.plugins(), "sms_probe").0, "active");
+    // The deployment moves to another server: the license no longer applies.
+    profile.set_policy("server_domain = \"other.example.com\"\n");
+    let list = profile.plugins();
+    let (s, reason) = state(&list, "sms_probe");
+    assert_eq!(s, "locked");
+    assert!(reason.starts_with("license is bound to server domain"), "{reason}");
+    assert_eq!(show(&profile)["state"], "wrong_binding");
+}

@@ -234,8 +234,14 @@ fn license_install(profile: &Profile, file: &std::path::Path) -> Result<ExitCode
     let policy = profile.policy()?;
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let warn_days = policy.as_ref().and_then(|p| p.license_warn_days).unwrap_or(DEFAULT_WARN_DAYS);
-    let status =
-        LicenseStatus::check(&bytes, &trust(policy.as_ref()), ucdesk_license::Date::today(), None, warn_days);
+    let server_domain = policy.as_ref().and_then(|p| p.server_domain.as_deref());
+    let status = LicenseStatus::check(
+        &bytes,
+        &trust(policy.as_ref()),
+        ucdesk_license::Date::today(),
+        server_domain,
+        warn_days,
+    );
     match &status {
         LicenseStatus::Valid { document, warning } => {
             let target = profile.home.license_file();

@@ -75,7 +75,7 @@ impl KernelConfig {
             &home.license_file(),
             &licensing::trust(policy.as_ref()),
             ucdesk_license::Date::today(),
-            None,
+            policy.as_ref().and_then(|p| p.server_domain.as_deref()),
             policy.as_ref().and_then(|p| p.license_warn_days).unwrap_or(licensing::DEFAULT_WARN_DAYS),
         ));
         let license_gate = LicenseGate(license.clone());
@@ -267,6 +267,11 @@ impl Kernel {
             return Err(SettingsError::IsSecret(key.to_string()));
         }
         Ok(self.inner.settings.get(key, Some(&manifest)))
+    }
+
+    /// Whether the admin's policy locks `key` (the preferences page shows it locked).
+    pub fn setting_locked(&self, key: &str) -> bool {
+        self.inner.settings.is_locked(key)
     }
 
     /// Changes a setting (checked against the schema; refused when locked) and tells

@@ -11,6 +11,7 @@
 //! trusted_plugin_keys = ["<64 hex>"]
 //! trusted_license_keys = ["<64 hex>"]
 //! license_warn_days = 30
+//! server_domain = "pbx.example.com"
 //! deny = ["crm"]
 //!
 //! [[allow]]
@@ -90,6 +91,9 @@ pub struct Policy {
     /// Warn this many days before the license expires.
     #[serde(default)]
     pub license_warn_days: Option<i64>,
+    /// The deployment's server domain; a license bound to another one is refused.
+    #[serde(default)]
+    pub server_domain: Option<String>,
     #[serde(default)]
     pub settings: SettingsPolicy,
     /// The manual's shared configuration.
