@@ -64,6 +64,19 @@ fn a_pinned_hash_refuses_a_modified_file() {
     let file = installed(&profile, "probe");
     profile.set_policy(&format!("[[allow]]\nid = \"probe\"\nsha256 = \"{}\"\n", sha256(&file)));
     assert_eq!(state(&profile.plugins(), "probe").0, "active");
+    // What was loaded is a private copy of the checked bytes, which nobody else can
+    // swap between the check and the load.
+    let verified = profile.home.path().join("run/verified");
+    let copy = std::fs::read_dir(&verified)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join(lib_name("ucdesk_plugin_probe"));
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&file).unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&verified).unwrap().permissions().mode() & 0o777, 0o700);
     // One byte changed, near the end, where no loader would notice.
     let mut bytes = std::fs::read(&file).unwrap();
     let at = bytes.len() - 100;

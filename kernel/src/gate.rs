@@ -11,6 +11,9 @@ use ucdesk_plugin_api::Manifest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Allow,
+    /// Allowed, but load this private copy of the bytes that were checked instead of the
+    /// discovered file (which its owner could replace between check and load).
+    LoadFrom(std::path::PathBuf),
     /// Policy says no: the plugin becomes `refused` with this reason.
     Refuse(String),
     /// The license says no: the plugin becomes `locked` with this reason.

@@ -80,7 +80,7 @@ impl KernelConfig {
         ));
         let license_gate = LicenseGate(license.clone());
         let gate: Arc<dyn Gate> = match &policy {
-            Some(p) => Arc::new(PolicyGate::new(p.clone(), license_gate)),
+            Some(p) => Arc::new(PolicyGate::new(p.clone(), license_gate, home.runtime.join("verified"))),
             None => Arc::new(license_gate),
         };
         KernelConfig {
@@ -353,8 +353,11 @@ impl Inner {
         let mut slot =
             Slot { info: PluginInfo::new(&c.id, c.path.clone()), manifest: None, module: None, actor: None };
         let info = &mut slot.info;
-        match self.config.gate.before_load(c) {
-            Verdict::Allow => {}
+        // The gate may hand back a private copy of the bytes it verified, so that the
+        // file cannot be swapped between the check and the load.
+        let load_path = match self.config.gate.before_load(c) {
+            Verdict::Allow => c.path.clone(),
+            Verdict::LoadFrom(verified) => verified,
             Verdict::Refuse(r) => {
                 info.set(PluginState::Refused, Some(r));
                 return slot;
@@ -363,8 +366,8 @@ impl Inner {
                 info.set(PluginState::Locked, Some(r));
                 return slot;
             }
-        }
-        let module = match open_plugin_library(&c.path) {
+        };
+        let module = match open_plugin_library(&load_path) {
             Ok(m) => m,
             Err(e) => {
                 info.set(PluginState::Incompatible, Some(e.to_string()));
@@ -398,7 +401,7 @@ impl Inner {
             return slot;
         }
         match self.config.gate.after_manifest(&manifest, c) {
-            Verdict::Allow => {}
+            Verdict::Allow | Verdict::LoadFrom(_) => {}
             Verdict::Refuse(r) => info.set(PluginState::Refused, Some(r)),
             Verdict::Lock(r) => info.set(PluginState::Locked, Some(r)),
         }

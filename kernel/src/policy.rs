@@ -37,7 +37,10 @@ use crate::{
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 use ucdesk_license::{PublicKey, TrustedKeys, verify_plugin};
 use ucdesk_plugin_api::Manifest;
 
@@ -192,15 +195,39 @@ impl Policy {
 pub struct PolicyGate<G> {
     policy: Policy,
     plugin_keys: TrustedKeys,
+    /// A directory only this process's user can write, for verified copies.
+    verified_dir: PathBuf,
     /// The gate that decides after the policy allowed (the license).
     then: G,
 }
 
 impl<G: Gate> PolicyGate<G> {
-    pub fn new(policy: Policy, then: G) -> Self {
+    pub fn new(policy: Policy, then: G, verified_dir: PathBuf) -> Self {
         let mut plugin_keys = TrustedKeys::new([ucdesk_license::vendor_key()]);
         Policy::keys(&policy.trusted_plugin_keys).for_each(|k| plugin_keys.add(k));
-        PolicyGate { policy, plugin_keys, then }
+        PolicyGate { policy, plugin_keys, verified_dir, then }
+    }
+
+    /// Writes the checked bytes to a private, read-only file and returns its path.
+    fn private_copy(&self, c: &Candidate, bytes: &[u8], sha256: &str) -> Result<PathBuf, std::io::Error> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.verified_dir)?;
+        std::fs::set_permissions(&self.verified_dir, std::fs::Permissions::from_mode(0o700))?;
+        let name = c.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // The hash in the directory name: the same content reuses one file (and one
+        // loaded library), different content never collides.
+        let dir = self.verified_dir.join(&sha256[..32]);
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            return Ok(path);
+        }
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o500).open(&tmp)?;
+        std::io::Write::write_all(&mut f, bytes)?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
     }
 
     fn allowed(&self, id: &str) -> Option<&Allowed> {
@@ -225,8 +252,8 @@ impl<G: Gate> Gate for PolicyGate<G> {
             Ok(b) => b,
             Err(e) => return Verdict::Refuse(format!("cannot read the library to check it: {e}")),
         };
+        let actual = hex::encode(Sha256::digest(&bytes));
         if let Some(expected) = pinned {
-            let actual = hex::encode(Sha256::digest(&bytes));
             if !actual.eq_ignore_ascii_case(expected) {
                 return Verdict::Refuse(format!(
                     "sha256 mismatch: the policy pins {expected}, the file is {actual}"
@@ -251,7 +278,13 @@ impl<G: Gate> Gate for PolicyGate<G> {
                 return Verdict::Refuse(format!("signature refused: {e}"));
             }
         }
-        self.then.before_load(c)
+        match self.then.before_load(c) {
+            Verdict::Allow => match self.private_copy(c, &bytes, &actual) {
+                Ok(path) => Verdict::LoadFrom(path),
+                Err(e) => Verdict::Refuse(format!("cannot keep a verified copy to load: {e}")),
+            },
+            other => other,
+        }
     }
 
     fn after_manifest(&self, manifest: &Manifest, c: &Candidate) -> Verdict {
