@@ -5,6 +5,15 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// 32 bytes from 64 hex characters (surrounding whitespace allowed).
+fn key_bytes(text: &str, what: &str) -> Result<[u8; 32], KeyError> {
+    hex::decode(text.trim()).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| KeyError::Format(what.into()))
+}
+
+fn read_key_file(path: &Path) -> Result<String, KeyError> {
+    std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.display().to_string(), source })
+}
+
 /// A public key that verifies licenses or plugins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey(VerifyingKey);
@@ -12,17 +21,12 @@ pub struct PublicKey(VerifyingKey);
 impl PublicKey {
     /// From 64 hex characters (surrounding whitespace allowed).
     pub fn from_hex(text: &str) -> Result<PublicKey, KeyError> {
-        let bytes: [u8; 32] = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| KeyError::Format("public key".into()))?;
+        let bytes = key_bytes(text, "public key")?;
         VerifyingKey::from_bytes(&bytes).map(PublicKey).map_err(|_| KeyError::Format("public key".into()))
     }
 
     pub fn read(path: &Path) -> Result<PublicKey, KeyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
-        PublicKey::from_hex(&text).map_err(|_| KeyError::Format(path.display().to_string()))
+        PublicKey::from_hex(&read_key_file(path)?).map_err(|_| KeyError::Format(path.display().to_string()))
     }
 
     pub fn to_hex(&self) -> String {
@@ -59,17 +63,12 @@ impl KeyPair {
 
     /// From the secret key's 64 hex characters.
     pub fn from_hex(text: &str) -> Result<KeyPair, KeyError> {
-        let bytes: [u8; 32] = hex::decode(text.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| KeyError::Format("secret key".into()))?;
+        let bytes = key_bytes(text, "secret key")?;
         Ok(KeyPair(SigningKey::from_bytes(&bytes)))
     }
 
     pub fn read(path: &Path) -> Result<KeyPair, KeyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
-        KeyPair::from_hex(&text).map_err(|_| KeyError::Format(path.display().to_string()))
+        KeyPair::from_hex(&read_key_file(path)?).map_err(|_| KeyError::Format(path.display().to_string()))
     }
 
     /// The secret key as hex, for writing to a 0600 file. Handle with care.
