@@ -422,6 +422,7 @@ impl Inner {
                     id: m.id.clone(),
                     version: m.version.clone(),
                     requires: m.requires.clone(),
+                    provides: m.provides.clone(),
                 }),
                 // Shadowed copies come after their winner, which names the id first.
                 (state, _) => {

@@ -10,6 +10,8 @@ pub struct Node {
     pub id: String,
     pub version: semver::Version,
     pub requires: Vec<Dependency>,
+    /// Contract namespaces it serves besides its id (`phone`, `presence`).
+    pub provides: Vec<String>,
 }
 
 /// The outcome: a start order, and a reason for each plugin that must stay disabled.
@@ -24,6 +26,25 @@ pub struct Resolution {
 pub fn resolve(nodes: &[Node], unavailable: &BTreeMap<String, String>) -> Resolution {
     let by_id: BTreeMap<&str, &Node> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
     let mut disabled: BTreeMap<String, String> = BTreeMap::new();
+
+    // 0. One provider per namespace: the first by id keeps it, so the outcome does not
+    //    depend on discovery order.
+    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut sorted: Vec<&Node> = nodes.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    for n in sorted {
+        for ns in &n.provides {
+            let reason = if by_id.contains_key(ns.as_str()) {
+                format!("provides '{ns}', which is the id of another plugin")
+            } else if let Some(owner) = claimed.get(ns.as_str()) {
+                format!("provides '{ns}', which '{owner}' already provides")
+            } else {
+                claimed.insert(ns, &n.id);
+                continue;
+            };
+            disabled.entry(n.id.clone()).or_insert(reason);
+        }
+    }
 
     // 1. Direct problems: missing, unavailable, or the wrong version.
     for n in nodes {
@@ -138,8 +159,23 @@ fn cycles(nodes: &[Node]) -> Vec<Vec<String>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn one_provider_per_namespace() {
+        let mut a = node("deskphone", "1.0.0", &[]);
+        a.provides = vec!["phone".into()];
+        let mut b = node("softphone", "1.0.0", &[]);
+        b.provides = vec!["phone".into()];
+        let mut c = node("odd", "1.0.0", &[]);
+        c.provides = vec!["softphone".into()];
+        let r = resolve(&[b, c, a], &BTreeMap::new());
+        assert_eq!(r.order, ["deskphone"]);
+        assert_eq!(r.disabled["softphone"], "provides 'phone', which 'deskphone' already provides");
+        assert_eq!(r.disabled["odd"], "provides 'softphone', which is the id of another plugin");
+    }
+
     fn node(id: &str, version: &str, requires: &[(&str, &str)]) -> Node {
         Node {
+            provides: Vec::new(),
             id: id.into(),
             version: version.parse().unwrap(),
             requires: requires

@@ -68,6 +68,9 @@ pub struct PluginInfo {
     pub services: Vec<String>,
     #[serde(default)]
     pub panels: Vec<String>,
+    /// Contract namespaces it serves besides its id.
+    #[serde(default)]
+    pub provides: Vec<String>,
 }
 
 impl PluginInfo {
@@ -84,6 +87,7 @@ impl PluginInfo {
             name: None,
             services: Vec::new(),
             panels: Vec::new(),
+            provides: Vec::new(),
         }
     }
 
@@ -95,6 +99,7 @@ impl PluginInfo {
         self.name = Some(m.name.clone());
         self.services = m.services.iter().map(|s| s.name.clone()).collect();
         self.panels = m.panels.iter().map(|p| p.id.clone()).collect();
+        self.provides = m.provides.clone();
     }
 
     pub(crate) fn set(&mut self, state: PluginState, reason: Option<String>) {

@@ -27,6 +27,8 @@ pub trait Contract: Serialize + DeserializeOwned {
 /// Schema name of payloads that are free-form JSON.
 pub const JSON_SCHEMA: &str = "json";
 
+pub mod phone;
+
 pub mod kernel {
     //! Notices the kernel itself publishes or sends.
     use super::Contract;

@@ -31,6 +31,13 @@ pub struct Manifest {
     pub settings: Vec<SettingDecl>,
     #[serde(default)]
     pub services: Vec<ServiceDecl>,
+    /// Contract namespaces the plugin implements besides its own id (API 1.1). A
+    /// namespace names a family of services any plugin may provide: `phone` is served
+    /// by the softphone today and could be by a desk-phone driver tomorrow. Services are
+    /// named `<id or provided namespace>.<verb>`; only one active plugin may provide a
+    /// namespace.
+    #[serde(default)]
+    pub provides: Vec<String>,
 }
 
 /// A dependency on another plugin.
@@ -52,7 +59,7 @@ pub struct PanelDecl {
     pub icon: Option<String>,
 }
 
-/// A service the plugin answers, named `<plugin id>.<verb>`.
+/// A service the plugin answers, named `<plugin id>.<verb>` or `<provided namespace>.<verb>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDecl {
     pub name: String,
@@ -177,8 +184,10 @@ pub enum ManifestError {
     Json(String),
     #[error("invalid plugin id {0:?} (lowercase letters, digits and '_', starting with a letter)")]
     BadId(String),
-    #[error("service {service:?} must be named '{id}.<verb>'")]
+    #[error("service {service:?} must be named '{id}.<verb>' or '<provided namespace>.<verb>'")]
     BadService { id: String, service: String },
+    #[error("invalid namespace {0:?} in provides (a valid id, not 'kernel', not the plugin's own id)")]
+    BadNamespace(String),
     #[error("{what} {name:?} is declared twice")]
     Duplicate { what: &'static str, name: String },
     #[error("setting {name:?}: default {reason}")]
@@ -202,9 +211,19 @@ impl Manifest {
             return Err(ManifestError::BadId(self.id.clone()));
         }
         let mut seen = std::collections::HashSet::new();
+        for ns in &self.provides {
+            if !valid_plugin_id(ns) || ns == "kernel" || *ns == self.id {
+                return Err(ManifestError::BadNamespace(ns.clone()));
+            }
+            if !seen.insert(("namespace", ns.as_str())) {
+                return Err(ManifestError::Duplicate { what: "namespace", name: ns.clone() });
+            }
+        }
         for s in &self.services {
-            let verb = s.name.strip_prefix(&self.id).and_then(|r| r.strip_prefix('.'));
-            if verb.is_none_or(str::is_empty) {
+            let ok = s.name.split_once('.').is_some_and(|(ns, verb)| {
+                !verb.is_empty() && (ns == self.id || self.provides.iter().any(|p| p == ns))
+            });
+            if !ok {
                 return Err(ManifestError::BadService { id: self.id.clone(), service: s.name.clone() });
             }
             if !seen.insert(("service", s.name.as_str())) {
@@ -262,7 +281,24 @@ mod tests {
             panels: vec![],
             settings: vec![],
             services: vec![ServiceDecl { name: "hello.greet".into(), description: String::new() }],
+            provides: vec![],
         }
+    }
+
+    #[test]
+    fn provided_namespaces_name_services() {
+        let mut m = manifest();
+        m.services.push(ServiceDecl { name: "phone.dial".into(), description: String::new() });
+        assert!(matches!(m.validate(), Err(ManifestError::BadService { .. })));
+        m.provides.push("phone".into());
+        assert_eq!(m.validate(), Ok(()));
+        for bad in ["kernel", "hello", "Phone"] {
+            let mut m = manifest();
+            m.provides.push(bad.into());
+            assert!(matches!(m.validate(), Err(ManifestError::BadNamespace(_))), "{bad}");
+        }
+        m.provides.push("phone".into());
+        assert!(matches!(m.validate(), Err(ManifestError::Duplicate { what: "namespace", .. })));
     }
 
     #[test]

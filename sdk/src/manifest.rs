@@ -24,6 +24,7 @@ impl ManifestBuilder {
             panels: Vec::new(),
             settings: Vec::new(),
             services: Vec::new(),
+            provides: Vec::new(),
         })
     }
 
@@ -53,6 +54,12 @@ impl ManifestBuilder {
 
     pub fn panel(mut self, id: &str, title: &str) -> Self {
         self.0.panels.push(PanelDecl { id: id.into(), title: title.into(), icon: None });
+        self
+    }
+
+    /// Implements the contract namespace `ns` (services `ns.<verb>`), e.g. `phone`.
+    pub fn provides(mut self, ns: &str) -> Self {
+        self.0.provides.push(ns.to_string());
         self
     }
 

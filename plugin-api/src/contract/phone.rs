@@ -1,0 +1,231 @@
+//! The phone contract: registration and call events, and the `phone.*` services.
+//!
+//! Any plugin that provides the `phone` namespace speaks it (the softphone today, a
+//! desk-phone driver later). CRM popups, call-center panels and presence read these
+//! events without knowing who publishes them. Call payloads carry the fields a CRM
+//! popup needs; what the network did not say is `null`.
+
+use super::Contract;
+use serde::{Deserialize, Serialize};
+
+/// Topic of [`Registration`].
+pub const TOPIC_REGISTRATION: &str = "phone.registration";
+/// Topics of [`CallEvent`], one per step of a call's life.
+pub const TOPIC_INCOMING: &str = "call.incoming";
+pub const TOPIC_RINGING: &str = "call.ringing";
+pub const TOPIC_ANSWERED: &str = "call.answered";
+pub const TOPIC_HELD: &str = "call.held";
+pub const TOPIC_RESUMED: &str = "call.resumed";
+pub const TOPIC_TRANSFERRED: &str = "call.transferred";
+pub const TOPIC_ENDED: &str = "call.ended";
+/// Topic of [`DtmfEvent`]: digits received from the far end during a call.
+pub const TOPIC_DTMF: &str = "call.dtmf";
+
+/// Where the account's registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationState {
+    /// No account configured, or logged out.
+    Unregistered,
+    Registering,
+    Registered,
+    /// The server refused the credentials; nothing is retried until they change.
+    AuthFailed,
+    /// The server could not be reached or answered with an error; retried with backoff.
+    Failed,
+}
+
+/// Published on [`TOPIC_REGISTRATION`] whenever the state or the server changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    pub state: RegistrationState,
+    /// The server (host:port and transport) in use or last tried.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Why it is not registered, in words a user can act on.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+impl Contract for Registration {
+    const SCHEMA: &'static str = "phone.registration/v1";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// How a call ended, as call history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResult {
+    Answered,
+    Missed,
+    Rejected,
+    Busy,
+    Failed,
+    /// The caller gave up before an answer (outbound, cancelled).
+    Cancelled,
+}
+
+impl CallResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallResult::Answered => "answered",
+            CallResult::Missed => "missed",
+            CallResult::Rejected => "rejected",
+            CallResult::Busy => "busy",
+            CallResult::Failed => "failed",
+            CallResult::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A call, as published on every `call.*` topic and listed by `phone.calls`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent {
+    /// Stable for the call's life (the SIP Call-ID).
+    pub callid: String,
+    pub direction: Direction,
+    /// The far end's number (caller id for inbound calls, the dialed number outbound).
+    pub number: String,
+    /// The far end's display name, when the network gave one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Our own extension and name on this call.
+    #[serde(default)]
+    pub ext: Option<String>,
+    #[serde(default)]
+    pub ext_name: Option<String>,
+    /// The number the caller dialed to reach us (inbound through a DID).
+    #[serde(default)]
+    pub did: Option<String>,
+    #[serde(default)]
+    pub queue_number: Option<String>,
+    #[serde(default)]
+    pub queue_name: Option<String>,
+    #[serde(default)]
+    pub agent_number: Option<String>,
+    #[serde(default)]
+    pub agent_name: Option<String>,
+    /// Seconds since answer (0 before it).
+    #[serde(default)]
+    pub duration: u64,
+    /// `ringing`, `early`, `connected`, `held`, `ended`.
+    #[serde(default)]
+    pub state: String,
+    /// Set on `call.ended`.
+    #[serde(default)]
+    pub result: Option<CallResult>,
+    /// Set on `call.transferred`: where the call went.
+    #[serde(default)]
+    pub transferred_to: Option<String>,
+    /// SIP status or reason text when the call failed.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+impl Contract for CallEvent {
+    const SCHEMA: &'static str = "phone.call/v1";
+}
+
+/// DTMF digits the far end sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DtmfEvent {
+    pub callid: String,
+    pub digits: String,
+}
+impl Contract for DtmfEvent {
+    const SCHEMA: &'static str = "phone.dtmf/v1";
+}
+
+/// Request of `phone.dial`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dial {
+    /// A number, `#N` speed dial, or a SIP URI; dialing rules apply to numbers.
+    pub number: String,
+    /// Hide caller id for this call only.
+    #[serde(default)]
+    pub hide_caller_id: bool,
+}
+
+/// Answer of `phone.dial`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dialed {
+    pub callid: String,
+    /// The number after dialing rules.
+    pub number: String,
+}
+
+/// Request of `phone.answer`, `phone.hangup`, `phone.hold`, `phone.resume`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRef {
+    pub callid: String,
+}
+
+/// Request of `phone.transfer`: blind when `attended_callid` is absent, otherwise the
+/// call is joined with that consultation call (REFER with Replaces).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub callid: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub attended_callid: Option<String>,
+}
+
+/// Request of `phone.dtmf`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dtmf {
+    pub callid: String,
+    /// `0-9`, `*`, `#`, `A-D`.
+    pub digits: String,
+}
+
+/// Request of `phone.history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+
+fn default_limit() -> u32 {
+    50
+}
+
+/// One row of call history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub callid: String,
+    pub direction: Direction,
+    pub number: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Unix seconds when the call began (offered or dialed).
+    pub start: i64,
+    /// Seconds talked (0 when never answered).
+    pub duration: u64,
+    pub result: CallResult,
+}
+
+/// Answer of `phone.history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub entries: Vec<HistoryEntry>,
+    /// Missed calls not yet seen.
+    pub missed: u32,
+}
+
+/// Answer of `phone.status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub registration: Registration,
+    pub calls: u32,
+    pub dnd: bool,
+    pub call_waiting: bool,
+    /// Seconds left before an incoming call is answered automatically.
+    #[serde(default)]
+    pub auto_answer_in: Option<u64>,
+    pub missed: u32,
+}

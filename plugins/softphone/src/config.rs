@@ -1,0 +1,184 @@
+//! The softphone's settings: their declarations (the preferences page is drawn from
+//! these) and the typed [`Config`] the engine runs with, read again on every change.
+
+use crate::dialing::DialPlan;
+use crate::emergency::Location;
+use serde_json::json;
+use ucdesk_sdk::{Context, ManifestBuilder, SettingKind};
+
+/// How SIP reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+
+    /// The SRV service names for this transport (RFC 3263 §4.1).
+    pub fn srv_prefix(self) -> &'static str {
+        match self {
+            Transport::Udp => "_sip._udp",
+            Transport::Tcp => "_sip._tcp",
+            Transport::Tls => "_sips._tcp",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        if self == Transport::Tls { 5061 } else { 5060 }
+    }
+}
+
+/// Everything the engine needs, read from settings and the secret store. Not `Debug`:
+/// it holds the password, which must never reach a log.
+#[derive(Clone)]
+pub struct Config {
+    pub server: String,
+    pub username: String,
+    pub auth_username: String,
+    pub display_name: String,
+    pub password: Option<String>,
+    pub proxy: String,
+    /// `None`: use the server's default (the SRV records, else UDP).
+    pub transport: Option<Transport>,
+    pub srv_domain: String,
+    pub dns_server: String,
+    pub tls_ca_file: String,
+    pub register_interval: u32,
+    pub keep_alives: bool,
+    pub local_port: u16,
+    pub auto_answer: bool,
+    pub auto_answer_seconds: u32,
+    pub call_waiting: bool,
+    pub dnd: bool,
+    pub hide_caller_id: bool,
+    pub dial_plan: DialPlan,
+    /// Why the dialing rules could not be used (they are then ignored).
+    pub dial_plan_error: Option<String>,
+    pub server_locality: String,
+    pub emergency_location: Option<Location>,
+    pub emergency_location_error: Option<String>,
+}
+
+/// Declares the settings on the manifest under construction.
+pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
+    let text = |max| SettingKind::Text { max_len: Some(max) };
+    let number = |min: f64, max: f64| SettingKind::Number { min: Some(min), max: Some(max), integer: true };
+    m.setting("server", "Server", text(255), Some(json!("")))
+        .shared("server")
+        .setting("username", "User / extension", text(128), Some(json!("")))
+        .shared("username")
+        .setting("auth_username", "Authentication user (empty: same as user)", text(128), Some(json!("")))
+        .setting("display_name", "Display name", text(128), Some(json!("")))
+        .setting("password", "Password", SettingKind::Secret, None)
+        .setting("proxy", "SIP proxy (host[:port])", text(255), Some(json!("")))
+        .setting(
+            "transport",
+            "Transport",
+            SettingKind::Enum { options: vec!["default".into(), "udp".into(), "tcp".into(), "tls".into()] },
+            Some(json!("default")),
+        )
+        .setting("srv_domain", "SRV domain (empty: the server's)", text(255), Some(json!("")))
+        .setting("dns_server", "DNS server for SRV (ip[:port], empty: system)", text(64), Some(json!("")))
+        .setting("tls_ca_file", "Extra CA certificate to trust (PEM file)", text(1024), Some(json!("")))
+        .setting("register_interval", "Register every (seconds)", number(30.0, 86_400.0), Some(json!(300)))
+        .setting("keep_alives", "Send keep-alives", SettingKind::Bool, Some(json!(true)))
+        .setting("local_port", "Local SIP port (0: any)", number(0.0, 65_535.0), Some(json!(0)))
+        .setting("auto_answer", "Enable auto answer", SettingKind::Bool, Some(json!(false)))
+        .setting("auto_answer_seconds", "Auto answer after (seconds)", number(1.0, 100.0), Some(json!(15)))
+        .setting("call_waiting", "Call waiting", SettingKind::Bool, Some(json!(true)))
+        .setting("dnd", "Do not disturb", SettingKind::Bool, Some(json!(false)))
+        .setting("hide_caller_id", "Hide caller ID", SettingKind::Bool, Some(json!(false)))
+        .setting("dialing_rules", "Dialing rules ('find -> replace', 're:' for regex)", SettingKind::List, Some(json!([])))
+        .setting("speed_dial", "Speed dial ('N = number', N 1-99)", SettingKind::List, Some(json!([])))
+        .setting("detect_us_uk", "Detect and format USA and UK numbers", SettingKind::Bool, Some(json!(false)))
+        .setting("e164", "Format numbers as E.164", SettingKind::Bool, Some(json!(false)))
+        .setting("country_code", "Country calling code for E.164", text(4), Some(json!("")))
+        .setting("server_locality", "Server locality (ISO country; US enables emergency location)", text(2), Some(json!("")))
+        .setting("emergency_location", "Emergency location (set in the phone panel)", text(4096), Some(json!("")))
+}
+
+impl Config {
+    pub fn read(ctx: &Context) -> Config {
+        let text = |k: &str| ctx.setting::<String>(k).unwrap_or_default().trim().to_string();
+        let flag = |k: &str, d: bool| ctx.setting::<bool>(k).unwrap_or(d);
+        let num = |k: &str, d: u32| ctx.setting::<f64>(k).map(|n| n as u32).unwrap_or(d);
+        let list = |k: &str| ctx.setting::<Vec<String>>(k).unwrap_or_default();
+        let transport = match text("transport").as_str() {
+            "udp" => Some(Transport::Udp),
+            "tcp" => Some(Transport::Tcp),
+            "tls" => Some(Transport::Tls),
+            _ => None,
+        };
+        let (mut dial_plan, dial_plan_error) = match DialPlan::new(&list("dialing_rules"), &list("speed_dial")) {
+            Ok(p) => (p, None),
+            Err(e) => {
+                // Keep the speed dial when only a rule is broken.
+                (DialPlan::new(&[], &list("speed_dial")).unwrap_or_default(), Some(e.to_string()))
+            }
+        };
+        dial_plan.detect_us_uk = flag("detect_us_uk", false);
+        dial_plan.e164 = flag("e164", false);
+        dial_plan.country_code = text("country_code").trim_start_matches('+').to_string();
+        let (emergency_location, emergency_location_error) = match Location::from_setting(&text("emergency_location")) {
+            Ok(l) => (l, None),
+            Err(e) => (None, Some(e)),
+        };
+        Config {
+            server: text("server"),
+            username: text("username"),
+            auth_username: text("auth_username"),
+            display_name: text("display_name"),
+            password: ctx.secret("password").ok().flatten(),
+            proxy: text("proxy"),
+            transport,
+            srv_domain: text("srv_domain"),
+            dns_server: text("dns_server"),
+            tls_ca_file: text("tls_ca_file"),
+            register_interval: num("register_interval", 300),
+            keep_alives: flag("keep_alives", true),
+            local_port: num("local_port", 0).min(65_535) as u16,
+            auto_answer: flag("auto_answer", false),
+            auto_answer_seconds: num("auto_answer_seconds", 15).clamp(1, 100),
+            call_waiting: flag("call_waiting", true),
+            dnd: flag("dnd", false),
+            hide_caller_id: flag("hide_caller_id", false),
+            dial_plan,
+            dial_plan_error,
+            server_locality: text("server_locality").to_ascii_uppercase(),
+            emergency_location,
+            emergency_location_error,
+        }
+    }
+
+    /// Whether there is an account to register.
+    pub fn has_account(&self) -> bool {
+        !self.server.is_empty() && !self.username.is_empty()
+    }
+
+    /// The settings that change how we register (a change re-registers).
+    pub fn account_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}",
+            self.server,
+            self.username,
+            self.auth_username,
+            self.proxy,
+            self.transport,
+            self.srv_domain,
+            self.dns_server,
+            self.tls_ca_file,
+            self.register_interval,
+            self.local_port,
+            self.password.as_deref().unwrap_or_default(),
+        )
+    }
+}

@@ -1,0 +1,8 @@
+//! softphone: SIP accounts, registration, calls and call history.
+
+mod config;
+mod dialing;
+mod emergency;
+mod history;
+mod sdp;
+mod util;
