@@ -65,7 +65,17 @@ pub enum Command {
     },
     /// Print the current view tree of a plugin's panel (JSON) from the running instance.
     View { plugin: String, panel: String },
+    /// Dial NUMBER (a number, #N speed dial, or a tel:/sip:/callto: address) on the
+    /// running instance's phone.
+    Call { number: String },
+    /// `ucdesk tel:+1...`, `ucdesk sip:bob@example.com`, `ucdesk callto:...`: the URI
+    /// handler the desktop's "default program" association runs; forwarded as `call`.
+    #[command(external_subcommand)]
+    Uri(Vec<String>),
 }
+
+/// URI schemes `ucdesk URI` dials.
+pub const DIAL_SCHEMES: [&str; 4] = ["tel:", "sip:", "sips:", "callto:"];
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsAction {

@@ -82,6 +82,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             license_install(&profile, &file)
         }
         Some(Command::License { action: LicenseAction::Show { json } }) => license_show(&profile, json),
+        Some(Command::Call { number }) => call(&profile, number),
+        Some(Command::Uri(args)) => match args.as_slice() {
+            [uri] if crate::cli::DIAL_SCHEMES.iter().any(|s| uri.to_ascii_lowercase().starts_with(s)) => {
+                call(&profile, uri.clone())
+            }
+            _ => Err(format!(
+                "unknown command {:?}: see `ucdesk --help` (addresses start with {})",
+                args.join(" "),
+                crate::cli::DIAL_SCHEMES.join(", ")
+            )
+            .into()),
+        },
         Some(Command::View { plugin, panel }) => {
             let view = profile.running()?.request(&Request::View { plugin, panel })?;
             println!("{view}");
@@ -164,6 +176,18 @@ fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -
         None => Value::Null,
     };
     let answer = profile.running()?.request(&Request::Call { service, args, timeout_ms: Some(timeout) })?;
+    println!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the running instance's phone (whoever provides `phone`) to dial.
+fn call(profile: &Profile, number: String) -> Result<ExitCode> {
+    let args = serde_json::json!({ "number": number });
+    let answer = profile.running()?.request(&Request::Call {
+        service: "phone.dial".into(),
+        args,
+        timeout_ms: Some(10_000),
+    })?;
     println!("{answer}");
     Ok(ExitCode::SUCCESS)
 }

@@ -88,7 +88,7 @@ impl DialPlan {
 
     /// Turns what the user typed into what is dialed. SIP addresses pass unchanged.
     pub fn apply(&self, input: &str) -> Result<String, DialError> {
-        let mut number = input.trim().to_string();
+        let mut number = strip_dial_scheme(input.trim()).to_string();
         if number.is_empty() {
             return Err(DialError::Empty);
         }
@@ -121,6 +121,20 @@ impl DialPlan {
         }
         Ok(number)
     }
+}
+
+/// `tel:+1-555;ext=1` (RFC 3966) and `callto:`/`callto://` name a number: keep it,
+/// without parameters. Everything else is returned as is.
+pub fn strip_dial_scheme(s: &str) -> &str {
+    let lower = s.get(..7).unwrap_or(s).to_ascii_lowercase();
+    let rest = if lower.starts_with("tel:") {
+        &s[4..]
+    } else if lower.starts_with("callto:") {
+        s[7..].trim_start_matches('/')
+    } else {
+        return s;
+    };
+    rest.split(';').next().unwrap_or_default().trim()
 }
 
 /// `sip:`/`sips:` URIs and `user@host` are addresses, not numbers.
@@ -231,6 +245,9 @@ mod tests {
         assert!(matches!(p.apply("call me"), Err(DialError::NotDialable(_))));
         assert_eq!(p.apply("  "), Err(DialError::Empty));
         assert_eq!(long_press('0'), '+');
+        assert_eq!(p.apply("tel:+1-212-555-0100;phone-context=x").unwrap(), "+22225550200");
+        assert_eq!(plan(&[], &[]).apply("callto://+12125550100").unwrap(), "+12125550100");
+        assert_eq!(plan(&[], &[]).apply("TEL:100").unwrap(), "100");
         assert_eq!(long_press('5'), '5');
     }
 }

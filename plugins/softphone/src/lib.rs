@@ -6,3 +6,4 @@ mod emergency;
 mod history;
 mod sdp;
 mod util;
+mod rtp;
