@@ -1,9 +1,236 @@
-//! softphone: SIP accounts, registration, calls and call history.
+//! softphone: the `phone` contract over SIP. Accounts register (UDP, TCP or TLS; SRV
+//! with failover; digest auth), calls go out and come in (hold, transfer, DTMF, hidden
+//! caller id, auto answer, call waiting, DND, emergency location), and every call lands
+//! in the SQLite call history.
+//!
+//! This file is only the [`Plugin`] glue: requests become [`engine::Request`]s, settings
+//! changes reconfigure the engine, views are drawn from the engine's snapshot. The
+//! engine (one tokio runtime with rsipstack) lives in `engine.rs`.
 
 mod config;
 mod dialing;
 mod emergency;
+mod engine;
 mod history;
-mod sdp;
-mod util;
 mod rtp;
+mod sdp;
+mod srv;
+mod util;
+mod views;
+
+use engine::{Engine, Request};
+use std::sync::{Arc, Mutex};
+use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, HistoryQuery, Status, Transfer};
+use ucdesk_sdk::prelude::*;
+
+pub use dialing::{DialError, DialPlan, strip_dial_scheme};
+pub use emergency::{Location, pidf_lo};
+
+struct Softphone {
+    ctx: Context,
+    engine: Engine,
+    form: Arc<Mutex<views::Form>>,
+}
+
+impl Plugin for Softphone {
+    fn manifest() -> Manifest {
+        let m = Manifest::build("softphone", env!("CARGO_PKG_VERSION"))
+            .name("Softphone")
+            .description("SIP calls: accounts, registration, calls, transfer, DTMF, call history.")
+            .feature("softphone")
+            .provides("phone")
+            .panel("phone", "Phone")
+            .panel("recent", "Recent calls")
+            .service("phone.dial", "{number, hide_caller_id?} -> {callid, number}")
+            .service("phone.answer", "{callid}")
+            .service("phone.hangup", "{callid}: hang up, cancel or reject")
+            .service("phone.hold", "{callid}")
+            .service("phone.resume", "{callid}")
+            .service("phone.transfer", "{callid, target?, attended_callid?}")
+            .service("phone.dtmf", "{callid, digits}")
+            .service("phone.stop_auto_answer", "{callid}")
+            .service("phone.calls", "The calls in progress")
+            .service("phone.history", "{limit} -> {entries, missed}")
+            .service("phone.status", "Registration, calls, DND, missed calls");
+        config::declare(m).finish()
+    }
+
+    fn new(ctx: Context) -> Result<Self, Error> {
+        let history = match history::History::open(&ctx.data_dir().join("history.sqlite3")) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                // The phone still works without history (a full or read-only disk).
+                ctx.warn(e.to_string());
+                None
+            }
+        };
+        let form = Arc::new(Mutex::new(views::Form::default()));
+        let republish = {
+            let ctx = ctx.clone();
+            let form = form.clone();
+            let snapshot: Arc<Mutex<Option<Arc<Mutex<engine::Snapshot>>>>> = Arc::new(Mutex::new(None));
+            let slot = snapshot.clone();
+            let f: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+                let Some(snap) = slot.lock().ok().and_then(|s| s.clone()) else { return };
+                let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let form = form.lock().unwrap_or_else(|p| p.into_inner());
+                ctx.publish_view("phone", &views::phone(&s, &form));
+                ctx.publish_view("recent", &views::recent(&s));
+            });
+            (f, snapshot)
+        };
+        let engine = Engine::start(ctx.clone(), history, republish.0)
+            .map_err(|e| Error::new(format!("cannot start the SIP engine: {e}")))?;
+        *republish.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.snapshot.clone());
+        Ok(Softphone { ctx, engine, form })
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        self.engine.reconfigure(config::Config::read(&self.ctx));
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
+        if event.topic == ucdesk_sdk::contract::kernel::TOPIC_SETTING_CHANGED {
+            self.engine.reconfigure(config::Config::read(&self.ctx));
+        }
+        Ok(())
+    }
+
+    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
+        let req = match call.verb() {
+            "dial" => {
+                let Dial { number, hide_caller_id } = call.args()?;
+                Request::Dial { number, hide_caller_id }
+            }
+            "answer" => Request::Answer(call.args::<CallRef>()?.callid),
+            "hangup" => Request::Hangup(call.args::<CallRef>()?.callid),
+            "hold" => Request::Hold(call.args::<CallRef>()?.callid),
+            "resume" => Request::Resume(call.args::<CallRef>()?.callid),
+            "stop_auto_answer" => Request::StopAutoAnswer(call.args::<CallRef>()?.callid),
+            "transfer" => {
+                let Transfer { callid, target, attended_callid } = call.args()?;
+                Request::Transfer { callid, target, attended: attended_callid }
+            }
+            "dtmf" => {
+                let Dtmf { callid, digits } = call.args()?;
+                Request::Dtmf { callid, digits }
+            }
+            "history" => {
+                let q: HistoryQuery =
+                    if call.raw().is_empty() || call.raw() == b"null" { HistoryQuery { limit: 50 } } else { call.args()? };
+                Request::History(q.limit)
+            }
+            "calls" => {
+                let s = self.snapshot();
+                return Ok(json!(s.calls.iter().map(|c| c.event.clone()).collect::<Vec<_>>()));
+            }
+            "status" => {
+                let s = self.snapshot();
+                return Ok(json!(Status {
+                    registration: s.registration.clone(),
+                    calls: s.calls.len() as u32,
+                    dnd: s.dnd,
+                    call_waiting: s.call_waiting,
+                    auto_answer_in: s.calls.iter().find_map(|c| c.auto_answer_in),
+                    missed: s.missed,
+                }));
+            }
+            other => return Err(Error::new(format!("phone has no service {other}"))),
+        };
+        self.engine.request(req).map_err(Error::new)
+    }
+
+    fn view(&mut self, panel: &str) -> Result<View, Error> {
+        let s = self.snapshot();
+        let form = self.form.lock().unwrap_or_else(|p| p.into_inner());
+        match panel {
+            "phone" => Ok(views::phone(&s, &form)),
+            "recent" => Ok(views::recent(&s)),
+            other => Err(Error::new(format!("softphone has no panel {other}"))),
+        }
+    }
+
+    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
+        let widget = event.widget.as_str();
+        let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
+        let result = match (name, event.action) {
+            ("number", UiAction::Changed { value }) => {
+                self.form().dial_input = value.as_str().unwrap_or_default().to_string();
+                Ok(Value::Null)
+            }
+            ("number", UiAction::Submitted { .. }) | ("dial", UiAction::Clicked) => {
+                let number = std::mem::take(&mut self.form().dial_input);
+                self.engine.request(Request::Dial { number, hide_caller_id: false })
+            }
+            (key, UiAction::Clicked) if key.starts_with("key_") => {
+                let k = key.trim_start_matches("key_");
+                self.form().dial_input.push_str(k);
+                Ok(Value::Null)
+            }
+            ("transfer_to", UiAction::Changed { value }) => {
+                self.form().transfer_input = value.as_str().unwrap_or_default().to_string();
+                Ok(Value::Null)
+            }
+            ("transfer", UiAction::Clicked) | ("transfer_to", UiAction::Submitted { .. }) => {
+                let target = std::mem::take(&mut self.form().transfer_input);
+                self.engine.request(Request::Transfer { callid: arg.to_string(), target: Some(target), attended: None })
+            }
+            ("answer", UiAction::Clicked) => self.engine.request(Request::Answer(arg.into())),
+            ("reject" | "hangup", UiAction::Clicked) => self.engine.request(Request::Hangup(arg.into())),
+            ("hold", UiAction::Clicked) => self.engine.request(Request::Hold(arg.into())),
+            ("resume", UiAction::Clicked) => self.engine.request(Request::Resume(arg.into())),
+            ("stop_auto", UiAction::Clicked) => self.engine.request(Request::StopAutoAnswer(arg.into())),
+            ("dtmf", UiAction::Clicked) => {
+                let (callid, key) = arg.rsplit_once(':').unwrap_or((arg, ""));
+                self.engine.request(Request::Dtmf { callid: callid.into(), digits: key.into() })
+            }
+            ("dnd" | "call_waiting", UiAction::Changed { value }) => {
+                self.ctx.set_setting(name, &value.as_bool().unwrap_or(false)).map(|()| Value::Null)
+                    .map_err(|e| e.to_string())
+            }
+            ("mark_seen", UiAction::Clicked) => self.engine.request(Request::MarkSeen),
+            ("history", UiAction::Selected { row }) => {
+                let number = row.trim_start_matches("call:").to_string();
+                self.engine.request(Request::Dial { number, hide_caller_id: false })
+            }
+            _ => Ok(Value::Null),
+        };
+        if let Err(e) = result {
+            self.ctx.warn(format!("{widget}: {e}"));
+        }
+        let s = self.snapshot();
+        self.ctx.publish_view("phone", &views::phone(&s, &self.form()));
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        self.engine.shutdown();
+        Ok(())
+    }
+}
+
+impl Softphone {
+    fn snapshot(&self) -> engine::Snapshot {
+        self.engine.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn form(&self) -> std::sync::MutexGuard<'_, views::Form> {
+        self.form.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The topics this plugin publishes, for documentation and tests.
+pub const TOPICS: [&str; 9] = [
+    contract::TOPIC_REGISTRATION,
+    contract::TOPIC_INCOMING,
+    contract::TOPIC_RINGING,
+    contract::TOPIC_ANSWERED,
+    contract::TOPIC_HELD,
+    contract::TOPIC_RESUMED,
+    contract::TOPIC_TRANSFERRED,
+    contract::TOPIC_ENDED,
+    contract::TOPIC_DTMF,
+];
+
+export_plugin!(Softphone);

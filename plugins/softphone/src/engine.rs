@@ -1,0 +1,1407 @@
+//! The SIP engine: one tokio runtime per plugin instance, running rsipstack's endpoint,
+//! the registration loop and every call. One task (`Core`) owns all call and account
+//! state; everything else (the plugin thread's requests, dialog state changes, incoming
+//! INVITEs, finished transactions, timers) reaches it as a [`Msg`], so no lock is held
+//! across network I/O. The plugin thread reads a [`Snapshot`] for views.
+
+use crate::config::{Config, Transport};
+use crate::history::History;
+use crate::rtp::{RtpCmd, RtpStream};
+use crate::sdp::{self, MediaDir};
+use crate::srv::{self, Target};
+use crate::{emergency, util};
+use rsipstack::dialog::DialogId;
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, ReferStatus, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::{self as rsip, Header, StatusCode};
+use rsipstack::transport::{SipAddr, TransportLayer, udp::UdpConnection};
+use rsipstack::{EndpointBuilder, transaction::endpoint::EndpointInnerRef};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use ucdesk_sdk::Context;
+use ucdesk_sdk::contract::phone::{
+    self as contract, CallEvent, CallResult, Direction, DtmfEvent, HistoryEntry, Registration as RegEvent,
+    RegistrationState,
+};
+
+/// How long the plugin thread waits for the engine to accept a request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Keep-alive: an OPTIONS to the registrar this often; no answer → re-register.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Longest wait between registration attempts after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What the plugin asks of the engine.
+#[derive(Debug)]
+pub enum Request {
+    Dial { number: String, hide_caller_id: bool },
+    Answer(String),
+    Hangup(String),
+    Hold(String),
+    Resume(String),
+    Transfer { callid: String, target: Option<String>, attended: Option<String> },
+    Dtmf { callid: String, digits: String },
+    StopAutoAnswer(String),
+    History(u32),
+    MarkSeen,
+}
+
+pub type Reply = std::sync::mpsc::SyncSender<Result<serde_json::Value, String>>;
+
+enum Msg {
+    Request(Request, Reply),
+    Reconfigure(Box<Config>),
+    Shutdown(std::sync::mpsc::SyncSender<()>),
+    Dialog(DialogState),
+    Incoming(InviteDialog),
+    Registered { target: Target, generation: u64 },
+    RegFailed { state: RegistrationState, reason: String, target: Option<Target>, generation: u64 },
+    InviteDone { callid: String, status: Option<u16>, error: Option<String> },
+    ReinviteDone { callid: String, hold: bool, ok: bool, body: Option<Vec<u8>> },
+    ReferDone { callid: String, accepted: bool, reason: String },
+    Digit { callid: String, digit: char },
+    Tick,
+}
+
+/// One call as the views and `phone.calls` see it.
+#[derive(Clone, Debug)]
+pub struct CallSnapshot {
+    pub event: CallEvent,
+    pub auto_answer_in: Option<u64>,
+    pub local_hold: bool,
+    pub remote_hold: bool,
+    pub emergency_location: Option<String>,
+}
+
+/// What the plugin thread reads for views and status.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub registration: RegEvent,
+    pub calls: Vec<CallSnapshot>,
+    pub dnd: bool,
+    pub call_waiting: bool,
+    pub missed: u32,
+    pub recent: Vec<HistoryEntry>,
+    pub notice: Option<String>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            registration: RegEvent { state: RegistrationState::Unregistered, server: None, reason: None },
+            calls: Vec::new(),
+            dnd: false,
+            call_waiting: true,
+            missed: 0,
+            recent: Vec::new(),
+            notice: None,
+        }
+    }
+}
+
+/// The plugin's handle to the engine.
+pub struct Engine {
+    runtime: Option<tokio::runtime::Runtime>,
+    tx: mpsc::UnboundedSender<Msg>,
+    pub snapshot: Arc<Mutex<Snapshot>>,
+}
+
+impl Engine {
+    /// Starts the runtime and the core task. `on_change` runs (on an engine thread)
+    /// after every state change, to republish views.
+    pub fn start(
+        ctx: Context,
+        history: Option<History>,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("softphone-sip")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+        let core = Core {
+            ctx,
+            tx: tx.clone(),
+            config: None,
+            account: None,
+            generation: 0,
+            calls: BTreeMap::new(),
+            history,
+            snapshot: snapshot.clone(),
+            on_change,
+            registration: RegEvent { state: RegistrationState::Unregistered, server: None, reason: None },
+            notice: None,
+        };
+        runtime.spawn(core.run(rx));
+        let ticker = tx.clone();
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::Tick).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Engine { runtime: Some(runtime), tx, snapshot })
+    }
+
+    pub fn reconfigure(&self, config: Config) {
+        let _ = self.tx.send(Msg::Reconfigure(Box::new(config)));
+    }
+
+    /// Sends a request and waits for the engine's answer.
+    pub fn request(&self, req: Request) -> Result<serde_json::Value, String> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.tx.send(Msg::Request(req, reply)).map_err(|_| "the phone engine has stopped".to_string())?;
+        answer.recv_timeout(REQUEST_TIMEOUT).map_err(|_| "the phone engine did not answer in time".to_string())?
+    }
+
+    /// Hangs up every call, unregisters, and stops the runtime (bounded wait).
+    pub fn shutdown(&mut self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Msg::Shutdown(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(4));
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A live account: its endpoint and dialog layer, valid until the token is cancelled.
+struct Account {
+    token: CancellationToken,
+    endpoint: EndpointInnerRef,
+    dialogs: Arc<DialogLayer>,
+    state_tx: DialogStateSender,
+    local_ip: IpAddr,
+    contact: rsip::Uri,
+    domain: String,
+    credential: Credential,
+    /// Where requests go (the target we are registered with).
+    target: Option<Target>,
+    targets: Vec<Target>,
+}
+
+struct Call {
+    id: String,
+    dialog: Option<InviteDialog>,
+    direction: Direction,
+    number: String,
+    name: Option<String>,
+    ext: Option<String>,
+    did: Option<String>,
+    state: &'static str,
+    start_unix: i64,
+    answered: Option<Instant>,
+    local_hold: bool,
+    remote_hold: bool,
+    rtp: RtpStream,
+    local: sdp::Local,
+    remote: Option<sdp::Remote>,
+    auto_answer_at: Option<Instant>,
+    auto_answer_pending: bool,
+    ringing_published: bool,
+    transferred_to: Option<String>,
+    emergency: Option<String>,
+    result: Option<CallResult>,
+    reason: Option<String>,
+}
+
+impl Call {
+    fn event(&self) -> CallEvent {
+        CallEvent {
+            callid: self.id.clone(),
+            direction: self.direction,
+            number: self.number.clone(),
+            name: self.name.clone(),
+            ext: self.ext.clone(),
+            ext_name: None,
+            did: self.did.clone(),
+            queue_number: None,
+            queue_name: None,
+            agent_number: None,
+            agent_name: None,
+            duration: self.answered.map(|a| a.elapsed().as_secs()).unwrap_or(0),
+            state: self.state.to_string(),
+            result: self.result,
+            transferred_to: self.transferred_to.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+
+    fn connected(&self) -> bool {
+        self.answered.is_some() && self.result.is_none()
+    }
+}
+
+struct Core {
+    ctx: Context,
+    tx: mpsc::UnboundedSender<Msg>,
+    config: Option<Config>,
+    account: Option<Account>,
+    /// Bumped per account so late messages from an old one are ignored.
+    generation: u64,
+    calls: BTreeMap<String, Call>,
+    history: Option<History>,
+    snapshot: Arc<Mutex<Snapshot>>,
+    on_change: Arc<dyn Fn() + Send + Sync>,
+    registration: RegEvent,
+    notice: Option<String>,
+}
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        self.refresh();
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Shutdown(done) => {
+                    self.stop_account(true).await;
+                    let _ = done.send(());
+                    return;
+                }
+                Msg::Request(req, reply) => {
+                    let answer = self.request(req).await;
+                    let _ = reply.send(answer);
+                }
+                Msg::Reconfigure(cfg) => self.reconfigure(*cfg).await,
+                Msg::Dialog(state) => self.dialog_state(state).await,
+                Msg::Incoming(dialog) => self.incoming(dialog).await,
+                Msg::Registered { target, generation } if generation == self.generation => {
+                    if let Some(a) = &mut self.account {
+                        a.target = Some(target.clone());
+                    }
+                    self.set_registration(RegistrationState::Registered, Some(target.to_string()), None);
+                }
+                Msg::RegFailed { state, reason, target, generation } if generation == self.generation => {
+                    self.set_registration(state, target.map(|t| t.to_string()), Some(reason));
+                }
+                Msg::Registered { .. } | Msg::RegFailed { .. } => {}
+                Msg::InviteDone { callid, status, error } => self.invite_done(&callid, status, error),
+                Msg::ReinviteDone { callid, hold, ok, body } => self.reinvite_done(&callid, hold, ok, body),
+                Msg::ReferDone { callid, accepted, reason } => {
+                    if !accepted {
+                        self.notice = Some(format!("transfer refused: {reason}"));
+                    } else if let Some(c) = self.calls.get_mut(&callid) {
+                        c.state = "transferring";
+                    }
+                }
+                Msg::Digit { callid, digit } => {
+                    self.ctx.publish(contract::TOPIC_DTMF, &DtmfEvent { callid, digits: digit.to_string() });
+                }
+                Msg::Tick => self.tick().await,
+            }
+            self.refresh();
+        }
+    }
+
+    /// Copies state into the snapshot and tells the plugin to republish views.
+    fn refresh(&mut self) {
+        let now = Instant::now();
+        let calls = self
+            .calls
+            .values()
+            .map(|c| CallSnapshot {
+                event: c.event(),
+                auto_answer_in: c.auto_answer_at.map(|at| at.saturating_duration_since(now).as_secs() + 1),
+                local_hold: c.local_hold,
+                remote_hold: c.remote_hold,
+                emergency_location: c.emergency.clone(),
+            })
+            .collect();
+        let (missed, recent) = match &self.history {
+            Some(h) => (h.missed().unwrap_or(0), h.recent(20).unwrap_or_default()),
+            None => (0, Vec::new()),
+        };
+        {
+            let mut s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+            s.registration = self.registration.clone();
+            s.calls = calls;
+            s.dnd = self.config.as_ref().is_some_and(|c| c.dnd);
+            s.call_waiting = self.config.as_ref().is_none_or(|c| c.call_waiting);
+            s.missed = missed;
+            s.recent = recent;
+            s.notice = self.notice.clone();
+        }
+        (self.on_change)();
+    }
+
+    fn set_registration(&mut self, state: RegistrationState, server: Option<String>, reason: Option<String>) {
+        let next = RegEvent { state, server, reason };
+        if next != self.registration {
+            match &next.reason {
+                Some(r) => self.ctx.info(&format!("registration {:?}: {r}", next.state)),
+                None => self.ctx.info(&format!("registration {:?} {}", next.state, next.server.as_deref().unwrap_or(""))),
+            }
+            self.registration = next.clone();
+            self.ctx.publish(contract::TOPIC_REGISTRATION, &next);
+        }
+    }
+
+    // ----- account -------------------------------------------------------------
+
+    async fn reconfigure(&mut self, cfg: Config) {
+        let same_account = self.config.as_ref().is_some_and(|old| old.account_key() == cfg.account_key());
+        self.notice = cfg
+            .dial_plan_error
+            .clone()
+            .or(cfg.emergency_location_error.clone())
+            .or_else(|| {
+                (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
+                    .then(|| "Set your emergency location: calls to 911 need it.".to_string())
+            });
+        self.config = Some(cfg.clone());
+        if same_account && self.account.is_some() {
+            return;
+        }
+        self.stop_account(false).await;
+        if !cfg.has_account() {
+            self.set_registration(RegistrationState::Unregistered, None, Some("no account configured".into()));
+            return;
+        }
+        match self.start_account(&cfg).await {
+            Ok(()) => {}
+            Err(reason) => self.set_registration(RegistrationState::Failed, Some(cfg.server.clone()), Some(reason)),
+        }
+    }
+
+    async fn start_account(&mut self, cfg: &Config) -> Result<(), String> {
+        self.generation += 1;
+        let generation = self.generation;
+        self.set_registration(RegistrationState::Registering, Some(cfg.server.clone()), None);
+        let server = if cfg.proxy.is_empty() { &cfg.server } else { &cfg.proxy };
+        let targets =
+            srv::targets(server, &cfg.srv_domain, cfg.transport, &cfg.dns_server).await.map_err(|e| e.to_string())?;
+        let first = targets.first().ok_or("the server resolves to nothing")?.clone();
+        let (domain, _) = srv::split_host_port(&cfg.server).map_err(|e| e.to_string())?;
+        let domain = if cfg.srv_domain.is_empty() { domain } else { cfg.srv_domain.clone() };
+        let local_ip = route_to(first.addr).map_err(|e| format!("no route to {}: {e}", first.addr))?;
+
+        let token = CancellationToken::new();
+        let transport = TransportLayer::new(token.clone());
+        let udp = UdpConnection::create_connection(SocketAddr::new(local_ip, cfg.local_port), None, Some(token.child_token()))
+            .await
+            .map_err(|e| format!("cannot open SIP port {}:{}: {e}", local_ip, cfg.local_port))?;
+        let local_addr = udp.get_addr().clone();
+        transport.add_transport(udp.into());
+        if targets.iter().any(|t| t.transport == Transport::Tls) {
+            transport.set_tls_config(tls_config(cfg, &first)?);
+        }
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent(concat!("ucdesk/", env!("CARGO_PKG_VERSION")))
+            .with_transport_layer(transport)
+            .with_cancel_token(token.clone())
+            .build();
+        let incoming = endpoint.incoming_transactions().map_err(|e| e.to_string())?;
+        let inner = endpoint.inner.clone();
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        let (state_tx, mut state_rx) = dialogs.new_dialog_state_channel();
+        let credential = Credential {
+            username: if cfg.auth_username.is_empty() { cfg.username.clone() } else { cfg.auth_username.clone() },
+            password: cfg.password.clone().unwrap_or_default(),
+            realm: None,
+            auth_username: None,
+        };
+        let contact = rsip::Uri {
+            scheme: Some(rsip::Scheme::Sip),
+            auth: Some(rsip::Auth { user: cfg.username.clone(), password: None }),
+            host_with_port: local_addr.addr.clone(),
+            params: vec![],
+            headers: vec![],
+        };
+
+        let serve_token = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = endpoint.serve() => {}
+                _ = serve_token.cancelled() => {}
+            }
+        });
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(state) = state_rx.recv().await {
+                if tx.send(Msg::Dialog(state)).is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(serve_incoming(incoming, dialogs.clone(), state_tx.clone(), contact.clone(), self.tx.clone()));
+        tokio::spawn(register_loop(RegisterJob {
+            endpoint: inner.clone(),
+            credential: credential.clone(),
+            domain: domain.clone(),
+            targets: targets.clone(),
+            interval: cfg.register_interval,
+            keep_alives: cfg.keep_alives,
+            token: token.clone(),
+            tx: self.tx.clone(),
+            generation,
+        }));
+        self.account = Some(Account {
+            token,
+            endpoint: inner,
+            dialogs,
+            state_tx,
+            local_ip,
+            contact,
+            domain,
+            credential,
+            target: None,
+            targets,
+        });
+        Ok(())
+    }
+
+    /// Ends every call and the account. `unregister`: also tell the registrar.
+    async fn stop_account(&mut self, unregister: bool) {
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.hangup(&id).await.ok();
+            self.finish(&id, None);
+        }
+        let Some(account) = self.account.take() else { return };
+        self.generation += 1;
+        if unregister && self.registration.state == RegistrationState::Registered {
+            if let Some(target) = account.target.clone() {
+                let mut reg = Registration::new(account.endpoint.clone(), Some(account.credential.clone()));
+                reg.outbound_proxy = Some(target.addr);
+                let uri = registrar_uri(&account.domain, &target);
+                let _ = tokio::time::timeout(Duration::from_secs(2), reg.register(uri, Some(0))).await;
+            }
+        }
+        account.token.cancel();
+        self.set_registration(RegistrationState::Unregistered, None, None);
+    }
+
+    // ----- requests ------------------------------------------------------------
+
+    async fn request(&mut self, req: Request) -> Result<serde_json::Value, String> {
+        match req {
+            Request::Dial { number, hide_caller_id } => self.dial(&number, hide_caller_id).await,
+            Request::Answer(id) => self.answer(&id).await.map(|()| serde_json::json!({})),
+            Request::Hangup(id) => self.hangup(&id).await.map(|()| serde_json::json!({})),
+            Request::Hold(id) => self.hold(&id, true).map(|()| serde_json::json!({})),
+            Request::Resume(id) => self.hold(&id, false).map(|()| serde_json::json!({})),
+            Request::Transfer { callid, target, attended } => {
+                self.transfer(&callid, target, attended).map(|()| serde_json::json!({}))
+            }
+            Request::Dtmf { callid, digits } => self.dtmf(&callid, &digits).map(|()| serde_json::json!({})),
+            Request::History(limit) => {
+                let h = self.history.as_ref().ok_or("call history is unavailable")?;
+                let entries = h.recent(limit.min(10_000)).map_err(|e| e.to_string())?;
+                let missed = h.missed().map_err(|e| e.to_string())?;
+                serde_json::to_value(contract::History { entries, missed }).map_err(|e| e.to_string())
+            }
+            Request::MarkSeen => {
+                if let Some(h) = &self.history {
+                    h.mark_seen().map_err(|e| e.to_string())?;
+                }
+                Ok(serde_json::json!({}))
+            }
+            Request::StopAutoAnswer(id) => {
+                let call = self.calls.get_mut(&id).ok_or_else(|| no_call(&id))?;
+                call.auto_answer_at = None;
+                call.auto_answer_pending = false;
+                Ok(serde_json::json!({}))
+            }
+        }
+    }
+
+    fn ready(&self) -> Result<&Account, String> {
+        let account = self.account.as_ref().ok_or("the phone has no account configured")?;
+        if self.registration.state != RegistrationState::Registered {
+            return Err(format!(
+                "the phone is not registered ({})",
+                self.registration.reason.as_deref().unwrap_or("registering")
+            ));
+        }
+        Ok(account)
+    }
+
+    async fn dial(&mut self, input: &str, hide_once: bool) -> Result<serde_json::Value, String> {
+        let cfg = self.config.clone().ok_or("the phone is not configured")?;
+        let number = cfg.dial_plan.apply(input).map_err(|e| e.to_string())?;
+        let account = self.ready()?;
+        let target = account.target.clone().ok_or("the phone is not registered")?;
+        let callee: rsip::Uri = if crate::dialing::is_sip_address(&number) {
+            let text = if number.starts_with("sip") { number.clone() } else { format!("sip:{number}") };
+            rsip::Uri::try_from(text.as_str()).map_err(|e| format!("{number:?} is not a SIP address: {e}"))?
+        } else {
+            rsip::Uri::try_from(format!("sip:{number}@{}", account.domain).as_str()).map_err(|e| e.to_string())?
+        };
+        let hide = hide_once || cfg.hide_caller_id;
+        let me = rsip::Uri::try_from(format!("sip:{}@{}", cfg.username, account.domain).as_str())
+            .map_err(|e| e.to_string())?;
+        let (digits_tx, digits_rx) = mpsc::unbounded_channel();
+        let rtp = RtpStream::bind(account.local_ip, digits_tx).await.map_err(|e| format!("no RTP port: {e}"))?;
+        let local = sdp::Local { addr: account.local_ip, port: rtp.port, session_id: util::random_u32() as u64, version: 1 };
+        let offer = sdp::offer(&local, MediaDir::SendRecv);
+        let callid = format!("{}@ucdesk", util::random_token(20));
+
+        let mut headers: Vec<Header> = Vec::new();
+        let (caller, display) = if hide {
+            // RFC 3323: anonymous From plus Privacy: id; our real identity goes to the
+            // (trusted) proxy in P-Preferred-Identity (RFC 3325) so it can authorize.
+            headers.push(Header::Other("Privacy".into(), "id".into()));
+            headers.push(Header::Other("P-Preferred-Identity".into(), format!("<{me}>")));
+            (rsip::Uri::try_from("sip:anonymous@anonymous.invalid").expect("static URI"), Some("Anonymous".to_string()))
+        } else {
+            let display = (!cfg.display_name.is_empty()).then(|| cfg.display_name.clone());
+            (me.clone(), display)
+        };
+        let (content_type, body, emergency_summary) = match (&cfg.emergency_location, emergency::needs_location(&number, &cfg.server_locality)) {
+            (Some(loc), true) => {
+                let pidf = emergency::pidf_lo(&me.to_string(), loc, &util::rfc3339_now());
+                let located = emergency::multipart_offer(&offer, &pidf, &account.domain);
+                headers.push(Header::Other("Geolocation".into(), format!("<cid:{}>", located.content_id)));
+                headers.push(Header::Other("Geolocation-Routing".into(), "yes".into()));
+                (located.content_type, located.body, Some(loc.summary()))
+            }
+            (None, true) => {
+                // The call still goes out: an emergency call is never refused.
+                ("application/sdp".to_string(), offer, Some(String::new()))
+            }
+            _ => ("application/sdp".to_string(), offer, None),
+        };
+        let opt = InviteOption {
+            caller_display_name: display,
+            caller,
+            callee,
+            destination: Some(sip_addr(&target)),
+            content_type: Some(content_type),
+            offer: Some(body.into_bytes()),
+            contact: account.contact.clone(),
+            credential: Some(account.credential.clone()),
+            headers: Some(headers),
+            call_id: Some(callid.clone()),
+            ..Default::default()
+        };
+        let (dialog, handle) =
+            account.dialogs.do_invite_async(opt, account.state_tx.clone()).map_err(|e| format!("cannot call: {e}"))?;
+        let tx = self.tx.clone();
+        let id = callid.clone();
+        tokio::spawn(async move {
+            let msg = match handle.await {
+                Ok(Ok((_, resp))) => Msg::InviteDone { callid: id, status: resp.map(|r| u16::from(r.status_code)), error: None },
+                Ok(Err(e)) => Msg::InviteDone { callid: id, status: None, error: Some(e.to_string()) },
+                Err(e) => Msg::InviteDone { callid: id, status: None, error: Some(e.to_string()) },
+            };
+            let _ = tx.send(msg);
+        });
+        forward_digits(callid.clone(), digits_rx, self.tx.clone());
+        let call = Call {
+            id: callid.clone(),
+            dialog: Some(dialog),
+            direction: Direction::Outbound,
+            number: number.clone(),
+            name: None,
+            ext: Some(cfg.username.clone()),
+            did: None,
+            state: "calling",
+            start_unix: util::unix_now(),
+            answered: None,
+            local_hold: false,
+            remote_hold: false,
+            rtp,
+            local,
+            remote: None,
+            auto_answer_at: None,
+            auto_answer_pending: false,
+            ringing_published: false,
+            transferred_to: None,
+            emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
+            result: None,
+            reason: None,
+        };
+        self.calls.insert(callid.clone(), call);
+        if emergency_summary.as_deref() == Some("") {
+            self.notice = Some("Emergency call placed without a location: set one in the phone panel.".into());
+        }
+        Ok(serde_json::json!({ "callid": callid, "number": number }))
+    }
+
+    async fn answer(&mut self, id: &str) -> Result<(), String> {
+        let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        if call.direction != Direction::Inbound || call.answered.is_some() {
+            return Err(format!("call {id} is not ringing"));
+        }
+        let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
+        let remote = call.remote.clone().ok_or("the caller offered no usable audio")?;
+        call.local.version += 1;
+        let dir = remote.dir.answer_to(false);
+        let body = sdp::answer(&call.local, &remote, dir);
+        dialog
+            .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
+            .map_err(|e| format!("cannot answer: {e}"))?;
+        call.answered = Some(Instant::now());
+        call.auto_answer_at = None;
+        call.auto_answer_pending = false;
+        call.state = if remote.dir.holds_us() { "held" } else { "connected" };
+        call.remote_hold = remote.dir.holds_us();
+        start_media(call, &remote);
+        let event = call.event();
+        self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+        Ok(())
+    }
+
+    async fn hangup(&mut self, id: &str) -> Result<(), String> {
+        let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        let Some(dialog) = call.dialog.clone() else { return Ok(()) };
+        match (call.direction, call.answered) {
+            (Direction::Inbound, None) => {
+                call.result = Some(CallResult::Rejected);
+                dialog.reject(Some(StatusCode::Decline), None).map_err(|e| e.to_string())?;
+            }
+            (Direction::Outbound, None) => {
+                call.result = Some(CallResult::Cancelled);
+                // A CANCEL before any provisional answer is held by the stack until one
+                // arrives (RFC 3261 §9.1); the dialog ends either way.
+                let d = dialog.clone();
+                tokio::spawn(async move {
+                    let _ = d.cancel().await;
+                });
+            }
+            _ => {
+                let d = dialog.clone();
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), d.bye()).await;
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn hold(&mut self, id: &str, hold: bool) -> Result<(), String> {
+        let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        if !call.connected() {
+            return Err(format!("call {id} is not connected"));
+        }
+        if call.local_hold == hold {
+            return Ok(());
+        }
+        let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
+        call.local.version += 1;
+        let dir = match (hold, call.remote_hold) {
+            (true, false) => MediaDir::SendOnly,
+            (true, true) => MediaDir::Inactive,
+            (false, false) => MediaDir::SendRecv,
+            (false, true) => MediaDir::RecvOnly,
+        };
+        let body = sdp::offer(&call.local, dir);
+        let tx = self.tx.clone();
+        let callid = id.to_string();
+        tokio::spawn(async move {
+            let r = dialog
+                .reinvite(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
+                .await;
+            let (ok, body) = match r {
+                Ok(Some(resp)) if u16::from(resp.status_code.clone()) / 100 == 2 => (true, Some(resp.body.clone())),
+                _ => (false, None),
+            };
+            let _ = tx.send(Msg::ReinviteDone { callid, hold, ok, body });
+        });
+        Ok(())
+    }
+
+    fn reinvite_done(&mut self, id: &str, hold: bool, ok: bool, body: Option<Vec<u8>>) {
+        let Some(call) = self.calls.get_mut(id) else { return };
+        if !ok {
+            self.notice = Some(format!("the other side refused to {}", if hold { "hold" } else { "resume" }));
+            return;
+        }
+        call.local_hold = hold;
+        if let Some(remote) = body.and_then(|b| sdp::parse(&b).ok()) {
+            call.remote = Some(remote.clone());
+            start_media(call, &remote);
+        }
+        call.rtp.send(RtpCmd::Sending(!hold));
+        call.state = if hold || call.remote_hold { "held" } else { "connected" };
+        let event = call.event();
+        self.ctx.publish(if hold { contract::TOPIC_HELD } else { contract::TOPIC_RESUMED }, &event);
+    }
+
+    fn transfer(&mut self, id: &str, target: Option<String>, attended: Option<String>) -> Result<(), String> {
+        let account = self.ready()?;
+        let domain = account.domain.clone();
+        let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
+        if !call.connected() {
+            return Err(format!("call {id} is not connected"));
+        }
+        let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
+        let refer_to = match (&attended, &target) {
+            (Some(other), _) => {
+                let consult = self.calls.get(other).ok_or_else(|| no_call(other))?;
+                let d = consult.dialog.as_ref().ok_or_else(|| no_call(other))?;
+                let snap = d.snapshot();
+                let DialogId { call_id, local_tag, remote_tag } = snap.id.clone();
+                // RFC 3891: the transfer target replaces its dialog with us; its tags are
+                // named from its side (to-tag = its own = our remote tag).
+                let replaces = format!("{call_id};to-tag={remote_tag};from-tag={local_tag}");
+                let uri = snap.remote_uri.to_string();
+                format!("<{uri}?Replaces={}>", percent_encode(&replaces))
+            }
+            (None, Some(t)) => {
+                let plan = self.config.as_ref().map(|c| c.dial_plan.clone()).unwrap_or_default();
+                let n = plan.apply(t).map_err(|e| e.to_string())?;
+                if crate::dialing::is_sip_address(&n) {
+                    format!("<{}>", if n.starts_with("sip") { n } else { format!("sip:{n}") })
+                } else {
+                    format!("<sip:{n}@{domain}>")
+                }
+            }
+            (None, None) => return Err("transfer needs a target or an attended call".into()),
+        };
+        let label = attended.clone().or(target).unwrap_or_default();
+        if let Some(c) = self.calls.get_mut(id) {
+            c.transferred_to = Some(label);
+        }
+        let tx = self.tx.clone();
+        let callid = id.to_string();
+        tokio::spawn(async move {
+            let r = dialog.refer(rsip::headers::ReferTo::new(refer_to), None, None).await;
+            let (accepted, reason) = match r {
+                Ok(Some(resp)) => {
+                    let code = u16::from(resp.status_code.clone());
+                    (code / 100 == 2, format!("{code} {}", resp.status_code))
+                }
+                Ok(None) => (false, "the call is not connected".into()),
+                Err(e) => (false, e.to_string()),
+            };
+            let _ = tx.send(Msg::ReferDone { callid, accepted, reason });
+        });
+        Ok(())
+    }
+
+    fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), String> {
+        if let Some(bad) = digits.chars().find(|c| crate::rtp::event_code(*c).is_none()) {
+            return Err(format!("{bad:?} is not a DTMF key (0-9 * # A-D)"));
+        }
+        let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
+        if !call.connected() {
+            return Err(format!("call {id} is not connected"));
+        }
+        if call.remote.as_ref().and_then(|r| r.telephone_event).is_some() {
+            call.rtp.send(RtpCmd::Dtmf(digits.to_string()));
+            return Ok(());
+        }
+        // No RFC 4733 on the far end: SIP INFO, one request per key, in order.
+        let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
+        let keys: Vec<char> = digits.chars().collect();
+        tokio::spawn(async move {
+            for k in keys {
+                let body = format!("Signal={k}\r\nDuration=160\r\n");
+                let _ = dialog
+                    .info(Some(vec![Header::ContentType("application/dtmf-relay".into())]), Some(body.into_bytes()))
+                    .await;
+            }
+        });
+        Ok(())
+    }
+
+    // ----- network events --------------------------------------------------------
+
+    async fn incoming(&mut self, dialog: InviteDialog) {
+        let cfg = self.config.clone();
+        let req = dialog.initial_request();
+        let callid = dialog.id().call_id.clone();
+        let (number, name) = caller_of(&req);
+        let to_user = header_value(&req, "To").and_then(|v| uri_user(&v));
+        let me = cfg.as_ref().map(|c| c.username.clone()).unwrap_or_default();
+        let busy = self.calls.values().any(|c| c.result.is_none());
+        let (digits_tx, digits_rx) = mpsc::unbounded_channel();
+        let local_ip = self.account.as_ref().map(|a| a.local_ip).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let Ok(rtp) = RtpStream::bind(local_ip, digits_tx).await else {
+            let _ = dialog.reject(Some(StatusCode::ServiceUnavailable), Some("no RTP port".into()));
+            return;
+        };
+        forward_digits(callid.clone(), digits_rx, self.tx.clone());
+        let remote = sdp::parse(&req.body);
+        let mut call = Call {
+            id: callid.clone(),
+            dialog: Some(dialog.clone()),
+            direction: Direction::Inbound,
+            number,
+            name,
+            ext: Some(me.clone()),
+            did: to_user.filter(|u| *u != me),
+            state: "ringing",
+            start_unix: util::unix_now(),
+            answered: None,
+            local_hold: false,
+            remote_hold: false,
+            local: sdp::Local { addr: local_ip, port: rtp.port, session_id: util::random_u32() as u64, version: 1 },
+            rtp,
+            remote: remote.as_ref().ok().cloned(),
+            auto_answer_at: None,
+            auto_answer_pending: false,
+            ringing_published: true,
+            transferred_to: None,
+            emergency: None,
+            result: None,
+            reason: None,
+        };
+        let refuse = match (&cfg, &remote) {
+            (_, Err(e)) if !req.body.is_empty() => Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string())),
+            (Some(c), _) if c.dnd => Some((StatusCode::BusyHere, CallResult::Rejected, "do not disturb".into())),
+            (Some(c), _) if busy && !c.call_waiting => {
+                Some((StatusCode::BusyHere, CallResult::Busy, "call waiting is off".into()))
+            }
+            _ => None,
+        };
+        if let Some((code, result, why)) = refuse {
+            let _ = dialog.reject(Some(code), Some(why.clone()));
+            call.result = Some(result);
+            call.reason = Some(why);
+            call.state = "ended";
+            self.calls.insert(callid.clone(), call);
+            self.finish(&callid, Some(result));
+            return;
+        }
+        if req.body.is_empty() {
+            // Offer-less INVITE (offer in our 200, answer in the ACK) is not supported
+            // yet: say so instead of answering with nothing.
+            let _ = dialog.reject(Some(StatusCode::NotAcceptableHere), Some("offer required".into()));
+            call.result = Some(CallResult::Failed);
+            self.calls.insert(callid.clone(), call);
+            self.finish(&callid, Some(CallResult::Failed));
+            return;
+        }
+        let _ = dialog.ringing(None, None);
+        if let Some(c) = &cfg
+            && c.auto_answer
+        {
+            if self.calls.values().any(|c| c.connected()) {
+                call.auto_answer_pending = true;
+            } else {
+                call.auto_answer_at = Some(Instant::now() + Duration::from_secs(c.auto_answer_seconds as u64));
+            }
+        }
+        let event = call.event();
+        self.calls.insert(callid, call);
+        self.ctx.publish(contract::TOPIC_INCOMING, &event);
+        self.ctx.publish(contract::TOPIC_RINGING, &event);
+    }
+
+    async fn dialog_state(&mut self, state: DialogState) {
+        match state {
+            DialogState::Early(id, resp) => {
+                let Some(call) = self.calls.get_mut(&id.call_id) else { return };
+                if call.direction == Direction::Outbound && !call.ringing_published {
+                    call.ringing_published = true;
+                    call.state = "ringing";
+                    if let Ok(remote) = sdp::parse(&resp.body) {
+                        call.remote = Some(remote.clone());
+                        start_media(call, &remote);
+                    }
+                    let event = call.event();
+                    self.ctx.publish(contract::TOPIC_RINGING, &event);
+                }
+            }
+            DialogState::Confirmed(id, resp) => {
+                let Some(call) = self.calls.get_mut(&id.call_id) else { return };
+                if call.direction == Direction::Outbound && call.answered.is_none() {
+                    call.answered = Some(Instant::now());
+                    if let Ok(remote) = sdp::parse(&resp.body) {
+                        call.remote_hold = remote.dir.holds_us();
+                        call.remote = Some(remote.clone());
+                        start_media(call, &remote);
+                    }
+                    call.state = if call.remote_hold { "held" } else { "connected" };
+                    let event = call.event();
+                    self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+                }
+            }
+            DialogState::Updated(id, req, handle) => {
+                // A re-INVITE (or UPDATE) from the far end: hold, resume, new address.
+                let Some(call) = self.calls.get_mut(&id.call_id) else {
+                    let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    return;
+                };
+                match sdp::parse(&req.body) {
+                    Ok(remote) => {
+                        call.local.version += 1;
+                        let body = sdp::answer(&call.local, &remote, remote.dir.answer_to(call.local_hold));
+                        call.remote_hold = remote.dir.holds_us();
+                        call.remote = Some(remote.clone());
+                        start_media(call, &remote);
+                        call.state = if call.remote_hold || call.local_hold { "held" } else { "connected" };
+                        let _ = handle
+                            .respond(
+                                StatusCode::OK,
+                                Some(vec![Header::ContentType("application/sdp".into())]),
+                                Some(body.into_bytes()),
+                            )
+                            .await;
+                    }
+                    Err(_) if req.body.is_empty() => {
+                        call.local.version += 1;
+                        let body = sdp::offer(&call.local, if call.local_hold { MediaDir::SendOnly } else { MediaDir::SendRecv });
+                        let _ = handle
+                            .respond(
+                                StatusCode::OK,
+                                Some(vec![Header::ContentType("application/sdp".into())]),
+                                Some(body.into_bytes()),
+                            )
+                            .await;
+                    }
+                    Err(_) => {
+                        let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                    }
+                }
+            }
+            DialogState::Info(id, req, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+                let body = String::from_utf8_lossy(&req.body);
+                // application/dtmf-relay ("Signal=5") or application/dtmf ("5").
+                let key = body
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("Signal=").map(|s| s.trim().to_string()))
+                    .or_else(|| Some(body.trim().to_string()).filter(|s| s.chars().count() == 1));
+                if let Some(k) = key.and_then(|k| k.chars().next()) {
+                    self.ctx.publish(contract::TOPIC_DTMF, &DtmfEvent { callid: id.call_id.clone(), digits: k.to_string() });
+                }
+            }
+            DialogState::Notify(id, req, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+                let Some(status) = ReferStatus::parse(&req) else { return };
+                let code = u16::from(status.status_code.clone());
+                let Some(call) = self.calls.get_mut(&id.call_id) else { return };
+                if code / 100 == 2 {
+                    // The transfer target answered: our part of the call is done.
+                    call.state = "transferred";
+                    let event = call.event();
+                    self.ctx.publish(contract::TOPIC_TRANSFERRED, &event);
+                    if let Some(d) = call.dialog.clone() {
+                        tokio::spawn(async move {
+                            let _ = tokio::time::timeout(Duration::from_secs(5), d.bye()).await;
+                        });
+                    }
+                } else if code >= 300 && status.is_terminated {
+                    call.state = "connected";
+                    call.transferred_to = None;
+                    self.notice = Some(format!("transfer failed: {code} {}", status.status_code));
+                }
+            }
+            DialogState::Refer(_id, _req, handle) => {
+                // Being transferred by the far end is not supported yet: decline
+                // cleanly so the other side keeps the call.
+                let _ = handle.reply(StatusCode::Decline).await;
+            }
+            DialogState::Options(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Message(_, _, handle) | DialogState::Publish(_, _, handle) => {
+                let _ = handle.reply(StatusCode::MethodNotAllowed).await;
+            }
+            DialogState::Terminated(id, reason) => {
+                if let Some(a) = &self.account {
+                    a.dialogs.remove_dialog(&id);
+                }
+                let Some(call) = self.calls.get(&id.call_id) else { return };
+                let result = call.result.unwrap_or(match (call.direction, call.answered.is_some(), &reason) {
+                    (_, true, _) => CallResult::Answered,
+                    (Direction::Inbound, false, TerminatedReason::UacCancel) => CallResult::Missed,
+                    (Direction::Inbound, false, TerminatedReason::Timeout) => CallResult::Missed,
+                    (Direction::Inbound, false, _) => CallResult::Rejected,
+                    (Direction::Outbound, false, TerminatedReason::UasBusy) => CallResult::Busy,
+                    (Direction::Outbound, false, TerminatedReason::UasDecline) => CallResult::Rejected,
+                    (Direction::Outbound, false, TerminatedReason::UacCancel) => CallResult::Cancelled,
+                    (Direction::Outbound, false, _) => CallResult::Failed,
+                });
+                if call.reason.is_none()
+                    && let Some(c) = self.calls.get_mut(&id.call_id)
+                {
+                    c.reason = Some(format!("{reason:?}"));
+                }
+                self.finish(&id.call_id, Some(result));
+            }
+            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(..) => {}
+        }
+    }
+
+    fn invite_done(&mut self, id: &str, status: Option<u16>, error: Option<String>) {
+        let Some(call) = self.calls.get_mut(id) else { return };
+        match (status, error) {
+            (Some(code), _) if code / 100 == 2 => {}
+            (Some(code), _) => {
+                call.reason = Some(format!("{code}"));
+                let result = match code {
+                    486 | 600 => CallResult::Busy,
+                    603 => CallResult::Rejected,
+                    487 => CallResult::Cancelled,
+                    _ => CallResult::Failed,
+                };
+                if call.result.is_none() {
+                    call.result = Some(result);
+                }
+                self.finish(id, None);
+            }
+            (None, Some(e)) => {
+                call.reason = Some(e);
+                if call.result.is_none() {
+                    call.result = Some(CallResult::Failed);
+                }
+                self.finish(id, None);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Ends a call once: `call.ended`, history, auto answer for a waiting call.
+    fn finish(&mut self, id: &str, result: Option<CallResult>) {
+        let Some(mut call) = self.calls.remove(id) else { return };
+        call.result = call.result.or(result).or(Some(CallResult::Failed));
+        call.state = "ended";
+        let event = call.event();
+        self.ctx.publish(contract::TOPIC_ENDED, &event);
+        if let Some(h) = &self.history {
+            let entry = HistoryEntry {
+                callid: call.id.clone(),
+                direction: call.direction,
+                number: call.number.clone(),
+                name: call.name.clone(),
+                start: call.start_unix,
+                duration: event.duration,
+                result: call.result.unwrap_or(CallResult::Failed),
+            };
+            if let Err(e) = h.record(&entry) {
+                self.ctx.warn(&format!("{e}"));
+            }
+        }
+        // Auto answer waited for the active call to end (manual: Auto Answer).
+        if !self.calls.values().any(|c| c.connected())
+            && let Some(secs) = self.config.as_ref().filter(|c| c.auto_answer).map(|c| c.auto_answer_seconds)
+        {
+            for c in self.calls.values_mut().filter(|c| c.auto_answer_pending) {
+                c.auto_answer_pending = false;
+                c.auto_answer_at = Some(Instant::now() + Duration::from_secs(secs as u64));
+                break;
+            }
+        }
+    }
+
+    async fn tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .calls
+            .values()
+            .filter(|c| c.auto_answer_at.is_some_and(|at| at <= now))
+            .map(|c| c.id.clone())
+            .collect();
+        for id in due {
+            if self.calls.values().any(|c| c.connected()) {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.auto_answer_at = None;
+                    c.auto_answer_pending = true;
+                }
+                continue;
+            }
+            if let Err(e) = self.answer(&id).await {
+                self.ctx.warn(&format!("auto answer of {id}: {e}"));
+            }
+        }
+    }
+
+    pub fn calls(&self) -> Vec<CallEvent> {
+        self.calls.values().map(Call::event).collect()
+    }
+}
+
+fn start_media(call: &mut Call, remote: &sdp::Remote) {
+    let (Some(ip), Some(&pt)) = (remote.addr, remote.codecs.first()) else { return };
+    if remote.port == 0 {
+        return;
+    }
+    call.rtp.send(RtpCmd::Remote { addr: SocketAddr::new(ip, remote.port), audio_pt: pt, event_pt: remote.telephone_event });
+    call.rtp.send(RtpCmd::Sending(!call.local_hold && !matches!(remote.dir, MediaDir::SendOnly | MediaDir::Inactive)));
+}
+
+fn forward_digits(callid: String, mut rx: mpsc::UnboundedReceiver<char>, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        while let Some(digit) = rx.recv().await {
+            if tx.send(Msg::Digit { callid: callid.clone(), digit }).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn no_call(id: &str) -> String {
+    format!("no call {id}")
+}
+
+/// The local address the OS would use to reach `to` (no packet is sent).
+fn route_to(to: SocketAddr) -> std::io::Result<IpAddr> {
+    let any: SocketAddr = if to.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
+    let s = std::net::UdpSocket::bind(any)?;
+    s.connect(to)?;
+    Ok(s.local_addr()?.ip())
+}
+
+fn sip_addr(t: &Target) -> SipAddr {
+    let transport = match t.transport {
+        Transport::Udp => rsip::Transport::Udp,
+        Transport::Tcp => rsip::Transport::Tcp,
+        Transport::Tls => rsip::Transport::Tls,
+    };
+    let mut a = SipAddr::from(t.addr);
+    a.r#type = Some(transport);
+    a
+}
+
+fn registrar_uri(domain: &str, t: &Target) -> rsip::Uri {
+    let text = match t.transport {
+        Transport::Udp => format!("sip:{domain}"),
+        other => format!("sip:{domain};transport={}", other.as_str()),
+    };
+    rsip::Uri::try_from(text.as_str()).unwrap_or_else(|_| rsip::Uri::try_from("sip:invalid").expect("static URI"))
+}
+
+/// The system's trust anchors plus the account's extra CA: verification is always on.
+fn tls_config(cfg: &Config, first: &Target) -> Result<rsipstack::transport::tls::TlsConfig, String> {
+    let mut pem = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+    if !cfg.tls_ca_file.is_empty() {
+        let extra = std::fs::read(&cfg.tls_ca_file)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", cfg.tls_ca_file))?;
+        pem.push(b'\n');
+        pem.extend(extra);
+    }
+    Ok(rsipstack::transport::tls::TlsConfig {
+        ca_certs: Some(pem),
+        sni_hostname: first.host.parse::<IpAddr>().is_err().then(|| first.host.clone()),
+        ..Default::default()
+    })
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn header_value(req: &rsip::Request, name: &str) -> Option<String> {
+    req.headers.iter().find(|h| h.name().eq_ignore_ascii_case(name)).map(|h| h.value().to_string())
+}
+
+/// The user part of the first URI in a header value (`"Bob" <sip:100@host>;tag=x`).
+fn uri_user(v: &str) -> Option<String> {
+    let start = v.find("sip:").or_else(|| v.find("sips:")).or_else(|| v.find("tel:"))?;
+    let rest = &v[start..];
+    let rest = rest.split_once(':')?.1;
+    let end = rest.find(['@', '>', ';']).unwrap_or(rest.len());
+    Some(rest[..end].to_string()).filter(|s| !s.is_empty())
+}
+
+/// Caller number and name: P-Asserted-Identity when a trusted proxy set it, else From.
+fn caller_of(req: &rsip::Request) -> (String, Option<String>) {
+    let from = header_value(req, "P-Asserted-Identity").or_else(|| header_value(req, "From")).unwrap_or_default();
+    let number = uri_user(&from).unwrap_or_else(|| "anonymous".into());
+    let name = from
+        .split_once('<')
+        .map(|(n, _)| n.trim().trim_matches('"').trim().to_string())
+        .filter(|n| !n.is_empty());
+    (number, name)
+}
+
+/// Routes incoming requests: in-dialog ones to their dialog, new INVITEs to the core.
+async fn serve_incoming(
+    mut incoming: rsipstack::transaction::TransactionReceiver,
+    dialogs: Arc<DialogLayer>,
+    state_tx: DialogStateSender,
+    contact: rsip::Uri,
+    core: mpsc::UnboundedSender<Msg>,
+) {
+    use rsipstack::sip::prelude::HeadersExt;
+    while let Some(mut tx) = incoming.recv().await {
+        let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+        if has_tag {
+            match dialogs.match_dialog(&tx) {
+                Some(mut d) => {
+                    tokio::spawn(async move {
+                        let _ = d.handle(&mut tx).await;
+                    });
+                }
+                None => {
+                    let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                }
+            }
+            continue;
+        }
+        match tx.original.method {
+            rsip::Method::Invite => match dialogs.get_or_create_server_invite(&tx, state_tx.clone(), None, Some(contact.clone())) {
+                Ok(dialog) => {
+                    let mut d = dialog.clone();
+                    let _ = core.send(Msg::Incoming(dialog));
+                    tokio::spawn(async move {
+                        let _ = d.handle(&mut tx).await;
+                    });
+                }
+                Err(_) => {
+                    let _ = tx.reply(StatusCode::BadRequest).await;
+                }
+            },
+            rsip::Method::Options => {
+                let _ = tx.reply(StatusCode::OK).await;
+            }
+            rsip::Method::Ack => {}
+            _ => {
+                let _ = tx.reply(StatusCode::MethodNotAllowed).await;
+            }
+        }
+    }
+}
+
+struct RegisterJob {
+    endpoint: EndpointInnerRef,
+    credential: Credential,
+    domain: String,
+    targets: Vec<Target>,
+    interval: u32,
+    keep_alives: bool,
+    token: CancellationToken,
+    tx: mpsc::UnboundedSender<Msg>,
+    generation: u64,
+}
+
+/// Registers to the first target that accepts, keeps the registration fresh, and fails
+/// over down the list when the current one stops answering. Wrong credentials stop the
+/// loop (no retry storm) until the account changes.
+async fn register_loop(job: RegisterJob) {
+    let mut failures: u32 = 0;
+    let mut index = 0usize;
+    let send = |m: Msg| {
+        let _ = job.tx.send(m);
+    };
+    'outer: loop {
+        let target = job.targets[index % job.targets.len()].clone();
+        let mut reg = Registration::new(job.endpoint.clone(), Some(job.credential.clone()));
+        reg.outbound_proxy = Some(target.addr);
+        let uri = registrar_uri(&job.domain, &target);
+        loop {
+            let attempt = tokio::select! {
+                r = tokio::time::timeout(Duration::from_secs(8), reg.register(uri.clone(), Some(job.interval))) => r,
+                _ = job.token.cancelled() => return,
+            };
+            let outcome = match attempt {
+                Ok(Ok(resp)) => Ok(resp),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer from {}", target.addr)),
+            };
+            match outcome {
+                Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
+                    failures = 0;
+                    send(Msg::Registered { target: target.clone(), generation: job.generation });
+                    let refresh = rsipstack::dialog::registration::refresh_interval(reg.expires().max(30));
+                    let deadline = tokio::time::Instant::now() + refresh;
+                    // Between refreshes, check the registrar is alive so a restart or
+                    // an outage is noticed in seconds, not at the next refresh.
+                    loop {
+                        let wake = if job.keep_alives {
+                            (tokio::time::Instant::now() + KEEP_ALIVE).min(deadline)
+                        } else {
+                            deadline
+                        };
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(wake) => {}
+                            _ = job.token.cancelled() => return,
+                        }
+                        if tokio::time::Instant::now() >= deadline {
+                            break;
+                        }
+                        if !options_ping(&job.endpoint, &uri, &target).await {
+                            send(Msg::RegFailed {
+                                state: RegistrationState::Registering,
+                                reason: format!("{} stopped answering", target.addr),
+                                target: Some(target.clone()),
+                                generation: job.generation,
+                            });
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Ok(resp) => {
+                    let code = u16::from(resp.status_code.clone());
+                    if matches!(code, 401 | 403 | 407) {
+                        send(Msg::RegFailed {
+                            state: RegistrationState::AuthFailed,
+                            reason: format!("wrong user or password ({code} {})", resp.status_code),
+                            target: Some(target.clone()),
+                            generation: job.generation,
+                        });
+                        return;
+                    }
+                    failures += 1;
+                    send(Msg::RegFailed {
+                        state: RegistrationState::Failed,
+                        reason: format!("{} answered {code} {}", target.addr, resp.status_code),
+                        target: Some(target.clone()),
+                        generation: job.generation,
+                    });
+                }
+                Err(why) => {
+                    failures += 1;
+                    send(Msg::RegFailed {
+                        state: RegistrationState::Failed,
+                        reason: why,
+                        target: Some(target.clone()),
+                        generation: job.generation,
+                    });
+                }
+            }
+            // Fail over to the next target at once; after a full round, back off.
+            index += 1;
+            if index % job.targets.len() == 0 {
+                let backoff = Duration::from_secs(2u64.saturating_pow(failures.min(8))).min(MAX_BACKOFF);
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = job.token.cancelled() => return,
+                }
+            }
+            continue 'outer;
+        }
+    }
+}
+
+/// An OPTIONS to the registrar; true when anything answers.
+async fn options_ping(endpoint: &EndpointInnerRef, uri: &rsip::Uri, target: &Target) -> bool {
+    use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+    use rsipstack::transaction::transaction::Transaction;
+    let Ok(via) = endpoint.get_via(None, None) else { return false };
+    let from = rsip::typed::From { display_name: None, uri: uri.clone(), params: vec![] }.with_tag(util::random_token(10).into());
+    let to = rsip::typed::To { display_name: None, uri: uri.clone(), params: vec![] };
+    let mut req = endpoint.make_request(rsip::Method::Options, uri.clone(), via, from, to, 1, None);
+    req.headers.push(rsip::headers::CallId::new(format!("{}@ucdesk", util::random_token(16))).into());
+    let Ok(key) = TransactionKey::from_request(&req, TransactionRole::Client) else { return false };
+    let mut tx = Transaction::new_client(key, req, endpoint.clone(), None);
+    tx.destination = Some(sip_addr(target));
+    if tx.send().await.is_err() {
+        return false;
+    }
+    matches!(
+        tokio::time::timeout(Duration::from_secs(4), tx.receive()).await,
+        Ok(Some(rsipstack::sip::SipMessage::Response(_)))
+    )
+}

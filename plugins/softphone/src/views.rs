@@ -1,0 +1,110 @@
+//! The softphone's panels as view trees: `phone` (registration status, dial pad, one
+//! section per call with its controls and auto-answer countdown) and `recent` (call
+//! history with the missed-call count). Widget ids carry the call id so the shell keeps
+//! them stable while calls come and go.
+
+use crate::engine::{CallSnapshot, Snapshot};
+use ucdesk_sdk::contract::phone::{CallResult, Direction, RegistrationState};
+use ucdesk_sdk::{Node, View, ui};
+
+pub const KEYS: [[char; 3]; 4] = [['1', '2', '3'], ['4', '5', '6'], ['7', '8', '9'], ['*', '0', '#']];
+
+/// UI state the plugin keeps between events (what is typed, which call's DTMF pad).
+#[derive(Default)]
+pub struct Form {
+    pub dial_input: String,
+    pub transfer_input: String,
+}
+
+pub fn phone(s: &Snapshot, form: &Form) -> View {
+    let reg = &s.registration;
+    let status = match reg.state {
+        RegistrationState::Registered => format!("Registered · {}", reg.server.as_deref().unwrap_or("")),
+        RegistrationState::Registering => "Registering…".to_string(),
+        RegistrationState::Unregistered => "Not registered".to_string(),
+        RegistrationState::AuthFailed => "Wrong user or password".to_string(),
+        RegistrationState::Failed => "Server unreachable".to_string(),
+    };
+    let mut children = vec![ui::row([
+        ui::heading("Phone"),
+        ui::badge(status),
+        if s.missed > 0 { ui::badge(format!("{} missed", s.missed)) } else { ui::weak("") },
+    ])];
+    if let Some(reason) = &reg.reason {
+        children.push(ui::weak(reason.clone()));
+    }
+    if let Some(n) = &s.notice {
+        children.push(ui::styled(n.clone(), ucdesk_sdk::view::TextStyle::Strong));
+    }
+    children.push(ui::row([ui::toggle("dnd", "Do not disturb", s.dnd), ui::toggle("call_waiting", "Call waiting", s.call_waiting)]));
+    children.push(ui::row([ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"), ui::button("dial", "Call")]));
+    for keys in KEYS {
+        children.push(ui::row(keys.iter().map(|k| ui::button(format!("key_{k}"), k.to_string()))));
+    }
+    for call in &s.calls {
+        children.push(ui::separator());
+        children.push(call_section(call, form));
+    }
+    ui::view(ui::column(children))
+}
+
+fn call_section(c: &CallSnapshot, form: &Form) -> Node {
+    let e = &c.event;
+    let id = &e.callid;
+    let who = match &e.name {
+        Some(n) => format!("{n} ({})", e.number),
+        None => e.number.clone(),
+    };
+    let arrow = if e.direction == Direction::Inbound { "←" } else { "→" };
+    let mut rows = vec![ui::row([
+        ui::styled(format!("{arrow} {who}"), ucdesk_sdk::view::TextStyle::Strong),
+        ui::badge(e.state.clone()),
+        ui::weak(format!("{}:{:02}", e.duration / 60, e.duration % 60)),
+    ])];
+    if let Some(loc) = &c.emergency_location {
+        rows.push(ui::weak(format!("Emergency location: {loc}")));
+    }
+    if let Some(secs) = c.auto_answer_in {
+        rows.push(ui::row([ui::text(format!("Answering automatically in {secs} s")), ui::button(format!("stop_auto:{id}"), "Stop")]));
+    }
+    let ringing_in = e.direction == Direction::Inbound && matches!(e.state.as_str(), "ringing");
+    let mut buttons = Vec::new();
+    if ringing_in {
+        buttons.push(ui::button(format!("answer:{id}"), "Answer"));
+        buttons.push(ui::button(format!("reject:{id}"), "Reject"));
+    } else {
+        if matches!(e.state.as_str(), "connected" | "held") {
+            buttons.push(if c.local_hold {
+                ui::button(format!("resume:{id}"), "Resume")
+            } else {
+                ui::button(format!("hold:{id}"), "Hold")
+            });
+            buttons.push(ui::button(format!("transfer:{id}"), "Transfer"));
+        }
+        buttons.push(ui::button(format!("hangup:{id}"), "Hang up"));
+    }
+    rows.push(ui::row(buttons));
+    if matches!(e.state.as_str(), "connected" | "held") {
+        rows.push(ui::row([ui::input(format!("transfer_to:{id}"), &form.transfer_input, "Transfer to…")]));
+        for keys in KEYS {
+            rows.push(ui::row(keys.iter().map(|k| ui::button(format!("dtmf:{id}:{k}"), k.to_string()))));
+        }
+    }
+    ui::column(rows)
+}
+
+pub fn recent(s: &Snapshot) -> View {
+    let rows = s.recent.iter().map(|h| {
+        let arrow = if h.direction == Direction::Inbound { "←" } else { "→" };
+        let who = h.name.clone().map(|n| format!("{n} ({})", h.number)).unwrap_or_else(|| h.number.clone());
+        let what = match h.result {
+            CallResult::Answered => format!("{}:{:02}", h.duration / 60, h.duration % 60),
+            other => other.as_str().to_string(),
+        };
+        (format!("call:{}", h.number), format!("{arrow} {who}"), what)
+    });
+    ui::view(ui::column([
+        ui::row([ui::heading("Recent calls"), ui::badge(format!("{} missed", s.missed)), ui::button("mark_seen", "Mark seen")]),
+        ui::list("history", rows),
+    ]))
+}
