@@ -5,6 +5,8 @@
 //! Everything here drives the real `ucdesk` binary and real cdylibs; run
 //! `cargo build --workspace` first (the README's test command does).
 
+pub mod lab;
+
 use serde_json::Value;
 use std::{
     io::{BufRead, BufReader},

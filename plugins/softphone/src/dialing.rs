@@ -92,7 +92,7 @@ impl DialPlan {
         if number.is_empty() {
             return Err(DialError::Empty);
         }
-        if is_sip_address(&number) {
+        if is_sip_address(&number) || is_user_name(&number) {
             return Ok(number);
         }
         if let Some(slot) = number.strip_prefix('#').filter(|s| s.chars().all(|c| c.is_ascii_digit())) {
@@ -140,6 +140,13 @@ pub fn strip_dial_scheme(s: &str) -> &str {
 /// `sip:`/`sips:` URIs and `user@host` are addresses, not numbers.
 pub fn is_sip_address(s: &str) -> bool {
     s.starts_with("sip:") || s.starts_with("sips:") || s.contains('@')
+}
+
+/// A SIP user name such as `bob` or `sales.desk`: letters make it a name, not a number.
+pub fn is_user_name(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_alphabetic())
+        && !s.starts_with(['+', '#'])
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Drops the visual separators people type and paste: spaces, dashes, dots, brackets.
@@ -242,6 +249,7 @@ mod tests {
         let p = plan(&["1 -> 2"], &[]);
         assert_eq!(p.apply("sip:bob@example.com").unwrap(), "sip:bob@example.com");
         assert_eq!(p.apply("bob@example.com").unwrap(), "bob@example.com");
+        assert_eq!(p.apply("bob").unwrap(), "bob", "user names pass, rules are for numbers");
         assert!(matches!(p.apply("call me"), Err(DialError::NotDialable(_))));
         assert_eq!(p.apply("  "), Err(DialError::Empty));
         assert_eq!(long_press('0'), '+');

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A baresip bot: registers to the lab Kamailio, answers (auto or by ctrl_tcp command),
+# plays an 8 kHz WAV into calls and can be driven over ctrl_tcp.
+#
+#   BOT_USER=bob BOT_PASS=bobpw REGISTRAR=127.0.0.1:5070 BOT_SIP_PORT=5080 \
+#   BOT_CTRL_PORT=5081 [BOT_RTP_PORTS=20000-20099] [BOT_ANSWER=auto|manual] \
+#   [BOT_AUDIO=tone.wav] tests/lab/baresip.sh DIR
+#
+# Prints `ready` once the bot is registered, then waits; SIGTERM stops it. The bot's
+# log is DIR/baresip.log (calls, received DTMF events, rtcpsummary at hang-up).
+set -euo pipefail
+dir=$(cd "${1:?usage: baresip.sh DIR}" && pwd)
+: "${BOT_USER:?}" "${BOT_PASS:?}" "${REGISTRAR:?}" "${BOT_SIP_PORT:?}" "${BOT_CTRL_PORT:?}"
+rtp=${BOT_RTP_PORTS:-$((BOT_SIP_PORT + 1000))-$((BOT_SIP_PORT + 1099))}
+answer=${BOT_ANSWER:-auto}
+audio=${BOT_AUDIO:-$dir/tone.wav}
+if [ ! -f "$audio" ]; then
+  # baresip's ausine is 48 kHz only; a generated 8 kHz WAV works with aufile.
+  python3 - "$audio" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)))
+PY
+fi
+cat >"$dir/config" <<CFG
+poll_method epoll
+sip_listen 127.0.0.1:$BOT_SIP_PORT
+call_local_timeout 120
+call_max_calls 16
+audio_source aufile,$audio
+# aubridge's player is paced by its own timer: nothing spins (unlike alsa,null).
+audio_player aubridge,bot
+audio_alert aubridge,bot
+audio_srate 8000
+audio_channels 1
+rtp_ports $rtp
+module_path /usr/lib/baresip/modules
+module stdio.so
+module g711.so
+module aufile.so
+module aubridge.so
+module rtcpsummary.so
+module_app account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:$BOT_CTRL_PORT
+CFG
+echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=PCMU,PCMA" >"$dir/accounts"
+: >"$dir/contacts"
+baresip -f "$dir" >"$dir/baresip.log" 2>&1 </dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
+for _ in $(seq 100); do
+  if grep -q "200 OK" "$dir/baresip.log" 2>/dev/null; then echo ready; wait $pid; exit $?; fi
+  kill -0 $pid 2>/dev/null || { cat "$dir/baresip.log" >&2; exit 1; }
+  sleep 0.1
+done
+echo "baresip did not register within 10 s" >&2
+cat "$dir/baresip.log" >&2
+kill $pid
+exit 1

@@ -1,0 +1,153 @@
+//! The real SIP lab for tests: Kamailio and baresip bots started by the scripts in
+//! tests/lab on free loopback ports, each in its own temp dir, stopped on drop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A port free for both UDP and TCP on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("udp bind");
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn lab_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name)
+}
+
+/// A lab process (the script and what it started, in one process group).
+pub struct LabProcess {
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl LabProcess {
+    fn start(script: &str, envs: &[(&str, String)]) -> LabProcess {
+        let dir = tempfile::tempdir().expect("lab dir");
+        let mut cmd = Command::new(lab_script(script));
+        cmd.arg(dir.path()).envs(envs.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{script}: {e}"));
+        let mut out = child.stdout.take().expect("piped");
+        let mut line = [0u8; 6];
+        let ready = out.read_exact(&mut line).is_ok() && &line == b"ready\n";
+        if !ready {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("{script} did not become ready:\n{err}");
+        }
+        LabProcess { child, dir }
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Stops the process group (SIGTERM, then SIGKILL).
+    pub fn stop(&mut self) {
+        let pgid = self.child.id() as i32;
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Kamailio with users alice, bob, carol, dave (password `<user>pw`).
+pub struct Kamailio {
+    pub udp: u16,
+    pub tcp: u16,
+    pub tls: u16,
+    pub process: LabProcess,
+}
+
+impl Kamailio {
+    pub fn start() -> Kamailio {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[(&str, String)]) -> Kamailio {
+        let (udp, tls) = (free_port(), free_port());
+        let mut envs = vec![
+            ("SIP_UDP_PORT", udp.to_string()),
+            ("SIP_TCP_PORT", udp.to_string()),
+            ("SIP_TLS_PORT", tls.to_string()),
+        ];
+        envs.extend(extra.iter().cloned());
+        let process = LabProcess::start("kamailio.sh", &envs);
+        Kamailio { udp, tcp: udp, tls, process }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.udp)
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.process.dir.path().join("ca.pem")
+    }
+}
+
+/// A baresip bot registered as `user`.
+pub struct Bot {
+    pub user: String,
+    pub ctrl: u16,
+    pub process: LabProcess,
+}
+
+impl Bot {
+    pub fn start(kamailio: &Kamailio, user: &str, answer: &str) -> Bot {
+        let (sip, ctrl) = (free_port(), free_port());
+        let process = LabProcess::start(
+            "baresip.sh",
+            &[
+                ("BOT_USER", user.to_string()),
+                ("BOT_PASS", format!("{user}pw")),
+                ("REGISTRAR", kamailio.addr()),
+                ("BOT_SIP_PORT", sip.to_string()),
+                ("BOT_CTRL_PORT", ctrl.to_string()),
+                ("BOT_ANSWER", answer.to_string()),
+            ],
+        );
+        Bot { user: user.to_string(), ctrl, process }
+    }
+
+    /// Sends one ctrl_tcp command (netstring JSON) and returns the response text.
+    pub fn command(&self, command: &str, params: &str) -> String {
+        let body = serde_json::json!({ "command": command, "params": params, "token": "t" }).to_string();
+        let mut s = TcpStream::connect(("127.0.0.1", self.ctrl)).expect("ctrl_tcp connects");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(format!("{}:{},", body.len(), body).as_bytes()).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    pub fn log(&self) -> String {
+        self.process.file("baresip.log")
+    }
+}
