@@ -17,7 +17,19 @@ fn phone(k: &Kamailio, transport: &str, password: &str) -> Profile {
     let p = Profile::new().with_library(&plugin_lib("softphone"), "softphone");
     let license = p.home.path().join("license.json");
     let out = Command::new(sdk_bin())
-        .args(["license", "issue", "--key", DEV_KEY, "--licensee", "Lab", "--edition", "business", "--expires", "2099-12-31", "--out"])
+        .args([
+            "license",
+            "issue",
+            "--key",
+            DEV_KEY,
+            "--licensee",
+            "Lab",
+            "--edition",
+            "business",
+            "--expires",
+            "2099-12-31",
+            "--out",
+        ])
         .arg(&license)
         .output()
         .unwrap();
@@ -35,7 +47,8 @@ fn phone(k: &Kamailio, transport: &str, password: &str) -> Profile {
     ] {
         p.run_ok(&["settings", "set", key, value]);
     }
-    let mut child = p.command(&["secret", "set", "softphone.password"]).stdin(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        p.command(&["secret", "set", "softphone.password"]).stdin(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
     p

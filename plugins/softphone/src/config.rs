@@ -97,13 +97,33 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting("call_waiting", "Call waiting", SettingKind::Bool, Some(json!(true)))
         .setting("dnd", "Do not disturb", SettingKind::Bool, Some(json!(false)))
         .setting("hide_caller_id", "Hide caller ID", SettingKind::Bool, Some(json!(false)))
-        .setting("dialing_rules", "Dialing rules ('find -> replace', 're:' for regex)", SettingKind::List, Some(json!([])))
+        .setting(
+            "dialing_rules",
+            "Dialing rules ('find -> replace', 're:' for regex)",
+            SettingKind::List,
+            Some(json!([])),
+        )
         .setting("speed_dial", "Speed dial ('N = number', N 1-99)", SettingKind::List, Some(json!([])))
-        .setting("detect_us_uk", "Detect and format USA and UK numbers", SettingKind::Bool, Some(json!(false)))
+        .setting(
+            "detect_us_uk",
+            "Detect and format USA and UK numbers",
+            SettingKind::Bool,
+            Some(json!(false)),
+        )
         .setting("e164", "Format numbers as E.164", SettingKind::Bool, Some(json!(false)))
         .setting("country_code", "Country calling code for E.164", text(4), Some(json!("")))
-        .setting("server_locality", "Server locality (ISO country; US enables emergency location)", text(2), Some(json!("")))
-        .setting("emergency_location", "Emergency location (set in the phone panel)", text(4096), Some(json!("")))
+        .setting(
+            "server_locality",
+            "Server locality (ISO country; US enables emergency location)",
+            text(2),
+            Some(json!("")),
+        )
+        .setting(
+            "emergency_location",
+            "Emergency location (set in the phone panel)",
+            text(4096),
+            Some(json!("")),
+        )
 }
 
 impl Config {
@@ -118,20 +138,22 @@ impl Config {
             "tls" => Some(Transport::Tls),
             _ => None,
         };
-        let (mut dial_plan, dial_plan_error) = match DialPlan::new(&list("dialing_rules"), &list("speed_dial")) {
-            Ok(p) => (p, None),
-            Err(e) => {
-                // Keep the speed dial when only a rule is broken.
-                (DialPlan::new(&[], &list("speed_dial")).unwrap_or_default(), Some(e.to_string()))
-            }
-        };
+        let (mut dial_plan, dial_plan_error) =
+            match DialPlan::new(&list("dialing_rules"), &list("speed_dial")) {
+                Ok(p) => (p, None),
+                Err(e) => {
+                    // Keep the speed dial when only a rule is broken.
+                    (DialPlan::new(&[], &list("speed_dial")).unwrap_or_default(), Some(e.to_string()))
+                }
+            };
         dial_plan.detect_us_uk = flag("detect_us_uk", false);
         dial_plan.e164 = flag("e164", false);
         dial_plan.country_code = text("country_code").trim_start_matches('+').to_string();
-        let (emergency_location, emergency_location_error) = match Location::from_setting(&text("emergency_location")) {
-            Ok(l) => (l, None),
-            Err(e) => (None, Some(e)),
-        };
+        let (emergency_location, emergency_location_error) =
+            match Location::from_setting(&text("emergency_location")) {
+                Ok(l) => (l, None),
+                Err(e) => (None, Some(e)),
+            };
         Config {
             server: text("server"),
             username: text("username"),

@@ -184,7 +184,9 @@ fn to_e164(n: &str, country_code: &str) -> String {
 }
 
 /// The keypad's long press: `0` becomes `+`, every other key itself (manual: "press and
-/// hold the 0 key ... will display the + sign").
+/// hold the 0 key ... will display the + sign"). Wired to the keypad once the view
+/// protocol reports long presses.
+#[allow(dead_code)]
 pub fn long_press(key: char) -> char {
     if key == '0' { '+' } else { key }
 }

@@ -68,7 +68,8 @@ impl Location {
 
     /// One line for the phone window ("100 Congress Ave, Austin, floor 3, room 301").
     pub fn summary(&self) -> String {
-        let mut parts = vec![format!("{} {} {}", self.number, self.street, self.street_suffix).trim().to_string()];
+        let mut parts =
+            vec![format!("{} {} {}", self.number, self.street, self.street_suffix).trim().to_string()];
         if !self.city.is_empty() {
             parts.push(self.city.clone());
         }
@@ -213,7 +214,10 @@ mod tests {
         assert!(Location::from_setting("not json").is_err());
         assert_eq!(Location::from_setting(" ").unwrap(), None);
         let ok = serde_json::to_string(&austin()).unwrap();
-        assert_eq!(Location::from_setting(&ok).unwrap().unwrap().summary(), "100 Congress Ave, Austin, floor 3, room 301 <east>");
+        assert_eq!(
+            Location::from_setting(&ok).unwrap().unwrap().summary(),
+            "100 Congress Ave, Austin, floor 3, room 301 <east>"
+        );
     }
 
     #[test]

@@ -164,7 +164,9 @@ impl Engine {
     pub fn request(&self, req: Request) -> Result<serde_json::Value, String> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.tx.send(Msg::Request(req, reply)).map_err(|_| "the phone engine has stopped".to_string())?;
-        answer.recv_timeout(REQUEST_TIMEOUT).map_err(|_| "the phone engine did not answer in time".to_string())?
+        answer
+            .recv_timeout(REQUEST_TIMEOUT)
+            .map_err(|_| "the phone engine did not answer in time".to_string())?
     }
 
     /// Hangs up every call, unregisters, and stops the runtime (bounded wait).
@@ -197,7 +199,6 @@ struct Account {
     credential: Credential,
     /// Where requests go (the target we are registered with).
     target: Option<Target>,
-    targets: Vec<Target>,
 }
 
 struct Call {
@@ -348,7 +349,11 @@ impl Core {
         if next != self.registration {
             match &next.reason {
                 Some(r) => self.ctx.info(&format!("registration {:?}: {r}", next.state)),
-                None => self.ctx.info(&format!("registration {:?} {}", next.state, next.server.as_deref().unwrap_or(""))),
+                None => self.ctx.info(&format!(
+                    "registration {:?} {}",
+                    next.state,
+                    next.server.as_deref().unwrap_or("")
+                )),
             }
             self.registration = next.clone();
             self.ctx.publish(contract::TOPIC_REGISTRATION, &next);
@@ -359,26 +364,28 @@ impl Core {
 
     async fn reconfigure(&mut self, cfg: Config) {
         let same_account = self.config.as_ref().is_some_and(|old| old.account_key() == cfg.account_key());
-        self.notice = cfg
-            .dial_plan_error
-            .clone()
-            .or(cfg.emergency_location_error.clone())
-            .or_else(|| {
-                (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
-                    .then(|| "Set your emergency location: calls to 911 need it.".to_string())
-            });
+        self.notice = cfg.dial_plan_error.clone().or(cfg.emergency_location_error.clone()).or_else(|| {
+            (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
+                .then(|| "Set your emergency location: calls to 911 need it.".to_string())
+        });
         self.config = Some(cfg.clone());
         if same_account && self.account.is_some() {
             return;
         }
         self.stop_account(false).await;
         if !cfg.has_account() {
-            self.set_registration(RegistrationState::Unregistered, None, Some("no account configured".into()));
+            self.set_registration(
+                RegistrationState::Unregistered,
+                None,
+                Some("no account configured".into()),
+            );
             return;
         }
         match self.start_account(&cfg).await {
             Ok(()) => {}
-            Err(reason) => self.set_registration(RegistrationState::Failed, Some(cfg.server.clone()), Some(reason)),
+            Err(reason) => {
+                self.set_registration(RegistrationState::Failed, Some(cfg.server.clone()), Some(reason))
+            }
         }
     }
 
@@ -387,8 +394,9 @@ impl Core {
         let generation = self.generation;
         self.set_registration(RegistrationState::Registering, Some(cfg.server.clone()), None);
         let server = if cfg.proxy.is_empty() { &cfg.server } else { &cfg.proxy };
-        let targets =
-            srv::targets(server, &cfg.srv_domain, cfg.transport, &cfg.dns_server).await.map_err(|e| e.to_string())?;
+        let targets = srv::targets(server, &cfg.srv_domain, cfg.transport, &cfg.dns_server)
+            .await
+            .map_err(|e| e.to_string())?;
         let first = targets.first().ok_or("the server resolves to nothing")?.clone();
         let (domain, _) = srv::split_host_port(&cfg.server).map_err(|e| e.to_string())?;
         let domain = if cfg.srv_domain.is_empty() { domain } else { cfg.srv_domain.clone() };
@@ -396,9 +404,13 @@ impl Core {
 
         let token = CancellationToken::new();
         let transport = TransportLayer::new(token.clone());
-        let udp = UdpConnection::create_connection(SocketAddr::new(local_ip, cfg.local_port), None, Some(token.child_token()))
-            .await
-            .map_err(|e| format!("cannot open SIP port {}:{}: {e}", local_ip, cfg.local_port))?;
+        let udp = UdpConnection::create_connection(
+            SocketAddr::new(local_ip, cfg.local_port),
+            None,
+            Some(token.child_token()),
+        )
+        .await
+        .map_err(|e| format!("cannot open SIP port {}:{}: {e}", local_ip, cfg.local_port))?;
         let local_addr = udp.get_addr().clone();
         transport.add_transport(udp.into());
         if targets.iter().any(|t| t.transport == Transport::Tls) {
@@ -414,7 +426,11 @@ impl Core {
         let dialogs = Arc::new(DialogLayer::new(inner.clone()));
         let (state_tx, mut state_rx) = dialogs.new_dialog_state_channel();
         let credential = Credential {
-            username: if cfg.auth_username.is_empty() { cfg.username.clone() } else { cfg.auth_username.clone() },
+            username: if cfg.auth_username.is_empty() {
+                cfg.username.clone()
+            } else {
+                cfg.auth_username.clone()
+            },
             password: cfg.password.clone().unwrap_or_default(),
             realm: None,
             auth_username: None,
@@ -442,7 +458,13 @@ impl Core {
                 }
             }
         });
-        tokio::spawn(serve_incoming(incoming, dialogs.clone(), state_tx.clone(), contact.clone(), self.tx.clone()));
+        tokio::spawn(serve_incoming(
+            incoming,
+            dialogs.clone(),
+            state_tx.clone(),
+            contact.clone(),
+            self.tx.clone(),
+        ));
         tokio::spawn(register_loop(RegisterJob {
             endpoint: inner.clone(),
             credential: credential.clone(),
@@ -464,7 +486,6 @@ impl Core {
             domain,
             credential,
             target: None,
-            targets,
         });
         Ok(())
     }
@@ -544,14 +565,21 @@ impl Core {
             let text = if number.starts_with("sip") { number.clone() } else { format!("sip:{number}") };
             rsip::Uri::try_from(text.as_str()).map_err(|e| format!("{number:?} is not a SIP address: {e}"))?
         } else {
-            rsip::Uri::try_from(format!("sip:{number}@{}", account.domain).as_str()).map_err(|e| e.to_string())?
+            rsip::Uri::try_from(format!("sip:{number}@{}", account.domain).as_str())
+                .map_err(|e| e.to_string())?
         };
         let hide = hide_once || cfg.hide_caller_id;
         let me = rsip::Uri::try_from(format!("sip:{}@{}", cfg.username, account.domain).as_str())
             .map_err(|e| e.to_string())?;
         let (digits_tx, digits_rx) = mpsc::unbounded_channel();
-        let rtp = RtpStream::bind(account.local_ip, digits_tx).await.map_err(|e| format!("no RTP port: {e}"))?;
-        let local = sdp::Local { addr: account.local_ip, port: rtp.port, session_id: util::random_u32() as u64, version: 1 };
+        let rtp =
+            RtpStream::bind(account.local_ip, digits_tx).await.map_err(|e| format!("no RTP port: {e}"))?;
+        let local = sdp::Local {
+            addr: account.local_ip,
+            port: rtp.port,
+            session_id: util::random_u32() as u64,
+            version: 1,
+        };
         let offer = sdp::offer(&local, MediaDir::SendRecv);
         let callid = format!("{}@ucdesk", util::random_token(20));
 
@@ -561,25 +589,30 @@ impl Core {
             // (trusted) proxy in P-Preferred-Identity (RFC 3325) so it can authorize.
             headers.push(Header::Other("Privacy".into(), "id".into()));
             headers.push(Header::Other("P-Preferred-Identity".into(), format!("<{me}>")));
-            (rsip::Uri::try_from("sip:anonymous@anonymous.invalid").expect("static URI"), Some("Anonymous".to_string()))
+            (
+                rsip::Uri::try_from("sip:anonymous@anonymous.invalid").expect("static URI"),
+                Some("Anonymous".to_string()),
+            )
         } else {
             let display = (!cfg.display_name.is_empty()).then(|| cfg.display_name.clone());
             (me.clone(), display)
         };
-        let (content_type, body, emergency_summary) = match (&cfg.emergency_location, emergency::needs_location(&number, &cfg.server_locality)) {
-            (Some(loc), true) => {
-                let pidf = emergency::pidf_lo(&me.to_string(), loc, &util::rfc3339_now());
-                let located = emergency::multipart_offer(&offer, &pidf, &account.domain);
-                headers.push(Header::Other("Geolocation".into(), format!("<cid:{}>", located.content_id)));
-                headers.push(Header::Other("Geolocation-Routing".into(), "yes".into()));
-                (located.content_type, located.body, Some(loc.summary()))
-            }
-            (None, true) => {
-                // The call still goes out: an emergency call is never refused.
-                ("application/sdp".to_string(), offer, Some(String::new()))
-            }
-            _ => ("application/sdp".to_string(), offer, None),
-        };
+        let (content_type, body, emergency_summary) =
+            match (&cfg.emergency_location, emergency::needs_location(&number, &cfg.server_locality)) {
+                (Some(loc), true) => {
+                    let pidf = emergency::pidf_lo(&me.to_string(), loc, &util::rfc3339_now());
+                    let located = emergency::multipart_offer(&offer, &pidf, &account.domain);
+                    headers
+                        .push(Header::Other("Geolocation".into(), format!("<cid:{}>", located.content_id)));
+                    headers.push(Header::Other("Geolocation-Routing".into(), "yes".into()));
+                    (located.content_type, located.body, Some(loc.summary()))
+                }
+                (None, true) => {
+                    // The call still goes out: an emergency call is never refused.
+                    ("application/sdp".to_string(), offer, Some(String::new()))
+                }
+                _ => ("application/sdp".to_string(), offer, None),
+            };
         let opt = InviteOption {
             caller_display_name: display,
             caller,
@@ -593,13 +626,19 @@ impl Core {
             call_id: Some(callid.clone()),
             ..Default::default()
         };
-        let (dialog, handle) =
-            account.dialogs.do_invite_async(opt, account.state_tx.clone()).map_err(|e| format!("cannot call: {e}"))?;
+        let (dialog, handle) = account
+            .dialogs
+            .do_invite_async(opt, account.state_tx.clone())
+            .map_err(|e| format!("cannot call: {e}"))?;
         let tx = self.tx.clone();
         let id = callid.clone();
         tokio::spawn(async move {
             let msg = match handle.await {
-                Ok(Ok((_, resp))) => Msg::InviteDone { callid: id, status: resp.map(|r| u16::from(r.status_code)), error: None },
+                Ok(Ok((_, resp))) => Msg::InviteDone {
+                    callid: id,
+                    status: resp.map(|r| u16::from(r.status_code)),
+                    error: None,
+                },
                 Ok(Err(e)) => Msg::InviteDone { callid: id, status: None, error: Some(e.to_string()) },
                 Err(e) => Msg::InviteDone { callid: id, status: None, error: Some(e.to_string()) },
             };
@@ -632,7 +671,8 @@ impl Core {
         };
         self.calls.insert(callid.clone(), call);
         if emergency_summary.as_deref() == Some("") {
-            self.notice = Some("Emergency call placed without a location: set one in the phone panel.".into());
+            self.notice =
+                Some("Emergency call placed without a location: set one in the phone panel.".into());
         }
         Ok(serde_json::json!({ "callid": callid, "number": number }))
     }
@@ -712,7 +752,9 @@ impl Core {
                 .reinvite(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
                 .await;
             let (ok, body) = match r {
-                Ok(Some(resp)) if u16::from(resp.status_code.clone()) / 100 == 2 => (true, Some(resp.body.clone())),
+                Ok(Some(resp)) if u16::from(resp.status_code.clone()) / 100 == 2 => {
+                    (true, Some(resp.body.clone()))
+                }
                 _ => (false, None),
             };
             let _ = tx.send(Msg::ReinviteDone { callid, hold, ok, body });
@@ -808,7 +850,10 @@ impl Core {
             for k in keys {
                 let body = format!("Signal={k}\r\nDuration=160\r\n");
                 let _ = dialog
-                    .info(Some(vec![Header::ContentType("application/dtmf-relay".into())]), Some(body.into_bytes()))
+                    .info(
+                        Some(vec![Header::ContentType("application/dtmf-relay".into())]),
+                        Some(body.into_bytes()),
+                    )
                     .await;
             }
         });
@@ -846,7 +891,12 @@ impl Core {
             answered: None,
             local_hold: false,
             remote_hold: false,
-            local: sdp::Local { addr: local_ip, port: rtp.port, session_id: util::random_u32() as u64, version: 1 },
+            local: sdp::Local {
+                addr: local_ip,
+                port: rtp.port,
+                session_id: util::random_u32() as u64,
+                version: 1,
+            },
             rtp,
             remote: remote.as_ref().ok().cloned(),
             auto_answer_at: None,
@@ -858,8 +908,12 @@ impl Core {
             reason: None,
         };
         let refuse = match (&cfg, &remote) {
-            (_, Err(e)) if !req.body.is_empty() => Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string())),
-            (Some(c), _) if c.dnd => Some((StatusCode::BusyHere, CallResult::Rejected, "do not disturb".into())),
+            (_, Err(e)) if !req.body.is_empty() => {
+                Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string()))
+            }
+            (Some(c), _) if c.dnd => {
+                Some((StatusCode::BusyHere, CallResult::Rejected, "do not disturb".into()))
+            }
             (Some(c), _) if busy && !c.call_waiting => {
                 Some((StatusCode::BusyHere, CallResult::Busy, "call waiting is off".into()))
             }
@@ -890,7 +944,8 @@ impl Core {
             if self.calls.values().any(|c| c.connected()) {
                 call.auto_answer_pending = true;
             } else {
-                call.auto_answer_at = Some(Instant::now() + Duration::from_secs(c.auto_answer_seconds as u64));
+                call.auto_answer_at =
+                    Some(Instant::now() + Duration::from_secs(c.auto_answer_seconds as u64));
             }
         }
         let event = call.event();
@@ -952,7 +1007,10 @@ impl Core {
                     }
                     Err(_) if req.body.is_empty() => {
                         call.local.version += 1;
-                        let body = sdp::offer(&call.local, if call.local_hold { MediaDir::SendOnly } else { MediaDir::SendRecv });
+                        let body = sdp::offer(
+                            &call.local,
+                            if call.local_hold { MediaDir::SendOnly } else { MediaDir::SendRecv },
+                        );
                         let _ = handle
                             .respond(
                                 StatusCode::OK,
@@ -975,7 +1033,10 @@ impl Core {
                     .find_map(|l| l.trim().strip_prefix("Signal=").map(|s| s.trim().to_string()))
                     .or_else(|| Some(body.trim().to_string()).filter(|s| s.chars().count() == 1));
                 if let Some(k) = key.and_then(|k| k.chars().next()) {
-                    self.ctx.publish(contract::TOPIC_DTMF, &DtmfEvent { callid: id.call_id.clone(), digits: k.to_string() });
+                    self.ctx.publish(
+                        contract::TOPIC_DTMF,
+                        &DtmfEvent { callid: id.call_id.clone(), digits: k.to_string() },
+                    );
                 }
             }
             DialogState::Notify(id, req, handle) => {
@@ -1015,16 +1076,17 @@ impl Core {
                     a.dialogs.remove_dialog(&id);
                 }
                 let Some(call) = self.calls.get(&id.call_id) else { return };
-                let result = call.result.unwrap_or(match (call.direction, call.answered.is_some(), &reason) {
-                    (_, true, _) => CallResult::Answered,
-                    (Direction::Inbound, false, TerminatedReason::UacCancel) => CallResult::Missed,
-                    (Direction::Inbound, false, TerminatedReason::Timeout) => CallResult::Missed,
-                    (Direction::Inbound, false, _) => CallResult::Rejected,
-                    (Direction::Outbound, false, TerminatedReason::UasBusy) => CallResult::Busy,
-                    (Direction::Outbound, false, TerminatedReason::UasDecline) => CallResult::Rejected,
-                    (Direction::Outbound, false, TerminatedReason::UacCancel) => CallResult::Cancelled,
-                    (Direction::Outbound, false, _) => CallResult::Failed,
-                });
+                let result =
+                    call.result.unwrap_or(match (call.direction, call.answered.is_some(), &reason) {
+                        (_, true, _) => CallResult::Answered,
+                        (Direction::Inbound, false, TerminatedReason::UacCancel) => CallResult::Missed,
+                        (Direction::Inbound, false, TerminatedReason::Timeout) => CallResult::Missed,
+                        (Direction::Inbound, false, _) => CallResult::Rejected,
+                        (Direction::Outbound, false, TerminatedReason::UasBusy) => CallResult::Busy,
+                        (Direction::Outbound, false, TerminatedReason::UasDecline) => CallResult::Rejected,
+                        (Direction::Outbound, false, TerminatedReason::UacCancel) => CallResult::Cancelled,
+                        (Direction::Outbound, false, _) => CallResult::Failed,
+                    });
                 if call.reason.is_none()
                     && let Some(c) = self.calls.get_mut(&id.call_id)
                 {
@@ -1118,10 +1180,6 @@ impl Core {
             }
         }
     }
-
-    pub fn calls(&self) -> Vec<CallEvent> {
-        self.calls.values().map(Call::event).collect()
-    }
 }
 
 fn start_media(call: &mut Call, remote: &sdp::Remote) {
@@ -1129,8 +1187,14 @@ fn start_media(call: &mut Call, remote: &sdp::Remote) {
     if remote.port == 0 {
         return;
     }
-    call.rtp.send(RtpCmd::Remote { addr: SocketAddr::new(ip, remote.port), audio_pt: pt, event_pt: remote.telephone_event });
-    call.rtp.send(RtpCmd::Sending(!call.local_hold && !matches!(remote.dir, MediaDir::SendOnly | MediaDir::Inactive)));
+    call.rtp.send(RtpCmd::Remote {
+        addr: SocketAddr::new(ip, remote.port),
+        audio_pt: pt,
+        event_pt: remote.telephone_event,
+    });
+    call.rtp.send(RtpCmd::Sending(
+        !call.local_hold && !matches!(remote.dir, MediaDir::SendOnly | MediaDir::Inactive),
+    ));
 }
 
 fn forward_digits(callid: String, mut rx: mpsc::UnboundedReceiver<char>, tx: mpsc::UnboundedSender<Msg>) {
@@ -1171,7 +1235,8 @@ fn registrar_uri(domain: &str, t: &Target) -> rsip::Uri {
         Transport::Udp => format!("sip:{domain}"),
         other => format!("sip:{domain};transport={}", other.as_str()),
     };
-    rsip::Uri::try_from(text.as_str()).unwrap_or_else(|_| rsip::Uri::try_from("sip:invalid").expect("static URI"))
+    rsip::Uri::try_from(text.as_str())
+        .unwrap_or_else(|_| rsip::Uri::try_from("sip:invalid").expect("static URI"))
 }
 
 /// The system's trust anchors plus the account's extra CA: verification is always on.
@@ -1216,7 +1281,8 @@ fn uri_user(v: &str) -> Option<String> {
 
 /// Caller number and name: P-Asserted-Identity when a trusted proxy set it, else From.
 fn caller_of(req: &rsip::Request) -> (String, Option<String>) {
-    let from = header_value(req, "P-Asserted-Identity").or_else(|| header_value(req, "From")).unwrap_or_default();
+    let from =
+        header_value(req, "P-Asserted-Identity").or_else(|| header_value(req, "From")).unwrap_or_default();
     let number = uri_user(&from).unwrap_or_else(|| "anonymous".into());
     let name = from
         .split_once('<')
@@ -1250,18 +1316,21 @@ async fn serve_incoming(
             continue;
         }
         match tx.original.method {
-            rsip::Method::Invite => match dialogs.get_or_create_server_invite(&tx, state_tx.clone(), None, Some(contact.clone())) {
-                Ok(dialog) => {
-                    let mut d = dialog.clone();
-                    let _ = core.send(Msg::Incoming(dialog));
-                    tokio::spawn(async move {
-                        let _ = d.handle(&mut tx).await;
-                    });
+            rsip::Method::Invite => {
+                match dialogs.get_or_create_server_invite(&tx, state_tx.clone(), None, Some(contact.clone()))
+                {
+                    Ok(dialog) => {
+                        let mut d = dialog.clone();
+                        let _ = core.send(Msg::Incoming(dialog));
+                        tokio::spawn(async move {
+                            let _ = d.handle(&mut tx).await;
+                        });
+                    }
+                    Err(_) => {
+                        let _ = tx.reply(StatusCode::BadRequest).await;
+                    }
                 }
-                Err(_) => {
-                    let _ = tx.reply(StatusCode::BadRequest).await;
-                }
-            },
+            }
             rsip::Method::Options => {
                 let _ = tx.reply(StatusCode::OK).await;
             }
@@ -1390,7 +1459,8 @@ async fn options_ping(endpoint: &EndpointInnerRef, uri: &rsip::Uri, target: &Tar
     use rsipstack::transaction::key::{TransactionKey, TransactionRole};
     use rsipstack::transaction::transaction::Transaction;
     let Ok(via) = endpoint.get_via(None, None) else { return false };
-    let from = rsip::typed::From { display_name: None, uri: uri.clone(), params: vec![] }.with_tag(util::random_token(10).into());
+    let from = rsip::typed::From { display_name: None, uri: uri.clone(), params: vec![] }
+        .with_tag(util::random_token(10).into());
     let to = rsip::typed::To { display_name: None, uri: uri.clone(), params: vec![] };
     let mut req = endpoint.make_request(rsip::Method::Options, uri.clone(), via, from, to, 1, None);
     req.headers.push(rsip::headers::CallId::new(format!("{}@ucdesk", util::random_token(16))).into());

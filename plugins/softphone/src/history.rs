@@ -4,7 +4,7 @@
 //! The database is opened once and used from the engine only; a write that fails (a
 //! full disk) is logged and the call goes on: history never takes a call down.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::path::Path;
 use ucdesk_sdk::contract::phone::{CallResult, Direction, HistoryEntry};
 
@@ -109,7 +109,9 @@ impl History {
             .map_err(|source| HistoryError { path: self.path.clone(), source })
     }
 
+    #[cfg(test)]
     pub fn get(&self, callid: &str) -> Result<Option<String>, HistoryError> {
+        use rusqlite::OptionalExtension;
         self.db
             .query_row("SELECT result FROM calls WHERE callid = ?1", [callid], |r| r.get(0))
             .optional()

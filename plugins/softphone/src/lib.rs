@@ -117,8 +117,11 @@ impl Plugin for Softphone {
                 Request::Dtmf { callid, digits }
             }
             "history" => {
-                let q: HistoryQuery =
-                    if call.raw().is_empty() || call.raw() == b"null" { HistoryQuery { limit: 50 } } else { call.args()? };
+                let q: HistoryQuery = if call.raw().is_empty() || call.raw() == b"null" {
+                    HistoryQuery { limit: 50 }
+                } else {
+                    call.args()?
+                };
                 Request::History(q.limit)
             }
             "calls" => {
@@ -174,7 +177,11 @@ impl Plugin for Softphone {
             }
             ("transfer", UiAction::Clicked) | ("transfer_to", UiAction::Submitted { .. }) => {
                 let target = std::mem::take(&mut self.form().transfer_input);
-                self.engine.request(Request::Transfer { callid: arg.to_string(), target: Some(target), attended: None })
+                self.engine.request(Request::Transfer {
+                    callid: arg.to_string(),
+                    target: Some(target),
+                    attended: None,
+                })
             }
             ("answer", UiAction::Clicked) => self.engine.request(Request::Answer(arg.into())),
             ("reject" | "hangup", UiAction::Clicked) => self.engine.request(Request::Hangup(arg.into())),
@@ -185,10 +192,11 @@ impl Plugin for Softphone {
                 let (callid, key) = arg.rsplit_once(':').unwrap_or((arg, ""));
                 self.engine.request(Request::Dtmf { callid: callid.into(), digits: key.into() })
             }
-            ("dnd" | "call_waiting", UiAction::Changed { value }) => {
-                self.ctx.set_setting(name, &value.as_bool().unwrap_or(false)).map(|()| Value::Null)
-                    .map_err(|e| e.to_string())
-            }
+            ("dnd" | "call_waiting", UiAction::Changed { value }) => self
+                .ctx
+                .set_setting(name, &value.as_bool().unwrap_or(false))
+                .map(|()| Value::Null)
+                .map_err(|e| e.to_string()),
             ("mark_seen", UiAction::Clicked) => self.engine.request(Request::MarkSeen),
             ("history", UiAction::Selected { row }) => {
                 let number = row.trim_start_matches("call:").to_string();

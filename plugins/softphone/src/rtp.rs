@@ -28,7 +28,11 @@ const GAP_FRAMES: u32 = 2;
 #[derive(Debug)]
 pub enum RtpCmd {
     /// The negotiated far end: where to send, which audio and event payload types.
-    Remote { addr: SocketAddr, audio_pt: u8, event_pt: Option<u8> },
+    Remote {
+        addr: SocketAddr,
+        audio_pt: u8,
+        event_pt: Option<u8>,
+    },
     /// Whether we may send (not when we hold or the far end is inactive/sendonly to us).
     Sending(bool),
     Dtmf(String),
@@ -127,7 +131,8 @@ impl Sender {
                 let duration = (frames * SAMPLES_PER_FRAME) as u16;
                 let end = frames >= TONE_FRAMES;
                 // Volume 10 dBm0 below max; the end packet goes three times (§2.5.1.4).
-                let payload = vec![code, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+                let payload =
+                    vec![code, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
                 let copies = if end { 3 } else { 1 };
                 for _ in 0..copies {
                     out.push(self.packet(pt, sent == 0, start, payload.clone()));
@@ -152,7 +157,11 @@ impl Sender {
     }
 }
 
-async fn run(socket: Arc<UdpSocket>, mut rx: mpsc::UnboundedReceiver<RtpCmd>, digits: mpsc::UnboundedSender<char>) {
+async fn run(
+    socket: Arc<UdpSocket>,
+    mut rx: mpsc::UnboundedReceiver<RtpCmd>,
+    digits: mpsc::UnboundedSender<char>,
+) {
     let mut s = Sender {
         ssrc: crate::util::random_u32(),
         seq: crate::util::random_u32() as u16,

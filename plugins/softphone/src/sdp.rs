@@ -88,7 +88,8 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
     // rtc-sdp wants CRLF or LF lines and nothing after the last one.
     let sd = SessionDescription::unmarshal(&mut std::io::Cursor::new(text.trim_end().to_string() + "\r\n"))
         .map_err(|e| SdpError::Parse(e.to_string()))?;
-    let media = sd.media_descriptions.iter().find(|m| m.media_name.media == "audio").ok_or(SdpError::NoAudio)?;
+    let media =
+        sd.media_descriptions.iter().find(|m| m.media_name.media == "audio").ok_or(SdpError::NoAudio)?;
     let addr_of = |c: &Option<ConnectionInformation>| {
         c.as_ref().and_then(|c| c.address.as_ref()).and_then(|a| a.address.parse::<IpAddr>().ok())
     };
@@ -106,7 +107,8 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
             _ => {}
         }
     }
-    let dir = direction(&media.attributes).or_else(|| direction(&sd.attributes)).unwrap_or(MediaDir::SendRecv);
+    let dir =
+        direction(&media.attributes).or_else(|| direction(&sd.attributes)).unwrap_or(MediaDir::SendRecv);
     let port = media.media_name.port.value.clamp(0, u16::MAX as isize) as u16;
     // Port 0 or address 0.0.0.0 is the old way to say "on hold" (RFC 2543).
     let dir = if port == 0 || addr.is_some_and(|a| a.is_unspecified()) { MediaDir::Inactive } else { dir };
@@ -164,7 +166,8 @@ fn build(local: &Local, codecs: &[u8], telephone_event: Option<u8>, dir: MediaDi
     if let Some(pt) = telephone_event {
         media = media.with_codec(pt, "telephone-event".into(), 8000, 0, "0-16".into());
     }
-    media = media.with_value_attribute("ptime".into(), "20".into()).with_property_attribute(dir.as_str().into());
+    media =
+        media.with_value_attribute("ptime".into(), "20".into()).with_property_attribute(dir.as_str().into());
     let sd = SessionDescription {
         version: 0,
         origin: Origin {
@@ -236,7 +239,8 @@ mod tests {
         assert_eq!(MediaDir::SendRecv.answer_to(true), MediaDir::SendOnly);
         assert_eq!(MediaDir::SendOnly.answer_to(true), MediaDir::Inactive);
         assert_eq!(MediaDir::Inactive.answer_to(false), MediaDir::Inactive);
-        let old_style = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\n";
+        let old_style =
+            "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\n";
         assert_eq!(parse(old_style.as_bytes()).unwrap().dir, MediaDir::Inactive);
     }
 

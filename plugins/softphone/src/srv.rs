@@ -54,7 +54,9 @@ pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), ResolveError> {
         return Ok((host.to_string(), port));
     }
     match s.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => Ok((host.to_string(), Some(port.parse().map_err(|_| bad())?))),
+        Some((host, port)) if !host.contains(':') => {
+            Ok((host.to_string(), Some(port.parse().map_err(|_| bad())?)))
+        }
         _ if s.is_empty() || s.contains(['/', ' ', ';']) => Err(bad()),
         _ => Ok((s.to_string(), None)),
     }
@@ -63,9 +65,11 @@ pub fn split_host_port(s: &str) -> Result<(String, Option<u16>), ResolveError> {
 fn resolver(dns_server: &str) -> Result<Resolver<TokioRuntimeProvider>, ResolveError> {
     let provider = TokioRuntimeProvider::default();
     let builder = if dns_server.is_empty() {
-        Resolver::builder(provider).map_err(|e| ResolveError::Lookup { name: "system resolver".into(), why: e.to_string() })?
+        Resolver::builder(provider)
+            .map_err(|e| ResolveError::Lookup { name: "system resolver".into(), why: e.to_string() })?
     } else {
-        let (ip, port) = split_host_port(dns_server).map_err(|_| ResolveError::BadDnsServer(dns_server.into()))?;
+        let (ip, port) =
+            split_host_port(dns_server).map_err(|_| ResolveError::BadDnsServer(dns_server.into()))?;
         let ip: IpAddr = ip.parse().map_err(|_| ResolveError::BadDnsServer(dns_server.into()))?;
         let mut ns = NameServerConfig::udp_and_tcp(ip);
         for c in &mut ns.connections {
@@ -88,7 +92,11 @@ pub async fn targets(
     let (host, port) = split_host_port(server)?;
     if let Ok(ip) = host.parse::<IpAddr>() {
         let t = transport.unwrap_or(Transport::Udp);
-        return Ok(vec![Target { addr: SocketAddr::new(ip, port.unwrap_or(t.default_port())), transport: t, host }]);
+        return Ok(vec![Target {
+            addr: SocketAddr::new(ip, port.unwrap_or(t.default_port())),
+            transport: t,
+            host,
+        }]);
     }
     let resolver = resolver(dns_server)?;
     // An explicit port means "this host", not SRV (RFC 3263 §4.2).
@@ -120,7 +128,11 @@ pub async fn targets(
                     continue; // "." means the service is decidedly not available
                 }
                 for ip in lookup_ips(&resolver, target).await {
-                    out.push(Target { addr: SocketAddr::new(ip, srv.port), transport: t, host: target.to_string() });
+                    out.push(Target {
+                        addr: SocketAddr::new(ip, srv.port),
+                        transport: t,
+                        host: target.to_string(),
+                    });
                 }
             }
             if !out.is_empty() {
@@ -135,7 +147,11 @@ pub async fn targets(
     }
     Ok(ips
         .into_iter()
-        .map(|ip| Target { addr: SocketAddr::new(ip, port.unwrap_or(t.default_port())), transport: t, host: host.clone() })
+        .map(|ip| Target {
+            addr: SocketAddr::new(ip, port.unwrap_or(t.default_port())),
+            transport: t,
+            host: host.clone(),
+        })
         .collect())
 }
 
@@ -168,7 +184,14 @@ mod tests {
     #[tokio::test]
     async fn literal_addresses_need_no_dns() {
         let t = targets("127.0.0.1:5070", "", Some(Transport::Tcp), "").await.unwrap();
-        assert_eq!(t, [Target { addr: "127.0.0.1:5070".parse().unwrap(), transport: Transport::Tcp, host: "127.0.0.1".into() }]);
+        assert_eq!(
+            t,
+            [Target {
+                addr: "127.0.0.1:5070".parse().unwrap(),
+                transport: Transport::Tcp,
+                host: "127.0.0.1".into()
+            }]
+        );
         let t = targets("127.0.0.1", "", Some(Transport::Tls), "").await.unwrap();
         assert_eq!(t[0].addr.port(), 5061);
     }

@@ -36,8 +36,14 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
     if let Some(n) = &s.notice {
         children.push(ui::styled(n.clone(), ucdesk_sdk::view::TextStyle::Strong));
     }
-    children.push(ui::row([ui::toggle("dnd", "Do not disturb", s.dnd), ui::toggle("call_waiting", "Call waiting", s.call_waiting)]));
-    children.push(ui::row([ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"), ui::button("dial", "Call")]));
+    children.push(ui::row([
+        ui::toggle("dnd", "Do not disturb", s.dnd),
+        ui::toggle("call_waiting", "Call waiting", s.call_waiting),
+    ]));
+    children.push(ui::row([
+        ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"),
+        ui::button("dial", "Call"),
+    ]));
     for keys in KEYS {
         children.push(ui::row(keys.iter().map(|k| ui::button(format!("key_{k}"), k.to_string()))));
     }
@@ -61,11 +67,17 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
         ui::badge(e.state.clone()),
         ui::weak(format!("{}:{:02}", e.duration / 60, e.duration % 60)),
     ])];
+    if c.remote_hold {
+        rows.push(ui::weak("On hold by the other side"));
+    }
     if let Some(loc) = &c.emergency_location {
         rows.push(ui::weak(format!("Emergency location: {loc}")));
     }
     if let Some(secs) = c.auto_answer_in {
-        rows.push(ui::row([ui::text(format!("Answering automatically in {secs} s")), ui::button(format!("stop_auto:{id}"), "Stop")]));
+        rows.push(ui::row([
+            ui::text(format!("Answering automatically in {secs} s")),
+            ui::button(format!("stop_auto:{id}"), "Stop"),
+        ]));
     }
     let ringing_in = e.direction == Direction::Inbound && matches!(e.state.as_str(), "ringing");
     let mut buttons = Vec::new();
@@ -104,7 +116,11 @@ pub fn recent(s: &Snapshot) -> View {
         (format!("call:{}", h.number), format!("{arrow} {who}"), what)
     });
     ui::view(ui::column([
-        ui::row([ui::heading("Recent calls"), ui::badge(format!("{} missed", s.missed)), ui::button("mark_seen", "Mark seen")]),
+        ui::row([
+            ui::heading("Recent calls"),
+            ui::badge(format!("{} missed", s.missed)),
+            ui::button("mark_seen", "Mark seen"),
+        ]),
         ui::list("history", rows),
     ]))
 }
