@@ -7,7 +7,7 @@
 # SIP_DOMAINS (extra names that are "us", e.g. lab.test), SIP_ROUTES ("911=127.0.0.1:6000 ..."
 # sends calls to that user straight to a fixed address: an emergency trunk in the lab).
 # Writes DIR/kamailio.cfg, DIR/db (db_text users), DIR/cert.pem + DIR/key.pem and
-# DIR/ca.pem (the self-signed certificate a client must trust). Prints `ready` once every
+# DIR/ca.pem (the throwaway CA a client must trust). Prints `ready` once every
 # port listens, then waits; SIGTERM stops Kamailio.
 set -euo pipefail
 dir=$(cd "${1:?usage: kamailio.sh DIR}" && pwd)
@@ -35,9 +35,17 @@ tls_cfg=""
 if [ -n "${SIP_TLS_PORT:-}" ]; then
   san="IP:127.0.0.1,DNS:localhost,DNS:lab.test"
   for d in $domains; do san="$san,DNS:$d"; done
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ucdesk lab" \
-    -addext "subjectAltName=$san" -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-  cp "$dir/cert.pem" "$dir/ca.pem"
+  # A throwaway CA signs the server certificate: strict verifiers (rustls/webpki)
+  # refuse a self-signed CA certificate used as the server's own.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ucdesk lab CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=ucdesk lab" -keyout "$dir/key.pem" \
+    -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
+    "$san" >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" 2>/dev/null
   cat >"$dir/tls.cfg" <<TLS
 [server:default]
 method = TLSv1.2+
@@ -52,6 +60,8 @@ require_certificate = no
 TLS
   listen="$listen
 listen=tls:127.0.0.1:$SIP_TLS_PORT"
+  aliases="$aliases
+alias=\"127.0.0.1:$SIP_TLS_PORT\""
   tls_cfg="enable_tls=yes
 loadmodule \"tls.so\"
 modparam(\"tls\", \"config\", \"$dir/tls.cfg\")"
