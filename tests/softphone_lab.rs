@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Kamailio};
+use ucdesk_tests::lab::{Bot, Dns, Kamailio, Sipp, free_port, sipp_scenario};
 use ucdesk_tests::{Daemon, Lines, Profile, plugin_lib, sdk_bin, wait_for};
 
 const DEV_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../license/keys/dev-vendor.key");
@@ -61,6 +61,10 @@ fn status(d: &Daemon) -> Value {
 fn wait_registration(d: &Daemon, state: &str) -> Value {
     wait_for(WAIT, || Some(status(d)).filter(|s| s["registration"]["state"] == state))
         .unwrap_or_else(|| panic!("never {state}: {}\n{}", status(d), d.log()))
+}
+
+fn set(p: &Profile, key: &str, value: &str) {
+    p.run_ok(&["settings", "set", key, value]);
 }
 
 /// Waits for an event on `topic` (from an `events` stream) and returns its payload.
@@ -174,5 +178,294 @@ fn call_waiting_off_answers_a_second_caller_busy() {
     assert_eq!(ended["result"], "busy");
     wait_for(WAIT, || carol.log().contains("486").then_some(()))
         .unwrap_or_else(|| panic!("carol did not hear busy:\n{}", carol.log()));
+    drop(bob);
+}
+
+#[test]
+fn incoming_call_rings_until_answered_by_hand() {
+    let k = Kamailio::start();
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    carol.command("dial", &format!("sip:alice@{}", k.addr()));
+    let incoming = next_event(&events, "call.incoming");
+    let callid = incoming["callid"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_secs(1));
+    let calls = d.call("phone.calls", json!(null)).unwrap();
+    assert_eq!(calls[0]["state"], "ringing", "no auto answer unless enabled: {calls}");
+    d.call("phone.answer", json!({"callid": callid})).unwrap();
+    assert_eq!(next_event(&events, "call.answered")["callid"], callid.as_str());
+    wait_for(WAIT, || carol.log().contains("established").then_some(()))
+        .unwrap_or_else(|| panic!("carol's call never established:\n{}", carol.log()));
+    d.call("phone.hangup", json!({"callid": callid})).unwrap();
+    let ended = next_event(&events, "call.ended");
+    assert_eq!((ended["direction"].as_str(), ended["result"].as_str()), (Some("inbound"), Some("answered")));
+}
+
+#[test]
+fn blind_transfer_hands_the_call_to_a_third_party() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let carol = Bot::start(&k, "carol", "auto");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let callid =
+        d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
+    next_event(&events, "call.answered");
+    d.call("phone.transfer", json!({"callid": callid, "target": "carol"})).unwrap();
+    let transferred = next_event(&events, "call.transferred");
+    assert_eq!(transferred["transferred_to"], "carol");
+    assert_eq!(next_event(&events, "call.ended")["callid"], callid.as_str());
+    // bob followed the REFER: carol now talks to bob, not to us.
+    wait_for(WAIT, || carol.log().contains("sip:bob@").then_some(()))
+        .unwrap_or_else(|| panic!("carol got no call from bob:\n{}\nbob:\n{}", carol.log(), bob.log()));
+    wait_for(WAIT, || (carol.log().matches("established").count() >= 1).then_some(()))
+        .unwrap_or_else(|| panic!("bob-carol never established:\n{}", carol.log()));
+}
+
+#[test]
+fn attended_transfer_joins_the_two_far_ends() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let carol = Bot::start(&k, "carol", "auto");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let first =
+        d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
+    next_event(&events, "call.answered");
+    d.call("phone.hold", json!({"callid": first})).unwrap();
+    next_event(&events, "call.held");
+    let consult =
+        d.call("phone.dial", json!({"number": "carol"})).unwrap()["callid"].as_str().unwrap().to_string();
+    assert_eq!(next_event(&events, "call.answered")["callid"], consult.as_str());
+    d.call("phone.transfer", json!({"callid": first, "attended_callid": consult})).unwrap();
+    next_event(&events, "call.transferred");
+    // Both of our calls end; bob and carol stay connected to each other.
+    let mut ended = [next_event(&events, "call.ended"), next_event(&events, "call.ended")]
+        .map(|e| e["callid"].as_str().unwrap().to_string());
+    ended.sort();
+    let mut ours = [first, consult];
+    ours.sort();
+    assert_eq!(ended, ours);
+    wait_for(WAIT, || carol.log().contains("sip:bob@").then_some(()))
+        .unwrap_or_else(|| panic!("bob never reached carol:\n{}\nbob:\n{}", carol.log(), bob.log()));
+    let invite = bob.log();
+    assert!(invite.contains("carol"), "bob dialed the transfer target:\n{invite}");
+}
+
+#[test]
+fn hidden_caller_id_reaches_the_far_end_as_anonymous() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let dialed = d.call("phone.dial", json!({"number": "bob", "hide_caller_id": true})).unwrap();
+    next_event(&events, "call.answered");
+    let log = bob.log();
+    assert!(log.contains("anonymous@anonymous.invalid"), "bob saw who called:\n{log}");
+    assert!(!log.contains("sip:alice@"), "bob saw alice:\n{log}");
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended");
+}
+
+/// The emergency trunk is SIPp: Kamailio routes 911 to it, and it logs the INVITE.
+#[test]
+fn emergency_call_carries_a_valid_pidf_lo() {
+    let psap = Sipp::uas(sipp_scenario("uas.xml").to_str().unwrap());
+    let k = Kamailio::start_with(&[("SIP_ROUTES", format!("911=127.0.0.1:{}", psap.port))]);
+    let p = phone(&k, "udp", "alicepw");
+    set(&p, "softphone.server_locality", "US");
+    let location = json!({
+        "name": "HQ", "country": "US", "state": "TX", "city": "Austin", "street": "Congress",
+        "street_suffix": "Ave", "number": "100", "postal_code": "78701", "floor": "3", "room": "301 <east>"
+    });
+    set(&p, "softphone.emergency_location", &location.to_string());
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let dialed = d.call("phone.dial", json!({"number": "911"})).unwrap();
+    next_event(&events, "call.answered");
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended");
+
+    let log = psap.messages();
+    let start = log.find("INVITE sip:911@").unwrap_or_else(|| panic!("no INVITE reached the PSAP:\n{log}"));
+    let invite = &log[start..];
+    let invite = &invite[..invite.find("\n----").unwrap_or(invite.len())];
+    let (head, body) = invite.split_once("\n\n").or_else(|| invite.split_once("\r\n\r\n")).expect("a body");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} header:\n{head}"))
+    };
+    // RFC 6442: Geolocation names the body part by Content-ID; routing on location is allowed.
+    let geolocation = header("Geolocation");
+    let cid = geolocation.trim_start_matches("<cid:").trim_end_matches('>').to_string();
+    assert_eq!(header("Geolocation-Routing"), "yes");
+    let content_type = header("Content-Type");
+    let boundary = content_type.split("boundary=").nth(1).expect("multipart boundary").trim_matches('"');
+    let parts: Vec<&str> = body.split(&format!("--{boundary}")).collect();
+    let sdp = parts.iter().find(|p| p.contains("application/sdp")).expect("an SDP part");
+    assert!(sdp.contains("m=audio "), "{sdp}");
+    let pidf_part = parts
+        .iter()
+        .find(|p| p.contains("application/pidf+xml"))
+        .unwrap_or_else(|| panic!("no PIDF-LO part:\n{body}"));
+    assert!(pidf_part.contains(&format!("Content-ID: <{cid}>")), "Geolocation {geolocation} names no part");
+    let xml = &pidf_part[pidf_part.find("<?xml").expect("an XML document")..];
+    let doc =
+        roxmltree::Document::parse(xml.trim()).unwrap_or_else(|e| panic!("PIDF-LO is not XML: {e}\n{xml}"));
+
+    // RFC 4119 / RFC 5491: presence > device > geopriv > location-info > civicAddress,
+    // and the device carries its deviceID.
+    const PIDF: &str = "urn:ietf:params:xml:ns:pidf";
+    const DM: &str = "urn:ietf:params:xml:ns:pidf:data-model";
+    const GP: &str = "urn:ietf:params:xml:ns:pidf:geopriv10";
+    const CA: &str = "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr";
+    let root = doc.root_element();
+    assert_eq!((root.tag_name().namespace(), root.tag_name().name()), (Some(PIDF), "presence"));
+    assert!(root.attribute("entity").unwrap().starts_with("sip:alice@"));
+    fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, ns: &str, name: &str) -> roxmltree::Node<'a, 'i> {
+        n.children()
+            .find(|c| c.tag_name().namespace() == Some(ns) && c.tag_name().name() == name)
+            .unwrap_or_else(|| panic!("<{name}> missing under <{}>", n.tag_name().name()))
+    }
+    let device = child(root, DM, "device");
+    assert!(child(device, DM, "deviceID").text().unwrap().starts_with("urn:uuid:"));
+    let geopriv = child(device, GP, "geopriv");
+    child(geopriv, GP, "usage-rules");
+    let civic = child(child(geopriv, GP, "location-info"), CA, "civicAddress");
+    let field = |name: &str| child(civic, CA, name).text().unwrap_or_default().to_string();
+    assert_eq!(
+        [field("country"), field("A1"), field("A3"), field("RD"), field("HNO"), field("FLR"), field("ROOM")],
+        ["US", "TX", "Austin", "Congress", "100", "3", "301 <east>"].map(String::from)
+    );
+}
+
+#[test]
+fn a_restarted_registrar_gets_the_registration_back() {
+    let mut k = Kamailio::start();
+    let p = phone(&k, "udp", "alicepw");
+    set(&p, "softphone.keep_alive_interval", "5");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    k.stop();
+    // The keep-alive notices the registrar is gone.
+    let lost = wait_for(Duration::from_secs(30), || {
+        Some(status(&d)).filter(|s| s["registration"]["state"] != "registered")
+    })
+    .unwrap_or_else(|| panic!("the outage went unnoticed: {}", status(&d)));
+    assert!(lost["registration"]["reason"].as_str().is_some(), "{lost}");
+    k.restart();
+    wait_for(Duration::from_secs(45), || {
+        Some(status(&d)).filter(|s| s["registration"]["state"] == "registered")
+    })
+    .unwrap_or_else(|| panic!("never registered again: {}\n{}", status(&d), d.log()));
+    // The new Kamailio knows where alice is: a call reaches her.
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let bob = Bot::start(&k, "bob", "auto");
+    bob.command("dial", &format!("sip:alice@{}", k.addr()));
+    assert_eq!(next_event(&events, "call.incoming")["number"], "bob");
+}
+
+/// SRV gives three registrars in priority order; the first is dead, the second takes
+/// the registration, and when it dies the phone fails over to the third.
+#[test]
+fn srv_failover_skips_a_dead_registrar_and_moves_on_when_one_dies() {
+    let dead = free_port();
+    let mut k1 = Kamailio::start_with(&[("SIP_DOMAINS", "lab.test".into())]);
+    let k2 = Kamailio::start_with(&[("SIP_DOMAINS", "lab.test".into())]);
+    let dns = Dns::start(
+        &[
+            ("_sip._udp.lab.test", "sip0.lab.test", dead, 10, 10),
+            ("_sip._udp.lab.test", "sip1.lab.test", k1.udp, 20, 10),
+            ("_sip._udp.lab.test", "sip2.lab.test", k2.udp, 30, 10),
+        ],
+        &[("sip0.lab.test", "127.0.0.1"), ("sip1.lab.test", "127.0.0.1"), ("sip2.lab.test", "127.0.0.1")],
+    );
+    let p = phone(&k1, "udp", "alicepw");
+    set(&p, "softphone.server", "lab.test");
+    set(&p, "softphone.dns_server", &dns.addr());
+    set(&p, "softphone.keep_alive_interval", "5");
+    let d = p.daemon();
+    let s = wait_for(Duration::from_secs(30), || {
+        Some(status(&d)).filter(|s| s["registration"]["state"] == "registered")
+    })
+    .unwrap_or_else(|| panic!("never registered: {}\n{}", status(&d), d.log()));
+    let on =
+        |s: &Value, port: u16| s["registration"]["server"].as_str().unwrap().contains(&format!(":{port} "));
+    assert!(on(&s, k1.udp), "registered on the second record: {s}");
+    k1.stop();
+    let s = wait_for(Duration::from_secs(40), || {
+        Some(status(&d)).filter(|s| s["registration"]["state"] == "registered" && on(s, k2.udp))
+    })
+    .unwrap_or_else(|| panic!("no failover to the third record: {}\n{}", status(&d), d.log()));
+    assert!(on(&s, k2.udp), "{s}");
+}
+
+#[test]
+fn malformed_sip_does_not_take_the_phone_down() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let p = phone(&k, "udp", "alicepw");
+    let port = free_port();
+    set(&p, "softphone.local_port", &port.to_string());
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+
+    // Raw noise first: empty, binary, a huge datagram, a truncated request.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = ("127.0.0.1", port);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for len in [0usize, 1, 3, 17, 512, 1400, 8000, 60_000] {
+        let noise: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        sock.send_to(&noise, to).unwrap();
+    }
+    sock.send_to(b"INVITE sip:alice@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP", to).unwrap();
+    sock.send_to(b"SIP/2.0 999999 \xff\xfe\r\n\r\n", to).unwrap();
+
+    // Then SIPp's hostile scenario (tests/lab/sipp/malformed.xml).
+    let out = Command::new("sipp")
+        .args(["-sf", sipp_scenario("malformed.xml").to_str().unwrap(), "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string(), "-m", "1", "-nostdin", "-timeout", "20s"])
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(p.home.path())
+        .output()
+        .expect("sipp runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("Successful call") || out.status.success(), "sipp failed:\n{screen}");
+
+    // Still registered, still answering, and still able to call.
+    assert_eq!(status(&d)["registration"]["state"], "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
+    next_event(&events, "call.answered");
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended");
+    let log = d.log();
+    assert!(!log.contains("panicked"), "{log}");
     drop(bob);
 }

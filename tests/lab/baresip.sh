@@ -15,12 +15,14 @@ rtp=${BOT_RTP_PORTS:-$((BOT_SIP_PORT + 1000))-$((BOT_SIP_PORT + 1099))}
 answer=${BOT_ANSWER:-auto}
 audio=${BOT_AUDIO:-$dir/tone.wav}
 if [ ! -f "$audio" ]; then
-  # baresip's ausine is 48 kHz only; a generated 8 kHz WAV works with aufile.
+  # baresip's ausine is 48 kHz only; a generated 8 kHz WAV works with aufile. It lasts
+  # two minutes: baresip hangs a call up when its aufile source ends.
   python3 - "$audio" <<'PY'
 import math, struct, sys, wave
+second = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000))
 with wave.open(sys.argv[1], "wb") as w:
     w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)))
+    w.writeframes(second * 120)
 PY
 fi
 cat >"$dir/config" <<CFG

@@ -84,6 +84,7 @@ pub struct Kamailio {
     pub tcp: u16,
     pub tls: u16,
     pub process: LabProcess,
+    envs: Vec<(&'static str, String)>,
 }
 
 impl Kamailio {
@@ -91,7 +92,8 @@ impl Kamailio {
         Self::start_with(&[])
     }
 
-    pub fn start_with(extra: &[(&str, String)]) -> Kamailio {
+    /// With extra environment for tests/lab/kamailio.sh (SIP_DOMAINS, SIP_ROUTES, ...).
+    pub fn start_with(extra: &[(&'static str, String)]) -> Kamailio {
         let (udp, tls) = (free_port(), free_port());
         let mut envs = vec![
             ("SIP_UDP_PORT", udp.to_string()),
@@ -100,7 +102,18 @@ impl Kamailio {
         ];
         envs.extend(extra.iter().cloned());
         let process = LabProcess::start("kamailio.sh", &envs);
-        Kamailio { udp, tcp: udp, tls, process }
+        Kamailio { udp, tcp: udp, tls, process, envs }
+    }
+
+    /// Stops Kamailio (its registrations are in memory: they are lost).
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+
+    /// Starts it again on the same ports, with an empty location table.
+    pub fn restart(&mut self) {
+        self.process.stop();
+        self.process = LabProcess::start("kamailio.sh", &self.envs);
     }
 
     pub fn addr(&self) -> String {
@@ -109,6 +122,57 @@ impl Kamailio {
 
     pub fn ca_file(&self) -> PathBuf {
         self.process.dir.path().join("ca.pem")
+    }
+}
+
+/// dnsmasq answering SRV and A records for a lab domain (tests/lab/dns.sh).
+pub struct Dns {
+    pub port: u16,
+    pub process: LabProcess,
+}
+
+impl Dns {
+    /// `srv`: (name, target host, port, priority, weight); `hosts`: (name, ip).
+    pub fn start(srv: &[(&str, &str, u16, u16, u16)], hosts: &[(&str, &str)]) -> Dns {
+        let port = free_port();
+        let srv = srv.iter().map(|(n, t, p, prio, w)| format!("{n}={t}:{p}:{prio}:{w}")).collect::<Vec<_>>();
+        let hosts = hosts.iter().map(|(n, ip)| format!("{n}={ip}")).collect::<Vec<_>>();
+        let process = LabProcess::start(
+            "dns.sh",
+            &[("DNS_PORT", port.to_string()), ("DNS_SRV", srv.join(" ")), ("DNS_HOSTS", hosts.join(" "))],
+        );
+        Dns { port, process }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// A SIPp scenario file under tests/lab/sipp.
+pub fn sipp_scenario(name: &str) -> PathBuf {
+    lab_script("sipp").join(name)
+}
+
+/// A SIPp server (`-sn uas` or a scenario file) on `port`, logging every message it
+/// sends and receives to DIR/messages.log (tests/lab/sipp.sh).
+pub struct Sipp {
+    pub port: u16,
+    pub process: LabProcess,
+}
+
+impl Sipp {
+    pub fn uas(scenario: &str) -> Sipp {
+        let port = free_port();
+        let process = LabProcess::start(
+            "sipp.sh",
+            &[("SIPP_PORT", port.to_string()), ("SIPP_SCENARIO", scenario.into())],
+        );
+        Sipp { port, process }
+    }
+
+    pub fn messages(&self) -> String {
+        self.process.file("messages.log")
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Config {
     pub tls_ca_file: String,
     pub register_interval: u32,
     pub keep_alives: bool,
+    /// How often a keep-alive checks the registrar is alive: the time to notice an
+    /// outage or a restarted server and fail over or re-register.
+    pub keep_alive_interval: u32,
     pub local_port: u16,
     pub auto_answer: bool,
     pub auto_answer_seconds: u32,
@@ -91,6 +94,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting("tls_ca_file", "Extra CA certificate to trust (PEM file)", text(1024), Some(json!("")))
         .setting("register_interval", "Register every (seconds)", number(30.0, 86_400.0), Some(json!(300)))
         .setting("keep_alives", "Send keep-alives", SettingKind::Bool, Some(json!(true)))
+        .setting("keep_alive_interval", "Keep-alive every (seconds)", number(5.0, 300.0), Some(json!(15)))
         .setting("local_port", "Local SIP port (0: any)", number(0.0, 65_535.0), Some(json!(0)))
         .setting("auto_answer", "Enable auto answer", SettingKind::Bool, Some(json!(false)))
         .setting("auto_answer_seconds", "Auto answer after (seconds)", number(1.0, 100.0), Some(json!(15)))
@@ -167,6 +171,7 @@ impl Config {
             tls_ca_file: text("tls_ca_file"),
             register_interval: num("register_interval", 300),
             keep_alives: flag("keep_alives", true),
+            keep_alive_interval: num("keep_alive_interval", 15).clamp(5, 300),
             local_port: num("local_port", 0).min(65_535) as u16,
             auto_answer: flag("auto_answer", false),
             auto_answer_seconds: num("auto_answer_seconds", 15).clamp(1, 100),
@@ -189,7 +194,7 @@ impl Config {
     /// The settings that change how we register (a change re-registers).
     pub fn account_key(&self) -> String {
         format!(
-            "{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}|{}|{}",
             self.server,
             self.username,
             self.auth_username,
@@ -199,6 +204,8 @@ impl Config {
             self.dns_server,
             self.tls_ca_file,
             self.register_interval,
+            self.keep_alives,
+            self.keep_alive_interval,
             self.local_port,
             self.password.as_deref().unwrap_or_default(),
         )

@@ -88,9 +88,9 @@ pub fn needs_location(number: &str, locality: &str) -> bool {
     locality.eq_ignore_ascii_case("US") && EMERGENCY_NUMBERS.contains(&number)
 }
 
-/// The PIDF-LO document for `entity` (our SIP URI) at `location`. `timestamp` is
-/// RFC 3339.
-pub fn pidf_lo(entity: &str, location: &Location, timestamp: &str) -> String {
+/// The PIDF-LO document for `entity` (our SIP URI) on device `device_id` (a URN,
+/// mandatory in the RFC 4479 data model) at `location`. `timestamp` is RFC 3339.
+pub fn pidf_lo(entity: &str, device_id: &str, location: &Location, timestamp: &str) -> String {
     let mut civic = String::new();
     for (tag, value) in [
         ("country", &location.country),
@@ -127,11 +127,13 @@ pub fn pidf_lo(entity: &str, location: &Location, timestamp: &str) -> String {
       <gp:usage-rules/>
       <gp:method>Manual</gp:method>
     </gp:geopriv>
+    <dm:deviceID>{device_id}</dm:deviceID>
     <dm:timestamp>{timestamp}</dm:timestamp>
   </dm:device>
 </presence>
 "#,
         entity = xml_escape(entity),
+        device_id = xml_escape(device_id),
     )
 }
 
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn pidf_carries_floor_and_room_escaped() {
-        let xml = pidf_lo("sip:alice@example.com", &austin(), "2026-11-24T10:00:00Z");
+        let xml = pidf_lo("sip:alice@example.com", "urn:uuid:1", &austin(), "2026-11-24T10:00:00Z");
         assert!(xml.contains("<ca:FLR>3</ca:FLR>"));
         assert!(xml.contains("<ca:ROOM>301 &lt;east&gt;</ca:ROOM>"));
         assert!(xml.contains("<ca:country>US</ca:country>"));

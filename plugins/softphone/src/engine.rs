@@ -12,7 +12,7 @@ use crate::srv::{self, Target};
 use crate::{emergency, util};
 use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
-use rsipstack::dialog::dialog::{DialogState, DialogStateSender, ReferStatus, TerminatedReason};
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -34,8 +34,6 @@ use ucdesk_sdk::contract::phone::{
 
 /// How long the plugin thread waits for the engine to accept a request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Keep-alive: an OPTIONS to the registrar this often; no answer → re-register.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Longest wait between registration attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -135,6 +133,7 @@ impl Engine {
             config: None,
             account: None,
             generation: 0,
+            device_id: util::uuid_urn(),
             calls: BTreeMap::new(),
             history,
             snapshot: snapshot.clone(),
@@ -221,6 +220,8 @@ struct Call {
     auto_answer_pending: bool,
     ringing_published: bool,
     transferred_to: Option<String>,
+    /// Attended transfer: the consultation call the far end is to replace.
+    consultation: Option<String>,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -260,6 +261,8 @@ struct Core {
     account: Option<Account>,
     /// Bumped per account so late messages from an old one are ignored.
     generation: u64,
+    /// This phone's device identity in emergency locations (RFC 4479 deviceID).
+    device_id: String,
     calls: BTreeMap<String, Call>,
     history: Option<History>,
     snapshot: Arc<Mutex<Snapshot>>,
@@ -398,8 +401,15 @@ impl Core {
             .await
             .map_err(|e| e.to_string())?;
         let first = targets.first().ok_or("the server resolves to nothing")?.clone();
-        let (domain, _) = srv::split_host_port(&cfg.server).map_err(|e| e.to_string())?;
-        let domain = if cfg.srv_domain.is_empty() { domain } else { cfg.srv_domain.clone() };
+        // The account's domain names us in From, To and the addresses we hand to others
+        // (a transfer target): with an explicit port it keeps the port, or a peer that
+        // resolves it on its own (RFC 3263) would knock on 5060.
+        let domain = match srv::split_host_port(&cfg.server).map_err(|e| e.to_string())? {
+            _ if !cfg.srv_domain.is_empty() => cfg.srv_domain.clone(),
+            (host, Some(port)) if host.contains(':') => format!("[{host}]:{port}"),
+            (host, Some(port)) => format!("{host}:{port}"),
+            (host, None) => host,
+        };
         let local_ip = route_to(first.addr).map_err(|e| format!("no route to {}: {e}", first.addr))?;
 
         let token = CancellationToken::new();
@@ -471,7 +481,7 @@ impl Core {
             domain: domain.clone(),
             targets: targets.clone(),
             interval: cfg.register_interval,
-            keep_alives: cfg.keep_alives,
+            keep_alive: cfg.keep_alives.then(|| Duration::from_secs(cfg.keep_alive_interval.into())),
             token: token.clone(),
             tx: self.tx.clone(),
             generation,
@@ -600,8 +610,11 @@ impl Core {
         let (content_type, body, emergency_summary) =
             match (&cfg.emergency_location, emergency::needs_location(&number, &cfg.server_locality)) {
                 (Some(loc), true) => {
-                    let pidf = emergency::pidf_lo(&me.to_string(), loc, &util::rfc3339_now());
-                    let located = emergency::multipart_offer(&offer, &pidf, &account.domain);
+                    // A Content-ID's right side is a dot-atom: the domain without a port.
+                    let host = srv::split_host_port(&account.domain).map(|(h, _)| h).unwrap_or_default();
+                    let pidf =
+                        emergency::pidf_lo(&me.to_string(), &self.device_id, loc, &util::rfc3339_now());
+                    let located = emergency::multipart_offer(&offer, &pidf, &host);
                     headers
                         .push(Header::Other("Geolocation".into(), format!("<cid:{}>", located.content_id)));
                     headers.push(Header::Other("Geolocation-Routing".into(), "yes".into()));
@@ -665,6 +678,7 @@ impl Core {
             auto_answer_pending: false,
             ringing_published: false,
             transferred_to: None,
+            consultation: None,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -813,6 +827,7 @@ impl Core {
         let label = attended.clone().or(target).unwrap_or_default();
         if let Some(c) = self.calls.get_mut(id) {
             c.transferred_to = Some(label);
+            c.consultation = attended.clone();
         }
         let tx = self.tx.clone();
         let callid = id.to_string();
@@ -903,6 +918,7 @@ impl Core {
             auto_answer_pending: false,
             ringing_published: true,
             transferred_to: None,
+            consultation: None,
             emergency: None,
             result: None,
             reason: None,
@@ -1041,23 +1057,30 @@ impl Core {
             }
             DialogState::Notify(id, req, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
-                let Some(status) = ReferStatus::parse(&req) else { return };
-                let code = u16::from(status.status_code.clone());
+                let Some(ReferProgress { code, reason, terminated }) = refer_progress(&req) else { return };
                 let Some(call) = self.calls.get_mut(&id.call_id) else { return };
                 if code / 100 == 2 {
                     // The transfer target answered: our part of the call is done.
                     call.state = "transferred";
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_TRANSFERRED, &event);
-                    if let Some(d) = call.dialog.clone() {
+                    // The consultation call ends too: a target that honoured Replaces
+                    // has hung it up already; one that did not would leave it dangling.
+                    let consultation = call.consultation.take();
+                    let ours = consultation
+                        .iter()
+                        .filter_map(|c| self.calls.get(c))
+                        .chain(self.calls.get(&id.call_id));
+                    for d in ours.filter(|c| c.connected()).filter_map(|c| c.dialog.clone()) {
                         tokio::spawn(async move {
                             let _ = tokio::time::timeout(Duration::from_secs(5), d.bye()).await;
                         });
                     }
-                } else if code >= 300 && status.is_terminated {
+                } else if code >= 300 && terminated {
                     call.state = "connected";
+                    call.consultation = None;
                     call.transferred_to = None;
-                    self.notice = Some(format!("transfer failed: {code} {}", status.status_code));
+                    self.notice = Some(format!("transfer failed: {code} {reason}"));
                 }
             }
             DialogState::Refer(_id, _req, handle) => {
@@ -1270,6 +1293,30 @@ fn header_value(req: &rsip::Request, name: &str) -> Option<String> {
     req.headers.iter().find(|h| h.name().eq_ignore_ascii_case(name)).map(|h| h.value().to_string())
 }
 
+/// Progress of a transfer, from a NOTIFY of the REFER's implicit subscription (RFC 3515
+/// §2.4.4: a message/sipfrag status line). rsipstack's `ReferStatus::parse` only sees
+/// untyped headers, but its parser types `Event` and `Subscription-State`, so a NOTIFY
+/// off the wire never matched it; this reads the headers by name.
+struct ReferProgress {
+    code: u16,
+    reason: String,
+    terminated: bool,
+}
+
+fn refer_progress(req: &rsip::Request) -> Option<ReferProgress> {
+    let event = header_value(req, "Event")?;
+    if !event.trim().to_ascii_lowercase().starts_with("refer") {
+        return None;
+    }
+    let terminated = header_value(req, "Subscription-State")
+        .is_some_and(|s| s.trim().to_ascii_lowercase().starts_with("terminated"));
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let line = body.lines().find(|l| l.starts_with("SIP/2.0 "))?;
+    let mut parts = line.splitn(3, ' ').skip(1);
+    let code = parts.next()?.parse::<u16>().ok().filter(|c| (100..700).contains(c))?;
+    Some(ReferProgress { code, reason: parts.next().unwrap_or_default().trim().to_string(), terminated })
+}
+
 /// The user part of the first URI in a header value (`"Bob" <sip:100@host>;tag=x`).
 fn uri_user(v: &str) -> Option<String> {
     let start = v.find("sip:").or_else(|| v.find("sips:")).or_else(|| v.find("tel:"))?;
@@ -1348,7 +1395,8 @@ struct RegisterJob {
     domain: String,
     targets: Vec<Target>,
     interval: u32,
-    keep_alives: bool,
+    /// An OPTIONS to the registrar this often; no answer → re-register or fail over.
+    keep_alive: Option<Duration>,
     token: CancellationToken,
     tx: mpsc::UnboundedSender<Msg>,
     generation: u64,
@@ -1387,10 +1435,9 @@ async fn register_loop(job: RegisterJob) {
                     // Between refreshes, check the registrar is alive so a restart or
                     // an outage is noticed in seconds, not at the next refresh.
                     loop {
-                        let wake = if job.keep_alives {
-                            (tokio::time::Instant::now() + KEEP_ALIVE).min(deadline)
-                        } else {
-                            deadline
+                        let wake = match job.keep_alive {
+                            Some(every) => (tokio::time::Instant::now() + every).min(deadline),
+                            None => deadline,
                         };
                         tokio::select! {
                             _ = tokio::time::sleep_until(wake) => {}
@@ -1406,7 +1453,10 @@ async fn register_loop(job: RegisterJob) {
                                 target: Some(target.clone()),
                                 generation: job.generation,
                             });
-                            break;
+                            // Fail over at once: the next target (the same one when
+                            // there is only one, e.g. a restarted registrar).
+                            index += 1;
+                            continue 'outer;
                         }
                     }
                     continue;

@@ -16,6 +16,16 @@ pub fn random_u32() -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// A random (version 4) UUID as a URN: `urn:uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+pub fn uuid_urn() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random generator is available");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("urn:uuid:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

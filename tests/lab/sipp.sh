@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A SIPp server on 127.0.0.1 for the odd cases a real phone cannot play: a built-in
+# scenario (e.g. `uas`) or a scenario file from tests/lab/sipp. Every message it sends
+# and receives goes to DIR/messages.log.
+#
+#   SIPP_PORT=6000 SIPP_SCENARIO=uas|tests/lab/sipp/NAME.xml tests/lab/sipp.sh DIR
+#
+# Prints `ready` once the port is bound, then waits; SIGTERM stops SIPp.
+set -euo pipefail
+dir=$(cd "${1:?usage: sipp.sh DIR}" && pwd)
+: "${SIPP_PORT:?}" "${SIPP_SCENARIO:?}"
+case "$SIPP_SCENARIO" in
+  *.xml) scenario=(-sf "$(cd "$(dirname "$SIPP_SCENARIO")" && pwd)/$(basename "$SIPP_SCENARIO")") ;;
+  *) scenario=(-sn "$SIPP_SCENARIO") ;;
+esac
+cd "$dir"
+# -nostdin and a redirected screen: SIPp's curses display needs no terminal.
+sipp "${scenario[@]}" -i 127.0.0.1 -p "$SIPP_PORT" -nostdin -trace_msg \
+  -message_file "$dir/messages.log" -trace_err -error_file "$dir/errors.log" \
+  >"$dir/sipp.out" 2>&1 </dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
+for _ in $(seq 1 100); do
+  if ss -lun | grep -q "127.0.0.1:$SIPP_PORT "; then
+    echo ready
+    wait $pid
+    exit $?
+  fi
+  kill -0 $pid 2>/dev/null || { cat "$dir/sipp.out" >&2; exit 1; }
+  sleep 0.05
+done
+echo "sipp did not listen on $SIPP_PORT" >&2
+exit 1
