@@ -3,55 +3,16 @@
 //! `phone.*` services and its bus events. A development license unlocks the module.
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Dns, Kamailio, Sipp, free_port, sipp_scenario};
-use ucdesk_tests::{Daemon, Lines, Profile, plugin_lib, sdk_bin, wait_for};
+use ucdesk_tests::lab::{Bot, Dns, Kamailio, Sipp, free_port, sipp_scenario, softphone_profile};
+use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
 
-const DEV_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../license/keys/dev-vendor.key");
 const WAIT: Duration = Duration::from_secs(15);
 
 /// A profile with the softphone, a business license and alice's account on `k`.
 fn phone(k: &Kamailio, transport: &str, password: &str) -> Profile {
-    let p = Profile::new().with_library(&plugin_lib("softphone"), "softphone");
-    let license = p.home.path().join("license.json");
-    let out = Command::new(sdk_bin())
-        .args([
-            "license",
-            "issue",
-            "--key",
-            DEV_KEY,
-            "--licensee",
-            "Lab",
-            "--edition",
-            "business",
-            "--expires",
-            "2099-12-31",
-            "--out",
-        ])
-        .arg(&license)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    p.run_ok(&["license", "install", license.to_str().unwrap()]);
-    let server = match transport {
-        "tls" => format!("127.0.0.1:{}", k.tls),
-        _ => k.addr(),
-    };
-    for (key, value) in [
-        ("softphone.server", server.as_str()),
-        ("softphone.username", "alice"),
-        ("softphone.transport", transport),
-        ("softphone.tls_ca_file", k.ca_file().to_str().unwrap()),
-    ] {
-        p.run_ok(&["settings", "set", key, value]);
-    }
-    let mut child =
-        p.command(&["secret", "set", "softphone.password"]).stdin(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
-    p
+    softphone_profile(k, "alice", transport, password)
 }
 
 fn status(d: &Daemon) -> Value {

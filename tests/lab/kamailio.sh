@@ -67,6 +67,17 @@ loadmodule \"tls.so\"
 modparam(\"tls\", \"config\", \"$dir/tls.cfg\")"
 fi
 
+# SIP_TIMING=1: log when each new INVITE arrives and each 200 OK to an INVITE passes,
+# with microseconds, for the call-setup benchmark (a neutral observer of both callers).
+timing_req=""
+timing_reply=""
+if [ "${SIP_TIMING:-}" = 1 ]; then
+  timing_req='    if (is_method("INVITE") && !has_totag()) { xlog("L_NOTICE", "timing invite $ci $TV(Sn)\n"); }'
+  timing_reply='onreply_route {
+    if ($rs == 200 && is_method("INVITE")) { xlog("L_NOTICE", "timing answer $ci $TV(Sn)\n"); }
+}'
+fi
+
 # Static routes: R-URI user -> fixed destination (checked before the location table).
 routes=""
 for r in ${SIP_ROUTES:-}; do
@@ -119,6 +130,7 @@ request_route {
     if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
     if (!sanity_check("1511", "7")) { xlog("L_WARN", "malformed request from \$si:\$sp\n"); exit; }
     if (is_method("OPTIONS") && uri == myself && \$rU == \$null) { sl_send_reply("200", "OK"); exit; }
+$timing_req
     if (has_totag()) {
         if (loose_route()) { route(RELAY); exit; }
         if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
@@ -146,6 +158,7 @@ $routes
 route[RELAY] {
     if (!t_relay()) { sl_reply_error(); }
 }
+$timing_reply
 CFG
 
 kamailio -c -f "$dir/kamailio.cfg" >"$dir/check.log" 2>&1 || { cat "$dir/check.log" >&2; exit 1; }

@@ -1,6 +1,7 @@
 //! The real SIP lab for tests: Kamailio and baresip bots started by the scripts in
 //! tests/lab on free loopback ports, each in its own temp dir, stopped on drop.
 
+use crate::{Profile, plugin_lib, sdk_bin};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
@@ -174,6 +175,43 @@ impl Sipp {
     pub fn messages(&self) -> String {
         self.process.file("messages.log")
     }
+}
+
+const DEV_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../license/keys/dev-vendor.key");
+
+/// A profile with the softphone, a development business license and `user`'s account
+/// on `k` over `transport` (udp, tcp, tls) with `password`.
+pub fn softphone_profile(k: &Kamailio, user: &str, transport: &str, password: &str) -> Profile {
+    let p = Profile::new().with_library(&plugin_lib("softphone"), "softphone");
+    let license = p.home.path().join("license.json");
+    let out = Command::new(sdk_bin())
+        .args(["license", "issue", "--key", DEV_KEY, "--licensee", "Lab", "--edition", "business"])
+        .args(["--expires", "2099-12-31", "--out"])
+        .arg(&license)
+        .output()
+        .expect("ucdesk-sdk runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    p.run_ok(&["license", "install", license.to_str().unwrap()]);
+    let server = match transport {
+        "tls" => format!("127.0.0.1:{}", k.tls),
+        _ => k.addr(),
+    };
+    for (key, value) in [
+        ("softphone.server", server.as_str()),
+        ("softphone.username", user),
+        ("softphone.transport", transport),
+        ("softphone.tls_ca_file", k.ca_file().to_str().unwrap()),
+    ] {
+        p.run_ok(&["settings", "set", key, value]);
+    }
+    let mut child = p
+        .command(&["secret", "set", "softphone.password"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ucdesk runs");
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    p
 }
 
 /// A baresip bot registered as `user`.

@@ -25,6 +25,8 @@ use ucdesk_sdk::prelude::*;
 
 pub use dialing::{DialError, DialPlan, strip_dial_scheme};
 pub use emergency::{Location, pidf_lo};
+#[doc(hidden)]
+pub use engine::read_sip_message;
 
 struct Softphone {
     ctx: Context,
