@@ -430,3 +430,123 @@ fn malformed_sip_does_not_take_the_phone_down() {
     assert!(!log.contains("panicked"), "{log}");
     drop(bob);
 }
+
+#[test]
+fn do_not_disturb_rejects_and_logging_out_unregisters() {
+    let k = Kamailio::start();
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = phone(&k, "udp", "alicepw");
+    set(&p, "softphone.dnd", "true");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let alice = format!("sip:alice@{}", k.addr());
+    carol.command("dial", &alice);
+    let ended = next_event(&events, "call.ended");
+    assert_eq!((ended["number"].as_str(), ended["result"].as_str()), (Some("carol"), Some("rejected")));
+    wait_for(WAIT, || carol.log().contains("486").then_some(()))
+        .unwrap_or_else(|| panic!("carol was not refused busy:\n{}", carol.log()));
+
+    // Quitting unregisters: the registrar no longer knows where alice is.
+    let (clean, log) = d.stop();
+    assert!(clean, "{log}");
+    carol.command("dial", &alice);
+    wait_for(WAIT, || carol.log().contains("404").then_some(()))
+        .unwrap_or_else(|| panic!("alice still registered after quitting:\n{}", carol.log()));
+}
+
+/// A caller (SIPp) sends an INVITE without SDP: we offer in the 200 OK, take the answer
+/// from its ACK, and the call runs until it hangs up.
+#[test]
+fn an_invite_without_an_offer_is_answered_with_one() {
+    let k = Kamailio::start();
+    let p = phone(&k, "udp", "alicepw");
+    let port = free_port();
+    set(&p, "softphone.local_port", &port.to_string());
+    set(&p, "softphone.auto_answer", "true");
+    set(&p, "softphone.auto_answer_seconds", "1");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new("sipp")
+        .args(["-sf", sipp_scenario("delayed_offer.xml").to_str().unwrap(), "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string(), "-m", "1", "-nostdin", "-timeout", "20s"])
+        .args(["-mp", &free_port().to_string(), "-trace_msg", "-message_file", "sipp.log"])
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(p.home.path())
+        .output()
+        .expect("sipp runs");
+    let messages = std::fs::read_to_string(p.home.path().join("sipp.log")).unwrap_or_default();
+    assert!(out.status.success(), "sipp failed:\n{messages}\n{}", d.log());
+    let answered = next_event(&events, "call.answered");
+    assert_eq!(answered["number"], "trunk");
+    let ended = next_event(&events, "call.ended");
+    assert_eq!(
+        (ended["callid"].clone(), ended["result"].as_str()),
+        (answered["callid"].clone(), Some("answered"))
+    );
+}
+
+#[test]
+fn ringing_calls_can_be_cancelled_and_rejected() {
+    let k = Kamailio::start();
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Outgoing, cancelled while carol's phone rings.
+    let dialed = d.call("phone.dial", json!({"number": "carol"})).unwrap();
+    next_event(&events, "call.ringing");
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    assert_eq!(next_event(&events, "call.ended")["result"], "cancelled");
+
+    // Incoming, rejected: carol hears 603 Decline.
+    carol.command("dial", &format!("sip:alice@{}", k.addr()));
+    let incoming = next_event(&events, "call.incoming");
+    d.call("phone.hangup", json!({"callid": incoming["callid"]})).unwrap();
+    assert_eq!(next_event(&events, "call.ended")["result"], "rejected");
+    wait_for(WAIT, || carol.log().contains("603").then_some(()))
+        .unwrap_or_else(|| panic!("carol did not hear the rejection:\n{}", carol.log()));
+}
+
+#[test]
+fn auto_answer_waits_for_a_free_line_and_stop_cancels_it() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = phone(&k, "udp", "alicepw");
+    set(&p, "softphone.auto_answer", "true");
+    set(&p, "softphone.auto_answer_seconds", "1");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let alice = format!("sip:alice@{}", k.addr());
+
+    // Stop during the countdown: the call keeps ringing.
+    carol.command("dial", &alice);
+    let first = next_event(&events, "call.incoming");
+    d.call("phone.stop_auto_answer", json!({"callid": first["callid"]})).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = d.call("phone.calls", json!(null)).unwrap();
+    assert_eq!(calls[0]["state"], "ringing", "{calls}");
+    d.call("phone.hangup", json!({"callid": first["callid"]})).unwrap();
+    next_event(&events, "call.ended");
+
+    // Never while another call is active.
+    let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
+    next_event(&events, "call.answered");
+    carol.command("dial", &alice);
+    let second = next_event(&events, "call.incoming");
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = d.call("phone.calls", json!(null)).unwrap();
+    let waiting = calls.as_array().unwrap().iter().find(|c| c["callid"] == second["callid"]).unwrap();
+    assert_eq!(waiting["state"], "ringing", "{calls}");
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    drop(bob);
+}

@@ -697,8 +697,23 @@ impl Core {
             return Err(format!("call {id} is not ringing"));
         }
         let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
-        let remote = call.remote.clone().ok_or("the caller offered no usable audio")?;
         call.local.version += 1;
+        let Some(remote) = call.remote.clone() else {
+            // An INVITE without an offer (RFC 3261 §13.2.1, "delayed offer", e.g. from a
+            // PBX's click-to-call): we offer in the 200 OK and the answer comes in the
+            // ACK, picked up when the dialog is confirmed.
+            let body = sdp::offer(&call.local, MediaDir::SendRecv);
+            dialog
+                .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
+                .map_err(|e| format!("cannot answer: {e}"))?;
+            call.answered = Some(Instant::now());
+            call.auto_answer_at = None;
+            call.auto_answer_pending = false;
+            call.state = "connected";
+            let event = call.event();
+            self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+            return Ok(());
+        };
         let dir = remote.dir.answer_to(false);
         let body = sdp::answer(&call.local, &remote, dir);
         dialog
@@ -944,15 +959,6 @@ impl Core {
             self.finish(&callid, Some(result));
             return;
         }
-        if req.body.is_empty() {
-            // Offer-less INVITE (offer in our 200, answer in the ACK) is not supported
-            // yet: say so instead of answering with nothing.
-            let _ = dialog.reject(Some(StatusCode::NotAcceptableHere), Some("offer required".into()));
-            call.result = Some(CallResult::Failed);
-            self.calls.insert(callid.clone(), call);
-            self.finish(&callid, Some(CallResult::Failed));
-            return;
-        }
         let _ = dialog.ringing(None, None);
         if let Some(c) = &cfg
             && c.auto_answer
@@ -987,6 +993,28 @@ impl Core {
             }
             DialogState::Confirmed(id, resp) => {
                 let Some(call) = self.calls.get_mut(&id.call_id) else { return };
+                if call.direction == Direction::Inbound && call.answered.is_some() && call.remote.is_none() {
+                    // Delayed offer: the answer to our offer is in the ACK.
+                    let ack = call.dialog.as_ref().and_then(|d| d.last_remote_ack());
+                    match ack.map(|a| sdp::parse(&a.body)) {
+                        Some(Ok(remote)) => {
+                            call.remote_hold = remote.dir.holds_us();
+                            call.remote = Some(remote.clone());
+                            start_media(call, &remote);
+                            call.state = if call.remote_hold { "held" } else { "connected" };
+                        }
+                        Some(Err(e)) => {
+                            call.reason = Some(format!("the caller's answer is unusable: {e}"));
+                            if let Some(d) = call.dialog.clone() {
+                                tokio::spawn(async move {
+                                    let _ = tokio::time::timeout(Duration::from_secs(5), d.bye()).await;
+                                });
+                            }
+                        }
+                        None => {}
+                    }
+                    return;
+                }
                 if call.direction == Direction::Outbound && call.answered.is_none() {
                     call.answered = Some(Instant::now());
                     if let Ok(remote) = sdp::parse(&resp.body) {
@@ -1236,7 +1264,11 @@ fn no_call(id: &str) -> String {
 
 /// The local address the OS would use to reach `to` (no packet is sent).
 fn route_to(to: SocketAddr) -> std::io::Result<IpAddr> {
-    let any: SocketAddr = if to.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
+    let any = if to.is_ipv4() {
+        SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+    } else {
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+    };
     let s = std::net::UdpSocket::bind(any)?;
     s.connect(to)?;
     Ok(s.local_addr()?.ip())
