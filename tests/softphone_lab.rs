@@ -550,3 +550,30 @@ fn auto_answer_waits_for_a_free_line_and_stop_cancels_it() {
     d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
     drop(bob);
 }
+
+/// bob (baresip) transfers us to carol: we follow the REFER, report progress, and end
+/// up talking to carol while bob's leg ends.
+#[test]
+fn being_transferred_by_the_far_end_calls_the_target() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let carol = Bot::start(&k, "carol", "auto");
+    let p = phone(&k, "udp", "alicepw");
+    let d = p.daemon();
+    wait_registration(&d, "registered");
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    std::thread::sleep(Duration::from_millis(300));
+    let first = d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
+    next_event(&events, "call.answered");
+    bob.command("transfer", &format!("sip:carol@{}", k.addr()));
+    let second = next_event(&events, "call.answered");
+    assert_ne!(second["callid"], first.as_str());
+    assert!(second["number"].as_str().unwrap().contains("carol"), "{second}");
+    let transferred = next_event(&events, "call.transferred");
+    assert_eq!(transferred["callid"], first.as_str());
+    assert_eq!(next_event(&events, "call.ended")["callid"], first.as_str(), "bob hangs up once carol answers");
+    wait_for(WAIT, || carol.log().contains("established: sip:alice@").then_some(()))
+        .unwrap_or_else(|| panic!("carol is not talking to alice:\n{}\nbob:\n{}", carol.log(), bob.log()));
+    let calls = d.call("phone.calls", json!(null)).unwrap();
+    assert_eq!(calls.as_array().unwrap().len(), 1, "only the call with carol is left: {calls}");
+}

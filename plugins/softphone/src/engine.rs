@@ -200,6 +200,46 @@ struct Account {
     target: Option<Target>,
 }
 
+/// How `dial` places a call beyond the number.
+#[derive(Default)]
+struct DialOptions {
+    /// Hide the caller ID for this call only.
+    hide_once: bool,
+    /// Extra headers (Referred-By, Replaces when we are the transferee).
+    headers: Vec<Header>,
+    /// The call whose REFER this call follows.
+    referred_from: Option<String>,
+}
+
+/// A Refer-To value: the target URI and its embedded Replaces header, if any
+/// (`<sip:carol@pbx?Replaces=call%40host%3Bto-tag%3Da%3Bfrom-tag%3Db>`).
+#[derive(Debug, PartialEq)]
+struct ReferTarget {
+    uri: String,
+    replaces: Option<String>,
+}
+
+impl ReferTarget {
+    fn parse(value: &str) -> Option<ReferTarget> {
+        let v = value.trim();
+        let v = match v.strip_prefix('<') {
+            Some(rest) => &rest[..rest.find('>')?],
+            None => v.split(';').next()?,
+        };
+        let (uri, headers) = v.split_once('?').unwrap_or((v, ""));
+        let scheme = uri.split(':').next()?.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "sip" | "sips") || uri.len() <= scheme.len() + 1 {
+            return None;
+        }
+        let replaces = headers
+            .split('&')
+            .filter_map(|h| h.split_once('='))
+            .find(|(name, _)| name.eq_ignore_ascii_case("Replaces"))
+            .and_then(|(_, value)| percent_decode(value));
+        Some(ReferTarget { uri: uri.to_string(), replaces })
+    }
+}
+
 struct Call {
     id: String,
     dialog: Option<InviteDialog>,
@@ -222,6 +262,9 @@ struct Call {
     transferred_to: Option<String>,
     /// Attended transfer: the consultation call the far end is to replace.
     consultation: Option<String>,
+    /// We are the transferee: the call whose REFER this call follows (its referrer
+    /// hears how it goes through NOTIFYs).
+    referred_from: Option<String>,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -525,7 +568,9 @@ impl Core {
 
     async fn request(&mut self, req: Request) -> Result<serde_json::Value, String> {
         match req {
-            Request::Dial { number, hide_caller_id } => self.dial(&number, hide_caller_id).await,
+            Request::Dial { number, hide_caller_id } => {
+                self.dial(&number, DialOptions { hide_once: hide_caller_id, ..Default::default() }).await
+            }
             Request::Answer(id) => self.answer(&id).await.map(|()| serde_json::json!({})),
             Request::Hangup(id) => self.hangup(&id).await.map(|()| serde_json::json!({})),
             Request::Hold(id) => self.hold(&id, true).map(|()| serde_json::json!({})),
@@ -566,9 +611,14 @@ impl Core {
         Ok(account)
     }
 
-    async fn dial(&mut self, input: &str, hide_once: bool) -> Result<serde_json::Value, String> {
+    async fn dial(&mut self, input: &str, opts: DialOptions) -> Result<serde_json::Value, String> {
+        let DialOptions { hide_once, headers: extra, referred_from } = opts;
         let cfg = self.config.clone().ok_or("the phone is not configured")?;
-        let number = cfg.dial_plan.apply(input).map_err(|e| e.to_string())?;
+        // A transfer target is a full SIP URI chosen by the far end: no dialing rules.
+        let number = match &referred_from {
+            Some(_) => input.to_string(),
+            None => cfg.dial_plan.apply(input).map_err(|e| e.to_string())?,
+        };
         let account = self.ready()?;
         let target = account.target.clone().ok_or("the phone is not registered")?;
         let callee: rsip::Uri = if crate::dialing::is_sip_address(&number) {
@@ -593,7 +643,7 @@ impl Core {
         let offer = sdp::offer(&local, MediaDir::SendRecv);
         let callid = format!("{}@ucdesk", util::random_token(20));
 
-        let mut headers: Vec<Header> = Vec::new();
+        let mut headers = extra;
         let (caller, display) = if hide {
             // RFC 3323: anonymous From plus Privacy: id; our real identity goes to the
             // (trusted) proxy in P-Preferred-Identity (RFC 3325) so it can authorize.
@@ -679,6 +729,7 @@ impl Core {
             ringing_published: false,
             transferred_to: None,
             consultation: None,
+            referred_from,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -934,6 +985,7 @@ impl Core {
             ringing_published: true,
             transferred_to: None,
             consultation: None,
+            referred_from: None,
             emergency: None,
             result: None,
             reason: None,
@@ -1025,6 +1077,14 @@ impl Core {
                     call.state = if call.remote_hold { "held" } else { "connected" };
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+                    if let Some(original) = call.referred_from.clone() {
+                        self.notify_referrer(&original, 200, "OK", true);
+                        if let Some(o) = self.calls.get_mut(&original) {
+                            o.state = "transferred";
+                            let event = o.event();
+                            self.ctx.publish(contract::TOPIC_TRANSFERRED, &event);
+                        }
+                    }
                 }
             }
             DialogState::Updated(id, req, handle) => {
@@ -1111,11 +1171,7 @@ impl Core {
                     self.notice = Some(format!("transfer failed: {code} {reason}"));
                 }
             }
-            DialogState::Refer(_id, _req, handle) => {
-                // Being transferred by the far end is not supported yet: decline
-                // cleanly so the other side keeps the call.
-                let _ = handle.reply(StatusCode::Decline).await;
-            }
+            DialogState::Refer(id, req, handle) => self.referred(&id.call_id, &req, handle).await,
             DialogState::Options(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
@@ -1147,6 +1203,64 @@ impl Core {
             }
             DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(..) => {}
         }
+    }
+
+    /// The far end transfers us (RFC 3515): accept, call the Refer-To target (with its
+    /// Replaces for an attended transfer) and report progress to the referrer, who
+    /// hangs up the original call once the new one is answered.
+    async fn referred(
+        &mut self,
+        callid: &str,
+        req: &rsip::Request,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) {
+        if !self.calls.get(callid).is_some_and(|c| c.connected()) {
+            let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+            return;
+        }
+        let Some(target) = header_value(req, "Refer-To").and_then(|v| ReferTarget::parse(&v)) else {
+            let _ = handle.reply(StatusCode::BadRequest).await;
+            return;
+        };
+        let _ = handle.reply(StatusCode::Accepted).await;
+        self.notify_referrer(callid, 100, "Trying", false);
+        let mut headers = Vec::new();
+        if let Some(by) = header_value(req, "Referred-By").or_else(|| header_value(req, "From")) {
+            let by = by.split(";tag=").next().unwrap_or_default().trim().to_string();
+            headers.push(Header::Other("Referred-By".into(), by));
+        }
+        if let Some(replaces) = &target.replaces {
+            headers.push(Header::Other("Replaces".into(), replaces.clone()));
+        }
+        let opts = DialOptions { headers, referred_from: Some(callid.to_string()), ..Default::default() };
+        match self.dial(&target.uri, opts).await {
+            Ok(_) => {
+                if let Some(c) = self.calls.get_mut(callid) {
+                    c.transferred_to = Some(target.uri.clone());
+                }
+            }
+            Err(e) => {
+                self.notice = Some(format!("transfer to {} failed: {e}", target.uri));
+                self.notify_referrer(callid, 503, "Service Unavailable", true);
+            }
+        }
+    }
+
+    /// Tells a referrer how its transfer goes: a NOTIFY with a message/sipfrag status
+    /// line on the original call's dialog (`done`: the subscription ends with it).
+    fn notify_referrer(&self, callid: &str, code: u16, reason: &str, done: bool) {
+        let Some(dialog) = self.calls.get(callid).and_then(|c| c.dialog.clone()) else { return };
+        let state = if done { "terminated;reason=noresource" } else { "active;expires=60" };
+        let headers = vec![
+            Header::Event("refer".into()),
+            Header::SubscriptionState(state.into()),
+            Header::ContentType("message/sipfrag;version=2.0".into()),
+        ];
+        let body = format!("SIP/2.0 {code} {reason}\r\n").into_bytes();
+        tokio::spawn(async move {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), dialog.notify(Some(headers), Some(body))).await;
+        });
     }
 
     fn invite_done(&mut self, id: &str, status: Option<u16>, error: Option<String>) {
@@ -1182,6 +1296,14 @@ impl Core {
         let Some(mut call) = self.calls.remove(id) else { return };
         call.result = call.result.or(result).or(Some(CallResult::Failed));
         call.state = "ended";
+        if let (Some(original), None) = (&call.referred_from, call.answered) {
+            let code = call.reason.as_deref().and_then(|r| r.parse::<u16>().ok()).unwrap_or(500);
+            let reason = call.result.map(|r| r.as_str()).unwrap_or("failed");
+            self.notify_referrer(original, code, reason, true);
+            if let Some(o) = self.calls.get_mut(original) {
+                o.transferred_to = None;
+            }
+        }
         let event = call.event();
         self.ctx.publish(contract::TOPIC_ENDED, &event);
         if let Some(h) = &self.history {
@@ -1319,6 +1441,24 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// `%XX` escapes back to bytes; None when an escape is broken or the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn header_value(req: &rsip::Request, name: &str) -> Option<String> {
@@ -1578,9 +1718,10 @@ pub fn read_sip_message(data: &[u8]) -> Option<String> {
             let (number, name) = caller_of(&req);
             let callee = header_value(&req, "To").and_then(|v| uri_user(&v));
             let progress = refer_progress(&req).map(|p| (p.code, p.terminated));
+            let refer = header_value(&req, "Refer-To").and_then(|v| ReferTarget::parse(&v));
             let offer = sdp::parse(&req.body).ok().map(|r| r.port);
             Some(format!(
-                "{} {key:?} {tag:?} {cseq:?} {via:?} {number} {name:?} {callee:?} {progress:?} {offer:?}",
+                "{} {key:?} {tag:?} {cseq:?} {via:?} {number} {name:?} {callee:?} {progress:?} {refer:?} {offer:?}",
                 req.method
             ))
         }
@@ -1627,6 +1768,20 @@ mod tests {
         let notify = read_sip_message(NOTIFY.as_bytes()).unwrap();
         assert!(notify.contains("Some((200, true))"), "{notify}");
         assert_eq!(read_sip_message(b"\xff\xfe garbage"), None);
+    }
+
+    #[test]
+    fn refer_to_round_trips_replaces() {
+        let replaces = "abc@host;to-tag=x y;from-tag=z";
+        let ours = format!("<sip:carol@pbx:5070?Replaces={}>", percent_encode(replaces));
+        let t = ReferTarget::parse(&ours).unwrap();
+        assert_eq!(t, ReferTarget { uri: "sip:carol@pbx:5070".into(), replaces: Some(replaces.into()) });
+        assert_eq!(ReferTarget::parse("sip:bob@pbx;method=INVITE").unwrap().uri, "sip:bob@pbx");
+        assert_eq!(ReferTarget::parse("<tel:+1555>"), None, "only SIP targets");
+        assert_eq!(ReferTarget::parse("<sip:>"), None);
+        assert_eq!(ReferTarget::parse("<sip:bob@pbx"), None, "unclosed bracket");
+        assert_eq!(ReferTarget::parse("<sip:a@b?Replaces=%zz>").unwrap().replaces, None);
+        assert_eq!(percent_decode("%4"), None);
     }
 
     /// A seeded mutation run over real messages (the fuzz target's corpus seeds):
