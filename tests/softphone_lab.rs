@@ -563,7 +563,8 @@ fn being_transferred_by_the_far_end_calls_the_target() {
     wait_registration(&d, "registered");
     let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
     std::thread::sleep(Duration::from_millis(300));
-    let first = d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
+    let first =
+        d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
     next_event(&events, "call.answered");
     bob.command("transfer", &format!("sip:carol@{}", k.addr()));
     let second = next_event(&events, "call.answered");
@@ -571,7 +572,11 @@ fn being_transferred_by_the_far_end_calls_the_target() {
     assert!(second["number"].as_str().unwrap().contains("carol"), "{second}");
     let transferred = next_event(&events, "call.transferred");
     assert_eq!(transferred["callid"], first.as_str());
-    assert_eq!(next_event(&events, "call.ended")["callid"], first.as_str(), "bob hangs up once carol answers");
+    assert_eq!(
+        next_event(&events, "call.ended")["callid"],
+        first.as_str(),
+        "bob hangs up once carol answers"
+    );
     wait_for(WAIT, || carol.log().contains("established: sip:alice@").then_some(()))
         .unwrap_or_else(|| panic!("carol is not talking to alice:\n{}\nbob:\n{}", carol.log(), bob.log()));
     let calls = d.call("phone.calls", json!(null)).unwrap();

@@ -50,6 +50,8 @@ ctrl_tcp_listen 127.0.0.1:$BOT_CTRL_PORT
 CFG
 echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=PCMU,PCMA" >"$dir/accounts"
 : >"$dir/contacts"
+# From inside DIR: if a bot ever dumps core, the core stays in the throwaway dir.
+cd "$dir"
 baresip -f "$dir" >"$dir/baresip.log" 2>&1 </dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT

@@ -295,6 +295,15 @@ impl Call {
     fn connected(&self) -> bool {
         self.answered.is_some() && self.result.is_none()
     }
+
+    /// Takes the far end's session description (answer, or a re-offer): where media
+    /// goes, and whether it holds us.
+    fn apply_remote(&mut self, remote: &sdp::Remote) {
+        self.remote_hold = remote.dir.holds_us();
+        self.remote = Some(remote.clone());
+        start_media(self, remote);
+        self.state = if self.remote_hold || self.local_hold { "held" } else { "connected" };
+    }
 }
 
 struct Core {
@@ -749,33 +758,24 @@ impl Core {
         }
         let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
         call.local.version += 1;
-        let Some(remote) = call.remote.clone() else {
+        let remote = call.remote.clone();
+        let body = match &remote {
+            Some(r) => sdp::answer(&call.local, r, r.dir.answer_to(false)),
             // An INVITE without an offer (RFC 3261 §13.2.1, "delayed offer", e.g. from a
             // PBX's click-to-call): we offer in the 200 OK and the answer comes in the
             // ACK, picked up when the dialog is confirmed.
-            let body = sdp::offer(&call.local, MediaDir::SendRecv);
-            dialog
-                .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
-                .map_err(|e| format!("cannot answer: {e}"))?;
-            call.answered = Some(Instant::now());
-            call.auto_answer_at = None;
-            call.auto_answer_pending = false;
-            call.state = "connected";
-            let event = call.event();
-            self.ctx.publish(contract::TOPIC_ANSWERED, &event);
-            return Ok(());
+            None => sdp::offer(&call.local, MediaDir::SendRecv),
         };
-        let dir = remote.dir.answer_to(false);
-        let body = sdp::answer(&call.local, &remote, dir);
         dialog
             .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(body.into_bytes()))
             .map_err(|e| format!("cannot answer: {e}"))?;
         call.answered = Some(Instant::now());
         call.auto_answer_at = None;
         call.auto_answer_pending = false;
-        call.state = if remote.dir.holds_us() { "held" } else { "connected" };
-        call.remote_hold = remote.dir.holds_us();
-        start_media(call, &remote);
+        call.state = "connected";
+        if let Some(r) = &remote {
+            call.apply_remote(r);
+        }
         let event = call.event();
         self.ctx.publish(contract::TOPIC_ANSWERED, &event);
         Ok(())
@@ -1049,12 +1049,7 @@ impl Core {
                     // Delayed offer: the answer to our offer is in the ACK.
                     let ack = call.dialog.as_ref().and_then(|d| d.last_remote_ack());
                     match ack.map(|a| sdp::parse(&a.body)) {
-                        Some(Ok(remote)) => {
-                            call.remote_hold = remote.dir.holds_us();
-                            call.remote = Some(remote.clone());
-                            start_media(call, &remote);
-                            call.state = if call.remote_hold { "held" } else { "connected" };
-                        }
+                        Some(Ok(remote)) => call.apply_remote(&remote),
                         Some(Err(e)) => {
                             call.reason = Some(format!("the caller's answer is unusable: {e}"));
                             if let Some(d) = call.dialog.clone() {
@@ -1069,12 +1064,10 @@ impl Core {
                 }
                 if call.direction == Direction::Outbound && call.answered.is_none() {
                     call.answered = Some(Instant::now());
+                    call.state = "connected";
                     if let Ok(remote) = sdp::parse(&resp.body) {
-                        call.remote_hold = remote.dir.holds_us();
-                        call.remote = Some(remote.clone());
-                        start_media(call, &remote);
+                        call.apply_remote(&remote);
                     }
-                    call.state = if call.remote_hold { "held" } else { "connected" };
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_ANSWERED, &event);
                     if let Some(original) = call.referred_from.clone() {
@@ -1097,10 +1090,7 @@ impl Core {
                     Ok(remote) => {
                         call.local.version += 1;
                         let body = sdp::answer(&call.local, &remote, remote.dir.answer_to(call.local_hold));
-                        call.remote_hold = remote.dir.holds_us();
-                        call.remote = Some(remote.clone());
-                        start_media(call, &remote);
-                        call.state = if call.remote_hold || call.local_hold { "held" } else { "connected" };
+                        call.apply_remote(&remote);
                         let _ = handle
                             .respond(
                                 StatusCode::OK,
