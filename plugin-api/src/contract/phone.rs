@@ -20,6 +20,8 @@ pub const TOPIC_TRANSFERRED: &str = "call.transferred";
 pub const TOPIC_ENDED: &str = "call.ended";
 /// Topic of [`DtmfEvent`]: digits received from the far end during a call.
 pub const TOPIC_DTMF: &str = "call.dtmf";
+/// Every few seconds during a call: how it sounds (since plugin-api 1.2).
+pub const TOPIC_QUALITY: &str = "call.quality";
 
 /// Where the account's registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +140,33 @@ pub struct DtmfEvent {
 }
 impl Contract for DtmfEvent {
     const SCHEMA: &'static str = "phone.dtmf/v1";
+}
+
+/// A call's quality now: what the call window's indicator and the quality log show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallQuality {
+    pub callid: String,
+    /// The audio codec in use (`opus`, `g722`, `pcmu`, `pcma`).
+    pub codec: String,
+    /// Mean opinion score, 1 (bad) to 4.5 (excellent), from the E-model.
+    pub mos: f64,
+    /// Round-trip time from RTCP, when the far end reports on our stream.
+    pub rtt_ms: Option<f64>,
+    /// Interarrival jitter of what we receive.
+    pub jitter_ms: f64,
+    /// Share of the far end's packets we never got, 0-100.
+    pub loss_pct: f64,
+    /// Share of our packets the far end says it lost, 0-100, when it reports.
+    pub remote_loss_pct: Option<f64>,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    /// Frames played from concealment (lost or too late).
+    pub concealed: u64,
+    /// What the jitter buffer holds back now.
+    pub jitter_buffer_ms: u32,
+}
+impl Contract for CallQuality {
+    const SCHEMA: &'static str = "phone.quality/v1";
 }
 
 /// Request of `phone.dial`.

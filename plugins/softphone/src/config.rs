@@ -3,6 +3,9 @@
 
 use crate::dialing::DialPlan;
 use crate::emergency::Location;
+use crate::media::device::DeviceSpec;
+use crate::rtp::MediaSetup;
+use crate::sdp::Codec;
 use serde_json::json;
 use ucdesk_sdk::{Context, ManifestBuilder, SettingKind};
 
@@ -69,6 +72,12 @@ pub struct Config {
     pub server_locality: String,
     pub emergency_location: Option<Location>,
     pub emergency_location_error: Option<String>,
+    /// Enabled audio codecs, in priority order.
+    pub codecs: Vec<Codec>,
+    pub audio_input: DeviceSpec,
+    pub audio_output: DeviceSpec,
+    /// What is wrong with the media settings (they then fall back to defaults).
+    pub media_error: Option<String>,
 }
 
 /// Declares the settings on the manifest under construction.
@@ -128,6 +137,20 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             text(4096),
             Some(json!("")),
         )
+        .setting(
+            "codecs",
+            "Audio codecs in priority order (opus, g722, pcmu, pcma)",
+            SettingKind::List,
+            Some(json!(["opus", "g722", "pcmu", "pcma"])),
+        )
+        .setting("audio_input", "Microphone (default, null, file:PATH)", text(1024), Some(json!("default")))
+        .setting("audio_output", "Speaker (default, null, file:PATH)", text(1024), Some(json!("default")))
+        .setting(
+            "ring_device",
+            "Ringing device (default, null, file:PATH)",
+            text(1024),
+            Some(json!("default")),
+        )
 }
 
 impl Config {
@@ -158,6 +181,25 @@ impl Config {
                 Ok(l) => (l, None),
                 Err(e) => (None, Some(e)),
             };
+        let mut media_errors = Vec::new();
+        let mut codecs = Vec::new();
+        for id in list("codecs") {
+            match Codec::from_id(&id) {
+                Some(c) if !codecs.contains(&c) => codecs.push(c),
+                Some(_) => {}
+                None => media_errors.push(format!("unknown codec {id:?}")),
+            }
+        }
+        if codecs.is_empty() {
+            codecs = Codec::ALL.to_vec();
+        }
+        let mut device = |k: &str| {
+            DeviceSpec::parse(&text(k)).unwrap_or_else(|e| {
+                media_errors.push(e);
+                DeviceSpec::Default
+            })
+        };
+        let (audio_input, audio_output) = (device("audio_input"), device("audio_output"));
         Config {
             server: text("server"),
             username: text("username"),
@@ -183,6 +225,19 @@ impl Config {
             server_locality: text("server_locality").to_ascii_uppercase(),
             emergency_location,
             emergency_location_error,
+            codecs,
+            audio_input,
+            audio_output,
+            media_error: (!media_errors.is_empty()).then(|| media_errors.join("; ")),
+        }
+    }
+
+    /// The devices a new call uses.
+    pub fn media_setup(&self) -> MediaSetup {
+        MediaSetup {
+            input: self.audio_input.clone(),
+            output: self.audio_output.clone(),
+            cname: format!("{}@ucdesk", self.username),
         }
     }
 

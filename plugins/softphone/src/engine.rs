@@ -6,7 +6,7 @@
 
 use crate::config::{Config, Transport};
 use crate::history::History;
-use crate::rtp::{RtpCmd, RtpStream};
+use crate::rtp::{MediaEvent, RtpCmd, RtpStream};
 use crate::sdp::{self, MediaDir};
 use crate::srv::{self, Target};
 use crate::{emergency, util};
@@ -66,6 +66,8 @@ enum Msg {
     ReinviteDone { callid: String, hold: bool, ok: bool, body: Option<Vec<u8>> },
     ReferDone { callid: String, accepted: bool, reason: String },
     Digit { callid: String, digit: char },
+    Quality(contract::CallQuality),
+    MediaNotice { callid: String, message: String },
     Tick,
 }
 
@@ -77,6 +79,7 @@ pub struct CallSnapshot {
     pub local_hold: bool,
     pub remote_hold: bool,
     pub emergency_location: Option<String>,
+    pub quality: Option<contract::CallQuality>,
 }
 
 /// What the plugin thread reads for views and status.
@@ -265,6 +268,8 @@ struct Call {
     /// We are the transferee: the call whose REFER this call follows (its referrer
     /// hears how it goes through NOTIFYs).
     referred_from: Option<String>,
+    /// The latest quality report.
+    quality: Option<contract::CallQuality>,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -362,6 +367,16 @@ impl Core {
                 Msg::Digit { callid, digit } => {
                     self.ctx.publish(contract::TOPIC_DTMF, &DtmfEvent { callid, digits: digit.to_string() });
                 }
+                Msg::Quality(q) => {
+                    if let Some(c) = self.calls.get_mut(&q.callid) {
+                        c.quality = Some(q.clone());
+                        self.ctx.publish(contract::TOPIC_QUALITY, &q);
+                    }
+                }
+                Msg::MediaNotice { callid, message } => {
+                    self.ctx.warn(&format!("call {callid}: {message}"));
+                    self.notice = Some(message);
+                }
                 Msg::Tick => self.tick().await,
             }
             self.refresh();
@@ -380,6 +395,7 @@ impl Core {
                 local_hold: c.local_hold,
                 remote_hold: c.remote_hold,
                 emergency_location: c.emergency.clone(),
+                quality: c.quality.clone(),
             })
             .collect();
         let (missed, recent) = match &self.history {
@@ -419,10 +435,15 @@ impl Core {
 
     async fn reconfigure(&mut self, cfg: Config) {
         let same_account = self.config.as_ref().is_some_and(|old| old.account_key() == cfg.account_key());
-        self.notice = cfg.dial_plan_error.clone().or(cfg.emergency_location_error.clone()).or_else(|| {
-            (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
-                .then(|| "Set your emergency location: calls to 911 need it.".to_string())
-        });
+        self.notice = cfg
+            .dial_plan_error
+            .clone()
+            .or(cfg.emergency_location_error.clone())
+            .or(cfg.media_error.clone())
+            .or_else(|| {
+                (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
+                    .then(|| "Set your emergency location: calls to 911 need it.".to_string())
+            });
         self.config = Some(cfg.clone());
         if same_account && self.account.is_some() {
             return;
@@ -640,17 +661,19 @@ impl Core {
         let hide = hide_once || cfg.hide_caller_id;
         let me = rsip::Uri::try_from(format!("sip:{}@{}", cfg.username, account.domain).as_str())
             .map_err(|e| e.to_string())?;
-        let (digits_tx, digits_rx) = mpsc::unbounded_channel();
-        let rtp =
-            RtpStream::bind(account.local_ip, digits_tx).await.map_err(|e| format!("no RTP port: {e}"))?;
+        let callid = format!("{}@ucdesk", util::random_token(20));
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let rtp = RtpStream::bind(account.local_ip, callid.clone(), cfg.media_setup(), media_tx)
+            .await
+            .map_err(|e| format!("no RTP port: {e}"))?;
         let local = sdp::Local {
             addr: account.local_ip,
             port: rtp.port,
             session_id: util::random_u32() as u64,
             version: 1,
+            codecs: cfg.codecs.clone(),
         };
         let offer = sdp::offer(&local, MediaDir::SendRecv);
-        let callid = format!("{}@ucdesk", util::random_token(20));
 
         let mut headers = extra;
         let (caller, display) = if hide {
@@ -716,7 +739,7 @@ impl Core {
             };
             let _ = tx.send(msg);
         });
-        forward_digits(callid.clone(), digits_rx, self.tx.clone());
+        forward_media(callid.clone(), media_rx, self.tx.clone());
         let call = Call {
             id: callid.clone(),
             dialog: Some(dialog),
@@ -739,6 +762,7 @@ impl Core {
             transferred_to: None,
             consultation: None,
             referred_from,
+            quality: None,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -760,7 +784,7 @@ impl Core {
         call.local.version += 1;
         let remote = call.remote.clone();
         let body = match &remote {
-            Some(r) => sdp::answer(&call.local, r, r.dir.answer_to(false)),
+            Some(r) => sdp::answer(&call.local, r, r.dir.answer_to(false)).map_err(|e| e.to_string())?,
             // An INVITE without an offer (RFC 3261 §13.2.1, "delayed offer", e.g. from a
             // PBX's click-to-call): we offer in the 200 OK and the answer comes in the
             // ACK, picked up when the dialog is confirmed.
@@ -951,13 +975,14 @@ impl Core {
         let to_user = header_value(&req, "To").and_then(|v| uri_user(&v));
         let me = cfg.as_ref().map(|c| c.username.clone()).unwrap_or_default();
         let busy = self.calls.values().any(|c| c.result.is_none());
-        let (digits_tx, digits_rx) = mpsc::unbounded_channel();
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
         let local_ip = self.account.as_ref().map(|a| a.local_ip).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let Ok(rtp) = RtpStream::bind(local_ip, digits_tx).await else {
+        let setup = cfg.as_ref().map(|c| c.media_setup()).unwrap_or_default();
+        let Ok(rtp) = RtpStream::bind(local_ip, callid.clone(), setup, media_tx).await else {
             let _ = dialog.reject(Some(StatusCode::ServiceUnavailable), Some("no RTP port".into()));
             return;
         };
-        forward_digits(callid.clone(), digits_rx, self.tx.clone());
+        forward_media(callid.clone(), media_rx, self.tx.clone());
         let remote = sdp::parse(&req.body);
         let mut call = Call {
             id: callid.clone(),
@@ -977,6 +1002,7 @@ impl Core {
                 port: rtp.port,
                 session_id: util::random_u32() as u64,
                 version: 1,
+                codecs: cfg.as_ref().map(|c| c.codecs.clone()).unwrap_or_else(|| sdp::Codec::ALL.to_vec()),
             },
             rtp,
             remote: remote.as_ref().ok().cloned(),
@@ -986,6 +1012,7 @@ impl Core {
             transferred_to: None,
             consultation: None,
             referred_from: None,
+            quality: None,
             emergency: None,
             result: None,
             reason: None,
@@ -993,6 +1020,11 @@ impl Core {
         let refuse = match (&cfg, &remote) {
             (_, Err(e)) if !req.body.is_empty() => {
                 Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string()))
+            }
+            (_, Ok(r)) if sdp::common(&call.local, r).is_empty() => {
+                let offered: Vec<&str> = r.codecs.iter().map(|f| f.codec.id()).collect();
+                let why = format!("no codec in common (offered {})", offered.join(" "));
+                Some((StatusCode::NotAcceptableHere, CallResult::Failed, why))
             }
             (Some(c), _) if c.dnd => {
                 Some((StatusCode::BusyHere, CallResult::Rejected, "do not disturb".into()))
@@ -1089,7 +1121,12 @@ impl Core {
                 match sdp::parse(&req.body) {
                     Ok(remote) => {
                         call.local.version += 1;
-                        let body = sdp::answer(&call.local, &remote, remote.dir.answer_to(call.local_hold));
+                        let Ok(body) =
+                            sdp::answer(&call.local, &remote, remote.dir.answer_to(call.local_hold))
+                        else {
+                            let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                            return;
+                        };
                         call.apply_remote(&remote);
                         let _ = handle
                             .respond(
@@ -1346,13 +1383,14 @@ impl Core {
 }
 
 fn start_media(call: &mut Call, remote: &sdp::Remote) {
-    let (Some(ip), Some(&pt)) = (remote.addr, remote.codecs.first()) else { return };
+    let format = sdp::common(&call.local, remote).first().copied();
+    let (Some(ip), Some(format)) = (remote.addr, format) else { return };
     if remote.port == 0 {
         return;
     }
     call.rtp.send(RtpCmd::Remote {
         addr: SocketAddr::new(ip, remote.port),
-        audio_pt: pt,
+        format,
         event_pt: remote.telephone_event,
     });
     call.rtp.send(RtpCmd::Sending(
@@ -1360,10 +1398,19 @@ fn start_media(call: &mut Call, remote: &sdp::Remote) {
     ));
 }
 
-fn forward_digits(callid: String, mut rx: mpsc::UnboundedReceiver<char>, tx: mpsc::UnboundedSender<Msg>) {
+fn forward_media(
+    callid: String,
+    mut rx: mpsc::UnboundedReceiver<MediaEvent>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     tokio::spawn(async move {
-        while let Some(digit) = rx.recv().await {
-            if tx.send(Msg::Digit { callid: callid.clone(), digit }).is_err() {
+        while let Some(event) = rx.recv().await {
+            let msg = match event {
+                MediaEvent::Digit(digit) => Msg::Digit { callid: callid.clone(), digit },
+                MediaEvent::Quality(q) => Msg::Quality(q),
+                MediaEvent::Device(message) => Msg::MediaNotice { callid: callid.clone(), message },
+            };
+            if tx.send(msg).is_err() {
                 return;
             }
         }

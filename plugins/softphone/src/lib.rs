@@ -12,6 +12,7 @@ mod dialing;
 mod emergency;
 mod engine;
 mod history;
+mod media;
 mod rtp;
 mod sdp;
 mod srv;

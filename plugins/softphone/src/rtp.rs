@@ -1,41 +1,67 @@
-//! A call's RTP stream as signalling needs it: a bound UDP port that sends G.711
-//! silence every 20 ms (so NATs, SBCs and RTP timeouts see a live stream), sends DTMF
-//! as RFC 4733 events, and decodes the far end's events. Packets are webrtc-rs's
-//! `rtc-rtp` types. The media engine (codecs, devices, jitter buffer, SRTP) replaces
-//! the silence with sound; the socket, SSRC and sequence handling stay.
+//! A call's RTP stream: a bound port pair (RTP on an even port, RTCP on the next), a
+//! 20 ms clock, and the media pipeline between the socket and the devices (see
+//! `media`): each tick reads a frame from the input device, encodes it and sends it (or
+//! an RFC 4733 DTMF event instead), and plays one frame out of the jitter buffer into
+//! the output device. Every 5 s it sends an RTCP report and tells the engine how the
+//! call sounds. Packets are webrtc-rs's `rtc-rtp`/`rtc-rtcp` types.
 //!
 //! Symmetric RTP: the far end's SDP may name an address it does not send from (baresip
 //! on loopback names the host's LAN address), so once a packet arrives from the far
 //! end we answer to where it came from.
 
+use crate::media::device::{self, DeviceSpec, Sink, Source};
+use crate::media::jitter::{Concealer, JitterBuffer, Playout};
+use crate::media::quality::{self, Receiving};
+use crate::media::{CodecPair, FRAME_MS};
+use crate::sdp::Format;
 use bytes::Bytes;
 use rtc_rtp::{Header, Packet};
 use rtc_shared::marshal::{Marshal, Unmarshal};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-const FRAME: Duration = Duration::from_millis(20);
-const SAMPLES_PER_FRAME: u32 = 160;
+const FRAME: Duration = Duration::from_millis(FRAME_MS as u64);
+/// Telephone-event runs on an 8 kHz clock: 160 units per 20 ms frame.
+const EVENT_UNITS_PER_FRAME: u32 = 160;
 /// An RFC 4733 tone lasts 100 ms, then 40 ms of pause before the next digit.
 const TONE_FRAMES: u32 = 5;
 const GAP_FRAMES: u32 = 2;
+/// RTCP and quality reports every this many frames (5 s).
+const REPORT_FRAMES: u32 = 250;
 
 /// What the call tells its stream.
 #[derive(Debug)]
 pub enum RtpCmd {
-    /// The negotiated far end: where to send, which audio and event payload types.
+    /// The negotiated far end: where to send, which format and event payload type.
     Remote {
         addr: SocketAddr,
-        audio_pt: u8,
+        format: Format,
         event_pt: Option<u8>,
     },
     /// Whether we may send (not when we hold or the far end is inactive/sendonly to us).
     Sending(bool),
     Dtmf(String),
+}
+
+/// What the stream tells the call.
+#[derive(Debug)]
+pub enum MediaEvent {
+    Digit(char),
+    Quality(ucdesk_sdk::contract::phone::CallQuality),
+    /// A device could not be opened; the call goes on with silence there.
+    Device(String),
+}
+
+/// The devices a call uses and how it names itself in RTCP.
+#[derive(Debug, Clone, Default)]
+pub struct MediaSetup {
+    pub input: DeviceSpec,
+    pub output: DeviceSpec,
+    pub cname: String,
 }
 
 /// Handle held by the call; dropping it stops the task.
@@ -45,21 +71,41 @@ pub struct RtpStream {
 }
 
 impl RtpStream {
-    /// Binds a port on `ip` and starts the stream task. Received digits go to `digits`.
+    /// Binds an RTP/RTCP port pair on `ip` and starts the stream task. `callid` names
+    /// quality reports; events go to `events`.
     pub async fn bind(
         ip: std::net::IpAddr,
-        digits: mpsc::UnboundedSender<char>,
+        callid: String,
+        setup: MediaSetup,
+        events: mpsc::UnboundedSender<MediaEvent>,
     ) -> std::io::Result<RtpStream> {
-        let socket = Arc::new(UdpSocket::bind(SocketAddr::new(ip, 0)).await?);
-        let port = socket.local_addr()?.port();
+        let (rtp, rtcp) = bind_pair(ip).await?;
+        let port = rtp.local_addr()?.port();
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(socket, rx, digits));
+        tokio::spawn(run(Arc::new(rtp), Arc::new(rtcp), rx, callid, setup, events));
         Ok(RtpStream { port, tx })
     }
 
     pub fn send(&self, cmd: RtpCmd) {
         let _ = self.tx.send(cmd);
     }
+}
+
+/// An even port for RTP and the next one for RTCP (RFC 3550 §11).
+async fn bind_pair(ip: std::net::IpAddr) -> std::io::Result<(UdpSocket, UdpSocket)> {
+    let mut last = None;
+    for _ in 0..64 {
+        let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let port = rtp.local_addr()?.port();
+        if port % 2 == 1 || port == u16::MAX {
+            continue;
+        }
+        match UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free RTP/RTCP port pair")))
 }
 
 /// RFC 4733 event code of a DTMF key.
@@ -88,10 +134,14 @@ struct Sender {
     ssrc: u32,
     seq: u16,
     ts: u32,
+    /// RTP timestamp units per frame for the audio codec.
+    ts_step: u32,
     remote: Option<SocketAddr>,
     latched: bool,
     audio_pt: u8,
     event_pt: Option<u8>,
+    packets: u32,
+    octets: u32,
     sending: bool,
     queue: VecDeque<u8>,
     /// The tone being sent: code, frames sent, its timestamp.
@@ -114,11 +164,13 @@ impl Sender {
             payload: Bytes::from(payload),
         };
         self.seq = self.seq.wrapping_add(1);
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(p.payload.len() as u32);
         p.marshal().map(|b| b.to_vec()).unwrap_or_default()
     }
 
-    /// The packets of one 20 ms tick.
-    fn tick(&mut self) -> Vec<Vec<u8>> {
+    /// The packets of one 20 ms tick; `audio` encodes the next frame when it is audio's turn.
+    fn tick(&mut self, audio: impl FnOnce() -> Vec<u8>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if self.tone.is_none() && self.gap == 0 && self.event_pt.is_some() {
             if let Some(code) = self.queue.pop_front() {
@@ -128,7 +180,7 @@ impl Sender {
         match (self.tone, self.event_pt) {
             (Some((code, sent, start)), Some(pt)) => {
                 let frames = sent + 1;
-                let duration = (frames * SAMPLES_PER_FRAME) as u16;
+                let duration = (frames * EVENT_UNITS_PER_FRAME) as u16;
                 let end = frames >= TONE_FRAMES;
                 // Volume 10 dBm0 below max; the end packet goes three times (§2.5.1.4).
                 let payload =
@@ -146,48 +198,153 @@ impl Sender {
             }
             _ => {
                 self.gap = self.gap.saturating_sub(1);
-                // G.711 silence: 0xFF in mu-law, 0xD5 in A-law.
-                let silence = if self.audio_pt == 8 { 0xD5 } else { 0xFF };
                 let ts = self.ts;
-                out.push(self.packet(self.audio_pt, false, ts, vec![silence; SAMPLES_PER_FRAME as usize]));
+                let payload = audio();
+                out.push(self.packet(self.audio_pt, false, ts, payload));
             }
         }
-        self.ts = self.ts.wrapping_add(SAMPLES_PER_FRAME);
+        self.ts = self.ts.wrapping_add(self.ts_step);
         out
+    }
+}
+
+/// The media side of one call, owned by its stream task.
+struct Media {
+    setup: MediaSetup,
+    codec: Option<CodecPair>,
+    source: Box<dyn Source>,
+    sink: Box<dyn Sink>,
+    jitter: JitterBuffer,
+    conceal: Concealer,
+    recv: Receiving,
+    /// Our recent SRs (id, when), to match the far end's LSR for the RTT.
+    sent_srs: VecDeque<(u32, Instant)>,
+    remote: Option<quality::Remote>,
+    frame: Vec<i16>,
+}
+
+impl Media {
+    /// (Re)creates the codec for `format`; devices open at its rate the first time and
+    /// again only if the rate changes.
+    fn set_format(&mut self, format: Format, events: &mpsc::UnboundedSender<MediaEvent>) {
+        if self.codec.as_ref().is_some_and(|c| c.format == format) {
+            return;
+        }
+        let reopen = self.codec.as_ref().is_none_or(|c| c.rate() != format.codec.audio_rate());
+        let codec = CodecPair::new(format);
+        if reopen {
+            let rate = codec.rate();
+            self.source = device::open_source(&self.setup.input, rate).unwrap_or_else(|e| {
+                let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
+                Box::new(device::Silence)
+            });
+            self.sink = device::open_sink(&self.setup.output, rate).unwrap_or_else(|e| {
+                let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
+                Box::new(device::Silence)
+            });
+            self.recv = Receiving::new(format.codec.clock_rate());
+            self.jitter = JitterBuffer::default();
+        }
+        self.frame = vec![0; codec.frame];
+        self.codec = Some(codec);
+    }
+
+    fn encode_next(&mut self) -> Vec<u8> {
+        let Some(codec) = &mut self.codec else { return Vec::new() };
+        self.source.read(&mut self.frame);
+        codec.encode(&self.frame)
+    }
+
+    /// One frame out of the jitter buffer into the output device.
+    fn play(&mut self) {
+        let Some(codec) = &mut self.codec else { return };
+        match self.jitter.pop() {
+            Playout::Frame(p) if codec.decode(&p, &mut self.frame) => self.conceal.good(&self.frame),
+            Playout::Frame(_) | Playout::Conceal => self.conceal.conceal(&mut self.frame),
+            Playout::Buffering => self.frame.fill(0),
+        }
+        self.sink.write(&self.frame);
+    }
+
+    fn quality(&self, callid: &str) -> Option<ucdesk_sdk::contract::phone::CallQuality> {
+        let codec = self.codec.as_ref()?;
+        let expected = self.recv.expected().max(1) as f64;
+        let loss = (self.recv.lost() as f64 + self.jitter.stats.late as f64) / expected;
+        let rtt_ms = self.remote.and_then(|r| r.rtt).map(|d| d.as_secs_f64() * 1000.0);
+        let (ie, bpl) = codec.impairment();
+        // Without an RTT yet, assume a LAN's 20 ms rather than nothing.
+        let mos = quality::mos(rtt_ms.unwrap_or(20.0), self.recv.jitter_ms(), loss, ie, bpl);
+        Some(ucdesk_sdk::contract::phone::CallQuality {
+            callid: callid.to_string(),
+            codec: codec.format.codec.id().to_string(),
+            mos: (mos * 100.0).round() / 100.0,
+            rtt_ms: rtt_ms.map(|r| (r * 10.0).round() / 10.0),
+            jitter_ms: (self.recv.jitter_ms() * 10.0).round() / 10.0,
+            loss_pct: (loss * 1000.0).round() / 10.0,
+            remote_loss_pct: self.remote.map(|r| (r.fraction_lost * 1000.0).round() / 10.0),
+            packets_received: self.recv.received,
+            packets_lost: self.recv.lost(),
+            concealed: self.jitter.stats.concealed,
+            jitter_buffer_ms: (self.jitter.target() as u32) * FRAME_MS,
+        })
     }
 }
 
 async fn run(
     socket: Arc<UdpSocket>,
+    rtcp: Arc<UdpSocket>,
     mut rx: mpsc::UnboundedReceiver<RtpCmd>,
-    digits: mpsc::UnboundedSender<char>,
+    callid: String,
+    setup: MediaSetup,
+    events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut s = Sender {
         ssrc: crate::util::random_u32(),
         seq: crate::util::random_u32() as u16,
         ts: crate::util::random_u32(),
+        ts_step: EVENT_UNITS_PER_FRAME,
         remote: None,
         latched: false,
         audio_pt: 0,
         event_pt: None,
+        packets: 0,
+        octets: 0,
         sending: true,
         queue: VecDeque::new(),
         tone: None,
         gap: 0,
     };
+    let mut m = Media {
+        setup,
+        codec: None,
+        source: Box::new(device::Silence),
+        sink: Box::new(device::Silence),
+        jitter: JitterBuffer::default(),
+        conceal: Concealer::default(),
+        recv: Receiving::new(8000),
+        sent_srs: VecDeque::new(),
+        remote: None,
+        frame: Vec::new(),
+    };
+    let mut rtcp_to: Option<SocketAddr> = None;
     let mut clock = tokio::time::interval(FRAME);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf = vec![0u8; 2048];
+    let mut rtcp_buf = vec![0u8; 2048];
     let mut last_event_ts: Option<u32> = None;
+    let mut ticks: u32 = 0;
     loop {
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => return,
-                Some(RtpCmd::Remote { addr, audio_pt, event_pt }) => {
+                Some(RtpCmd::Remote { addr, format, event_pt }) => {
                     if !s.latched {
                         s.remote = Some(addr);
+                        rtcp_to = Some(SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)));
                     }
-                    s.audio_pt = audio_pt;
+                    m.set_format(format, &events);
+                    s.audio_pt = format.pt;
+                    s.ts_step = m.codec.as_ref().map_or(EVENT_UNITS_PER_FRAME, |c| c.ts_step);
                     s.event_pt = event_pt;
                 }
                 Some(RtpCmd::Sending(on)) => s.sending = on,
@@ -195,9 +352,38 @@ async fn run(
             },
             _ = clock.tick() => {
                 if let (true, Some(to)) = (s.sending, s.remote) {
-                    for p in s.tick() {
+                    for p in s.tick(|| m.encode_next()) {
                         let _ = socket.send_to(&p, to).await;
                     }
+                }
+                m.play();
+                ticks = ticks.wrapping_add(1);
+                if ticks % REPORT_FRAMES == 0 && m.codec.is_some() {
+                    let now = Instant::now();
+                    m.jitter.adapt(m.recv.jitter_ms(), FRAME_MS as f64);
+                    if let Some(to) = rtcp_to {
+                        let sent = (s.packets > 0).then_some((s.ts, s.packets, s.octets));
+                        let ntp = quality::ntp_now();
+                        let report = quality::build_report(s.ssrc, sent, m.recv.report(now), &m.setup.cname);
+                        if sent.is_some() {
+                            m.sent_srs.push_back((quality::sr_id(ntp), now));
+                            if m.sent_srs.len() > 8 {
+                                m.sent_srs.pop_front();
+                            }
+                        }
+                        let _ = rtcp.send_to(&report, to).await;
+                    }
+                    if let Some(q) = m.quality(&callid) {
+                        let _ = events.send(MediaEvent::Quality(q));
+                    }
+                }
+            }
+            got = rtcp.recv_from(&mut rtcp_buf) => {
+                let Ok((n, from)) = got else { continue };
+                rtcp_to = Some(from);
+                let srs: Vec<(u32, Instant)> = m.sent_srs.iter().copied().collect();
+                if let Some(r) = quality::read_report(&rtcp_buf[..n], s.ssrc, &mut m.recv, &srs, Instant::now()) {
+                    m.remote = Some(r);
                 }
             }
             got = socket.recv_from(&mut buf) => {
@@ -215,9 +401,12 @@ async fn run(
                     if last_event_ts != Some(p.header.timestamp) {
                         last_event_ts = Some(p.header.timestamp);
                         if let Some(c) = event_char(p.payload[0]) {
-                            let _ = digits.send(c);
+                            let _ = events.send(MediaEvent::Digit(c));
                         }
                     }
+                } else if m.codec.as_ref().is_some_and(|c| c.format.pt == p.header.payload_type) {
+                    m.recv.packet(p.header.ssrc, p.header.sequence_number, p.header.timestamp, Instant::now());
+                    m.jitter.push(p.header.sequence_number, p.payload.to_vec());
                 }
             }
         }
@@ -242,17 +431,20 @@ mod tests {
             ssrc: 1,
             seq: 65535,
             ts: 1000,
+            ts_step: 160,
             remote: None,
             latched: false,
             audio_pt: 0,
             event_pt: Some(101),
+            packets: 0,
+            octets: 0,
             sending: true,
             queue: VecDeque::from([5]),
             tone: None,
             gap: 0,
         };
         let packets: Vec<Packet> = (0..TONE_FRAMES + 1)
-            .flat_map(|_| s.tick())
+            .flat_map(|_| s.tick(|| vec![0xff; 160]))
             .map(|b| Packet::unmarshal(&mut b.as_slice()).unwrap())
             .collect();
         let events: Vec<&Packet> = packets.iter().filter(|p| p.header.payload_type == 101).collect();

@@ -1,7 +1,9 @@
 //! SDP offer/answer for one audio stream (RFC 3264), over webrtc-rs's `rtc-sdp` types.
 //!
-//! We offer PCMU, PCMA and telephone-event (RFC 4733 DTMF); answers keep the offerer's
-//! order among what we support and the offerer's telephone-event payload type. Hold is
+//! We offer the enabled codecs in the user's priority order (Opus, G.722, PCMU, PCMA;
+//! Preferences → Codecs) and telephone-event (RFC 4733 DTMF); answers keep the
+//! offerer's order among what we have enabled, its payload types (Opus is dynamic) and
+//! its telephone-event payload type. Hold is
 //! a direction change (RFC 3264 §8.4): we offer `sendonly` (or `inactive` when the far
 //! end already holds us) and answer a held offer with `recvonly`/`inactive`.
 //! Media itself (RTP, codecs, devices) belongs to the media module; here the port is a
@@ -13,10 +15,81 @@ use rtc_sdp::description::session::{Origin, TimeDescription, Timing};
 use rtc_sdp::{MediaDescription, SessionDescription};
 use std::net::IpAddr;
 
-/// The audio codecs we can carry, in our order of preference.
-pub const AUDIO_CODECS: [(u8, &str); 2] = [(0, "PCMU"), (8, "PCMA")];
 /// Our telephone-event payload type when we offer.
 pub const TELEPHONE_EVENT_PT: u8 = 101;
+/// Our Opus payload type when we offer (dynamic; answers use the offerer's).
+pub const OPUS_PT: u8 = 111;
+
+/// An audio codec we can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    Opus,
+    G722,
+    Pcmu,
+    Pcma,
+}
+
+impl Codec {
+    /// Every codec, in the default priority order.
+    pub const ALL: [Codec; 4] = [Codec::Opus, Codec::G722, Codec::Pcmu, Codec::Pcma];
+
+    /// The setting's name (`softphone.codecs`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Codec::Opus => "opus",
+            Codec::G722 => "g722",
+            Codec::Pcmu => "pcmu",
+            Codec::Pcma => "pcma",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.id().eq_ignore_ascii_case(id.trim()))
+    }
+
+    /// The rtpmap encoding name.
+    fn encoding(self) -> &'static str {
+        match self {
+            Codec::Opus => "opus",
+            Codec::G722 => "G722",
+            Codec::Pcmu => "PCMU",
+            Codec::Pcma => "PCMA",
+        }
+    }
+
+    /// The RTP clock rate (G.722 says 8000 for historical reasons, RFC 3551 §4.5.2).
+    pub fn clock_rate(self) -> u32 {
+        match self {
+            Codec::Opus => 48_000,
+            _ => 8_000,
+        }
+    }
+
+    /// The rate of the audio the codec carries.
+    pub fn audio_rate(self) -> u32 {
+        match self {
+            Codec::Opus => 48_000,
+            Codec::G722 => 16_000,
+            _ => 8_000,
+        }
+    }
+
+    fn static_pt(self) -> Option<u8> {
+        match self {
+            Codec::Pcmu => Some(0),
+            Codec::Pcma => Some(8),
+            Codec::G722 => Some(9),
+            Codec::Opus => None,
+        }
+    }
+}
+
+/// A codec as the far end numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub pt: u8,
+    pub codec: Codec,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SdpError {
@@ -70,6 +143,8 @@ pub struct Local {
     pub session_id: u64,
     /// Bumped on every new offer or answer we send (RFC 3264 §8).
     pub version: u64,
+    /// The codecs the user enabled, in priority order.
+    pub codecs: Vec<Codec>,
 }
 
 /// What the far end's SDP says.
@@ -77,8 +152,8 @@ pub struct Local {
 pub struct Remote {
     pub addr: Option<IpAddr>,
     pub port: u16,
-    /// Audio payload types we support, in the far end's order.
-    pub codecs: Vec<u8>,
+    /// Audio formats we know, in the far end's order.
+    pub codecs: Vec<Format>,
     pub telephone_event: Option<u8>,
     pub dir: MediaDir,
 }
@@ -100,12 +175,18 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
     for f in &media.media_name.formats {
         let Ok(pt) = f.parse::<u8>() else { continue };
         let name = rtpmap.get(&pt).map(|c| c.name.to_ascii_uppercase());
-        match (pt, name.as_deref()) {
-            (_, Some("TELEPHONE-EVENT")) => telephone_event = telephone_event.or(Some(pt)),
-            (0, None | Some("PCMU")) => codecs.push(0),
-            (8, None | Some("PCMA")) => codecs.push(8),
-            _ => {}
-        }
+        let codec = match (pt, name.as_deref()) {
+            (_, Some("TELEPHONE-EVENT")) => {
+                telephone_event = telephone_event.or(Some(pt));
+                continue;
+            }
+            (_, Some("OPUS")) => Codec::Opus,
+            (_, Some("G722")) | (9, None) => Codec::G722,
+            (_, Some("PCMU")) | (0, None) => Codec::Pcmu,
+            (_, Some("PCMA")) | (8, None) => Codec::Pcma,
+            _ => continue,
+        };
+        codecs.push(Format { pt, codec });
     }
     let dir =
         direction(&media.attributes).or_else(|| direction(&sd.attributes)).unwrap_or(MediaDir::SendRecv);
@@ -128,18 +209,33 @@ fn direction(attrs: &[Attribute]) -> Option<MediaDir> {
     })
 }
 
-/// Our offer: every codec we support, then telephone-event.
+/// Our offer: the enabled codecs in priority order, then telephone-event.
 pub fn offer(local: &Local, dir: MediaDir) -> String {
-    let codecs: Vec<u8> = AUDIO_CODECS.iter().map(|(pt, _)| *pt).collect();
-    build(local, &codecs, Some(TELEPHONE_EVENT_PT), dir)
+    let formats: Vec<Format> = local
+        .codecs
+        .iter()
+        .map(|&codec| Format { pt: codec.static_pt().unwrap_or(OPUS_PT), codec })
+        .collect();
+    build(local, &formats, Some(TELEPHONE_EVENT_PT), dir)
 }
 
-/// Our answer to `remote`: the common codecs in the offerer's order.
-pub fn answer(local: &Local, remote: &Remote, dir: MediaDir) -> String {
-    build(local, &remote.codecs, remote.telephone_event, dir)
+/// The offered formats we have enabled, in the offerer's order.
+pub fn common(local: &Local, remote: &Remote) -> Vec<Format> {
+    remote.codecs.iter().copied().filter(|f| local.codecs.contains(&f.codec)).collect()
 }
 
-fn build(local: &Local, codecs: &[u8], telephone_event: Option<u8>, dir: MediaDir) -> String {
+/// Our answer to `remote`: the common codecs in the offerer's order, with its payload
+/// types. Errors when nothing is in common (the caller refuses the call with 488).
+pub fn answer(local: &Local, remote: &Remote, dir: MediaDir) -> Result<String, SdpError> {
+    let formats = common(local, remote);
+    if formats.is_empty() {
+        let offered: Vec<&str> = remote.codecs.iter().map(|f| f.codec.id()).collect();
+        return Err(SdpError::NoCommonCodec(offered.join(" ")));
+    }
+    Ok(build(local, &formats, remote.telephone_event, dir))
+}
+
+fn build(local: &Local, formats: &[Format], telephone_event: Option<u8>, dir: MediaDir) -> String {
     let ip_kind = if local.addr.is_ipv6() { "IP6" } else { "IP4" };
     let conn = ConnectionInformation {
         network_type: "IN".into(),
@@ -159,9 +255,13 @@ fn build(local: &Local, codecs: &[u8], telephone_event: Option<u8>, dir: MediaDi
         encryption_key: None,
         attributes: vec![],
     };
-    for pt in codecs {
-        let name = AUDIO_CODECS.iter().find(|(p, _)| p == pt).map(|(_, n)| *n).unwrap_or("PCMU");
-        media = media.with_codec(*pt, name.into(), 8000, 0, String::new());
+    for f in formats {
+        // Opus is always described as 2 channels (RFC 7587 §7); we send mono in it.
+        let (channels, fmtp) = match f.codec {
+            Codec::Opus => (2, "minptime=10;useinbandfec=1".to_string()),
+            _ => (0, String::new()),
+        };
+        media = media.with_codec(f.pt, f.codec.encoding().into(), f.codec.clock_rate(), channels, fmtp);
     }
     if let Some(pt) = telephone_event {
         media = media.with_codec(pt, "telephone-event".into(), 8000, 0, "0-16".into());
@@ -202,7 +302,13 @@ mod tests {
     use super::*;
 
     fn local() -> Local {
-        Local { addr: "127.0.0.1".parse().unwrap(), port: 40000, session_id: 7, version: 1 }
+        Local {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 40000,
+            session_id: 7,
+            version: 1,
+            codecs: vec![Codec::Pcmu, Codec::Pcma],
+        }
     }
 
     #[test]
@@ -212,7 +318,7 @@ mod tests {
         assert!(sdp.contains("a=rtpmap:101 telephone-event/8000\r\n"));
         assert!(sdp.contains("a=fmtp:101 0-16\r\n"));
         let r = parse(sdp.as_bytes()).unwrap();
-        assert_eq!(r.codecs, [0, 8]);
+        assert_eq!(r.codecs, [Format { pt: 0, codec: Codec::Pcmu }, Format { pt: 8, codec: Codec::Pcma }]);
         assert_eq!(r.telephone_event, Some(101));
         assert_eq!(r.dir, MediaDir::SendRecv);
         assert_eq!(r.port, 40000);
@@ -226,12 +332,31 @@ mod tests {
                       m=audio 5004 RTP/AVP 8 0 9 96\na=rtpmap:9 G722/8000\na=rtpmap:96 telephone-event/8000\n\
                       a=sendonly\n";
         let r = parse(theirs.as_bytes()).unwrap();
-        assert_eq!(r.codecs, [8, 0]);
+        assert_eq!(r.codecs.iter().map(|f| f.pt).collect::<Vec<_>>(), [8, 0, 9]);
         assert_eq!(r.telephone_event, Some(96));
         assert_eq!(r.dir, MediaDir::SendOnly);
-        let ours = answer(&local(), &r, r.dir.answer_to(false));
+        let ours = answer(&local(), &r, r.dir.answer_to(false)).unwrap();
         assert!(ours.contains("m=audio 40000 RTP/AVP 8 0 96\r\n"), "{ours}");
         assert!(ours.contains("a=recvonly"));
+    }
+
+    #[test]
+    fn opus_keeps_the_offerers_payload_type_and_disabled_codecs_drop_out() {
+        let mut l = local();
+        l.codecs = vec![Codec::Opus, Codec::G722, Codec::Pcmu];
+        let ours = offer(&l, MediaDir::SendRecv);
+        assert!(ours.contains("m=audio 40000 RTP/AVP 111 9 0 101\r\n"), "{ours}");
+        assert!(ours.contains("a=rtpmap:111 opus/48000/2\r\n"), "{ours}");
+        assert!(ours.contains("a=rtpmap:9 G722/8000\r\n"), "{ours}");
+        let theirs = "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n\
+                      m=audio 5004 RTP/AVP 8 96 0\r\na=rtpmap:96 opus/48000/2\r\n";
+        let r = parse(theirs.as_bytes()).unwrap();
+        assert_eq!(
+            common(&l, &r),
+            [Format { pt: 96, codec: Codec::Opus }, Format { pt: 0, codec: Codec::Pcmu }]
+        );
+        l.codecs = vec![Codec::G722];
+        assert!(matches!(answer(&l, &r, MediaDir::SendRecv), Err(SdpError::NoCommonCodec(_))));
     }
 
     #[test]

@@ -70,6 +70,25 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     if c.remote_hold {
         rows.push(ui::weak("On hold by the other side"));
     }
+    if let Some(q) = &c.quality {
+        // The manual's call quality indicator: a rough grade that opens the details.
+        let grade = match q.mos {
+            m if m >= 4.0 => "good",
+            m if m >= 3.6 => "fair",
+            m if m >= 3.1 => "poor",
+            _ => "bad",
+        };
+        rows.push(ui::row([
+            ui::badge(format!("Quality: {grade} (MOS {:.1})", q.mos)),
+            ui::weak(format!(
+                "{} · RTT {} · jitter {:.0} ms · loss {:.1}%",
+                q.codec,
+                q.rtt_ms.map(|r| format!("{r:.0} ms")).unwrap_or_else(|| "–".into()),
+                q.jitter_ms,
+                q.loss_pct
+            )),
+        ]));
+    }
     if let Some(loc) = &c.emergency_location {
         rows.push(ui::weak(format!("Emergency location: {loc}")));
     }

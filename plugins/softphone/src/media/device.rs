@@ -1,0 +1,208 @@
+//! Where a call's audio comes from and goes to. A device setting is `default`, `null`,
+//! or `file:PATH` (softphone.audio_input / audio_output / ring_device):
+//! - `null` takes silence and discards what it is given (like pjsua's --null-audio):
+//!   calls connect, audio goes nowhere;
+//! - `file:PATH` as input plays a WAV file into the call (then silence), as output
+//!   records what the far end says to a WAV file (IVR testing, automation, our tests);
+//! - `default` is the system's sound card. Sound cards (cpal) are not wired yet, so it
+//!   behaves as `null` and the call says so in its status.
+//!
+//! Sources and sinks work in 20 ms frames at the rate of the call's codec; a file at
+//! another rate is resampled (audio-codec's polyphase resampler).
+
+use audio_codec::BoxedResampler;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeviceSpec {
+    #[default]
+    Default,
+    Null,
+    File(PathBuf),
+}
+
+impl DeviceSpec {
+    pub fn parse(text: &str) -> Result<DeviceSpec, String> {
+        match text.trim() {
+            "" | "default" => Ok(DeviceSpec::Default),
+            "null" => Ok(DeviceSpec::Null),
+            t => match t.strip_prefix("file:") {
+                Some(path) if !path.trim().is_empty() => Ok(DeviceSpec::File(PathBuf::from(path.trim()))),
+                _ => Err(format!("audio device {t:?} is not default, null or file:PATH")),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("cannot open {path}: {why}")]
+    Open { path: String, why: String },
+    #[error("{path} is not usable audio: {why}")]
+    Format { path: String, why: String },
+}
+
+/// Gives 20 ms of audio at a time.
+pub trait Source: Send {
+    /// Fills `frame` (mono, the codec's rate).
+    fn read(&mut self, frame: &mut [i16]);
+}
+
+/// Takes 20 ms of audio at a time.
+pub trait Sink: Send {
+    fn write(&mut self, frame: &[i16]);
+}
+
+pub struct Silence;
+
+impl Source for Silence {
+    fn read(&mut self, frame: &mut [i16]) {
+        frame.fill(0);
+    }
+}
+
+impl Sink for Silence {
+    fn write(&mut self, _frame: &[i16]) {}
+}
+
+/// Opens the source a setting names, for a call at `rate` Hz.
+pub fn open_source(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Source>, DeviceError> {
+    match spec {
+        DeviceSpec::Default | DeviceSpec::Null => Ok(Box::new(Silence)),
+        DeviceSpec::File(path) => Ok(Box::new(WavSource::open(path, rate)?)),
+    }
+}
+
+/// Opens the sink a setting names, for a call at `rate` Hz.
+pub fn open_sink(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Sink>, DeviceError> {
+    match spec {
+        DeviceSpec::Default | DeviceSpec::Null => Ok(Box::new(Silence)),
+        DeviceSpec::File(path) => Ok(Box::new(WavSink::create(path, rate)?)),
+    }
+}
+
+/// A WAV file played once, mixed down to mono and resampled to the call's rate; then
+/// silence. The whole file is read at open: prompts and test tones are small, and the
+/// media clock must never wait on a disk.
+pub struct WavSource {
+    samples: Vec<i16>,
+    at: usize,
+}
+
+impl WavSource {
+    pub fn open(path: &std::path::Path, rate: u32) -> Result<WavSource, DeviceError> {
+        let name = path.display().to_string();
+        let reader = hound::WavReader::open(path)
+            .map_err(|e| DeviceError::Open { path: name.clone(), why: e.to_string() })?;
+        let spec = reader.spec();
+        let bad = |why: String| DeviceError::Format { path: name.clone(), why };
+        if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
+            return Err(bad(format!(
+                "{}-bit {:?}; 16-bit PCM is needed",
+                spec.bits_per_sample, spec.sample_format
+            )));
+        }
+        let channels = spec.channels.max(1) as usize;
+        let interleaved: Vec<i16> =
+            reader.into_samples::<i16>().collect::<Result<_, _>>().map_err(|e| bad(e.to_string()))?;
+        let mono: Vec<i16> = interleaved
+            .chunks(channels)
+            .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16)
+            .collect();
+        let samples = if spec.sample_rate == rate {
+            mono
+        } else {
+            let mut r = BoxedResampler::new(spec.sample_rate as usize, rate as usize)
+                .map_err(|e| bad(format!("cannot resample {} Hz to {rate} Hz: {e:?}", spec.sample_rate)))?;
+            r.resample(&mono)
+        };
+        Ok(WavSource { samples, at: 0 })
+    }
+}
+
+impl Source for WavSource {
+    fn read(&mut self, frame: &mut [i16]) {
+        let n = frame.len().min(self.samples.len() - self.at);
+        frame[..n].copy_from_slice(&self.samples[self.at..self.at + n]);
+        frame[n..].fill(0);
+        self.at += n;
+    }
+}
+
+/// Records to a 16-bit mono WAV file at the call's rate. The header is finalised when
+/// the call ends (drop); a crash leaves a file with a stale length that most tools
+/// still read.
+pub struct WavSink {
+    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl WavSink {
+    pub fn create(path: &std::path::Path, rate: u32) -> Result<WavSink, DeviceError> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec)
+            .map_err(|e| DeviceError::Open { path: path.display().to_string(), why: e.to_string() })?;
+        Ok(WavSink { writer: Some(writer) })
+    }
+}
+
+impl Sink for WavSink {
+    fn write(&mut self, frame: &[i16]) {
+        let Some(w) = &mut self.writer else { return };
+        // A full disk stops the recording, not the call.
+        if frame.iter().try_for_each(|&s| w.write_sample(s)).is_err() {
+            self.writer = None;
+        }
+    }
+}
+
+impl Drop for WavSink {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            let _ = w.finalize();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse() {
+        assert_eq!(DeviceSpec::parse("").unwrap(), DeviceSpec::Default);
+        assert_eq!(DeviceSpec::parse("null").unwrap(), DeviceSpec::Null);
+        assert_eq!(DeviceSpec::parse("file:/tmp/a.wav").unwrap(), DeviceSpec::File("/tmp/a.wav".into()));
+        assert!(DeviceSpec::parse("file:").is_err());
+        assert!(DeviceSpec::parse("hw:0").is_err());
+    }
+
+    #[test]
+    fn a_file_round_trips_and_is_resampled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.wav");
+        {
+            let mut sink = WavSink::create(&path, 8000).unwrap();
+            let ramp: Vec<i16> = (0..160).map(|i| i * 10).collect();
+            for _ in 0..50 {
+                sink.write(&ramp);
+            }
+        }
+        let mut same = WavSource::open(&path, 8000).unwrap();
+        let mut frame = vec![0i16; 160];
+        same.read(&mut frame);
+        assert_eq!(frame[159], 1590);
+        let up = WavSource::open(&path, 16000).unwrap();
+        assert!((15_800..=16_200).contains(&up.samples.len()), "{}", up.samples.len());
+        let mut end = WavSource::open(&path, 8000).unwrap();
+        for _ in 0..51 {
+            end.read(&mut frame);
+        }
+        assert!(frame.iter().all(|&s| s == 0), "silence after the end");
+        assert!(WavSource::open(&dir.path().join("missing.wav"), 8000).is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! A call's media between the RTP socket and the audio devices: the negotiated codec
+//! (G.711, G.722 and Opus from the pure-Rust `audio-codec` crate), the jitter buffer and
+//! concealment on the way in, the devices at either end, and the quality statistics.
+//! `rtp.rs` owns the socket and the 20 ms clock and calls into this.
+
+pub mod device;
+pub mod jitter;
+pub mod quality;
+
+use crate::sdp::{Codec, Format};
+use audio_codec::{CodecType, Decoder, Encoder};
+
+/// Frame length: 20 ms, the ptime we offer and the one every peer here uses.
+pub const FRAME_MS: u32 = 20;
+
+/// One negotiated format's encoder and decoder, mono PCM at the codec's audio rate.
+pub struct CodecPair {
+    pub format: Format,
+    enc: Box<dyn Encoder>,
+    dec: Box<dyn Decoder>,
+    /// Samples in one frame at the audio rate.
+    pub frame: usize,
+    /// RTP timestamp units in one frame.
+    pub ts_step: u32,
+    scratch: Vec<i16>,
+}
+
+impl CodecPair {
+    pub fn new(format: Format) -> CodecPair {
+        let (enc, dec): (Box<dyn Encoder>, Box<dyn Decoder>) = match format.codec {
+            // Mono in a 2-channel Opus stream is legal (RFC 7587 §3.4) and halves the work.
+            Codec::Opus => (
+                audio_codec::create_opus_encoder(48_000, 1, audio_codec::opus::OpusApplication::Voip),
+                audio_codec::create_opus_decoder(48_000, 1),
+            ),
+            Codec::G722 => {
+                (audio_codec::create_encoder(CodecType::G722), audio_codec::create_decoder(CodecType::G722))
+            }
+            Codec::Pcmu => {
+                (audio_codec::create_encoder(CodecType::PCMU), audio_codec::create_decoder(CodecType::PCMU))
+            }
+            Codec::Pcma => {
+                (audio_codec::create_encoder(CodecType::PCMA), audio_codec::create_decoder(CodecType::PCMA))
+            }
+        };
+        let codec = format.codec;
+        CodecPair {
+            format,
+            enc,
+            dec,
+            frame: (codec.audio_rate() * FRAME_MS / 1000) as usize,
+            ts_step: codec.clock_rate() * FRAME_MS / 1000,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.format.codec.audio_rate()
+    }
+
+    pub fn encode(&mut self, pcm: &[i16]) -> Vec<u8> {
+        self.enc.encode(pcm)
+    }
+
+    /// Decodes one payload into `out` (one frame), mixing stereo down and padding with
+    /// silence; false when the payload does not decode (then `out` is untouched).
+    pub fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> bool {
+        self.scratch.resize(self.dec.max_decode_samples(payload.len()).max(out.len() * 2), 0);
+        let Ok(n) = self.dec.decode_into(payload, &mut self.scratch) else { return false };
+        let channels = self.dec.channels().max(1) as usize;
+        let mono = self.scratch[..n]
+            .chunks(channels)
+            .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16);
+        let mut written = 0;
+        for (o, s) in out.iter_mut().zip(mono) {
+            *o = s;
+            written += 1;
+        }
+        out[written..].fill(0);
+        true
+    }
+
+    /// E-model equipment impairment and packet-loss robustness (ITU-T G.113 App. I;
+    /// G.711 with concealment). The wideband codecs are scored on the same narrowband
+    /// scale, which undersells them; good enough to rank calls.
+    pub fn impairment(&self) -> (f64, f64) {
+        match self.format.codec {
+            Codec::Pcmu | Codec::Pcma => (0.0, 25.1),
+            Codec::G722 => (0.0, 25.1),
+            Codec::Opus => (0.0, 30.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(rate: u32, hz: f64, n: usize) -> Vec<i16> {
+        (0..n)
+            .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin()) as i16)
+            .collect()
+    }
+
+    #[test]
+    fn every_codec_round_trips_a_tone() {
+        for (codec, pt) in [(Codec::Pcmu, 0), (Codec::Pcma, 8), (Codec::G722, 9), (Codec::Opus, 111)] {
+            let mut c = CodecPair::new(Format { pt, codec });
+            assert_eq!(c.ts_step, if codec == Codec::Opus { 960 } else { 160 });
+            let mut energy = 0.0;
+            for _ in 0..10 {
+                let input = tone(c.rate(), 440.0, c.frame);
+                let payload = c.encode(&input);
+                assert!(!payload.is_empty(), "{codec:?} encodes");
+                let mut out = vec![0i16; c.frame];
+                assert!(c.decode(&payload, &mut out), "{codec:?} decodes");
+                energy = out.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / out.len() as f64;
+            }
+            assert!(energy.sqrt() > 2000.0, "{codec:?} kept the tone: rms {}", energy.sqrt());
+        }
+    }
+}
