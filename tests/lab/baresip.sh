@@ -4,7 +4,13 @@
 #
 #   BOT_USER=bob BOT_PASS=bobpw REGISTRAR=127.0.0.1:5070 BOT_SIP_PORT=5080 \
 #   BOT_CTRL_PORT=5081 [BOT_RTP_PORTS=20000-20099] [BOT_ANSWER=auto|manual] \
-#   [BOT_AUDIO=tone.wav] tests/lab/baresip.sh DIR
+#   [BOT_AUDIO=tone.wav] [BOT_AUDIO_RATE=8000] [BOT_AUDIO_CHANNELS=1] [BOT_CODECS=PCMU,PCMA] [BOT_RECORD=1] \
+#   tests/lab/baresip.sh DIR
+#
+# BOT_CODECS: what the bot offers and accepts, baresip's way: PCMU, PCMA, G722/16000/1,
+# opus/48000/2 (a name alone means 8000 Hz mono). BOT_RECORD=1:
+# the sndfile module writes what the bot sends and hears to DIR/dump-*-enc.wav and
+# DIR/dump-*-dec.wav.
 #
 # Prints `ready` once the bot is registered, then waits; SIGTERM stops it. The bot's
 # log is DIR/baresip.log (calls, received DTMF events, rtcpsummary at hang-up).
@@ -17,11 +23,14 @@ audio=${BOT_AUDIO:-$dir/tone.wav}
 if [ ! -f "$audio" ]; then
   # baresip's ausine is 48 kHz only; a generated 8 kHz WAV works with aufile. It lasts
   # two minutes: baresip hangs a call up when its aufile source ends.
-  python3 - "$audio" <<'PY'
+  # baresip 1.0's aufile does not convert: the file's rate and channels must be the
+  # codec's (BOT_AUDIO_RATE=16000 for G.722; 48000 and BOT_AUDIO_CHANNELS=2 for Opus).
+  python3 - "$audio" "${BOT_AUDIO_RATE:-8000}" "${BOT_AUDIO_CHANNELS:-1}" <<'PY'
 import math, struct, sys, wave
-second = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000))
+rate, channels = int(sys.argv[2]), int(sys.argv[3])
+second = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) * channels for i in range(rate))
 with wave.open(sys.argv[1], "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.setnchannels(channels); w.setsampwidth(2); w.setframerate(rate)
     w.writeframes(second * 120)
 PY
 fi
@@ -40,6 +49,8 @@ rtp_ports $rtp
 module_path /usr/lib/baresip/modules
 module stdio.so
 module g711.so
+module g722.so
+module opus.so
 module aufile.so
 module aubridge.so
 module rtcpsummary.so
@@ -48,7 +59,10 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:$BOT_CTRL_PORT
 CFG
-echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=PCMU,PCMA" >"$dir/accounts"
+if [ "${BOT_RECORD:-}" = 1 ]; then
+  printf 'module sndfile.so\nsnd_path %s\n' "$dir" >>"$dir/config"
+fi
+echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=${BOT_CODECS:-PCMU,PCMA}" >"$dir/accounts"
 : >"$dir/contacts"
 # From inside DIR: if a bot ever dumps core, the core stays in the throwaway dir.
 cd "$dir"

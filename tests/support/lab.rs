@@ -223,19 +223,42 @@ pub struct Bot {
 
 impl Bot {
     pub fn start(kamailio: &Kamailio, user: &str, answer: &str) -> Bot {
+        Self::start_with(kamailio, user, answer, &[])
+    }
+
+    /// With extra environment for tests/lab/baresip.sh (BOT_CODECS, BOT_RECORD, ...).
+    pub fn start_with(
+        kamailio: &Kamailio,
+        user: &str,
+        answer: &str,
+        extra: &[(&'static str, String)],
+    ) -> Bot {
         let (sip, ctrl) = (free_port(), free_port());
-        let process = LabProcess::start(
-            "baresip.sh",
-            &[
-                ("BOT_USER", user.to_string()),
-                ("BOT_PASS", format!("{user}pw")),
-                ("REGISTRAR", kamailio.addr()),
-                ("BOT_SIP_PORT", sip.to_string()),
-                ("BOT_CTRL_PORT", ctrl.to_string()),
-                ("BOT_ANSWER", answer.to_string()),
-            ],
-        );
+        let mut envs = vec![
+            ("BOT_USER", user.to_string()),
+            ("BOT_PASS", format!("{user}pw")),
+            ("REGISTRAR", kamailio.addr()),
+            ("BOT_SIP_PORT", sip.to_string()),
+            ("BOT_CTRL_PORT", ctrl.to_string()),
+            ("BOT_ANSWER", answer.to_string()),
+        ];
+        envs.extend(extra.iter().cloned());
+        let process = LabProcess::start("baresip.sh", &envs);
         Bot { user: user.to_string(), ctrl, process }
+    }
+
+    /// The bot's recordings (BOT_RECORD=1) whose names end in `suffix`
+    /// (`-dec.wav`: what it heard, `-enc.wav`: what it sent).
+    pub fn recordings(&self, suffix: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.process.dir.path())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("dump") && n.ends_with(suffix))
+        });
+        files
     }
 
     /// Sends one ctrl_tcp command (netstring JSON) and returns the response text.
@@ -251,5 +274,66 @@ impl Bot {
 
     pub fn log(&self) -> String {
         self.process.file("baresip.log")
+    }
+}
+
+/// Audio checks for recordings: reading WAV files and measuring tones.
+pub mod audio {
+    use std::path::Path;
+
+    /// Mono 16-bit samples and the rate of a WAV file (channels mixed down); nothing
+    /// when it does not exist or does not parse yet.
+    pub fn read_wav(path: &Path) -> (Vec<i16>, u32) {
+        let Ok(reader) = hound::WavReader::open(path) else { return (Vec::new(), 8000) };
+        let spec = reader.spec();
+        let channels = spec.channels.max(1) as usize;
+        let samples: Vec<i16> = reader.into_samples::<i16>().map(|s| s.unwrap_or(0)).collect();
+        let mono = samples
+            .chunks(channels)
+            .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16)
+            .collect();
+        (mono, spec.sample_rate)
+    }
+
+    /// Writes a mono 16-bit sine of `hz` lasting `secs` at `rate`.
+    pub fn write_tone(path: &Path, rate: u32, hz: f64, secs: f64) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..(rate as f64 * secs) as usize {
+            let v = 8000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin();
+            w.write_sample(v as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    /// The share (0-1) of the signal's power at `hz` (Goertzel over 100 ms blocks,
+    /// averaged over the blocks that are not silent), and the RMS level.
+    pub fn tone_share(samples: &[i16], rate: u32, hz: f64) -> (f64, f64) {
+        let n = (rate / 10) as usize;
+        let coeff = 2.0 * (2.0 * std::f64::consts::PI * hz / rate as f64).cos();
+        let (mut shares, mut total) = (Vec::new(), 0.0);
+        for block in samples.chunks_exact(n) {
+            let ms = block.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / n as f64;
+            total += ms;
+            if ms < 100.0 {
+                continue;
+            }
+            let (mut s1, mut s2) = (0.0f64, 0.0f64);
+            for &x in block {
+                let s0 = x as f64 + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+            shares.push(power / (n as f64 * n as f64 * ms / 2.0));
+        }
+        let rms = (total / (samples.len() / n).max(1) as f64).sqrt();
+        let share = if shares.is_empty() { 0.0 } else { shares.iter().sum::<f64>() / shares.len() as f64 };
+        (share, rms)
     }
 }

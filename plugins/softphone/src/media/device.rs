@@ -81,12 +81,17 @@ pub fn open_sink(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Sink>, DeviceEr
     }
 }
 
-/// A WAV file played once, mixed down to mono and resampled to the call's rate; then
-/// silence. The whole file is read at open: prompts and test tones are small, and the
-/// media clock must never wait on a disk.
+/// A WAV file played once, mixed down to mono and resampled to the call's rate as it
+/// plays; then silence. The samples are read at open (prompts and test tones are
+/// small, and the media clock must never wait on a disk); resampling goes frame by
+/// frame so opening costs nothing on the media task.
 pub struct WavSource {
     samples: Vec<i16>,
     at: usize,
+    resampler: Option<BoxedResampler>,
+    /// Input samples per output frame sample (file rate / call rate).
+    ratio: f64,
+    ready: std::collections::VecDeque<i16>,
 }
 
 impl WavSource {
@@ -105,27 +110,50 @@ impl WavSource {
         let channels = spec.channels.max(1) as usize;
         let interleaved: Vec<i16> =
             reader.into_samples::<i16>().collect::<Result<_, _>>().map_err(|e| bad(e.to_string()))?;
-        let mono: Vec<i16> = interleaved
+        let samples: Vec<i16> = interleaved
             .chunks(channels)
             .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16)
             .collect();
-        let samples = if spec.sample_rate == rate {
-            mono
-        } else {
-            let mut r = BoxedResampler::new(spec.sample_rate as usize, rate as usize)
-                .map_err(|e| bad(format!("cannot resample {} Hz to {rate} Hz: {e:?}", spec.sample_rate)))?;
-            r.resample(&mono)
-        };
-        Ok(WavSource { samples, at: 0 })
+        let resampler =
+            if spec.sample_rate == rate {
+                None
+            } else {
+                Some(BoxedResampler::new(spec.sample_rate as usize, rate as usize).map_err(|e| {
+                    bad(format!("cannot resample {} Hz to {rate} Hz: {e:?}", spec.sample_rate))
+                })?)
+            };
+        let ratio = spec.sample_rate as f64 / rate as f64;
+        Ok(WavSource { samples, at: 0, resampler, ratio, ready: Default::default() })
+    }
+
+    /// The next `n` input samples (fewer at the end of the file).
+    fn take(&mut self, n: usize) -> &[i16] {
+        let n = n.min(self.samples.len() - self.at);
+        self.at += n;
+        &self.samples[self.at - n..self.at]
     }
 }
 
 impl Source for WavSource {
     fn read(&mut self, frame: &mut [i16]) {
-        let n = frame.len().min(self.samples.len() - self.at);
-        frame[..n].copy_from_slice(&self.samples[self.at..self.at + n]);
-        frame[n..].fill(0);
-        self.at += n;
+        if self.resampler.is_none() {
+            let n = frame.len();
+            let chunk = self.take(n).to_vec();
+            frame[..chunk.len()].copy_from_slice(&chunk);
+            frame[chunk.len()..].fill(0);
+            return;
+        }
+        // Feed the resampler a frame's worth of input (plus one) until a frame is ready.
+        let want = (frame.len() as f64 * self.ratio).ceil() as usize + 1;
+        while self.ready.len() < frame.len() && self.at < self.samples.len() {
+            let chunk = self.take(want).to_vec();
+            if let Some(r) = &mut self.resampler {
+                self.ready.extend(r.resample(&chunk));
+            }
+        }
+        for s in frame.iter_mut() {
+            *s = self.ready.pop_front().unwrap_or(0);
+        }
     }
 }
 
@@ -196,8 +224,17 @@ mod tests {
         let mut frame = vec![0i16; 160];
         same.read(&mut frame);
         assert_eq!(frame[159], 1590);
-        let up = WavSource::open(&path, 16000).unwrap();
-        assert!((15_800..=16_200).contains(&up.samples.len()), "{}", up.samples.len());
+        let mut up = WavSource::open(&path, 16000).unwrap();
+        let mut wide = vec![0i16; 320];
+        let mut total = 0;
+        for _ in 0..60 {
+            up.read(&mut wide);
+            total += wide.iter().filter(|&&s| s != 0).count();
+        }
+        assert!(
+            (15_000..=16_000).contains(&total),
+            "1 s at 8 kHz is about 16,000 samples at 16 kHz: {total}"
+        );
         let mut end = WavSource::open(&path, 8000).unwrap();
         for _ in 0..51 {
             end.read(&mut frame);
