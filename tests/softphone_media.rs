@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use ucdesk_tests::lab::audio::{read_wav, tone_share, write_tone};
-use ucdesk_tests::lab::{Bot, Kamailio, softphone_profile};
+use ucdesk_tests::lab::{Bot, ImpairedEcho, Kamailio, Sipp, softphone_profile};
 use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -45,7 +45,11 @@ fn registered(p: &Profile) -> (Daemon, Lines) {
 
 /// Asserts `path` carries a tone at `hz` (after the first half second of set-up).
 fn assert_tone(path: &Path, hz: f64, what: &str) {
-    let (samples, rate) = read_wav(path);
+    assert_tone_in(&read_wav(path), hz, what);
+}
+
+fn assert_tone_in((samples, rate): &(Vec<i16>, u32), hz: f64, what: &str) {
+    let (samples, rate) = (samples.as_slice(), *rate);
     let skip = (rate / 2) as usize;
     assert!(samples.len() > skip + rate as usize, "{what}: only {} samples at {rate} Hz", samples.len());
     let (share, rms) = tone_share(&samples[skip..], rate, hz);
@@ -100,4 +104,88 @@ fn audio_flows_both_ways_with_every_codec() {
         std::thread::sleep(Duration::from_millis(300));
         assert_tone(&bot_heard, OUR_HZ, &format!("{codec}: what {user} heard"));
     }
+}
+
+/// What one call through an impaired echo reported.
+struct Impaired {
+    quality: Value,
+    /// The recording: samples and rate.
+    heard: (Vec<i16>, u32),
+}
+
+/// Calls through Kamailio to SIPp (which answers) with the media going to an echo that
+/// drops `loss` of the packets and delays each by up to `max_delay` (seeded), with our
+/// tone as the input; returns the first `call.quality` report.
+fn call_through_impairment(cases: &[(f64, Duration)]) -> Vec<Impaired> {
+    let echoes: Vec<ImpairedEcho> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (loss, delay))| ImpairedEcho::start(*loss, *delay, 7 + i as u64))
+        .collect();
+    let scenario = ucdesk_tests::lab::sipp_scenario("uas_echo.xml");
+    let peers: Vec<Sipp> = echoes
+        .iter()
+        .map(|e| Sipp::uas_with(scenario.to_str().unwrap(), &format!("-key echo_port {}", e.port)))
+        .collect();
+    let routes: Vec<String> =
+        peers.iter().enumerate().map(|(i, s)| format!("echo{i}=127.0.0.1:{}", s.port)).collect();
+    let k = Kamailio::start_with(&[("SIP_ROUTES", routes.join(" "))]);
+    let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    let ours = p.home.path().join("ours.wav");
+    write_tone(&ours, 8000, OUR_HZ, 10.0);
+    set(&p, "softphone.audio_input", &format!("file:{}", ours.display()));
+    set(&p, "softphone.codecs", "[\"pcmu\"]");
+    let (d, events) = registered(&p);
+    let quality = Lines::spawn(p.command(&["events", "--topic", "call.quality"]));
+    let mut out = Vec::new();
+    for i in 0..cases.len() {
+        let heard = p.home.path().join(format!("heard-{i}.wav"));
+        set(&p, "softphone.audio_output", &format!("file:{}", heard.display()));
+        let dialed = d.call("phone.dial", json!({"number": format!("echo{i}")})).unwrap();
+        next_event(&events, "call.answered")
+            .unwrap_or_else(|| panic!("echo{i} did not answer:\n{}", d.log()));
+        let q =
+            next_event(&quality, "call.quality").unwrap_or_else(|| panic!("no quality report for echo{i}"));
+        assert_eq!(q["callid"], dialed["callid"]);
+        d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+        next_event(&events, "call.ended").unwrap();
+        let heard = wait_for(WAIT, || Some(read_wav(&heard)).filter(|(s, _)| s.len() > 8000))
+            .unwrap_or_else(|| panic!("echo{i}: nothing recorded"));
+        out.push(Impaired { quality: q, heard });
+    }
+    out
+}
+
+#[test]
+fn quality_reports_follow_injected_loss_and_the_jitter_buffer_absorbs_30ms() {
+    let none = Duration::ZERO;
+    // Uniform delays of 0-90 ms have an RFC 3550 jitter of about 30 ms.
+    let cases = [(0.0, none), (0.05, none), (0.15, none), (0.0, Duration::from_millis(90))];
+    let calls = call_through_impairment(&cases);
+    let f = |c: &Impaired, k: &str| c.quality[k].as_f64().unwrap_or(f64::NAN);
+    for (c, (loss, _)) in calls.iter().zip(cases) {
+        eprintln!("injected loss {:.0}%: {}", loss * 100.0, c.quality);
+    }
+    // Loss: what we measure is what the echo dropped (seeded; ~250 packets, so a few
+    // points either way).
+    for (c, (loss, _)) in calls.iter().zip(cases).take(3) {
+        let measured = f(c, "loss_pct");
+        assert!(
+            (measured - loss * 100.0).abs() <= 3.0,
+            "injected {:.0}%, measured {measured}%",
+            loss * 100.0
+        );
+    }
+    // MOS falls as loss rises.
+    let mos: Vec<f64> = calls.iter().take(3).map(|c| f(c, "mos")).collect();
+    assert!(mos[0] > 4.2 && mos[0] > mos[1] && mos[1] > mos[2], "MOS by loss 0/5/15%: {mos:?}");
+    // 30 ms jitter: measured as such, and the buffer grew to hide it: almost nothing
+    // concealed, the tone intact.
+    let jittery = &calls[3];
+    let jitter = f(jittery, "jitter_ms");
+    assert!((20.0..=40.0).contains(&jitter), "measured jitter {jitter} ms");
+    let concealed = f(jittery, "concealed") / f(jittery, "packets_received");
+    assert!(concealed < 0.03, "{:.1}% of frames concealed at 30 ms jitter", concealed * 100.0);
+    assert!(f(jittery, "jitter_buffer_ms") >= 80.0, "{}", jittery.quality);
+    assert_tone_in(&jittery.heard, OUR_HZ, "the tone through 30 ms of jitter");
 }

@@ -3,7 +3,8 @@
 # scenario (e.g. `uas`) or a scenario file from tests/lab/sipp. Every message it sends
 # and receives goes to DIR/messages.log.
 #
-#   SIPP_PORT=6000 SIPP_SCENARIO=uas|tests/lab/sipp/NAME.xml tests/lab/sipp.sh DIR
+#   SIPP_PORT=6000 SIPP_SCENARIO=uas|tests/lab/sipp/NAME.xml [SIPP_ARGS="-key k v"] \
+#   tests/lab/sipp.sh DIR
 #
 # Prints `ready` once the port is bound, then waits; SIGTERM stops SIPp.
 set -euo pipefail
@@ -15,7 +16,8 @@ case "$SIPP_SCENARIO" in
 esac
 cd "$dir"
 # -nostdin and a redirected screen: SIPp's curses display needs no terminal.
-sipp "${scenario[@]}" -i 127.0.0.1 -p "$SIPP_PORT" -nostdin -trace_msg \
+# shellcheck disable=SC2086 # SIPP_ARGS is a list of words
+sipp "${scenario[@]}" ${SIPP_ARGS:-} -i 127.0.0.1 -p "$SIPP_PORT" -nostdin -trace_msg \
   -message_file "$dir/messages.log" -trace_err -error_file "$dir/errors.log" \
   >"$dir/sipp.out" 2>&1 </dev/null &
 pid=$!

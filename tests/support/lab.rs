@@ -164,10 +164,19 @@ pub struct Sipp {
 
 impl Sipp {
     pub fn uas(scenario: &str) -> Sipp {
+        Self::uas_with(scenario, "")
+    }
+
+    /// With extra SIPp arguments (e.g. `-key echo_port 4000`).
+    pub fn uas_with(scenario: &str, args: &str) -> Sipp {
         let port = free_port();
         let process = LabProcess::start(
             "sipp.sh",
-            &[("SIPP_PORT", port.to_string()), ("SIPP_SCENARIO", scenario.into())],
+            &[
+                ("SIPP_PORT", port.to_string()),
+                ("SIPP_SCENARIO", scenario.into()),
+                ("SIPP_ARGS", args.into()),
+            ],
         );
         Sipp { port, process }
     }
@@ -335,5 +344,77 @@ pub mod audio {
         let rms = (total / (samples.len() / n).max(1) as f64).sqrt();
         let share = if shares.is_empty() { 0.0 } else { shares.iter().sum::<f64>() / shares.len() as f64 };
         (share, rms)
+    }
+}
+
+/// An RTP peer that sends every packet back to where it came from, after a seeded
+/// random fate: dropped with probability `loss`, else delayed by a uniform random
+/// 0..`max_delay` (which reorders, as a real network does). Real packets on loopback.
+pub struct ImpairedEcho {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ImpairedEcho {
+    pub fn start(loss: f64, max_delay: Duration, seed: u64) -> ImpairedEcho {
+        use std::collections::BinaryHeap;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Instant;
+        let socket = loop {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            // An even port whose successor (RTCP) is free too, as SDP implies.
+            let port = s.local_addr().unwrap().port();
+            if port % 2 == 0 && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+                break s;
+            }
+        };
+        let port = socket.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut rng = seed | 1;
+            let mut next = move || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                (rng >> 11) as f64 / (1u64 << 53) as f64
+            };
+            // Due packets, earliest first.
+            let mut queue: BinaryHeap<std::cmp::Reverse<(Instant, Vec<u8>, std::net::SocketAddr)>> =
+                BinaryHeap::new();
+            let mut buf = [0u8; 2048];
+            while !stopping.load(Ordering::Relaxed) {
+                let now = Instant::now();
+                while queue.peek().is_some_and(|std::cmp::Reverse((due, _, _))| *due <= now) {
+                    if let Some(std::cmp::Reverse((_, packet, to))) = queue.pop() {
+                        let _ = socket.send_to(&packet, to);
+                    }
+                }
+                let wait = queue
+                    .peek()
+                    .map(|std::cmp::Reverse((due, _, _))| due.saturating_duration_since(now))
+                    .unwrap_or(Duration::from_millis(20))
+                    .max(Duration::from_micros(200));
+                let _ = socket.set_read_timeout(Some(wait));
+                if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                    if next() < loss {
+                        continue;
+                    }
+                    let delay = max_delay.mul_f64(next());
+                    queue.push(std::cmp::Reverse((Instant::now() + delay, buf[..n].to_vec(), from)));
+                }
+            }
+        });
+        ImpairedEcho { port, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for ImpairedEcho {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

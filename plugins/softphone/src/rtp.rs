@@ -356,11 +356,11 @@ async fn run(
                         let _ = socket.send_to(&p, to).await;
                     }
                 }
+                m.jitter.adapt(m.recv.jitter_ms(), FRAME_MS as f64);
                 m.play();
                 ticks = ticks.wrapping_add(1);
                 if ticks % REPORT_FRAMES == 0 && m.codec.is_some() {
                     let now = Instant::now();
-                    m.jitter.adapt(m.recv.jitter_ms(), FRAME_MS as f64);
                     if let Some(to) = rtcp_to {
                         let sent = (s.packets > 0).then_some((s.ts, s.packets, s.octets));
                         let ntp = quality::ntp_now();

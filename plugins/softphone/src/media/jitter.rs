@@ -60,9 +60,10 @@ impl Default for JitterBuffer {
 }
 
 impl JitterBuffer {
-    /// Sets the target depth from the interarrival jitter: twice the jitter plus 10 ms.
+    /// Sets the target depth from the interarrival jitter: three times the jitter plus
+    /// 10 ms (uniformly spread delays reach three times their RFC 3550 jitter).
     pub fn adapt(&mut self, jitter_ms: f64, frame_ms: f64) {
-        let frames = ((2.0 * jitter_ms + 10.0) / frame_ms).ceil() as usize;
+        let frames = ((3.0 * jitter_ms + 10.0) / frame_ms).ceil() as usize;
         self.target = frames.clamp(MIN_TARGET, MAX_TARGET);
     }
 
@@ -243,7 +244,7 @@ mod tests {
         jb.adapt(0.0, 20.0);
         assert_eq!(jb.target(), 1);
         jb.adapt(30.0, 20.0);
-        assert_eq!(jb.target(), 4);
+        assert_eq!(jb.target(), 5);
         jb.adapt(500.0, 20.0);
         assert_eq!(jb.target(), MAX_TARGET);
         jb.adapt(0.0, 20.0);
