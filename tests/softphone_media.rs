@@ -189,3 +189,52 @@ fn quality_reports_follow_injected_loss_and_the_jitter_buffer_absorbs_30ms() {
     assert!(f(jittery, "jitter_buffer_ms") >= 80.0, "{}", jittery.quality);
     assert_tone_in(&jittery.heard, OUR_HZ, "the tone through 30 ms of jitter");
 }
+
+/// Our RTCP and baresip's agree: over a clean 11 s call the far end's reports give us a
+/// round-trip time, both sides see no loss, and baresip's rtcpsummary (printed at
+/// hang-up) saw our reports.
+#[test]
+fn rtcp_with_baresip_gives_rtt_and_agrees_on_loss() {
+    let k = Kamailio::start();
+    let bob = Bot::start(&k, "bob", "auto");
+    let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    set(&p, "softphone.codecs", "[\"pcmu\"]");
+    let (d, events) = registered(&p);
+    let quality = Lines::spawn(p.command(&["events", "--topic", "call.quality"]));
+    let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
+    next_event(&events, "call.answered").unwrap();
+    let first = next_event(&quality, "call.quality").unwrap();
+    let second = next_event(&quality, "call.quality").unwrap();
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended").unwrap();
+    // Ours, from baresip's reports on our stream.
+    assert_eq!(first["loss_pct"], 0.0, "{first}");
+    assert_eq!(second["remote_loss_pct"], 0.0, "{second}");
+    let rtt = second["rtt_ms"].as_f64().unwrap_or_else(|| panic!("no RTT after 10 s: {second}"));
+    assert!((0.0..50.0).contains(&rtt), "RTT on loopback: {rtt} ms");
+    // baresip's, from ours: EX=BareSip;...;PR=received;PS=sent;PL=lost here,lost there;
+    // JI=jitter here,jitter reported by us (ms);DL=RTT (ms).
+    let summary =
+        wait_for(WAIT, || bob.log().lines().find(|l| l.starts_with("EX=BareSip")).map(String::from))
+            .unwrap_or_else(|| panic!("no rtcpsummary:\n{}", bob.log()));
+    let field = |k: &str| -> Vec<f64> {
+        summary
+            .split(';')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {summary}"))
+            .split(',')
+            .map(|v| v.parse().unwrap_or(f64::NAN))
+            .collect()
+    };
+    assert_eq!(field("PL"), [0.0, 0.0], "{summary}");
+    // What baresip sent is what we received, within the packets in flight at hang-up.
+    let sent_by_bob = field("PS")[0];
+    let received = second["packets_received"].as_f64().unwrap();
+    assert!((sent_by_bob - received).abs() <= 10.0, "bob sent {sent_by_bob}, we counted {received}");
+    // The jitter we reported is the jitter baresip read from our reports (±1 ms:
+    // different report instants).
+    let (ours, as_read) = (second["jitter_ms"].as_f64().unwrap(), field("JI")[1]);
+    assert!((ours - as_read).abs() <= 1.0, "we said {ours} ms, bob read {as_read} ms: {summary}");
+    // And baresip could compute an RTT from our receiver reports.
+    assert!(field("DL")[0] < 50.0, "{summary}");
+}

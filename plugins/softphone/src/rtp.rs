@@ -364,7 +364,7 @@ async fn run(
                     if let Some(to) = rtcp_to {
                         let sent = (s.packets > 0).then_some((s.ts, s.packets, s.octets));
                         let ntp = quality::ntp_now();
-                        let report = quality::build_report(s.ssrc, sent, m.recv.report(now), &m.setup.cname);
+                        let report = quality::build_report(s.ssrc, ntp, sent, m.recv.report(now), &m.setup.cname);
                         if sent.is_some() {
                             m.sent_srs.push_back((quality::sr_id(ntp), now));
                             if m.sent_srs.len() > 8 {

@@ -127,10 +127,12 @@ fn middle32(ntp: u64) -> u32 {
     (ntp >> 16) as u32
 }
 
-/// Builds our compound RTCP report: an SR when we sent media (else an RR), with a
-/// reception report about the far end, and an SDES CNAME (RFC 3550 §6.1 requires one).
+/// Builds our compound RTCP report: an SR stamped `ntp` when we sent media (else an
+/// RR), with a reception report about the far end, and an SDES CNAME (RFC 3550 §6.1
+/// requires one). Keep `sr_id(ntp)`: the far end's reports name this SR by it.
 pub fn build_report(
     ssrc: u32,
+    ntp: u64,
     sent: Option<(u32, u32, u32)>,
     about: Option<ReceptionReport>,
     cname: &str,
@@ -139,7 +141,7 @@ pub fn build_report(
     let first: Box<dyn rtc_rtcp::packet::Packet> = match sent {
         Some((rtp_time, packet_count, octet_count)) => Box::new(SenderReport {
             ssrc,
-            ntp_time: ntp_now(),
+            ntp_time: ntp,
             rtp_time,
             packet_count,
             octet_count,
@@ -245,7 +247,7 @@ mod tests {
         let mut ours = Receiving::new(8000);
         ours.packet(2, 1, 0, t0);
         // We send an SR; the far end's RR names it 30 ms later with 10 ms of its own delay.
-        let sr = build_report(1, Some((160, 1, 160)), ours.report(t0), "alice@ucdesk");
+        let sr = build_report(1, ntp_now(), Some((160, 1, 160)), ours.report(t0), "alice@ucdesk");
         let parsed = rtc_rtcp::packet::unmarshal(&mut &sr[..]).unwrap();
         let sent = parsed[0].as_any().downcast_ref::<SenderReport>().unwrap();
         let id = sr_id(sent.ntp_time);
