@@ -199,6 +199,7 @@ fn rtcp_with_baresip_gives_rtt_and_agrees_on_loss() {
     let bob = Bot::start(&k, "bob", "auto");
     let p = softphone_profile(&k, "alice", "udp", "alicepw");
     set(&p, "softphone.codecs", "[\"pcmu\"]");
+    set(&p, "softphone.quality_log", "true");
     let (d, events) = registered(&p);
     let quality = Lines::spawn(p.command(&["events", "--topic", "call.quality"]));
     let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
@@ -237,4 +238,12 @@ fn rtcp_with_baresip_gives_rtt_and_agrees_on_loss() {
     assert!((ours - as_read).abs() <= 1.0, "we said {ours} ms, bob read {as_read} ms: {summary}");
     // And baresip could compute an RTT from our receiver reports.
     assert!(field("DL")[0] < 50.0, "{summary}");
+
+    // The quality log kept the call, and its report exports.
+    let log = d.call("phone.quality_log", json!(null)).unwrap();
+    assert_eq!(log[0]["callid"], dialed["callid"], "{log}");
+    assert!(log[0]["reports"].as_u64().unwrap() >= 2, "{log}");
+    let report = d.call("phone.quality_report", json!({"callid": dialed["callid"]})).unwrap();
+    let text = report["report"].as_str().unwrap();
+    assert!(text.contains("Codec:    pcmu") && text.contains("MOS:      average") && text.contains("RTT:      average"), "{text}");
 }

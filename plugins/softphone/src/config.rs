@@ -76,6 +76,8 @@ pub struct Config {
     pub codecs: Vec<Codec>,
     pub audio_input: DeviceSpec,
     pub audio_output: DeviceSpec,
+    /// Keep every call's quality reports for the diagnostic log (last 50 calls).
+    pub quality_log: bool,
     /// What is wrong with the media settings (they then fall back to defaults).
     pub media_error: Option<String>,
 }
@@ -145,6 +147,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         )
         .setting("audio_input", "Microphone (default, null, file:PATH)", text(1024), Some(json!("default")))
         .setting("audio_output", "Speaker (default, null, file:PATH)", text(1024), Some(json!("default")))
+        .setting("quality_log", "Enable call quality metrics logging", SettingKind::Bool, Some(json!(false)))
         .setting(
             "ring_device",
             "Ringing device (default, null, file:PATH)",
@@ -228,6 +231,7 @@ impl Config {
             codecs,
             audio_input,
             audio_output,
+            quality_log: flag("quality_log", false),
             media_error: (!media_errors.is_empty()).then(|| media_errors.join("; ")),
         }
     }

@@ -41,6 +41,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 #[derive(Debug)]
 pub enum Request {
     Dial { number: String, hide_caller_id: bool },
+    QualityLog,
+    QualityReport(String),
     Answer(String),
     Hangup(String),
     Hold(String),
@@ -270,6 +272,8 @@ struct Call {
     referred_from: Option<String>,
     /// The latest quality report.
     quality: Option<contract::CallQuality>,
+    /// Every report of the call, for the quality log.
+    qualities: Vec<contract::CallQuality>,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -370,6 +374,7 @@ impl Core {
                 Msg::Quality(q) => {
                     if let Some(c) = self.calls.get_mut(&q.callid) {
                         c.quality = Some(q.clone());
+                        c.qualities.push(q.clone());
                         self.ctx.publish(contract::TOPIC_QUALITY, &q);
                     }
                 }
@@ -615,6 +620,35 @@ impl Core {
                 let missed = h.missed().map_err(|e| e.to_string())?;
                 serde_json::to_value(contract::History { entries, missed }).map_err(|e| e.to_string())
             }
+            Request::QualityLog => {
+                let h = self.history.as_ref().ok_or("call history is unavailable")?;
+                let log = h.quality_log().map_err(|e| e.to_string())?;
+                Ok(serde_json::Value::Array(
+                    log.iter()
+                        .map(|(callid, number, start, reports)| {
+                            serde_json::json!({
+                                "callid": callid,
+                                "number": number,
+                                "start": util::rfc3339(*start),
+                                "mos": reports.iter().map(|r| r.mos).sum::<f64>() / reports.len().max(1) as f64,
+                                "reports": reports.len(),
+                            })
+                        })
+                        .collect(),
+                ))
+            }
+            Request::QualityReport(callid) => {
+                let h = self.history.as_ref().ok_or("call history is unavailable")?;
+                let log = h.quality_log().map_err(|e| e.to_string())?;
+                let (_, number, start, reports) = log
+                    .iter()
+                    .find(|(id, ..)| *id == callid)
+                    .ok_or_else(|| format!("call {callid} is not in the quality log"))?;
+                Ok(serde_json::json!({
+                    "callid": callid,
+                    "report": crate::media::quality::report_text(&callid, number, &util::rfc3339(*start), reports),
+                }))
+            }
             Request::MarkSeen => {
                 if let Some(h) = &self.history {
                     h.mark_seen().map_err(|e| e.to_string())?;
@@ -763,6 +797,7 @@ impl Core {
             consultation: None,
             referred_from,
             quality: None,
+            qualities: Vec::new(),
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -1013,6 +1048,7 @@ impl Core {
             consultation: None,
             referred_from: None,
             quality: None,
+            qualities: Vec::new(),
             emergency: None,
             result: None,
             reason: None,
@@ -1345,6 +1381,12 @@ impl Core {
             };
             if let Err(e) = h.record(&entry) {
                 self.ctx.warn(&format!("{e}"));
+            }
+            let logging = self.config.as_ref().is_some_and(|c| c.quality_log);
+            if logging && !call.qualities.is_empty() {
+                if let Err(e) = h.log_quality(&call.id, &call.number, call.start_unix, &call.qualities) {
+                    self.ctx.warn(&format!("{e}"));
+                }
             }
         }
         // Auto answer waited for the active call to end (manual: Auto Answer).

@@ -1,12 +1,15 @@
 //! Call history in SQLite (`<data dir>/history.sqlite3`): one row per call, written
-//! when the call ends, and the count of missed calls the user has not looked at.
+//! when the call ends, and the count of missed calls the user has not looked at. Beside
+//! it, the call quality log (Preferences → Phone → Advanced → "Enable call quality
+//! metrics logging"): every quality report of the last 50 calls, for the diagnostic
+//! logs' export.
 //!
 //! The database is opened once and used from the engine only; a write that fails (a
 //! full disk) is logged and the call goes on: history never takes a call down.
 
 use rusqlite::{Connection, params};
 use std::path::Path;
-use ucdesk_sdk::contract::phone::{CallResult, Direction, HistoryEntry};
+use ucdesk_sdk::contract::phone::{CallQuality, CallResult, Direction, HistoryEntry};
 
 #[derive(Debug, thiserror::Error)]
 #[error("call history {path}: {source}")]
@@ -33,7 +36,16 @@ CREATE TABLE IF NOT EXISTS calls (
     seen      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS calls_start ON calls(start DESC);
+CREATE TABLE IF NOT EXISTS quality_log (
+    callid  TEXT PRIMARY KEY,
+    number  TEXT NOT NULL,
+    start   INTEGER NOT NULL,
+    reports TEXT NOT NULL
+);
 ";
+
+/// Calls kept in the quality log (the manual: "the last 50 calls").
+pub const QUALITY_LOG_CALLS: u32 = 50;
 
 impl History {
     pub fn open(path: &Path) -> Result<History, HistoryError> {
@@ -109,6 +121,50 @@ impl History {
             .map_err(|source| HistoryError { path: self.path.clone(), source })
     }
 
+    /// Logs a finished call's quality reports and forgets all but the newest 50 calls.
+    pub fn log_quality(
+        &self,
+        callid: &str,
+        number: &str,
+        start: i64,
+        reports: &[CallQuality],
+    ) -> Result<(), HistoryError> {
+        let err = |source| HistoryError { path: self.path.clone(), source };
+        let json = serde_json::to_string(reports).unwrap_or_else(|_| "[]".into());
+        self.db
+            .execute(
+                "INSERT OR REPLACE INTO quality_log (callid, number, start, reports) VALUES (?1, ?2, ?3, ?4)",
+                params![callid, number, start, json],
+            )
+            .map_err(err)?;
+        self.db
+            .execute(
+                "DELETE FROM quality_log WHERE callid NOT IN
+                 (SELECT callid FROM quality_log ORDER BY start DESC, rowid DESC LIMIT ?1)",
+                [QUALITY_LOG_CALLS],
+            )
+            .map(drop)
+            .map_err(err)
+    }
+
+    /// The logged calls, newest first: (callid, number, start, reports).
+    pub fn quality_log(&self) -> Result<Vec<(String, String, i64, Vec<CallQuality>)>, HistoryError> {
+        let err = |source| HistoryError { path: self.path.clone(), source };
+        let mut stmt = self
+            .db
+            .prepare_cached(
+                "SELECT callid, number, start, reports FROM quality_log ORDER BY start DESC, rowid DESC",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let reports: String = r.get(3)?;
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, serde_json::from_str(&reports).unwrap_or_default()))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
     #[cfg(test)]
     pub fn get(&self, callid: &str) -> Result<Option<String>, HistoryError> {
         use rusqlite::OptionalExtension;
@@ -171,6 +227,33 @@ mod tests {
         // Persisted across reopen.
         let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
         assert_eq!(h.get("a").unwrap().as_deref(), Some("answered"));
+    }
+
+    #[test]
+    fn the_quality_log_keeps_the_last_50_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let q = |id: &str| CallQuality {
+            callid: id.into(),
+            codec: "pcmu".into(),
+            mos: 4.4,
+            rtt_ms: Some(1.0),
+            jitter_ms: 0.5,
+            loss_pct: 0.0,
+            remote_loss_pct: None,
+            packets_received: 250,
+            packets_lost: 0,
+            concealed: 0,
+            jitter_buffer_ms: 20,
+        };
+        for i in 0..60 {
+            let id = format!("c{i}");
+            h.log_quality(&id, "100", i, &[q(&id), q(&id)]).unwrap();
+        }
+        let log = h.quality_log().unwrap();
+        assert_eq!(log.len(), 50);
+        assert_eq!((log[0].0.as_str(), log[49].0.as_str()), ("c59", "c10"));
+        assert_eq!(log[0].3.len(), 2);
     }
 
     #[test]

@@ -54,7 +54,9 @@ impl Plugin for Softphone {
             .service("phone.stop_auto_answer", "{callid}")
             .service("phone.calls", "The calls in progress")
             .service("phone.history", "{limit} -> {entries, missed}")
-            .service("phone.status", "Registration, calls, DND, missed calls");
+            .service("phone.status", "Registration, calls, DND, missed calls")
+            .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
+            .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
         config::declare(m).finish()
     }
 
@@ -127,6 +129,8 @@ impl Plugin for Softphone {
                 };
                 Request::History(q.limit)
             }
+            "quality_log" => Request::QualityLog,
+            "quality_report" => Request::QualityReport(call.args::<CallRef>()?.callid),
             "calls" => {
                 let s = self.snapshot();
                 return Ok(json!(s.calls.iter().map(|c| c.event.clone()).collect::<Vec<_>>()));

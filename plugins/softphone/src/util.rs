@@ -30,9 +30,14 @@ pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// RFC 3339 UTC timestamp of now, without a date crate: civil-from-days (H. Hinnant).
+/// RFC 3339 UTC timestamp of now.
 pub fn rfc3339_now() -> String {
-    let secs = unix_now();
+    rfc3339(unix_now())
+}
+
+/// RFC 3339 UTC timestamp of a Unix time, without a date crate: civil-from-days
+/// (H. Hinnant).
+pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

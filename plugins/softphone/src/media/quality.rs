@@ -215,6 +215,74 @@ pub fn mos(rtt_ms: f64, jitter_ms: f64, loss: f64, codec_ie: f64, codec_bpl: f64
     (1.0 + 0.035 * r + 7.0e-6 * r * (r - 60.0) * (100.0 - r)).clamp(1.0, 4.5)
 }
 
+/// The exportable report of one logged call (Diagnostic Logs → Call Quality).
+pub fn report_text(
+    callid: &str,
+    number: &str,
+    start: &str,
+    reports: &[ucdesk_sdk::contract::phone::CallQuality],
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let n = reports.len().max(1) as f64;
+    let avg =
+        |f: &dyn Fn(&ucdesk_sdk::contract::phone::CallQuality) -> f64| reports.iter().map(f).sum::<f64>() / n;
+    let max = |f: &dyn Fn(&ucdesk_sdk::contract::phone::CallQuality) -> f64| {
+        reports.iter().map(f).fold(0.0, f64::max)
+    };
+    let rtts: Vec<f64> = reports.iter().filter_map(|r| r.rtt_ms).collect();
+    let _ = writeln!(out, "Call quality report");
+    let _ = writeln!(out, "Call:     {callid}");
+    let _ = writeln!(out, "Number:   {number}");
+    let _ = writeln!(out, "Started:  {start}");
+    if let Some(last) = reports.last() {
+        let _ = writeln!(out, "Codec:    {}", last.codec);
+        let min_mos = reports.iter().map(|r| r.mos).fold(f64::MAX, f64::min);
+        let _ = writeln!(out, "MOS:      average {:.2}, lowest {:.2}", avg(&|r| r.mos), min_mos);
+        match rtts.is_empty() {
+            true => {
+                let _ = writeln!(out, "RTT:      not reported by the far end");
+            }
+            false => {
+                let (a, m) = (
+                    rtts.iter().sum::<f64>() / rtts.len() as f64,
+                    rtts.iter().fold(0.0, |a: f64, b| a.max(*b)),
+                );
+                let _ = writeln!(out, "RTT:      average {a:.1} ms, highest {m:.1} ms");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Jitter:   average {:.1} ms, highest {:.1} ms",
+            avg(&|r| r.jitter_ms),
+            max(&|r| r.jitter_ms)
+        );
+        let _ = writeln!(
+            out,
+            "Loss:     {:.1}% received ({} of {} packets), far end reported {}",
+            last.loss_pct,
+            last.packets_lost,
+            last.packets_received + last.packets_lost,
+            last.remote_loss_pct.map(|l| format!("{l:.1}%")).unwrap_or_else(|| "nothing".into())
+        );
+        let _ = writeln!(out, "Concealed frames: {}", last.concealed);
+    }
+    let _ = writeln!(out, "\n  #   MOS   RTT ms  jitter ms  loss %  buffer ms");
+    for (i, r) in reports.iter().enumerate() {
+        let rtt = r.rtt_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:>3}  {:.2}  {rtt:>6}  {:>9.1}  {:>6.1}  {:>9}",
+            i + 1,
+            r.mos,
+            r.jitter_ms,
+            r.loss_pct,
+            r.jitter_buffer_ms
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
