@@ -245,5 +245,51 @@ fn rtcp_with_baresip_gives_rtt_and_agrees_on_loss() {
     assert!(log[0]["reports"].as_u64().unwrap() >= 2, "{log}");
     let report = d.call("phone.quality_report", json!({"callid": dialed["callid"]})).unwrap();
     let text = report["report"].as_str().unwrap();
-    assert!(text.contains("Codec:    pcmu") && text.contains("MOS:      average") && text.contains("RTT:      average"), "{text}");
+    assert!(
+        text.contains("Codec:    pcmu")
+            && text.contains("MOS:      average")
+            && text.contains("RTT:      average"),
+        "{text}"
+    );
+}
+
+/// SRTP with SDES keys against a baresip bot that insists on it: the tone goes both
+/// ways; and a bot without SRTP cannot take a call that requires it.
+#[test]
+fn srtp_calls_carry_audio_and_unencrypted_peers_are_refused() {
+    let k = Kamailio::start();
+    let bob = Bot::start_with(
+        &k,
+        "bob",
+        "auto",
+        &[("BOT_RECORD", "1".into()), ("BOT_MEDIAENC", "srtp-mand".into())],
+    );
+    let _carol = Bot::start(&k, "carol", "auto");
+    let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    let ours = p.home.path().join("ours.wav");
+    let heard = p.home.path().join("heard.wav");
+    write_tone(&ours, 8000, OUR_HZ, 10.0);
+    set(&p, "softphone.audio_input", &format!("file:{}", ours.display()));
+    set(&p, "softphone.audio_output", &format!("file:{}", heard.display()));
+    set(&p, "softphone.codecs", "[\"pcmu\"]");
+    set(&p, "softphone.srtp", "required");
+    let (d, events) = registered(&p);
+
+    let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
+    next_event(&events, "call.answered").unwrap_or_else(|| panic!("bob did not answer:\n{}", bob.log()));
+    std::thread::sleep(Duration::from_secs(3));
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended").unwrap();
+    let heard =
+        wait_for(WAIT, || Some(read_wav(&heard)).filter(|(s, _)| s.len() > 8000)).expect("a recording");
+    assert_tone_in(&heard, BOT_HZ, "what ucdesk heard over SRTP");
+    let bot_heard = wait_for(WAIT, || bob.recordings("-dec.wav").into_iter().next())
+        .unwrap_or_else(|| panic!("bob recorded nothing:\n{}", bob.log()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_tone(&bot_heard, OUR_HZ, "what bob heard over SRTP");
+
+    let dialed = d.call("phone.dial", json!({"number": "carol"})).unwrap();
+    let ended = next_event(&events, "call.ended").unwrap();
+    assert_eq!(ended["callid"], dialed["callid"]);
+    assert_eq!(ended["result"], "failed", "{ended}");
 }

@@ -10,7 +10,7 @@
 # BOT_CODECS: what the bot offers and accepts, baresip's way: PCMU, PCMA, G722/16000/1,
 # opus/48000/2 (a name alone means 8000 Hz mono). BOT_RECORD=1:
 # the sndfile module writes what the bot sends and hears to DIR/dump-*-enc.wav and
-# DIR/dump-*-dec.wav.
+# DIR/dump-*-dec.wav. BOT_MEDIAENC=srtp-mand: calls must be SRTP (SDES).
 #
 # Prints `ready` once the bot is registered, then waits; SIGTERM stops it. The bot's
 # log is DIR/baresip.log (calls, received DTMF events, rtcpsummary at hang-up).
@@ -51,6 +51,7 @@ module stdio.so
 module g711.so
 module g722.so
 module opus.so
+module srtp.so
 module aufile.so
 module aubridge.so
 module rtcpsummary.so
@@ -62,7 +63,7 @@ CFG
 if [ "${BOT_RECORD:-}" = 1 ]; then
   printf 'module sndfile.so\nsnd_path %s\n' "$dir" >>"$dir/config"
 fi
-echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=${BOT_CODECS:-PCMU,PCMA}" >"$dir/accounts"
+echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=${BOT_CODECS:-PCMU,PCMA}${BOT_MEDIAENC:+;mediaenc=$BOT_MEDIAENC}" >"$dir/accounts"
 : >"$dir/contacts"
 # From inside DIR: if a bot ever dumps core, the core stays in the throwaway dir.
 cd "$dir"

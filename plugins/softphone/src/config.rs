@@ -40,6 +40,26 @@ impl Transport {
     }
 }
 
+/// When calls use SRTP (SDES keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrtpMode {
+    /// When the signalling is TLS (keys in clear SIP would protect nothing).
+    Auto,
+    Off,
+    Required,
+}
+
+impl SrtpMode {
+    /// Whether calls over `transport` must be encrypted (and offer SRTP).
+    pub fn required(self, transport: Transport) -> bool {
+        match self {
+            SrtpMode::Auto => transport == Transport::Tls,
+            SrtpMode::Off => false,
+            SrtpMode::Required => true,
+        }
+    }
+}
+
 /// Everything the engine needs, read from settings and the secret store. Not `Debug`:
 /// it holds the password, which must never reach a log.
 #[derive(Clone)]
@@ -76,6 +96,7 @@ pub struct Config {
     pub codecs: Vec<Codec>,
     pub audio_input: DeviceSpec,
     pub audio_output: DeviceSpec,
+    pub srtp: SrtpMode,
     /// Keep every call's quality reports for the diagnostic log (last 50 calls).
     pub quality_log: bool,
     /// What is wrong with the media settings (they then fall back to defaults).
@@ -147,6 +168,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         )
         .setting("audio_input", "Microphone (default, null, file:PATH)", text(1024), Some(json!("default")))
         .setting("audio_output", "Speaker (default, null, file:PATH)", text(1024), Some(json!("default")))
+        .setting(
+            "srtp",
+            "Media encryption (SRTP): auto = when the transport is TLS",
+            SettingKind::Enum { options: vec!["auto".into(), "off".into(), "required".into()] },
+            Some(json!("auto")),
+        )
         .setting("quality_log", "Enable call quality metrics logging", SettingKind::Bool, Some(json!(false)))
         .setting(
             "ring_device",
@@ -232,6 +259,11 @@ impl Config {
             audio_input,
             audio_output,
             quality_log: flag("quality_log", false),
+            srtp: match text("srtp").as_str() {
+                "off" => SrtpMode::Off,
+                "required" => SrtpMode::Required,
+                _ => SrtpMode::Auto,
+            },
             media_error: (!media_errors.is_empty()).then(|| media_errors.join("; ")),
         }
     }

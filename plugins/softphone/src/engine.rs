@@ -82,6 +82,8 @@ pub struct CallSnapshot {
     pub remote_hold: bool,
     pub emergency_location: Option<String>,
     pub quality: Option<contract::CallQuality>,
+    /// SRTP over TLS signalling: the call window's lock.
+    pub secure: bool,
 }
 
 /// What the plugin thread reads for views and status.
@@ -274,6 +276,8 @@ struct Call {
     quality: Option<contract::CallQuality>,
     /// Every report of the call, for the quality log.
     qualities: Vec<contract::CallQuality>,
+    /// Media is SRTP.
+    encrypted: bool,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -307,11 +311,11 @@ impl Call {
 
     /// Takes the far end's session description (answer, or a re-offer): where media
     /// goes, and whether it holds us.
-    fn apply_remote(&mut self, remote: &sdp::Remote) {
+    fn apply_remote(&mut self, remote: &sdp::Remote) -> Result<(), String> {
         self.remote_hold = remote.dir.holds_us();
         self.remote = Some(remote.clone());
-        start_media(self, remote);
         self.state = if self.remote_hold || self.local_hold { "held" } else { "connected" };
+        start_media(self, remote)
     }
 }
 
@@ -391,6 +395,11 @@ impl Core {
     /// Copies state into the snapshot and tells the plugin to republish views.
     fn refresh(&mut self) {
         let now = Instant::now();
+        let tls = self
+            .account
+            .as_ref()
+            .and_then(|a| a.target.as_ref())
+            .is_some_and(|t| t.transport == Transport::Tls);
         let calls = self
             .calls
             .values()
@@ -401,6 +410,7 @@ impl Core {
                 remote_hold: c.remote_hold,
                 emergency_location: c.emergency.clone(),
                 quality: c.quality.clone(),
+                secure: c.encrypted && tls,
             })
             .collect();
         let (missed, recent) = match &self.history {
@@ -706,6 +716,8 @@ impl Core {
             session_id: util::random_u32() as u64,
             version: 1,
             codecs: cfg.codecs.clone(),
+            keys: crate::media::srtp::Keys::random(),
+            require_srtp: cfg.srtp.required(target.transport),
         };
         let offer = sdp::offer(&local, MediaDir::SendRecv);
 
@@ -798,6 +810,7 @@ impl Core {
             referred_from,
             quality: None,
             qualities: Vec::new(),
+            encrypted: false,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -833,7 +846,7 @@ impl Core {
         call.auto_answer_pending = false;
         call.state = "connected";
         if let Some(r) = &remote {
-            call.apply_remote(r);
+            call.apply_remote(r)?;
         }
         let event = call.event();
         self.ctx.publish(contract::TOPIC_ANSWERED, &event);
@@ -910,7 +923,7 @@ impl Core {
         call.local_hold = hold;
         if let Some(remote) = body.and_then(|b| sdp::parse(&b).ok()) {
             call.remote = Some(remote.clone());
-            start_media(call, &remote);
+            let _ = start_media(call, &remote);
         }
         call.rtp.send(RtpCmd::Sending(!hold));
         call.state = if hold || call.remote_hold { "held" } else { "connected" };
@@ -1038,6 +1051,11 @@ impl Core {
                 session_id: util::random_u32() as u64,
                 version: 1,
                 codecs: cfg.as_ref().map(|c| c.codecs.clone()).unwrap_or_else(|| sdp::Codec::ALL.to_vec()),
+                keys: crate::media::srtp::Keys::random(),
+                require_srtp: cfg
+                    .as_ref()
+                    .zip(self.account.as_ref().and_then(|a| a.target.as_ref()))
+                    .is_some_and(|(c, t)| c.srtp.required(t.transport)),
             },
             rtp,
             remote: remote.as_ref().ok().cloned(),
@@ -1049,6 +1067,7 @@ impl Core {
             referred_from: None,
             quality: None,
             qualities: Vec::new(),
+            encrypted: false,
             emergency: None,
             result: None,
             reason: None,
@@ -1056,6 +1075,10 @@ impl Core {
         let refuse = match (&cfg, &remote) {
             (_, Err(e)) if !req.body.is_empty() => {
                 Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string()))
+            }
+            (_, Ok(r)) if sdp::secure(&call.local, r).is_err() => {
+                let why = sdp::secure(&call.local, r).err().map(|e| e.to_string()).unwrap_or_default();
+                Some((StatusCode::NotAcceptableHere, CallResult::Failed, why))
             }
             (_, Ok(r)) if sdp::common(&call.local, r).is_empty() => {
                 let offered: Vec<&str> = r.codecs.iter().map(|f| f.codec.id()).collect();
@@ -1105,7 +1128,7 @@ impl Core {
                     call.state = "ringing";
                     if let Ok(remote) = sdp::parse(&resp.body) {
                         call.remote = Some(remote.clone());
-                        start_media(call, &remote);
+                        let _ = start_media(call, &remote);
                     }
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_RINGING, &event);
@@ -1117,7 +1140,12 @@ impl Core {
                     // Delayed offer: the answer to our offer is in the ACK.
                     let ack = call.dialog.as_ref().and_then(|d| d.last_remote_ack());
                     match ack.map(|a| sdp::parse(&a.body)) {
-                        Some(Ok(remote)) => call.apply_remote(&remote),
+                        Some(Ok(remote)) => {
+                            if let Err(e) = call.apply_remote(&remote) {
+                                call.reason = Some(e);
+                                hang_up_now(call);
+                            }
+                        }
                         Some(Err(e)) => {
                             call.reason = Some(format!("the caller's answer is unusable: {e}"));
                             if let Some(d) = call.dialog.clone() {
@@ -1133,8 +1161,13 @@ impl Core {
                 if call.direction == Direction::Outbound && call.answered.is_none() {
                     call.answered = Some(Instant::now());
                     call.state = "connected";
-                    if let Ok(remote) = sdp::parse(&resp.body) {
-                        call.apply_remote(&remote);
+                    if let Ok(remote) = sdp::parse(&resp.body)
+                        && let Err(e) = call.apply_remote(&remote)
+                    {
+                        // Connected, but not as required (e.g. no encryption): end it.
+                        self.notice = Some(format!("call to {} ended: {e}", call.number));
+                        call.reason = Some(e);
+                        hang_up_now(call);
                     }
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_ANSWERED, &event);
@@ -1163,7 +1196,7 @@ impl Core {
                             let _ = handle.reply(StatusCode::NotAcceptableHere).await;
                             return;
                         };
-                        call.apply_remote(&remote);
+                        let _ = call.apply_remote(&remote);
                         let _ = handle
                             .respond(
                                 StatusCode::OK,
@@ -1424,20 +1457,39 @@ impl Core {
     }
 }
 
-fn start_media(call: &mut Call, remote: &sdp::Remote) {
+/// Points the call's stream at the far end's media; Err when the far end's session
+/// cannot be used as it is (encryption refused or unusable): no media flows then.
+fn start_media(call: &mut Call, remote: &sdp::Remote) -> Result<(), String> {
+    let secure = sdp::secure(&call.local, remote).map_err(|e| e.to_string())?;
+    call.encrypted = secure;
     let format = sdp::common(&call.local, remote).first().copied();
-    let (Some(ip), Some(format)) = (remote.addr, format) else { return };
+    let (Some(ip), Some(format)) = (remote.addr, format) else { return Ok(()) };
     if remote.port == 0 {
-        return;
+        return Ok(());
     }
+    let srtp = match (&remote.crypto, secure) {
+        (Some((_, theirs)), true) => Some((call.local.keys.clone(), theirs.clone())),
+        _ => None,
+    };
     call.rtp.send(RtpCmd::Remote {
         addr: SocketAddr::new(ip, remote.port),
         format,
         event_pt: remote.telephone_event,
+        srtp,
     });
     call.rtp.send(RtpCmd::Sending(
         !call.local_hold && !matches!(remote.dir, MediaDir::SendOnly | MediaDir::Inactive),
     ));
+    Ok(())
+}
+
+/// Sends a BYE for a connected call without waiting for it.
+fn hang_up_now(call: &Call) {
+    if let Some(d) = call.dialog.clone() {
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), d.bye()).await;
+        });
+    }
 }
 
 fn forward_media(

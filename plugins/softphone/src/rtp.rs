@@ -12,6 +12,7 @@
 use crate::media::device::{self, DeviceSpec, Sink, Source};
 use crate::media::jitter::{Concealer, JitterBuffer, Playout};
 use crate::media::quality::{self, Receiving};
+use crate::media::srtp::{Keys, Srtp};
 use crate::media::{CodecPair, FRAME_MS};
 use crate::sdp::Format;
 use bytes::Bytes;
@@ -41,6 +42,8 @@ pub enum RtpCmd {
         addr: SocketAddr,
         format: Format,
         event_pt: Option<u8>,
+        /// SRTP keys (ours for sending, theirs for receiving) when the call is encrypted.
+        srtp: Option<(Keys, Keys)>,
     },
     /// Whether we may send (not when we hold or the far end is inactive/sendonly to us).
     Sending(bool),
@@ -333,11 +336,31 @@ async fn run(
     let mut rtcp_buf = vec![0u8; 2048];
     let mut last_event_ts: Option<u32> = None;
     let mut ticks: u32 = 0;
+    // SRTP, when the call is encrypted: every packet in and out goes through it.
+    let mut srtp: Option<Srtp> = None;
+    let mut srtp_keys: Option<(Keys, Keys)> = None;
     loop {
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => return,
-                Some(RtpCmd::Remote { addr, format, event_pt }) => {
+                Some(RtpCmd::Remote { addr, format, event_pt, srtp: keys }) => {
+                    srtp = match keys {
+                        Some((ours, theirs)) if srtp_keys.as_ref() != Some(&(ours.clone(), theirs.clone())) => {
+                            srtp_keys = Some((ours.clone(), theirs.clone()));
+                            match Srtp::new(&ours, &theirs) {
+                                Ok(s) => Some(s),
+                                Err(e) => {
+                                    let _ = events.send(MediaEvent::Device(format!("encryption: {e}")));
+                                    None
+                                }
+                            }
+                        }
+                        Some(_) => srtp,
+                        None => {
+                            srtp_keys = None;
+                            None
+                        }
+                    };
                     if !s.latched {
                         s.remote = Some(addr);
                         rtcp_to = Some(SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)));
@@ -353,6 +376,10 @@ async fn run(
             _ = clock.tick() => {
                 if let (true, Some(to)) = (s.sending, s.remote) {
                     for p in s.tick(|| m.encode_next()) {
+                        let p = match &mut srtp {
+                            Some(c) => match c.protect_rtp(&p) { Some(p) => p, None => continue },
+                            None => p,
+                        };
                         let _ = socket.send_to(&p, to).await;
                     }
                 }
@@ -371,7 +398,13 @@ async fn run(
                                 m.sent_srs.pop_front();
                             }
                         }
-                        let _ = rtcp.send_to(&report, to).await;
+                        let report = match &mut srtp {
+                            Some(c) => c.protect_rtcp(&report),
+                            None => Some(report),
+                        };
+                        if let Some(report) = report {
+                            let _ = rtcp.send_to(&report, to).await;
+                        }
                     }
                     if let Some(q) = m.quality(&callid) {
                         let _ = events.send(MediaEvent::Quality(q));
@@ -380,15 +413,24 @@ async fn run(
             }
             got = rtcp.recv_from(&mut rtcp_buf) => {
                 let Ok((n, from)) = got else { continue };
+                let clear = match &mut srtp {
+                    Some(c) => match c.unprotect_rtcp(&rtcp_buf[..n]) { Some(p) => p, None => continue },
+                    None => rtcp_buf[..n].to_vec(),
+                };
                 rtcp_to = Some(from);
                 let srs: Vec<(u32, Instant)> = m.sent_srs.iter().copied().collect();
-                if let Some(r) = quality::read_report(&rtcp_buf[..n], s.ssrc, &mut m.recv, &srs, Instant::now()) {
+                if let Some(r) = quality::read_report(&clear, s.ssrc, &mut m.recv, &srs, Instant::now()) {
                     m.remote = Some(r);
                 }
             }
             got = socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = got else { continue };
-                let Ok(p) = Packet::unmarshal(&mut &buf[..n]) else { continue };
+                // An encrypted call drops what does not authenticate (noise, attacks).
+                let clear = match &mut srtp {
+                    Some(c) => match c.unprotect_rtp(&buf[..n]) { Some(p) => p, None => continue },
+                    None => buf[..n].to_vec(),
+                };
+                let Ok(p) = Packet::unmarshal(&mut clear.as_slice()) else { continue };
                 if p.header.version != 2 {
                     continue;
                 }

@@ -9,6 +9,7 @@
 //! Media itself (RTP, codecs, devices) belongs to the media module; here the port is a
 //! real bound socket so the far end's packets have somewhere to go.
 
+use crate::media::srtp::Keys;
 use rtc_sdp::description::common::{Address, Attribute, ConnectionInformation};
 use rtc_sdp::description::media::{MediaName, RangedPort};
 use rtc_sdp::description::session::{Origin, TimeDescription, Timing};
@@ -99,6 +100,10 @@ pub enum SdpError {
     NoAudio,
     #[error("no common audio codec (offered {0})")]
     NoCommonCodec(String),
+    #[error("the far end offers encryption we cannot use (only {suite} with SDES keys)", suite = crate::media::srtp::SUITE)]
+    NoCommonCrypto,
+    #[error("encryption is required and the far end offers none")]
+    EncryptionRequired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +150,10 @@ pub struct Local {
     pub version: u64,
     /// The codecs the user enabled, in priority order.
     pub codecs: Vec<Codec>,
+    /// Our SRTP master key for what we send (used when SRTP is on).
+    pub keys: Keys,
+    /// Offer SRTP, and refuse a call without it.
+    pub require_srtp: bool,
 }
 
 /// What the far end's SDP says.
@@ -156,6 +165,10 @@ pub struct Remote {
     pub codecs: Vec<Format>,
     pub telephone_event: Option<u8>,
     pub dir: MediaDir,
+    /// The far end's SDES key for what it sends, and its tag.
+    pub crypto: Option<(u32, Keys)>,
+    /// It said RTP/SAVP (encryption is part of the offer, not an option).
+    pub savp: bool,
 }
 
 pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
@@ -196,7 +209,13 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
     if codecs.is_empty() {
         return Err(SdpError::NoCommonCodec(media.media_name.formats.join(" ")));
     }
-    Ok(Remote { addr, port, codecs, telephone_event, dir })
+    let crypto = media
+        .attributes
+        .iter()
+        .filter(|a| a.key == "crypto")
+        .find_map(|a| a.value.as_deref().and_then(Keys::parse));
+    let savp = media.media_name.protos.iter().any(|p| p == "SAVP");
+    Ok(Remote { addr, port, codecs, telephone_event, dir, crypto, savp })
 }
 
 fn direction(attrs: &[Attribute]) -> Option<MediaDir> {
@@ -209,14 +228,16 @@ fn direction(attrs: &[Attribute]) -> Option<MediaDir> {
     })
 }
 
-/// Our offer: the enabled codecs in priority order, then telephone-event.
+/// Our offer: the enabled codecs in priority order, then telephone-event; with our
+/// SDES key over RTP/SAVP when SRTP is required.
 pub fn offer(local: &Local, dir: MediaDir) -> String {
     let formats: Vec<Format> = local
         .codecs
         .iter()
         .map(|&codec| Format { pt: codec.static_pt().unwrap_or(OPUS_PT), codec })
         .collect();
-    build(local, &formats, Some(TELEPHONE_EVENT_PT), dir)
+    let crypto = local.require_srtp.then_some(1);
+    build(local, &formats, Some(TELEPHONE_EVENT_PT), dir, crypto)
 }
 
 /// The offered formats we have enabled, in the offerer's order.
@@ -224,18 +245,37 @@ pub fn common(local: &Local, remote: &Remote) -> Vec<Format> {
     remote.codecs.iter().copied().filter(|f| local.codecs.contains(&f.codec)).collect()
 }
 
+/// Whether media with this far end is encrypted, or why it cannot go ahead.
+pub fn secure(local: &Local, remote: &Remote) -> Result<bool, SdpError> {
+    match (&remote.crypto, remote.savp, local.require_srtp) {
+        (Some(_), _, _) => Ok(true),
+        (None, true, _) => Err(SdpError::NoCommonCrypto),
+        (None, false, true) => Err(SdpError::EncryptionRequired),
+        (None, false, false) => Ok(false),
+    }
+}
+
 /// Our answer to `remote`: the common codecs in the offerer's order, with its payload
-/// types. Errors when nothing is in common (the caller refuses the call with 488).
+/// types; encrypted when it offered a key we can use. Errors when nothing is in common
+/// (the caller refuses the call with 488).
 pub fn answer(local: &Local, remote: &Remote, dir: MediaDir) -> Result<String, SdpError> {
     let formats = common(local, remote);
     if formats.is_empty() {
         let offered: Vec<&str> = remote.codecs.iter().map(|f| f.codec.id()).collect();
         return Err(SdpError::NoCommonCodec(offered.join(" ")));
     }
-    Ok(build(local, &formats, remote.telephone_event, dir))
+    let crypto = secure(local, remote)?.then(|| remote.crypto.as_ref().map_or(1, |(tag, _)| *tag));
+    Ok(build(local, &formats, remote.telephone_event, dir, crypto))
 }
 
-fn build(local: &Local, formats: &[Format], telephone_event: Option<u8>, dir: MediaDir) -> String {
+/// `crypto`: the tag of our `a=crypto` line when the stream is SRTP.
+fn build(
+    local: &Local,
+    formats: &[Format],
+    telephone_event: Option<u8>,
+    dir: MediaDir,
+    crypto: Option<u32>,
+) -> String {
     let ip_kind = if local.addr.is_ipv6() { "IP6" } else { "IP4" };
     let conn = ConnectionInformation {
         network_type: "IN".into(),
@@ -246,7 +286,7 @@ fn build(local: &Local, formats: &[Format], telephone_event: Option<u8>, dir: Me
         media_name: MediaName {
             media: "audio".into(),
             port: RangedPort { value: local.port as isize, range: None },
-            protos: vec!["RTP".into(), "AVP".into()],
+            protos: vec!["RTP".into(), if crypto.is_some() { "SAVP" } else { "AVP" }.into()],
             formats: vec![],
         },
         media_title: None,
@@ -268,6 +308,9 @@ fn build(local: &Local, formats: &[Format], telephone_event: Option<u8>, dir: Me
     }
     media =
         media.with_value_attribute("ptime".into(), "20".into()).with_property_attribute(dir.as_str().into());
+    if let Some(tag) = crypto {
+        media = media.with_value_attribute("crypto".into(), local.keys.crypto_attribute(tag));
+    }
     let sd = SessionDescription {
         version: 0,
         origin: Origin {
@@ -308,6 +351,8 @@ mod tests {
             session_id: 7,
             version: 1,
             codecs: vec![Codec::Pcmu, Codec::Pcma],
+            keys: Keys::random(),
+            require_srtp: false,
         }
     }
 
@@ -357,6 +402,36 @@ mod tests {
         );
         l.codecs = vec![Codec::G722];
         assert!(matches!(answer(&l, &r, MediaDir::SendRecv), Err(SdpError::NoCommonCodec(_))));
+    }
+
+    #[test]
+    fn srtp_is_offered_when_required_and_accepted_when_offered() {
+        let mut l = local();
+        l.require_srtp = true;
+        let ours = offer(&l, MediaDir::SendRecv);
+        assert!(ours.contains("m=audio 40000 RTP/SAVP 0 8 101\r\n"), "{ours}");
+        assert!(ours.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{ours}");
+        let r = parse(ours.as_bytes()).unwrap();
+        assert!(r.savp && r.crypto.as_ref().is_some_and(|(tag, k)| *tag == 1 && *k == l.keys));
+
+        // Answering an SRTP offer with its tag, even when we would not have asked.
+        let mut plain = local();
+        plain.require_srtp = false;
+        let theirs = ours.replace("a=crypto:1 ", "a=crypto:7 ");
+        let r = parse(theirs.as_bytes()).unwrap();
+        let answer_sdp = answer(&plain, &r, MediaDir::SendRecv).unwrap();
+        assert!(
+            answer_sdp.contains("RTP/SAVP") && answer_sdp.contains("a=crypto:7 AES_CM_128"),
+            "{answer_sdp}"
+        );
+        assert!(!answer_sdp.contains(&l.keys.crypto_attribute(7)), "our own key, not theirs");
+
+        // Required but the far end has none; SAVP with a suite we lack.
+        let clear = parse(offer(&plain, MediaDir::SendRecv).as_bytes()).unwrap();
+        assert_eq!(answer(&l, &clear, MediaDir::SendRecv), Err(SdpError::EncryptionRequired));
+        let strange = ours.replace("AES_CM_128_HMAC_SHA1_80", "AEAD_AES_256_GCM");
+        let r = parse(strange.as_bytes()).unwrap();
+        assert_eq!(answer(&plain, &r, MediaDir::SendRecv), Err(SdpError::NoCommonCrypto));
     }
 
     #[test]

@@ -67,6 +67,10 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
         ui::badge(e.state.clone()),
         ui::weak(format!("{}:{:02}", e.duration / 60, e.duration % 60)),
     ])];
+    if c.secure {
+        // The manual: shown only when TLS and SRTP are both on.
+        rows.push(ui::badge("🔒 Encrypted (TLS + SRTP)"));
+    }
     if c.remote_hold {
         rows.push(ui::weak("On hold by the other side"));
     }

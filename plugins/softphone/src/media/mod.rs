@@ -6,6 +6,7 @@
 pub mod device;
 pub mod jitter;
 pub mod quality;
+pub mod srtp;
 
 use crate::sdp::{Codec, Format};
 use audio_codec::{CodecType, Decoder, Encoder};
