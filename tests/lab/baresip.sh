@@ -10,7 +10,8 @@
 # BOT_CODECS: what the bot offers and accepts, baresip's way: PCMU, PCMA, G722/16000/1,
 # opus/48000/2 (a name alone means 8000 Hz mono). BOT_RECORD=1:
 # the sndfile module writes what the bot sends and hears to DIR/dump-*-enc.wav and
-# DIR/dump-*-dec.wav. BOT_MEDIAENC=srtp-mand: calls must be SRTP (SDES).
+# DIR/dump-*-dec.wav. BOT_MEDIAENC=srtp-mand: calls must be SRTP (SDES). BOT_MAX_CALLS:
+# concurrent calls the bot takes (default 16).
 #
 # Prints `ready` once the bot is registered, then waits; SIGTERM stops it. The bot's
 # log is DIR/baresip.log (calls, received DTMF events, rtcpsummary at hang-up).
@@ -38,7 +39,7 @@ cat >"$dir/config" <<CFG
 poll_method epoll
 sip_listen 127.0.0.1:$BOT_SIP_PORT
 call_local_timeout 120
-call_max_calls 16
+call_max_calls ${BOT_MAX_CALLS:-16}
 audio_source aufile,$audio
 # aubridge's player is paced by its own timer: nothing spins (unlike alsa,null).
 audio_player aubridge,bot

@@ -284,6 +284,27 @@ impl Bot {
     pub fn log(&self) -> String {
         self.process.file("baresip.log")
     }
+
+    /// The baresip process's id (for CPU measurements).
+    pub fn pid(&self) -> Option<u32> {
+        let out = Command::new("pgrep")
+            .args(["-f", &format!("baresip -f {}", self.process.dir.path().display())])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+    }
+}
+
+/// CPU time (user + system) a process has used so far, from /proc.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / hz)
 }
 
 /// Audio checks for recordings: reading WAV files and measuring tones.
