@@ -2,19 +2,21 @@
 # Installs the Debian packages a purpose needs, idempotently: nothing is fetched when
 # everything is already there. Purposes:
 #   build  - what the workspace needs to compile (a C toolchain, pkg-config, libdbus
-#            headers for the Secret Service keyring client)
+#            headers for the Secret Service keyring client, SQLite, ALSA headers for cpal)
 #   app    - what the window needs at run time (X11/Wayland client libs, GL, libdbus)
 #   test   - build + app + an X server without a screen (Xvfb) for the GUI smoke test,
 #            a session bus with GNOME Keyring (plus secret-tool to read it back)
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
-#            readiness checks
+#            readiness checks, PulseAudio null sinks as a paced sound card
 set -euo pipefail
 
-build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev)
-app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libdbus-1-3)
+build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev libasound2-dev)
+app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libdbus-1-3
+  libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
-  kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2)
+  kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
+  pulseaudio pulseaudio-utils)
 
 want=()
 for purpose in "${@:-build}"; do

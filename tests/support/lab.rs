@@ -150,6 +150,23 @@ impl Dns {
     }
 }
 
+/// A PulseAudio server with null sinks `vsink` (default; its monitor is the default
+/// source) and `vsink2`: a paced sound card without hardware (tests/lab/pulseaudio.sh).
+pub struct PulseAudio {
+    pub process: LabProcess,
+}
+
+impl PulseAudio {
+    pub fn start() -> PulseAudio {
+        PulseAudio { process: LabProcess::start("pulseaudio.sh", &[]) }
+    }
+
+    /// The PULSE_SERVER value for clients.
+    pub fn server(&self) -> String {
+        format!("unix:{}", self.process.dir.path().join("pulse.sock").display())
+    }
+}
+
 /// A SIPp scenario file under tests/lab/sipp.
 pub fn sipp_scenario(name: &str) -> PathBuf {
     lab_script("sipp").join(name)

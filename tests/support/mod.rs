@@ -142,6 +142,13 @@ impl Profile {
         Daemon::start(self, self.command(&["daemon"]))
     }
 
+    /// The daemon with extra environment (e.g. PULSE_SERVER for the lab's sound server).
+    pub fn daemon_with_env(&self, env: &[(&str, String)]) -> Daemon {
+        let mut cmd = self.command(&["daemon"]);
+        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        Daemon::start(self, cmd)
+    }
+
     /// The window (`ucdesk` without a subcommand) on X display `display`; it serves the
     /// same control socket as the daemon.
     pub fn gui(&self, display: &str) -> Daemon {

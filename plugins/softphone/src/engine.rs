@@ -459,7 +459,16 @@ impl Core {
                 (emergency::needs_location("911", &cfg.server_locality) && cfg.emergency_location.is_none())
                     .then(|| "Set your emergency location: calls to 911 need it.".to_string())
             });
+        let devices_changed = self.config.as_ref().is_some_and(|old| {
+            (&old.audio_input, &old.audio_output) != (&cfg.audio_input, &cfg.audio_output)
+        });
         self.config = Some(cfg.clone());
+        if devices_changed {
+            // The manual: devices switch during a live call without dropping it.
+            for call in self.calls.values() {
+                call.rtp.send(RtpCmd::Devices(cfg.media_setup()));
+            }
+        }
         if same_account && self.account.is_some() {
             return;
         }

@@ -55,6 +55,7 @@ impl Plugin for Softphone {
             .service("phone.calls", "The calls in progress")
             .service("phone.history", "{limit} -> {entries, missed}")
             .service("phone.status", "Registration, calls, DND, missed calls")
+            .service("phone.audio_devices", "The sound cards: [{id, name, input, output}]")
             .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
             .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
         config::declare(m).finish()
@@ -128,6 +129,15 @@ impl Plugin for Softphone {
                     call.args()?
                 };
                 Request::History(q.limit)
+            }
+            "audio_devices" => {
+                // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine for
+                // a preferences page, wrong for the media path.
+                let list: Vec<Value> = media::card::list()
+                    .into_iter()
+                    .map(|(id, name, input, output)| json!({"id": id, "name": name, "input": input, "output": output}))
+                    .collect();
+                return Ok(Value::Array(list));
             }
             "quality_log" => Request::QualityLog,
             "quality_report" => Request::QualityReport(call.args::<CallRef>()?.callid),

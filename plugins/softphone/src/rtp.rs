@@ -48,6 +48,8 @@ pub enum RtpCmd {
     /// Whether we may send (not when we hold or the far end is inactive/sendonly to us).
     Sending(bool),
     Dtmf(String),
+    /// New devices for a live call (the call stays up).
+    Devices(MediaSetup),
 }
 
 /// What the stream tells the call.
@@ -211,6 +213,15 @@ impl Sender {
     }
 }
 
+/// Opening a sound card can take a while (ALSA probing, a sound server's handshake):
+/// tell the runtime this worker is busy so the other tasks move elsewhere meanwhile.
+fn open_blocking<T>(open: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(open),
+        _ => open(),
+    }
+}
+
 /// The media side of one call, owned by its stream task.
 struct Media {
     setup: MediaSetup,
@@ -237,11 +248,12 @@ impl Media {
         let codec = CodecPair::new(format);
         if reopen {
             let rate = codec.rate();
-            self.source = device::open_source(&self.setup.input, rate).unwrap_or_else(|e| {
-                let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
-                Box::new(device::Silence)
-            });
-            self.sink = device::open_sink(&self.setup.output, rate).unwrap_or_else(|e| {
+            self.source =
+                open_blocking(|| device::open_source(&self.setup.input, rate)).unwrap_or_else(|e| {
+                    let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
+                    Box::new(device::Silence)
+                });
+            self.sink = open_blocking(|| device::open_sink(&self.setup.output, rate)).unwrap_or_else(|e| {
                 let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
                 Box::new(device::Silence)
             });
@@ -250,6 +262,26 @@ impl Media {
         }
         self.frame = vec![0; codec.frame];
         self.codec = Some(codec);
+    }
+
+    /// New devices mid-call: reopened at the codec's rate; the stream itself is untouched.
+    fn switch_devices(&mut self, setup: MediaSetup, events: &mpsc::UnboundedSender<MediaEvent>) {
+        let changed = (setup.input != self.setup.input, setup.output != self.setup.output);
+        self.setup = setup;
+        let Some(rate) = self.codec.as_ref().map(|c| c.rate()) else { return };
+        if changed.0 {
+            self.source =
+                open_blocking(|| device::open_source(&self.setup.input, rate)).unwrap_or_else(|e| {
+                    let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
+                    Box::new(device::Silence)
+                });
+        }
+        if changed.1 {
+            self.sink = open_blocking(|| device::open_sink(&self.setup.output, rate)).unwrap_or_else(|e| {
+                let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
+                Box::new(device::Silence)
+            });
+        }
     }
 
     fn encode_next(&mut self) -> Vec<u8> {
@@ -371,6 +403,7 @@ async fn run(
                     s.event_pt = event_pt;
                 }
                 Some(RtpCmd::Sending(on)) => s.sending = on,
+                Some(RtpCmd::Devices(setup)) => m.switch_devices(setup, &events),
                 Some(RtpCmd::Dtmf(keys)) => s.queue.extend(keys.chars().filter_map(event_code)),
             },
             _ = clock.tick() => {

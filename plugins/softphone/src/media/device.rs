@@ -1,14 +1,15 @@
 //! Where a call's audio comes from and goes to. A device setting is `default`, `null`,
-//! or `file:PATH` (softphone.audio_input / audio_output / ring_device):
+//! `file:PATH`, or a sound card's id (`alsa:pulse`, `alsa:hw:0,0`) or name
+//! (softphone.audio_input / audio_output):
 //! - `null` takes silence and discards what it is given (like pjsua's --null-audio):
 //!   calls connect, audio goes nowhere;
 //! - `file:PATH` as input plays a WAV file into the call (then silence), as output
 //!   records what the far end says to a WAV file (IVR testing, automation, our tests);
-//! - `default` is the system's sound card. Sound cards (cpal) are not wired yet, so it
-//!   behaves as `null` and the call says so in its status.
+//! - `default` and ids/names are sound cards through cpal. A card that cannot be
+//!   opened (none here, unplugged) is reported and replaced by `null`: the call goes on.
 //!
-//! Sources and sinks work in 20 ms frames at the rate of the call's codec; a file at
-//! another rate is resampled (audio-codec's polyphase resampler).
+//! Sources and sinks work in 20 ms frames at the rate of the call's codec; a file or a
+//! card at another rate is resampled (audio-codec's polyphase resampler).
 
 use audio_codec::BoxedResampler;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub enum DeviceSpec {
     Default,
     Null,
     File(PathBuf),
+    /// A sound card by cpal id (`alsa:pulse`) or name.
+    Card(String),
 }
 
 impl DeviceSpec {
@@ -28,7 +31,8 @@ impl DeviceSpec {
             "null" => Ok(DeviceSpec::Null),
             t => match t.strip_prefix("file:") {
                 Some(path) if !path.trim().is_empty() => Ok(DeviceSpec::File(PathBuf::from(path.trim()))),
-                _ => Err(format!("audio device {t:?} is not default, null or file:PATH")),
+                Some(_) => Err(format!("audio device {t:?} names no file")),
+                None => Ok(DeviceSpec::Card(t.to_string())),
             },
         }
     }
@@ -40,6 +44,8 @@ pub enum DeviceError {
     Open { path: String, why: String },
     #[error("{path} is not usable audio: {why}")]
     Format { path: String, why: String },
+    #[error("sound card {name}: {why}")]
+    Card { name: String, why: String },
 }
 
 /// Gives 20 ms of audio at a time.
@@ -68,16 +74,20 @@ impl Sink for Silence {
 /// Opens the source a setting names, for a call at `rate` Hz.
 pub fn open_source(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Source>, DeviceError> {
     match spec {
-        DeviceSpec::Default | DeviceSpec::Null => Ok(Box::new(Silence)),
+        DeviceSpec::Null => Ok(Box::new(Silence)),
         DeviceSpec::File(path) => Ok(Box::new(WavSource::open(path, rate)?)),
+        DeviceSpec::Default => Ok(Box::new(super::card::CardSource::open(None, rate)?)),
+        DeviceSpec::Card(name) => Ok(Box::new(super::card::CardSource::open(Some(name), rate)?)),
     }
 }
 
 /// Opens the sink a setting names, for a call at `rate` Hz.
 pub fn open_sink(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Sink>, DeviceError> {
     match spec {
-        DeviceSpec::Default | DeviceSpec::Null => Ok(Box::new(Silence)),
+        DeviceSpec::Null => Ok(Box::new(Silence)),
         DeviceSpec::File(path) => Ok(Box::new(WavSink::create(path, rate)?)),
+        DeviceSpec::Default => Ok(Box::new(super::card::CardSink::open(None, rate)?)),
+        DeviceSpec::Card(name) => Ok(Box::new(super::card::CardSink::open(Some(name), rate)?)),
     }
 }
 
@@ -206,7 +216,7 @@ mod tests {
         assert_eq!(DeviceSpec::parse("null").unwrap(), DeviceSpec::Null);
         assert_eq!(DeviceSpec::parse("file:/tmp/a.wav").unwrap(), DeviceSpec::File("/tmp/a.wav".into()));
         assert!(DeviceSpec::parse("file:").is_err());
-        assert!(DeviceSpec::parse("hw:0").is_err());
+        assert_eq!(DeviceSpec::parse("alsa:pulse").unwrap(), DeviceSpec::Card("alsa:pulse".into()));
     }
 
     #[test]

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A PulseAudio sound server with two null sinks (real-time paced, no hardware) in a
+# throwaway dir: a sound card for tests of the real device path through cpal/ALSA.
+#
+#   tests/lab/pulseaudio.sh DIR
+#
+# Sinks `vsink` (default) and `vsink2`; the default source is `vsink.monitor`, so what
+# is played to vsink is what the microphone hears. Clients set
+# PULSE_SERVER=unix:DIR/pulse.sock and use the ALSA device `pulse` (libasound2-plugins).
+# Prints `ready` once the socket answers, then waits; SIGTERM stops the server.
+set -euo pipefail
+dir=$(cd "${1:?usage: pulseaudio.sh DIR}" && pwd)
+command -v pulseaudio >/dev/null || { echo "pulseaudio is not installed" >&2; exit 1; }
+cat >"$dir/pa.pa" <<PA
+load-module module-null-sink sink_name=vsink rate=48000
+load-module module-null-sink sink_name=vsink2 rate=48000
+load-module module-native-protocol-unix auth-anonymous=1 socket=$dir/pulse.sock
+set-default-sink vsink
+set-default-source vsink.monitor
+PA
+# Its state (cookie, runtime files) stays in DIR, not in the user's home.
+export HOME="$dir" XDG_RUNTIME_DIR="$dir" XDG_CONFIG_HOME="$dir"
+pulseaudio -n -F "$dir/pa.pa" --exit-idle-time=-1 --daemonize=no --system=false \
+  --log-target=file:"$dir/pulseaudio.log" >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
+for _ in $(seq 1 100); do
+  if [ -S "$dir/pulse.sock" ] && PULSE_SERVER="unix:$dir/pulse.sock" pactl info >/dev/null 2>&1; then
+    echo ready
+    wait $pid
+    exit $?
+  fi
+  kill -0 $pid 2>/dev/null || { cat "$dir/pulseaudio.log" >&2; exit 1; }
+  sleep 0.05
+done
+echo "pulseaudio did not start" >&2
+cat "$dir/pulseaudio.log" >&2
+exit 1
