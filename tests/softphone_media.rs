@@ -352,3 +352,64 @@ fn a_call_through_a_sound_card_survives_a_device_switch() {
     assert!(muted < 300.0, "speaker on null: nothing came back (rms {muted:.0})");
     assert!(after > 0.6, "through the card again after switching back: {after:.2}");
 }
+
+/// The last `secs` seconds of a recording.
+fn tail((samples, rate): &(Vec<i16>, u32), secs: f64) -> (Vec<i16>, u32) {
+    let n = ((secs * *rate as f64) as usize).min(samples.len());
+    (samples[samples.len() - n..].to_vec(), *rate)
+}
+
+/// A local 3-way conference: we call bob (440 Hz) and carol (700 Hz), merge, and after
+/// the merge everyone's recording carries the other two (we play 1000 Hz).
+#[test]
+fn a_three_way_conference_lets_everyone_hear_everyone() {
+    const CAROL_HZ: f64 = 700.0;
+    let k = Kamailio::start();
+    let bob = Bot::start_with(&k, "bob", "auto", &[("BOT_RECORD", "1".into())]);
+    let carol =
+        Bot::start_with(&k, "carol", "auto", &[("BOT_RECORD", "1".into()), ("BOT_TONE_HZ", "700".into())]);
+    let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    let ours = p.home.path().join("ours.wav");
+    write_tone(&ours, 8000, OUR_HZ, 20.0);
+    set(&p, "softphone.audio_input", &format!("file:{}", ours.display()));
+    set(&p, "softphone.audio_output", &format!("file:{}/heard-{{callid}}.wav", p.home.path().display()));
+    set(&p, "softphone.codecs", "[\"pcmu\"]");
+    let (d, events) = registered(&p);
+    let to_bob =
+        d.call("phone.dial", json!({"number": "bob"})).unwrap()["callid"].as_str().unwrap().to_string();
+    next_event(&events, "call.answered").unwrap();
+    let to_carol =
+        d.call("phone.dial", json!({"number": "carol"})).unwrap()["callid"].as_str().unwrap().to_string();
+    next_event(&events, "call.answered").unwrap();
+    d.call("phone.conference", json!({"callid": to_bob, "with_callid": to_carol})).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    for id in [&to_bob, &to_carol] {
+        d.call("phone.hangup", json!({ "callid": id })).unwrap();
+    }
+    next_event(&events, "call.ended").unwrap();
+    next_event(&events, "call.ended").unwrap();
+
+    let two_tones = |rec: &(Vec<i16>, u32), a: f64, b: f64, who: &str| {
+        let last = tail(rec, 2.5);
+        let (share_a, rms) = tone_share(&last.0, last.1, a);
+        let (share_b, _) = tone_share(&last.0, last.1, b);
+        assert!(rms > 500.0, "{who}: silent (rms {rms:.0})");
+        assert!(
+            share_a > 0.2 && share_b > 0.2,
+            "{who}: {a} Hz {:.0}%, {b} Hz {:.0}%",
+            share_a * 100.0,
+            share_b * 100.0
+        );
+    };
+    let heard = p.home.path().join(format!("heard-{to_bob}.wav"));
+    let heard =
+        wait_for(WAIT, || Some(read_wav(&heard)).filter(|(s, _)| s.len() > 8000)).expect("our recording");
+    two_tones(&heard, BOT_HZ, CAROL_HZ, "we");
+    std::thread::sleep(Duration::from_millis(300));
+    let recording = |bot: &Bot| {
+        let path = wait_for(WAIT, || bot.recordings("-dec.wav").into_iter().next()).expect("a bot recording");
+        read_wav(&path)
+    };
+    two_tones(&recording(&bob), OUR_HZ, CAROL_HZ, "bob");
+    two_tones(&recording(&carol), OUR_HZ, BOT_HZ, "carol");
+}

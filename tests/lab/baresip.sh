@@ -4,7 +4,7 @@
 #
 #   BOT_USER=bob BOT_PASS=bobpw REGISTRAR=127.0.0.1:5070 BOT_SIP_PORT=5080 \
 #   BOT_CTRL_PORT=5081 [BOT_RTP_PORTS=20000-20099] [BOT_ANSWER=auto|manual] \
-#   [BOT_AUDIO=tone.wav] [BOT_AUDIO_RATE=8000] [BOT_AUDIO_CHANNELS=1] [BOT_CODECS=PCMU,PCMA] [BOT_RECORD=1] \
+#   [BOT_AUDIO=tone.wav] [BOT_TONE_HZ=440] [BOT_AUDIO_RATE=8000] [BOT_AUDIO_CHANNELS=1] [BOT_CODECS=PCMU,PCMA] [BOT_RECORD=1] \
 #   tests/lab/baresip.sh DIR
 #
 # BOT_CODECS: what the bot offers and accepts, baresip's way: PCMU, PCMA, G722/16000/1,
@@ -26,10 +26,10 @@ if [ ! -f "$audio" ]; then
   # two minutes: baresip hangs a call up when its aufile source ends.
   # baresip 1.0's aufile does not convert: the file's rate and channels must be the
   # codec's (BOT_AUDIO_RATE=16000 for G.722; 48000 and BOT_AUDIO_CHANNELS=2 for Opus).
-  python3 - "$audio" "${BOT_AUDIO_RATE:-8000}" "${BOT_AUDIO_CHANNELS:-1}" <<'PY'
+  python3 - "$audio" "${BOT_AUDIO_RATE:-8000}" "${BOT_AUDIO_CHANNELS:-1}" "${BOT_TONE_HZ:-440}" <<'PY'
 import math, struct, sys, wave
-rate, channels = int(sys.argv[2]), int(sys.argv[3])
-second = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) * channels for i in range(rate))
+rate, channels, hz = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+second = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate))) * channels for i in range(rate))
 with wave.open(sys.argv[1], "wb") as w:
     w.setnchannels(channels); w.setsampwidth(2); w.setframerate(rate)
     w.writeframes(second * 120)

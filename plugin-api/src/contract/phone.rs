@@ -169,6 +169,21 @@ impl Contract for CallQuality {
     const SCHEMA: &'static str = "phone.quality/v1";
 }
 
+/// Request of `phone.conference`: merge two connected calls into a local 3-way
+/// conference (since plugin-api 1.2). `callid` keeps the sound card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conference {
+    pub callid: String,
+    pub with_callid: String,
+}
+
+/// Request of `phone.mute`: the microphone of a call (since plugin-api 1.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mute {
+    pub callid: String,
+    pub muted: bool,
+}
+
 /// Request of `phone.dial`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dial {

@@ -43,6 +43,8 @@ pub enum Request {
     Dial { number: String, hide_caller_id: bool },
     QualityLog,
     QualityReport(String),
+    Conference { callid: String, with: String },
+    Mute { callid: String, muted: bool },
     Answer(String),
     Hangup(String),
     Hold(String),
@@ -84,6 +86,9 @@ pub struct CallSnapshot {
     pub quality: Option<contract::CallQuality>,
     /// SRTP over TLS signalling: the call window's lock.
     pub secure: bool,
+    pub muted: bool,
+    /// The other call when this one is in a local conference.
+    pub conference_with: Option<String>,
 }
 
 /// What the plugin thread reads for views and status.
@@ -278,6 +283,9 @@ struct Call {
     qualities: Vec<contract::CallQuality>,
     /// Media is SRTP.
     encrypted: bool,
+    /// The other call of the local conference this call is in, and the bridge.
+    conference: Option<(String, crate::media::bridge::Bridge)>,
+    muted: bool,
     emergency: Option<String>,
     result: Option<CallResult>,
     reason: Option<String>,
@@ -411,6 +419,8 @@ impl Core {
                 emergency_location: c.emergency.clone(),
                 quality: c.quality.clone(),
                 secure: c.encrypted && tls,
+                muted: c.muted,
+                conference_with: c.conference.as_ref().map(|(other, _)| other.clone()),
             })
             .collect();
         let (missed, recent) = match &self.history {
@@ -639,6 +649,15 @@ impl Core {
                 let missed = h.missed().map_err(|e| e.to_string())?;
                 serde_json::to_value(contract::History { entries, missed }).map_err(|e| e.to_string())
             }
+            Request::Conference { callid, with } => {
+                self.conference(&callid, &with).map(|()| serde_json::json!({}))
+            }
+            Request::Mute { callid, muted } => {
+                let call = self.calls.get_mut(&callid).ok_or_else(|| no_call(&callid))?;
+                call.muted = muted;
+                call.rtp.send(RtpCmd::Mute(muted));
+                Ok(serde_json::json!({}))
+            }
             Request::QualityLog => {
                 let h = self.history.as_ref().ok_or("call history is unavailable")?;
                 let log = h.quality_log().map_err(|e| e.to_string())?;
@@ -820,6 +839,8 @@ impl Core {
             quality: None,
             qualities: Vec::new(),
             encrypted: false,
+            conference: None,
+            muted: false,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
             result: None,
             reason: None,
@@ -993,6 +1014,36 @@ impl Core {
         Ok(())
     }
 
+    /// Merges two connected calls into a local conference; `host` keeps the sound card.
+    fn conference(&mut self, host: &str, guest: &str) -> Result<(), String> {
+        if host == guest {
+            return Err("a conference needs two different calls".into());
+        }
+        for id in [host, guest] {
+            let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
+            if !call.connected() {
+                return Err(format!("call {id} is not connected"));
+            }
+            if call.conference.is_some() {
+                return Err(format!("call {id} is already in a conference"));
+            }
+        }
+        // Both parties must hear us: take them off our hold first.
+        for id in [host, guest] {
+            if self.calls.get(id).is_some_and(|c| c.local_hold) {
+                self.hold(id, false)?;
+            }
+        }
+        let bridge = crate::media::bridge::Bridge::default();
+        for (id, other, is_host) in [(host, guest, true), (guest, host, false)] {
+            if let Some(c) = self.calls.get_mut(id) {
+                c.conference = Some((other.to_string(), bridge.clone()));
+                c.rtp.send(RtpCmd::Conference { bridge: bridge.clone(), host: is_host });
+            }
+        }
+        Ok(())
+    }
+
     fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), String> {
         if let Some(bad) = digits.chars().find(|c| crate::rtp::event_code(*c).is_none()) {
             return Err(format!("{bad:?} is not a DTMF key (0-9 * # A-D)"));
@@ -1077,6 +1128,8 @@ impl Core {
             quality: None,
             qualities: Vec::new(),
             encrypted: false,
+            conference: None,
+            muted: false,
             emergency: None,
             result: None,
             reason: None,
@@ -1399,6 +1452,14 @@ impl Core {
     /// Ends a call once: `call.ended`, history, auto answer for a waiting call.
     fn finish(&mut self, id: &str, result: Option<CallResult>) {
         let Some(mut call) = self.calls.remove(id) else { return };
+        // Leaving a conference: the other call goes back to a plain call on its own devices.
+        if let Some((other, bridge)) = call.conference.take() {
+            bridge.leave(id);
+            if let Some(o) = self.calls.get_mut(&other) {
+                o.conference = None;
+                o.rtp.send(RtpCmd::LeaveConference);
+            }
+        }
         call.result = call.result.or(result).or(Some(CallResult::Failed));
         call.state = "ended";
         if let (Some(original), None) = (&call.referred_from, call.answered) {

@@ -55,6 +55,8 @@ impl Plugin for Softphone {
             .service("phone.calls", "The calls in progress")
             .service("phone.history", "{limit} -> {entries, missed}")
             .service("phone.status", "Registration, calls, DND, missed calls")
+            .service("phone.conference", "{callid, with_callid}: merge two calls (3-way)")
+            .service("phone.mute", "{callid, muted}")
             .service("phone.audio_devices", "The sound cards: [{id, name, input, output}]")
             .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
             .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
@@ -129,6 +131,14 @@ impl Plugin for Softphone {
                     call.args()?
                 };
                 Request::History(q.limit)
+            }
+            "conference" => {
+                let contract::Conference { callid, with_callid } = call.args()?;
+                Request::Conference { callid, with: with_callid }
+            }
+            "mute" => {
+                let contract::Mute { callid, muted } = call.args()?;
+                Request::Mute { callid, muted }
             }
             "audio_devices" => {
                 // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine for
@@ -205,6 +215,13 @@ impl Plugin for Softphone {
             ("hold", UiAction::Clicked) => self.engine.request(Request::Hold(arg.into())),
             ("resume", UiAction::Clicked) => self.engine.request(Request::Resume(arg.into())),
             ("stop_auto", UiAction::Clicked) => self.engine.request(Request::StopAutoAnswer(arg.into())),
+            ("mute", UiAction::Changed { value }) => self
+                .engine
+                .request(Request::Mute { callid: arg.into(), muted: value.as_bool().unwrap_or(false) }),
+            ("merge", UiAction::Clicked) => {
+                let (callid, with) = arg.split_once(':').unwrap_or((arg, ""));
+                self.engine.request(Request::Conference { callid: callid.into(), with: with.into() })
+            }
             ("dtmf", UiAction::Clicked) => {
                 let (callid, key) = arg.rsplit_once(':').unwrap_or((arg, ""));
                 self.engine.request(Request::Dtmf { callid: callid.into(), digits: key.into() })

@@ -9,6 +9,7 @@
 //! on loopback names the host's LAN address), so once a packet arrives from the far
 //! end we answer to where it came from.
 
+use crate::media::bridge::{Bridge, GuestSink, GuestSource, HostSink, HostSource};
 use crate::media::device::{self, DeviceSpec, Sink, Source};
 use crate::media::jitter::{Concealer, JitterBuffer, Playout};
 use crate::media::quality::{self, Receiving};
@@ -50,6 +51,16 @@ pub enum RtpCmd {
     Dtmf(String),
     /// New devices for a live call (the call stays up).
     Devices(MediaSetup),
+    /// Join a local conference: the host keeps its devices and shares them, a guest
+    /// gives its own up and talks through the bridge.
+    Conference {
+        bridge: Bridge,
+        host: bool,
+    },
+    /// Leave the conference: back to the call's own devices.
+    LeaveConference,
+    /// Mute: silence instead of the microphone (the stream keeps flowing).
+    Mute(bool),
 }
 
 /// What the stream tells the call.
@@ -224,6 +235,7 @@ fn open_blocking<T>(open: impl FnOnce() -> T) -> T {
 
 /// The media side of one call, owned by its stream task.
 struct Media {
+    callid: String,
     setup: MediaSetup,
     codec: Option<CodecPair>,
     source: Box<dyn Source>,
@@ -235,6 +247,9 @@ struct Media {
     sent_srs: VecDeque<(u32, Instant)>,
     remote: Option<quality::Remote>,
     frame: Vec<i16>,
+    /// The conference this call is in, and whether it hosts (keeps the devices).
+    conference: Option<(Bridge, bool)>,
+    muted: bool,
 }
 
 impl Media {
@@ -246,47 +261,85 @@ impl Media {
         }
         let reopen = self.codec.as_ref().is_none_or(|c| c.rate() != format.codec.audio_rate());
         let codec = CodecPair::new(format);
-        if reopen {
-            let rate = codec.rate();
-            self.source =
-                open_blocking(|| device::open_source(&self.setup.input, rate)).unwrap_or_else(|e| {
-                    let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
-                    Box::new(device::Silence)
-                });
-            self.sink = open_blocking(|| device::open_sink(&self.setup.output, rate)).unwrap_or_else(|e| {
-                let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
-                Box::new(device::Silence)
-            });
-            self.recv = Receiving::new(format.codec.clock_rate());
-            self.jitter = JitterBuffer::default();
-        }
         self.frame = vec![0; codec.frame];
         self.codec = Some(codec);
+        if reopen {
+            self.recv = Receiving::new(format.codec.clock_rate());
+            self.jitter = JitterBuffer::default();
+            self.reopen(true, true, events);
+        }
     }
 
     /// New devices mid-call: reopened at the codec's rate; the stream itself is untouched.
     fn switch_devices(&mut self, setup: MediaSetup, events: &mpsc::UnboundedSender<MediaEvent>) {
         let changed = (setup.input != self.setup.input, setup.output != self.setup.output);
         self.setup = setup;
-        let Some(rate) = self.codec.as_ref().map(|c| c.rate()) else { return };
-        if changed.0 {
-            self.source =
-                open_blocking(|| device::open_source(&self.setup.input, rate)).unwrap_or_else(|e| {
-                    let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
-                    Box::new(device::Silence)
-                });
+        if changed != (false, false) {
+            self.reopen(changed.0, changed.1, events);
         }
-        if changed.1 {
-            self.sink = open_blocking(|| device::open_sink(&self.setup.output, rate)).unwrap_or_else(|e| {
+    }
+
+    /// Opens the configured devices (input and/or output) and puts them in place,
+    /// inside the conference wiring when the call hosts one.
+    fn reopen(&mut self, input: bool, output: bool, events: &mpsc::UnboundedSender<MediaEvent>) {
+        let Some(rate) = self.codec.as_ref().map(|c| c.rate()) else { return };
+        if matches!(self.conference, Some((_, false))) {
+            // A guest uses the host's devices.
+            return;
+        }
+        let (input_spec, output_spec) =
+            (self.setup.input.for_call(&self.callid), self.setup.output.for_call(&self.callid));
+        if input {
+            self.source = open_blocking(|| device::open_source(&input_spec, rate)).unwrap_or_else(|e| {
+                let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
+                Box::new(device::Silence)
+            });
+        }
+        if output {
+            self.sink = open_blocking(|| device::open_sink(&output_spec, rate)).unwrap_or_else(|e| {
                 let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
                 Box::new(device::Silence)
             });
         }
+        if let Some((bridge, true)) = self.conference.clone() {
+            self.wire(bridge, true);
+        }
+    }
+
+    fn join(&mut self, bridge: Bridge, host: bool) {
+        self.conference = Some((bridge.clone(), host));
+        self.wire(bridge, host);
+    }
+
+    /// Puts the conference adapters around (host) or instead of (guest) the devices.
+    fn wire(&mut self, bridge: Bridge, host: bool) {
+        let rate = self.codec.as_ref().map_or(8000, |c| c.rate());
+        let me = self.callid.clone();
+        if host {
+            let inner = std::mem::replace(&mut self.source, Box::new(device::Silence));
+            self.source = Box::new(HostSource { inner, bridge: bridge.clone(), me: me.clone(), rate });
+            let inner = std::mem::replace(&mut self.sink, Box::new(device::Silence));
+            self.sink = Box::new(HostSink { inner, bridge, me, rate, mixed: Vec::new() });
+        } else {
+            // The guest's own devices close: the host's card serves the conference.
+            self.source = Box::new(GuestSource { bridge: bridge.clone(), me: me.clone(), rate });
+            self.sink = Box::new(GuestSink { bridge, me, rate });
+        }
+    }
+
+    fn leave(&mut self, events: &mpsc::UnboundedSender<MediaEvent>) {
+        let Some((bridge, _)) = self.conference.take() else { return };
+        bridge.leave(&self.callid);
+        // Back to our own devices (reopened: the host's were wrapped, a guest's closed).
+        self.reopen(true, true, events);
     }
 
     fn encode_next(&mut self) -> Vec<u8> {
         let Some(codec) = &mut self.codec else { return Vec::new() };
         self.source.read(&mut self.frame);
+        if self.muted {
+            self.frame.fill(0);
+        }
         codec.encode(&self.frame)
     }
 
@@ -350,6 +403,7 @@ async fn run(
         gap: 0,
     };
     let mut m = Media {
+        callid: callid.clone(),
         setup,
         codec: None,
         source: Box::new(device::Silence),
@@ -360,6 +414,8 @@ async fn run(
         sent_srs: VecDeque::new(),
         remote: None,
         frame: Vec::new(),
+        conference: None,
+        muted: false,
     };
     let mut rtcp_to: Option<SocketAddr> = None;
     let mut clock = tokio::time::interval(FRAME);
@@ -404,6 +460,9 @@ async fn run(
                 }
                 Some(RtpCmd::Sending(on)) => s.sending = on,
                 Some(RtpCmd::Devices(setup)) => m.switch_devices(setup, &events),
+                Some(RtpCmd::Conference { bridge, host }) => m.join(bridge, host),
+                Some(RtpCmd::LeaveConference) => m.leave(&events),
+                Some(RtpCmd::Mute(on)) => m.muted = on,
                 Some(RtpCmd::Dtmf(keys)) => s.queue.extend(keys.chars().filter_map(event_code)),
             },
             _ = clock.tick() => {

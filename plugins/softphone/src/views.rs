@@ -47,6 +47,16 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
     for keys in KEYS {
         children.push(ui::row(keys.iter().map(|k| ui::button(format!("key_{k}"), k.to_string()))));
     }
+    // Two connected calls and no conference yet: offer the 3-way merge.
+    let live: Vec<&CallSnapshot> =
+        s.calls.iter().filter(|c| matches!(c.event.state.as_str(), "connected" | "held")).collect();
+    if let [a, b] = live.as_slice()
+        && a.conference_with.is_none()
+        && b.conference_with.is_none()
+    {
+        children
+            .push(ui::button(format!("merge:{}:{}", a.event.callid, b.event.callid), "Merge calls (3-way)"));
+    }
     for call in &s.calls {
         children.push(ui::separator());
         children.push(call_section(call, form));
@@ -73,6 +83,9 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     }
     if c.remote_hold {
         rows.push(ui::weak("On hold by the other side"));
+    }
+    if c.conference_with.is_some() {
+        rows.push(ui::badge("In conference"));
     }
     if let Some(q) = &c.quality {
         // The manual's call quality indicator: a rough grade that opens the details.
@@ -115,6 +128,7 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
                 ui::button(format!("hold:{id}"), "Hold")
             });
             buttons.push(ui::button(format!("transfer:{id}"), "Transfer"));
+            buttons.push(ui::toggle(format!("mute:{id}"), "Mute", c.muted));
         }
         buttons.push(ui::button(format!("hangup:{id}"), "Hang up"));
     }

@@ -25,6 +25,21 @@ pub enum DeviceSpec {
 }
 
 impl DeviceSpec {
+    /// The device for one call: `{callid}` in a file path becomes the call's id, so
+    /// simultaneous calls record to files of their own (`file:/rec/{callid}.wav`).
+    pub fn for_call(&self, callid: &str) -> DeviceSpec {
+        match self {
+            DeviceSpec::File(path) => {
+                let safe: String = callid
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || "@.-_".contains(c) { c } else { '_' })
+                    .collect();
+                DeviceSpec::File(PathBuf::from(path.to_string_lossy().replace("{callid}", &safe)))
+            }
+            other => other.clone(),
+        }
+    }
+
     pub fn parse(text: &str) -> Result<DeviceSpec, String> {
         match text.trim() {
             "" | "default" => Ok(DeviceSpec::Default),
@@ -217,6 +232,8 @@ mod tests {
         assert_eq!(DeviceSpec::parse("file:/tmp/a.wav").unwrap(), DeviceSpec::File("/tmp/a.wav".into()));
         assert!(DeviceSpec::parse("file:").is_err());
         assert_eq!(DeviceSpec::parse("alsa:pulse").unwrap(), DeviceSpec::Card("alsa:pulse".into()));
+        let per_call = DeviceSpec::parse("file:/rec/{callid}.wav").unwrap().for_call("ab/c@host");
+        assert_eq!(per_call, DeviceSpec::File("/rec/ab_c@host.wav".into()));
     }
 
     #[test]

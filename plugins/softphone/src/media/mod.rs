@@ -3,6 +3,7 @@
 //! concealment on the way in, the devices at either end, and the quality statistics.
 //! `rtp.rs` owns the socket and the 20 ms clock and calls into this.
 
+pub mod bridge;
 pub mod card;
 pub mod device;
 pub mod jitter;
