@@ -302,12 +302,12 @@ fn srtp_calls_carry_audio_and_unencrypted_peers_are_refused() {
 }
 
 /// The real device path: cpal → ALSA's pulse plugin → a PulseAudio null sink, paced like
-/// a sound card. Our speaker plays what bob sends into `vsink`; our microphone is
+/// a sound card. Then the echo canceller against that same loop. Our speaker plays what bob sends into `vsink`; our microphone is
 /// `vsink.monitor`, so it hears that and sends it back: bob records his own tone. Mid-call
 /// the speaker moves to `null` (bob's tone stops coming back) and returns to the card (it
 /// comes back), and the call stays up throughout.
 #[test]
-fn a_call_through_a_sound_card_survives_a_device_switch() {
+fn a_call_through_a_sound_card_survives_a_device_switch_and_its_echo_is_cancelled() {
     let pa = PulseAudio::start();
     let k = Kamailio::start();
     let bob = Bot::start_with(&k, "bob", "auto", &[("BOT_RECORD", "1".into())]);
@@ -315,6 +315,8 @@ fn a_call_through_a_sound_card_survives_a_device_switch() {
     set(&p, "softphone.codecs", "[\"pcmu\"]");
     set(&p, "softphone.audio_input", "alsa:pulse");
     set(&p, "softphone.audio_output", "alsa:pulse");
+    // The speaker-to-microphone loop is the point here: no echo cancellation.
+    set(&p, "softphone.echo_cancellation", "false");
     let d = p.daemon_with_env(&[("PULSE_SERVER", pa.server())]);
     wait_for(WAIT, || {
         d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
@@ -351,6 +353,32 @@ fn a_call_through_a_sound_card_survives_a_device_switch() {
     assert!(before > 0.6, "through the card before the switch: {before:.2}");
     assert!(muted < 300.0, "speaker on null: nothing came back (rms {muted:.0})");
     assert!(after > 0.6, "through the card again after switching back: {after:.2}");
+
+    // Now with echo cancellation: the same loop is an echo path (speaker → microphone
+    // through the sound server); once the canceller has adapted, bob's tone no longer
+    // comes back. ERLE over the real path = what came back without it / with it.
+    let (_, echo_off) = tone_share(&samples[samples.len() - 2 * rate as usize..], rate, BOT_HZ);
+    for old in bob.recordings(".wav") {
+        let _ = std::fs::remove_file(old);
+    }
+    set(&p, "softphone.echo_cancellation", "true");
+    let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
+    next_event(&events, "call.answered").unwrap();
+    std::thread::sleep(Duration::from_secs(8));
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended").unwrap();
+    let recording =
+        wait_for(WAIT, || bob.recordings("-dec.wav").into_iter().next()).expect("bob's recording");
+    std::thread::sleep(Duration::from_millis(300));
+    let (samples, rate) = read_wav(&recording);
+    let (_, echo_on) = tone_share(&samples[samples.len() - 2 * rate as usize..], rate, BOT_HZ);
+    let log = d.log();
+    assert!(!log.contains("speaker:") && !log.contains("microphone:"), "a device failed to open:\n{log}");
+    let erle = 20.0 * (echo_off / echo_on.max(1.0)).log10();
+    eprintln!(
+        "echo through the sound card: {echo_off:.0} rms without cancellation, {echo_on:.0} with: ERLE {erle:.1} dB"
+    );
+    assert!(erle > 10.0, "the echo came back: {echo_off:.0} rms without cancellation, {echo_on:.0} with");
 }
 
 /// The last `secs` seconds of a recording.

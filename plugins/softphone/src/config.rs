@@ -97,6 +97,8 @@ pub struct Config {
     pub audio_input: DeviceSpec,
     pub audio_output: DeviceSpec,
     pub srtp: SrtpMode,
+    pub echo_cancellation: bool,
+    pub noise_suppression: bool,
     /// Keep every call's quality reports for the diagnostic log (last 50 calls).
     pub quality_log: bool,
     /// What is wrong with the media settings (they then fall back to defaults).
@@ -174,6 +176,8 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             SettingKind::Enum { options: vec!["auto".into(), "off".into(), "required".into()] },
             Some(json!("auto")),
         )
+        .setting("echo_cancellation", "Echo cancellation", SettingKind::Bool, Some(json!(true)))
+        .setting("noise_suppression", "Reduce background noise", SettingKind::Bool, Some(json!(false)))
         .setting("quality_log", "Enable call quality metrics logging", SettingKind::Bool, Some(json!(false)))
         .setting(
             "ring_device",
@@ -259,6 +263,8 @@ impl Config {
             audio_input,
             audio_output,
             quality_log: flag("quality_log", false),
+            echo_cancellation: flag("echo_cancellation", true),
+            noise_suppression: flag("noise_suppression", false),
             srtp: match text("srtp").as_str() {
                 "off" => SrtpMode::Off,
                 "required" => SrtpMode::Required,
@@ -274,6 +280,8 @@ impl Config {
             input: self.audio_input.clone(),
             output: self.audio_output.clone(),
             cname: format!("{}@ucdesk", self.username),
+            echo_cancellation: self.echo_cancellation,
+            noise_suppression: self.noise_suppression,
         }
     }
 

@@ -470,7 +470,8 @@ impl Core {
                     .then(|| "Set your emergency location: calls to 911 need it.".to_string())
             });
         let devices_changed = self.config.as_ref().is_some_and(|old| {
-            (&old.audio_input, &old.audio_output) != (&cfg.audio_input, &cfg.audio_output)
+            (&old.audio_input, &old.audio_output, old.echo_cancellation, old.noise_suppression)
+                != (&cfg.audio_input, &cfg.audio_output, cfg.echo_cancellation, cfg.noise_suppression)
         });
         self.config = Some(cfg.clone());
         if devices_changed {

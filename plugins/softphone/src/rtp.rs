@@ -78,6 +78,9 @@ pub struct MediaSetup {
     pub input: DeviceSpec,
     pub output: DeviceSpec,
     pub cname: String,
+    /// Cancel the speaker's echo from the microphone (sound cards only).
+    pub echo_cancellation: bool,
+    pub noise_suppression: bool,
 }
 
 /// Handle held by the call; dropping it stops the task.
@@ -250,6 +253,8 @@ struct Media {
     /// The conference this call is in, and whether it hosts (keeps the devices).
     conference: Option<(Bridge, bool)>,
     muted: bool,
+    /// Echo canceller, when both devices are sound cards.
+    aec: Option<crate::media::echo::Canceller>,
 }
 
 impl Media {
@@ -274,9 +279,8 @@ impl Media {
     fn switch_devices(&mut self, setup: MediaSetup, events: &mpsc::UnboundedSender<MediaEvent>) {
         let changed = (setup.input != self.setup.input, setup.output != self.setup.output);
         self.setup = setup;
-        if changed != (false, false) {
-            self.reopen(changed.0, changed.1, events);
-        }
+        // Even with the same devices, the echo canceller settings may have changed.
+        self.reopen(changed.0, changed.1, events);
     }
 
     /// Opens the configured devices (input and/or output) and puts them in place,
@@ -301,25 +305,37 @@ impl Media {
                 Box::new(device::Silence)
             });
         }
+        // Acoustic echo exists only between a real speaker and microphone.
+        let cards = [&self.setup.input, &self.setup.output]
+            .iter()
+            .all(|d| matches!(d, DeviceSpec::Default | DeviceSpec::Card(_)));
+        let wanted = self.setup.echo_cancellation || self.setup.noise_suppression;
+        self.aec = (cards && wanted && matches!(rate, 8000 | 16000 | 32000 | 48000))
+            .then(|| crate::media::echo::Canceller::new(rate, self.setup.noise_suppression));
         if let Some((bridge, true)) = self.conference.clone() {
-            self.wire(bridge, true);
+            self.wire(bridge, true, input, output);
         }
     }
 
     fn join(&mut self, bridge: Bridge, host: bool) {
         self.conference = Some((bridge.clone(), host));
-        self.wire(bridge, host);
+        self.wire(bridge, host, true, true);
     }
 
-    /// Puts the conference adapters around (host) or instead of (guest) the devices.
-    fn wire(&mut self, bridge: Bridge, host: bool) {
+    /// Puts the conference adapters around (host: the directions just opened) or instead
+    /// of (guest) the devices.
+    fn wire(&mut self, bridge: Bridge, host: bool, input: bool, output: bool) {
         let rate = self.codec.as_ref().map_or(8000, |c| c.rate());
         let me = self.callid.clone();
         if host {
-            let inner = std::mem::replace(&mut self.source, Box::new(device::Silence));
-            self.source = Box::new(HostSource { inner, bridge: bridge.clone(), me: me.clone(), rate });
-            let inner = std::mem::replace(&mut self.sink, Box::new(device::Silence));
-            self.sink = Box::new(HostSink { inner, bridge, me, rate, mixed: Vec::new() });
+            if input {
+                let inner = std::mem::replace(&mut self.source, Box::new(device::Silence));
+                self.source = Box::new(HostSource { inner, bridge: bridge.clone(), me: me.clone(), rate });
+            }
+            if output {
+                let inner = std::mem::replace(&mut self.sink, Box::new(device::Silence));
+                self.sink = Box::new(HostSink { inner, bridge, me, rate, mixed: Vec::new() });
+            }
         } else {
             // The guest's own devices close: the host's card serves the conference.
             self.source = Box::new(GuestSource { bridge: bridge.clone(), me: me.clone(), rate });
@@ -337,6 +353,9 @@ impl Media {
     fn encode_next(&mut self) -> Vec<u8> {
         let Some(codec) = &mut self.codec else { return Vec::new() };
         self.source.read(&mut self.frame);
+        if let Some(aec) = &mut self.aec {
+            aec.capture(&mut self.frame);
+        }
         if self.muted {
             self.frame.fill(0);
         }
@@ -350,6 +369,9 @@ impl Media {
             Playout::Frame(p) if codec.decode(&p, &mut self.frame) => self.conceal.good(&self.frame),
             Playout::Frame(_) | Playout::Conceal => self.conceal.conceal(&mut self.frame),
             Playout::Buffering => self.frame.fill(0),
+        }
+        if let Some(aec) = &mut self.aec {
+            aec.render(&self.frame);
         }
         self.sink.write(&self.frame);
     }
@@ -416,6 +438,7 @@ async fn run(
         frame: Vec::new(),
         conference: None,
         muted: false,
+        aec: None,
     };
     let mut rtcp_to: Option<SocketAddr> = None;
     let mut clock = tokio::time::interval(FRAME);

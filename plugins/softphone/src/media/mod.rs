@@ -6,6 +6,7 @@
 pub mod bridge;
 pub mod card;
 pub mod device;
+pub mod echo;
 pub mod jitter;
 pub mod quality;
 pub mod srtp;
