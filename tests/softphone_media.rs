@@ -441,3 +441,56 @@ fn a_three_way_conference_lets_everyone_hear_everyone() {
     two_tones(&recording(&bob), OUR_HZ, CAROL_HZ, "bob");
     two_tones(&recording(&carol), OUR_HZ, BOT_HZ, "carol");
 }
+
+/// Ringing: an incoming call rings on the ring device (the default two-tone ring) until
+/// answered, softer at a lower volume; a call out hears the ringback tone while the far
+/// end rings.
+#[test]
+fn incoming_calls_ring_and_callers_hear_ringback() {
+    let k = Kamailio::start();
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    let home = p.home.path().to_path_buf();
+    set(&p, "softphone.audio_input", "null");
+    set(&p, "softphone.audio_output", &format!("file:{}/out-{{callid}}.wav", home.display()));
+    set(&p, "softphone.codecs", "[\"pcmu\"]");
+    let (d, events) = registered(&p);
+    let alice = format!("sip:alice@{}", k.addr());
+
+    let mut levels = Vec::new();
+    for volume in ["100", "25"] {
+        let ring = home.join(format!("ring-{volume}.wav"));
+        set(&p, "softphone.ring_device", &format!("file:{}", ring.display()));
+        set(&p, "softphone.ring_volume", volume);
+        carol.command("dial", &alice);
+        let incoming = next_event(&events, "call.incoming").unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        d.call("phone.answer", json!({"callid": incoming["callid"]})).unwrap();
+        next_event(&events, "call.answered").unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        d.call("phone.hangup", json!({"callid": incoming["callid"]})).unwrap();
+        next_event(&events, "call.ended").unwrap();
+        let rec =
+            wait_for(WAIT, || Some(read_wav(&ring)).filter(|(s, _)| s.len() > 8000)).expect("the ringtone");
+        let secs = rec.0.len() as f64 / rec.1 as f64;
+        assert!((1.0..3.0).contains(&secs), "rang {secs:.1} s, until answered");
+        let (a, rms) = tone_share(&rec.0, rec.1, 440.0);
+        let (b, _) = tone_share(&rec.0, rec.1, 480.0);
+        assert!(a > 0.25 && b > 0.25, "the two-tone ring: 440 Hz {a:.2}, 480 Hz {b:.2}");
+        levels.push(rms);
+    }
+    let ratio = levels[0] / levels[1];
+    assert!((3.0..5.0).contains(&ratio), "volume 100 vs 25: {ratio:.2}x louder");
+
+    // Calling out: carol rings (no early media) and we hear 425 Hz ringback.
+    let dialed = d.call("phone.dial", json!({"number": "carol"})).unwrap();
+    next_event(&events, "call.ringing").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    d.call("phone.hangup", json!({"callid": dialed["callid"]})).unwrap();
+    next_event(&events, "call.ended").unwrap();
+    let out = home.join(format!("out-{}.wav", dialed["callid"].as_str().unwrap()));
+    let heard =
+        wait_for(WAIT, || Some(read_wav(&out)).filter(|(s, _)| s.len() > 4000)).expect("what we heard");
+    let (share, _) = tone_share(&heard.0, heard.1, 425.0);
+    assert!(share > 0.6, "ringback at 425 Hz: {share:.2}");
+}

@@ -4,6 +4,7 @@
 use crate::dialing::DialPlan;
 use crate::emergency::Location;
 use crate::media::device::DeviceSpec;
+use crate::media::ring::Tone;
 use crate::rtp::MediaSetup;
 use crate::sdp::Codec;
 use serde_json::json;
@@ -99,6 +100,12 @@ pub struct Config {
     pub srtp: SrtpMode,
     pub echo_cancellation: bool,
     pub noise_suppression: bool,
+    /// Incoming calls ring with this on the ring device, at this volume (0-100).
+    pub ringtone: Tone,
+    pub ring_device: DeviceSpec,
+    pub ring_volume: u32,
+    /// What a caller hears while the far end rings (unless it sends early media).
+    pub ringback: Tone,
     /// Keep every call's quality reports for the diagnostic log (last 50 calls).
     pub quality_log: bool,
     /// What is wrong with the media settings (they then fall back to defaults).
@@ -176,15 +183,23 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             SettingKind::Enum { options: vec!["auto".into(), "off".into(), "required".into()] },
             Some(json!("auto")),
         )
-        .setting("echo_cancellation", "Echo cancellation", SettingKind::Bool, Some(json!(true)))
-        .setting("noise_suppression", "Reduce background noise", SettingKind::Bool, Some(json!(false)))
-        .setting("quality_log", "Enable call quality metrics logging", SettingKind::Bool, Some(json!(false)))
+        .setting("ringtone", "Ringtone (default, silent, file:PATH.wav)", text(1024), Some(json!("default")))
         .setting(
             "ring_device",
-            "Ringing device (default, null, file:PATH)",
+            "Ringing device (default, a card id, null, file:PATH)",
             text(1024),
             Some(json!("default")),
         )
+        .setting("ring_volume", "Ring volume", number(0.0, 100.0), Some(json!(80)))
+        .setting(
+            "ringback",
+            "Ringback tone (default, silent, file:PATH.wav)",
+            text(1024),
+            Some(json!("default")),
+        )
+        .setting("echo_cancellation", "Echo cancellation", SettingKind::Bool, Some(json!(true)))
+        .setting("noise_suppression", "Reduce background noise", SettingKind::Bool, Some(json!(false)))
+        .setting("quality_log", "Enable call quality metrics logging", SettingKind::Bool, Some(json!(false)))
 }
 
 impl Config {
@@ -233,7 +248,15 @@ impl Config {
                 DeviceSpec::Default
             })
         };
-        let (audio_input, audio_output) = (device("audio_input"), device("audio_output"));
+        let (audio_input, audio_output, ring_device) =
+            (device("audio_input"), device("audio_output"), device("ring_device"));
+        let mut tone = |k: &str| {
+            Tone::parse(&text(k)).unwrap_or_else(|e| {
+                media_errors.push(e);
+                Tone::Default
+            })
+        };
+        let (ringtone, ringback) = (tone("ringtone"), tone("ringback"));
         Config {
             server: text("server"),
             username: text("username"),
@@ -264,6 +287,10 @@ impl Config {
             audio_output,
             quality_log: flag("quality_log", false),
             echo_cancellation: flag("echo_cancellation", true),
+            ringtone,
+            ring_device,
+            ring_volume: num("ring_volume", 80).min(100),
+            ringback,
             noise_suppression: flag("noise_suppression", false),
             srtp: match text("srtp").as_str() {
                 "off" => SrtpMode::Off,

@@ -146,6 +146,8 @@ impl Engine {
             account: None,
             generation: 0,
             device_id: util::uuid_urn(),
+            ringer: None,
+            ring_failed: false,
             calls: BTreeMap::new(),
             history,
             snapshot: snapshot.clone(),
@@ -336,6 +338,9 @@ struct Core {
     generation: u64,
     /// This phone's device identity in emergency locations (RFC 4479 deviceID).
     device_id: String,
+    /// The ringtone playing for incoming calls, and whether it could not start.
+    ringer: Option<crate::media::ring::Ringer>,
+    ring_failed: bool,
     calls: BTreeMap<String, Call>,
     history: Option<History>,
     snapshot: Arc<Mutex<Snapshot>>,
@@ -400,8 +405,36 @@ impl Core {
         }
     }
 
+    /// Rings while an incoming call waits for an answer (one ringtone however many ring).
+    fn ring(&mut self) {
+        let ringing = self
+            .calls
+            .values()
+            .any(|c| c.direction == Direction::Inbound && c.answered.is_none() && c.result.is_none());
+        match (ringing, self.ringer.is_some() || self.ring_failed) {
+            (true, false) => {
+                let Some(cfg) = &self.config else { return };
+                match crate::media::ring::Ringer::start(&cfg.ringtone, &cfg.ring_device, cfg.ring_volume) {
+                    Ok(r) => self.ringer = r.map(Some).unwrap_or(None),
+                    Err(e) => {
+                        self.notice = Some(format!("the ringtone cannot play: {e}"));
+                        self.ring_failed = true;
+                    }
+                }
+                // Silent or null: nothing to start, nothing to retry.
+                self.ring_failed |= self.ringer.is_none();
+            }
+            (false, _) => {
+                self.ringer = None;
+                self.ring_failed = false;
+            }
+            (true, true) => {}
+        }
+    }
+
     /// Copies state into the snapshot and tells the plugin to republish views.
     fn refresh(&mut self) {
+        self.ring();
         let now = Instant::now();
         let tls = self
             .account
@@ -1189,9 +1222,16 @@ impl Core {
                 if call.direction == Direction::Outbound && !call.ringing_published {
                     call.ringing_published = true;
                     call.state = "ringing";
-                    if let Ok(remote) = sdp::parse(&resp.body) {
-                        call.remote = Some(remote.clone());
-                        let _ = start_media(call, &remote);
+                    match sdp::parse(&resp.body) {
+                        // Early media: the far end plays its own ringback.
+                        Ok(remote) => {
+                            call.remote = Some(remote.clone());
+                            let _ = start_media(call, &remote);
+                        }
+                        Err(_) => {
+                            let tone = self.config.as_ref().map(|c| c.ringback.clone()).unwrap_or_default();
+                            call.rtp.send(RtpCmd::Ringback(Some(tone)));
+                        }
                     }
                     let event = call.event();
                     self.ctx.publish(contract::TOPIC_RINGING, &event);
@@ -1224,6 +1264,7 @@ impl Core {
                 if call.direction == Direction::Outbound && call.answered.is_none() {
                     call.answered = Some(Instant::now());
                     call.state = "connected";
+                    call.rtp.send(RtpCmd::Ringback(None));
                     if let Ok(remote) = sdp::parse(&resp.body)
                         && let Err(e) = call.apply_remote(&remote)
                     {

@@ -263,7 +263,7 @@ impl Softphone {
 }
 
 /// The topics this plugin publishes, for documentation and tests.
-pub const TOPICS: [&str; 9] = [
+pub const TOPICS: [&str; 10] = [
     contract::TOPIC_REGISTRATION,
     contract::TOPIC_INCOMING,
     contract::TOPIC_RINGING,
@@ -273,6 +273,17 @@ pub const TOPICS: [&str; 9] = [
     contract::TOPIC_TRANSFERRED,
     contract::TOPIC_ENDED,
     contract::TOPIC_DTMF,
+    contract::TOPIC_QUALITY,
 ];
 
 export_plugin!(Softphone);
+
+#[cfg(test)]
+mod tests {
+    /// The kernel refuses a plugin whose manifest does not validate: catch it here.
+    #[test]
+    fn the_manifest_validates() {
+        use ucdesk_sdk::Plugin as _;
+        super::Softphone::manifest().validate().unwrap();
+    }
+}

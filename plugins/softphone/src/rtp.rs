@@ -61,6 +61,9 @@ pub enum RtpCmd {
     LeaveConference,
     /// Mute: silence instead of the microphone (the stream keeps flowing).
     Mute(bool),
+    /// Play a ringback tone to our speaker until the far end's audio arrives (Some), or
+    /// stop it (None).
+    Ringback(Option<crate::media::ring::Tone>),
 }
 
 /// What the stream tells the call.
@@ -255,6 +258,8 @@ struct Media {
     muted: bool,
     /// Echo canceller, when both devices are sound cards.
     aec: Option<crate::media::echo::Canceller>,
+    /// The ringback tone, played while no audio has come from the far end.
+    ringback: Option<Box<dyn Source>>,
 }
 
 impl Media {
@@ -317,6 +322,25 @@ impl Media {
         }
     }
 
+    fn ringback(
+        &mut self,
+        tone: Option<crate::media::ring::Tone>,
+        events: &mpsc::UnboundedSender<MediaEvent>,
+    ) {
+        let Some(tone) = tone else {
+            self.ringback = None;
+            return;
+        };
+        if self.codec.is_none() {
+            // No session yet (a 180 without SDP): open the devices for G.711 meanwhile;
+            // the real codec reopens them if its rate differs.
+            self.set_format(Format { pt: 0, codec: crate::sdp::Codec::Pcmu }, events);
+        }
+        let rate = self.codec.as_ref().map_or(8000, |c| c.rate());
+        self.ringback =
+            crate::media::ring::source(&tone, crate::media::ring::Cadence::Ringback, rate, 100).ok();
+    }
+
     fn join(&mut self, bridge: Bridge, host: bool) {
         self.conference = Some((bridge.clone(), host));
         self.wire(bridge, host, true, true);
@@ -366,9 +390,16 @@ impl Media {
     fn play(&mut self) {
         let Some(codec) = &mut self.codec else { return };
         match self.jitter.pop() {
-            Playout::Frame(p) if codec.decode(&p, &mut self.frame) => self.conceal.good(&self.frame),
+            Playout::Frame(p) if codec.decode(&p, &mut self.frame) => {
+                // The far end's audio is here: no more ringback, whatever happens next.
+                self.ringback = None;
+                self.conceal.good(&self.frame);
+            }
             Playout::Frame(_) | Playout::Conceal => self.conceal.conceal(&mut self.frame),
-            Playout::Buffering => self.frame.fill(0),
+            Playout::Buffering => match &mut self.ringback {
+                Some(tone) => tone.read(&mut self.frame),
+                None => self.frame.fill(0),
+            },
         }
         if let Some(aec) = &mut self.aec {
             aec.render(&self.frame);
@@ -439,6 +470,7 @@ async fn run(
         conference: None,
         muted: false,
         aec: None,
+        ringback: None,
     };
     let mut rtcp_to: Option<SocketAddr> = None;
     let mut clock = tokio::time::interval(FRAME);
@@ -486,6 +518,7 @@ async fn run(
                 Some(RtpCmd::Conference { bridge, host }) => m.join(bridge, host),
                 Some(RtpCmd::LeaveConference) => m.leave(&events),
                 Some(RtpCmd::Mute(on)) => m.muted = on,
+                Some(RtpCmd::Ringback(tone)) => m.ringback(tone, &events),
                 Some(RtpCmd::Dtmf(keys)) => s.queue.extend(keys.chars().filter_map(event_code)),
             },
             _ = clock.tick() => {

@@ -9,6 +9,7 @@ pub mod device;
 pub mod echo;
 pub mod jitter;
 pub mod quality;
+pub mod ring;
 pub mod srtp;
 
 use crate::sdp::{Codec, Format};
