@@ -482,6 +482,30 @@ fn incoming_calls_ring_and_callers_hear_ringback() {
     let ratio = levels[0] / levels[1];
     assert!((3.0..5.0).contains(&ratio), "volume 100 vs 25: {ratio:.2}x louder");
 
+    // A custom MP3 ringtone (made with lame from a 700 Hz tone), looped.
+    let wav = home.join("custom.wav");
+    let mp3 = home.join("custom.mp3");
+    write_tone(&wav, 44_100, 700.0, 0.5);
+    let lame =
+        std::process::Command::new("lame").arg("--silent").arg(&wav).arg(&mp3).status().expect("lame runs");
+    assert!(lame.success());
+    let ring = home.join("ring-mp3.wav");
+    set(&p, "softphone.ringtone", &format!("file:{}", mp3.display()));
+    set(&p, "softphone.ring_device", &format!("file:{}", ring.display()));
+    set(&p, "softphone.ring_volume", "100");
+    carol.command("dial", &alice);
+    let incoming = next_event(&events, "call.incoming").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    d.call("phone.hangup", json!({"callid": incoming["callid"]})).unwrap();
+    next_event(&events, "call.ended").unwrap();
+    let rec =
+        wait_for(WAIT, || Some(read_wav(&ring)).filter(|(s, _)| s.len() > 8000)).expect("the MP3 ringtone");
+    let (share, rms) = tone_share(&rec.0, rec.1, 700.0);
+    assert!(
+        share > 0.6 && rms > 1000.0,
+        "the MP3 rang at 700 Hz: {share:.2} (rms {rms:.0}), looped past its 0.5 s"
+    );
+
     // Calling out: carol rings (no early media) and we hear 425 Hz ringback.
     let dialed = d.call("phone.dial", json!({"number": "carol"})).unwrap();
     next_event(&events, "call.ringing").unwrap();

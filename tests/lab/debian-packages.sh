@@ -8,7 +8,8 @@
 #            a session bus with GNOME Keyring (plus secret-tool to read it back)
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
-#            readiness checks, PulseAudio null sinks as a paced sound card
+#            readiness checks, PulseAudio null sinks as a paced sound card, lame to
+#            make an MP3 ringtone
 set -euo pipefail
 
 build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev libasound2-dev)
@@ -16,7 +17,7 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
   libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
-  pulseaudio pulseaudio-utils)
+  pulseaudio pulseaudio-utils lame)
 
 want=()
 for purpose in "${@:-build}"; do

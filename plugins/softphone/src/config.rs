@@ -183,7 +183,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             SettingKind::Enum { options: vec!["auto".into(), "off".into(), "required".into()] },
             Some(json!("auto")),
         )
-        .setting("ringtone", "Ringtone (default, silent, file:PATH.wav)", text(1024), Some(json!("default")))
+        .setting(
+            "ringtone",
+            "Ringtone (default, silent, file:PATH.wav or .mp3)",
+            text(1024),
+            Some(json!("default")),
+        )
         .setting(
             "ring_device",
             "Ringing device (default, a card id, null, file:PATH)",
@@ -193,7 +198,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting("ring_volume", "Ring volume", number(0.0, 100.0), Some(json!(80)))
         .setting(
             "ringback",
-            "Ringback tone (default, silent, file:PATH.wav)",
+            "Ringback tone (default, silent, file:PATH.wav or .mp3)",
             text(1024),
             Some(json!("default")),
         )

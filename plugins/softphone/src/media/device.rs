@@ -120,34 +120,21 @@ pub struct WavSource {
 }
 
 impl WavSource {
+    /// Opens a WAV (16-bit PCM) or MP3 file for a call at `rate` Hz.
     pub fn open(path: &std::path::Path, rate: u32) -> Result<WavSource, DeviceError> {
         let name = path.display().to_string();
-        let reader = hound::WavReader::open(path)
-            .map_err(|e| DeviceError::Open { path: name.clone(), why: e.to_string() })?;
-        let spec = reader.spec();
         let bad = |why: String| DeviceError::Format { path: name.clone(), why };
-        if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
-            return Err(bad(format!(
-                "{}-bit {:?}; 16-bit PCM is needed",
-                spec.bits_per_sample, spec.sample_format
-            )));
-        }
-        let channels = spec.channels.max(1) as usize;
-        let interleaved: Vec<i16> =
-            reader.into_samples::<i16>().collect::<Result<_, _>>().map_err(|e| bad(e.to_string()))?;
-        let samples: Vec<i16> = interleaved
-            .chunks(channels)
-            .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16)
-            .collect();
-        let resampler =
-            if spec.sample_rate == rate {
-                None
-            } else {
-                Some(BoxedResampler::new(spec.sample_rate as usize, rate as usize).map_err(|e| {
-                    bad(format!("cannot resample {} Hz to {rate} Hz: {e:?}", spec.sample_rate))
-                })?)
-            };
-        let ratio = spec.sample_rate as f64 / rate as f64;
+        let is_mp3 = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("mp3"));
+        let (samples, file_rate) = if is_mp3 { read_mp3(path)? } else { read_wav(path)? };
+        let resampler = if file_rate == rate {
+            None
+        } else {
+            Some(
+                BoxedResampler::new(file_rate as usize, rate as usize)
+                    .map_err(|e| bad(format!("cannot resample {file_rate} Hz to {rate} Hz: {e:?}")))?,
+            )
+        };
+        let ratio = file_rate as f64 / rate as f64;
         Ok(WavSource { samples, at: 0, resampler, ratio, ready: Default::default() })
     }
 
@@ -180,6 +167,78 @@ impl Source for WavSource {
             *s = self.ready.pop_front().unwrap_or(0);
         }
     }
+}
+
+fn mono(interleaved: &[i16], channels: usize) -> Vec<i16> {
+    interleaved
+        .chunks(channels.max(1))
+        .map(|c| (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16)
+        .collect()
+}
+
+/// A 16-bit PCM WAV file: mono samples and rate.
+fn read_wav(path: &std::path::Path) -> Result<(Vec<i16>, u32), DeviceError> {
+    let name = path.display().to_string();
+    let reader = hound::WavReader::open(path)
+        .map_err(|e| DeviceError::Open { path: name.clone(), why: e.to_string() })?;
+    let spec = reader.spec();
+    let bad = |why: String| DeviceError::Format { path: name.clone(), why };
+    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
+        return Err(bad(format!(
+            "{}-bit {:?}; 16-bit PCM is needed",
+            spec.bits_per_sample, spec.sample_format
+        )));
+    }
+    let interleaved: Vec<i16> =
+        reader.into_samples::<i16>().collect::<Result<_, _>>().map_err(|e| bad(e.to_string()))?;
+    Ok((mono(&interleaved, spec.channels as usize), spec.sample_rate))
+}
+
+/// An MP3 file (symphonia): mono samples and rate.
+fn read_mp3(path: &std::path::Path) -> Result<(Vec<i16>, u32), DeviceError> {
+    use symphonia::core::audio::SampleBuffer;
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+    let name = path.display().to_string();
+    let bad = |why: String| DeviceError::Format { path: name.clone(), why };
+    let file = std::fs::File::open(path)
+        .map_err(|e| DeviceError::Open { path: name.clone(), why: e.to_string() })?;
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    hint.with_extension("mp3");
+    let probed = symphonia::default::get_probe()
+        .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
+        .map_err(|e| bad(e.to_string()))?;
+    let mut format = probed.format;
+    let track = format.default_track().ok_or_else(|| bad("no audio track".into()))?;
+    let track_id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|e| bad(e.to_string()))?;
+    let (mut samples, mut rate) = (Vec::new(), 0u32);
+    // Ten minutes is more than any ringtone: stop there rather than fill memory.
+    while samples.len() < 48_000 * 600 {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(_) => break, // end of stream (or a truncated file: keep what decoded)
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let Ok(decoded) = decoder.decode(&packet) else { continue };
+        let spec = *decoded.spec();
+        rate = spec.rate;
+        let mut buf = SampleBuffer::<i16>::new(decoded.capacity() as u64, spec);
+        buf.copy_interleaved_ref(decoded);
+        samples.extend(mono(buf.samples(), spec.channels.count()));
+    }
+    if samples.is_empty() || rate == 0 {
+        return Err(bad("no audio decoded".into()));
+    }
+    Ok((samples, rate))
 }
 
 /// Records to a 16-bit mono WAV file at the call's rate. The header is finalised when

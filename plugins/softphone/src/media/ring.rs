@@ -2,7 +2,7 @@
 //! a caller hears while the far end rings. The manual's defaults differ for the two
 //! directions: inbound rings with the North American two-tone cadence (440 + 480 Hz,
 //! 2 s on, 4 s off), outbound hears the ETSI ringback (425 Hz, 1 s on, 4 s off). A custom
-//! ringtone is a WAV file, looped. Volume scales the samples (0-100).
+//! ringtone is a WAV or MP3 file, looped. Volume scales the samples (0-100).
 
 use super::device::{self, DeviceError, DeviceSpec, Sink, Source, WavSource};
 use std::f64::consts::PI;
@@ -24,11 +24,11 @@ impl Tone {
             "" | "default" => Ok(Tone::Default),
             "silent" => Ok(Tone::Silent),
             t => match t.strip_prefix("file:") {
-                Some(p) if p.trim().to_ascii_lowercase().ends_with(".wav") => {
+                Some(p) if [".wav", ".mp3"].iter().any(|x| p.trim().to_ascii_lowercase().ends_with(x)) => {
                     Ok(Tone::File(PathBuf::from(p.trim())))
                 }
-                Some(p) => Err(format!("ringtone {p:?} is not a .wav file")),
-                None => Err(format!("ringtone {t:?} is not default, silent or file:PATH.wav")),
+                Some(p) => Err(format!("ringtone {p:?} is not a .wav or .mp3 file")),
+                None => Err(format!("ringtone {t:?} is not default, silent or file:PATH (.wav, .mp3)")),
             },
         }
     }
@@ -172,7 +172,8 @@ mod tests {
         let peak = frame.iter().map(|s| s.abs()).max().unwrap();
         assert!((2500..=3100).contains(&peak), "a quarter of full scale: {peak}");
         assert_eq!(Tone::parse("silent").unwrap(), Tone::Silent);
-        assert!(Tone::parse("file:/x.mp3").is_err());
+        assert!(Tone::parse("file:/x.ogg").is_err());
+        assert_eq!(Tone::parse("file:/x.mp3").unwrap(), Tone::File("/x.mp3".into()));
         assert_eq!(Tone::parse("file:/x.wav").unwrap(), Tone::File("/x.wav".into()));
     }
 }
