@@ -148,6 +148,7 @@ impl Engine {
             device_id: util::uuid_urn(),
             ringer: None,
             ring_failed: false,
+            pending: Vec::new(),
             calls: BTreeMap::new(),
             history,
             snapshot: snapshot.clone(),
@@ -347,6 +348,18 @@ struct Core {
     on_change: Arc<dyn Fn() + Send + Sync>,
     registration: RegEvent,
     notice: Option<String>,
+    /// Events of the message being handled, published once the snapshot shows their
+    /// effect: whoever reacts to `call.ended` and asks `phone.calls` sees it gone.
+    pending: Vec<Box<dyn FnOnce(&Context) + Send>>,
+}
+
+/// A bus event to publish after the snapshot is refreshed.
+fn later<T: ucdesk_sdk::contract::Contract + serde::Serialize + Clone + Send + 'static>(
+    topic: &'static str,
+    payload: &T,
+) -> Box<dyn FnOnce(&Context) + Send> {
+    let payload = payload.clone();
+    Box::new(move |ctx: &Context| ctx.publish(topic, &payload))
 }
 
 impl Core {
@@ -356,6 +369,7 @@ impl Core {
             match msg {
                 Msg::Shutdown(done) => {
                     self.stop_account(true).await;
+                    self.settle();
                     let _ = done.send(());
                     return;
                 }
@@ -386,13 +400,14 @@ impl Core {
                     }
                 }
                 Msg::Digit { callid, digit } => {
-                    self.ctx.publish(contract::TOPIC_DTMF, &DtmfEvent { callid, digits: digit.to_string() });
+                    self.pending
+                        .push(later(contract::TOPIC_DTMF, &DtmfEvent { callid, digits: digit.to_string() }));
                 }
                 Msg::Quality(q) => {
                     if let Some(c) = self.calls.get_mut(&q.callid) {
                         c.quality = Some(q.clone());
                         c.qualities.push(q.clone());
-                        self.ctx.publish(contract::TOPIC_QUALITY, &q);
+                        self.pending.push(later(contract::TOPIC_QUALITY, &q));
                     }
                 }
                 Msg::MediaNotice { callid, message } => {
@@ -401,7 +416,15 @@ impl Core {
                 }
                 Msg::Tick => self.tick().await,
             }
-            self.refresh();
+            self.settle();
+        }
+    }
+
+    /// After each message: the snapshot first, then the events it explains.
+    fn settle(&mut self) {
+        self.refresh();
+        for publish in std::mem::take(&mut self.pending) {
+            publish(&self.ctx);
         }
     }
 
@@ -485,7 +508,7 @@ impl Core {
                 )),
             }
             self.registration = next.clone();
-            self.ctx.publish(contract::TOPIC_REGISTRATION, &next);
+            self.pending.push(later(contract::TOPIC_REGISTRATION, &next));
         }
     }
 
@@ -913,7 +936,7 @@ impl Core {
             call.apply_remote(r)?;
         }
         let event = call.event();
-        self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+        self.pending.push(later(contract::TOPIC_ANSWERED, &event));
         Ok(())
     }
 
@@ -992,7 +1015,7 @@ impl Core {
         call.rtp.send(RtpCmd::Sending(!hold));
         call.state = if hold || call.remote_hold { "held" } else { "connected" };
         let event = call.event();
-        self.ctx.publish(if hold { contract::TOPIC_HELD } else { contract::TOPIC_RESUMED }, &event);
+        self.pending.push(later(if hold { contract::TOPIC_HELD } else { contract::TOPIC_RESUMED }, &event));
     }
 
     fn transfer(&mut self, id: &str, target: Option<String>, attended: Option<String>) -> Result<(), String> {
@@ -1211,8 +1234,8 @@ impl Core {
         }
         let event = call.event();
         self.calls.insert(callid, call);
-        self.ctx.publish(contract::TOPIC_INCOMING, &event);
-        self.ctx.publish(contract::TOPIC_RINGING, &event);
+        self.pending.push(later(contract::TOPIC_INCOMING, &event));
+        self.pending.push(later(contract::TOPIC_RINGING, &event));
     }
 
     async fn dialog_state(&mut self, state: DialogState) {
@@ -1234,7 +1257,7 @@ impl Core {
                         }
                     }
                     let event = call.event();
-                    self.ctx.publish(contract::TOPIC_RINGING, &event);
+                    self.pending.push(later(contract::TOPIC_RINGING, &event));
                 }
             }
             DialogState::Confirmed(id, resp) => {
@@ -1274,13 +1297,13 @@ impl Core {
                         hang_up_now(call);
                     }
                     let event = call.event();
-                    self.ctx.publish(contract::TOPIC_ANSWERED, &event);
+                    self.pending.push(later(contract::TOPIC_ANSWERED, &event));
                     if let Some(original) = call.referred_from.clone() {
                         self.notify_referrer(&original, 200, "OK", true);
                         if let Some(o) = self.calls.get_mut(&original) {
                             o.state = "transferred";
                             let event = o.event();
-                            self.ctx.publish(contract::TOPIC_TRANSFERRED, &event);
+                            self.pending.push(later(contract::TOPIC_TRANSFERRED, &event));
                         }
                     }
                 }
@@ -1337,10 +1360,10 @@ impl Core {
                     .find_map(|l| l.trim().strip_prefix("Signal=").map(|s| s.trim().to_string()))
                     .or_else(|| Some(body.trim().to_string()).filter(|s| s.chars().count() == 1));
                 if let Some(k) = key.and_then(|k| k.chars().next()) {
-                    self.ctx.publish(
+                    self.pending.push(later(
                         contract::TOPIC_DTMF,
                         &DtmfEvent { callid: id.call_id.clone(), digits: k.to_string() },
-                    );
+                    ));
                 }
             }
             DialogState::Notify(id, req, handle) => {
@@ -1351,7 +1374,7 @@ impl Core {
                     // The transfer target answered: our part of the call is done.
                     call.state = "transferred";
                     let event = call.event();
-                    self.ctx.publish(contract::TOPIC_TRANSFERRED, &event);
+                    self.pending.push(later(contract::TOPIC_TRANSFERRED, &event));
                     // The consultation call ends too: a target that honoured Replaces
                     // has hung it up already; one that did not would leave it dangling.
                     let consultation = call.consultation.take();
@@ -1513,7 +1536,7 @@ impl Core {
             }
         }
         let event = call.event();
-        self.ctx.publish(contract::TOPIC_ENDED, &event);
+        self.pending.push(later(contract::TOPIC_ENDED, &event));
         if let Some(h) = &self.history {
             let entry = HistoryEntry {
                 callid: call.id.clone(),
