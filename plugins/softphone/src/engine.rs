@@ -40,17 +40,39 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// What the plugin asks of the engine.
 #[derive(Debug)]
 pub enum Request {
-    Dial { number: String, hide_caller_id: bool },
+    Dial {
+        number: String,
+        hide_caller_id: bool,
+    },
     QualityLog,
     QualityReport(String),
-    Conference { callid: String, with: String },
-    Mute { callid: String, muted: bool },
+    Conference {
+        callid: String,
+        with: String,
+    },
+    /// Preferences' device test: level of a microphone, or a test sound on a speaker or
+    /// ringing device. `device` None: the configured one.
+    TestDevice {
+        kind: DeviceKind,
+        device: Option<String>,
+    },
+    Mute {
+        callid: String,
+        muted: bool,
+    },
     Answer(String),
     Hangup(String),
     Hold(String),
     Resume(String),
-    Transfer { callid: String, target: Option<String>, attended: Option<String> },
-    Dtmf { callid: String, digits: String },
+    Transfer {
+        callid: String,
+        target: Option<String>,
+        attended: Option<String>,
+    },
+    Dtmf {
+        callid: String,
+        digits: String,
+    },
     StopAutoAnswer(String),
     History(u32),
     MarkSeen,
@@ -215,6 +237,14 @@ struct Account {
     target: Option<Target>,
 }
 
+/// Which device a test is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Input,
+    Output,
+    Ring,
+}
+
 /// How `dial` places a call beyond the number.
 #[derive(Default)]
 struct DialOptions {
@@ -372,6 +402,27 @@ impl Core {
                     self.settle();
                     let _ = done.send(());
                     return;
+                }
+                Msg::Request(Request::TestDevice { kind, device }, reply) => {
+                    // A second of audio: run beside the calls, answer when done.
+                    let configured = self.config.as_ref().map(|c| match kind {
+                        DeviceKind::Input => c.audio_input.clone(),
+                        DeviceKind::Output => c.audio_output.clone(),
+                        DeviceKind::Ring => c.ring_device.clone(),
+                    });
+                    let volume = self.config.as_ref().map_or(80, |c| c.ring_volume);
+                    let spec = match device.as_deref().map(crate::media::device::DeviceSpec::parse) {
+                        Some(Err(e)) => {
+                            let _ = reply.send(Err(e));
+                            continue;
+                        }
+                        Some(Ok(spec)) => spec,
+                        None => configured.unwrap_or_default(),
+                    };
+                    tokio::spawn(async move {
+                        let _ = reply.send(crate::media::test_device(kind, spec, volume).await);
+                    });
+                    continue;
                 }
                 Msg::Request(req, reply) => {
                     let answer = self.request(req).await;
@@ -706,6 +757,7 @@ impl Core {
                 let missed = h.missed().map_err(|e| e.to_string())?;
                 serde_json::to_value(contract::History { entries, missed }).map_err(|e| e.to_string())
             }
+            Request::TestDevice { .. } => Err("device tests run beside the engine".into()),
             Request::Conference { callid, with } => {
                 self.conference(&callid, &with).map(|()| serde_json::json!({}))
             }

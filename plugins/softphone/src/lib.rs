@@ -57,6 +57,7 @@ impl Plugin for Softphone {
             .service("phone.status", "Registration, calls, DND, missed calls")
             .service("phone.conference", "{callid, with_callid}: merge two calls (3-way)")
             .service("phone.mute", "{callid, muted}")
+            .service("phone.test_device", "{kind: input|output|ring, device?} -> {level} or {played_ms}")
             .service("phone.audio_devices", "The sound cards: [{id, name, input, output}]")
             .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
             .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
@@ -139,6 +140,22 @@ impl Plugin for Softphone {
             "mute" => {
                 let contract::Mute { callid, muted } = call.args()?;
                 Request::Mute { callid, muted }
+            }
+            "test_device" => {
+                #[derive(serde::Deserialize)]
+                struct Test {
+                    kind: String,
+                    #[serde(default)]
+                    device: Option<String>,
+                }
+                let t: Test = call.args()?;
+                let kind = match t.kind.as_str() {
+                    "input" => engine::DeviceKind::Input,
+                    "output" => engine::DeviceKind::Output,
+                    "ring" => engine::DeviceKind::Ring,
+                    other => return Err(Error::new(format!("kind {other:?} is not input, output or ring"))),
+                };
+                Request::TestDevice { kind, device: t.device }
             }
             "audio_devices" => {
                 // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine for

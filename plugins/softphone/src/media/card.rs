@@ -24,6 +24,8 @@ struct Card {
     thread: Option<std::thread::JoinHandle<()>>,
     ring: Ring,
     rate: u32,
+    /// The card's callback has run at least once.
+    flowing: Arc<AtomicBool>,
 }
 
 impl Drop for Card {
@@ -36,29 +38,39 @@ impl Drop for Card {
     }
 }
 
-fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, String> {
-    match name {
-        None => if input { host.default_input_device() } else { host.default_output_device() }
-            .ok_or_else(|| "there is no default device".to_string()),
-        Some(wanted) => {
-            let devices = if input {
-                host.input_devices().map(|d| d.collect::<Vec<_>>())
-            } else {
-                host.output_devices().map(|d| d.collect::<Vec<_>>())
-            }
-            .map_err(|e| e.to_string())?;
-            devices
-                .into_iter()
-                .find(|d| d.id().is_ok_and(|id| id.to_string() == wanted) || d.to_string() == wanted)
-                .ok_or_else(|| format!("no such {} device", if input { "input" } else { "output" }))
-        }
+/// The device a setting names: `None` is the default host's default device; an id
+/// (`alsa:pulse`, `pulseaudio:vsink`) is looked up on its own host; anything else is a
+/// device name on the default host (PulseAudio when a server runs, else ALSA).
+fn find(name: Option<&str>, input: bool) -> Result<cpal::Device, String> {
+    let host = cpal::default_host();
+    let Some(wanted) = name else {
+        return if input { host.default_input_device() } else { host.default_output_device() }
+            .ok_or_else(|| "there is no default device".to_string());
+    };
+    if let Ok(id) = wanted.parse::<cpal::DeviceId>()
+        && let Ok(its_host) = cpal::host_from_id(id.host())
+        && let Some(device) = its_host.device_by_id(&id)
+    {
+        return Ok(device);
     }
+    let devices = if input {
+        host.input_devices().map(|d| d.collect::<Vec<_>>())
+    } else {
+        host.output_devices().map(|d| d.collect::<Vec<_>>())
+    }
+    .map_err(|e| e.to_string())?;
+    devices
+        .into_iter()
+        .find(|d| d.id().is_ok_and(|id| id.to_string() == wanted) || d.to_string() == wanted)
+        .ok_or_else(|| format!("no such {} device", if input { "input" } else { "output" }))
 }
 
 /// Opens a card for `input` or output and starts its stream on a thread of its own.
 fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
     let label = name.unwrap_or("default").to_string();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(u32, Ring), String>>();
+    let flowing = Arc::new(AtomicBool::new(false));
+    let flows = flowing.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = stop.clone();
     let wanted = name.map(str::to_string);
@@ -66,17 +78,25 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
         .name(format!("audio-{}", if input { "in" } else { "out" }))
         .spawn(move || {
             let started = (|| -> Result<(cpal::Stream, u32, Ring), String> {
-                let host = cpal::default_host();
-                let device = find(&host, wanted.as_deref(), input)?;
+                let device = find(wanted.as_deref(), input)?;
                 let supported =
                     if input { device.default_input_config() } else { device.default_output_config() }
                         .map_err(|e| e.to_string())?;
-                let config = supported.config();
+                let mut config = supported.config();
+                // 20 ms periods: a default buffer can be seconds long on some backends
+                // (ALSA's pulse plugin delivers capture in 2 s bursts), which is seconds of
+                // delay and a ring that overflows. Only a card that refuses falls back.
+                let period = config.sample_rate / 50;
+                let refuses = matches!(supported.buffer_size(), cpal::SupportedBufferSize::Range { min, max } if !(*min..=*max).contains(&period));
+                if !refuses {
+                    config.buffer_size = cpal::BufferSize::Fixed(period);
+                }
                 let (rate, channels) = (config.sample_rate, config.channels.max(1) as usize);
                 let ring: Ring =
                     Arc::new(Mutex::new(VecDeque::with_capacity((rate * RING_MS / 1000) as usize)));
                 let cap = (rate * RING_MS / 1000) as usize;
                 let r = ring.clone();
+                let f = flows.clone();
                 // Stream hiccups (an underrun, a server restart) are reported by the card and
                 // recovered by cpal/ALSA; they are worth a line, not a failed call.
                 let on_error = |e: cpal::Error| eprintln!("sound card stream: {e}");
@@ -84,8 +104,9 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                     (true, cpal::SampleFormat::F32) => device.build_input_stream::<f32, _, _>(
                         config,
                         move |data, _| {
-                            push(
+                            push_input(
                                 &r,
+                                &f,
                                 cap,
                                 data.chunks(channels).map(|c| to_i16(c.iter().sum::<f32>() / c.len() as f32)),
                             )
@@ -96,8 +117,9 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                     (true, cpal::SampleFormat::I16) => device.build_input_stream::<i16, _, _>(
                         config,
                         move |data, _| {
-                            push(
+                            push_input(
                                 &r,
+                                &f,
                                 cap,
                                 data.chunks(channels).map(|c| {
                                     (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16
@@ -110,6 +132,7 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                     (false, cpal::SampleFormat::F32) => device.build_output_stream::<f32, _, _>(
                         config,
                         move |data, _| {
+                            f.store(true, Ordering::Relaxed);
                             let mut ring = r.lock().unwrap_or_else(|p| p.into_inner());
                             for frame in data.chunks_mut(channels) {
                                 let s = ring.pop_front().unwrap_or(0) as f32 / 32768.0;
@@ -122,6 +145,7 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                     (false, cpal::SampleFormat::I16) => device.build_output_stream::<i16, _, _>(
                         config,
                         move |data, _| {
+                            f.store(true, Ordering::Relaxed);
                             let mut ring = r.lock().unwrap_or_else(|p| p.into_inner());
                             for frame in data.chunks_mut(channels) {
                                 frame.fill(ring.pop_front().unwrap_or(0));
@@ -151,7 +175,7 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
         })
         .map_err(|e| DeviceError::Card { name: label.clone(), why: e.to_string() })?;
     match ready_rx.recv_timeout(Duration::from_secs(3)) {
-        Ok(Ok((rate, ring))) => Ok(Card { stop, thread: Some(thread), ring, rate }),
+        Ok(Ok((rate, ring))) => Ok(Card { stop, thread: Some(thread), ring, rate, flowing }),
         Ok(Err(why)) => {
             let _ = thread.join();
             Err(DeviceError::Card { name: label, why })
@@ -165,6 +189,12 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
 
 fn to_i16(s: f32) -> i16 {
     (s * 32768.0).clamp(-32768.0, 32767.0) as i16
+}
+
+/// A capture callback's samples: noted as flowing, then into the ring.
+fn push_input(ring: &Ring, flowing: &AtomicBool, cap: usize, samples: impl Iterator<Item = i16>) {
+    flowing.store(true, Ordering::Relaxed);
+    push(ring, cap, samples);
 }
 
 /// Appends to a ring, dropping the oldest samples past `cap`.
@@ -192,6 +222,10 @@ impl CardSource {
 }
 
 impl Source for CardSource {
+    fn ready(&self) -> bool {
+        self.card.flowing.load(Ordering::Relaxed)
+    }
+
     fn read(&mut self, frame: &mut [i16]) {
         // What the card captured for this frame (less if it is behind: silence fills in).
         let want = (frame.len() as f64 * self.ratio).round() as usize;
@@ -230,6 +264,10 @@ impl CardSink {
 }
 
 impl Sink for CardSink {
+    fn ready(&self) -> bool {
+        self.card.flowing.load(Ordering::Relaxed)
+    }
+
     fn write(&mut self, frame: &[i16]) {
         match &mut self.resampler {
             Some(r) => {
@@ -251,16 +289,18 @@ fn resampler(from: u32, to: u32, name: Option<&str>) -> Result<Option<BoxedResam
     })
 }
 
-/// The sound cards cpal sees, as (id, name, input?, output?), for the preferences' pickers.
+/// The sound cards cpal sees on every available host, as (id, name, input?, output?),
+/// for the preferences' pickers.
 pub fn list() -> Vec<(String, String, bool, bool)> {
-    let host = cpal::default_host();
-    let Ok(devices) = host.devices() else { return Vec::new() };
-    devices
-        .filter_map(|d| {
+    let mut out = Vec::new();
+    for host in cpal::available_hosts().into_iter().filter_map(|h| cpal::host_from_id(h).ok()) {
+        let Ok(devices) = host.devices() else { continue };
+        out.extend(devices.filter_map(|d| {
             let id = d.id().ok()?.to_string();
             Some((id, d.to_string(), d.supports_input(), d.supports_output()))
-        })
-        .collect()
+        }));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -67,11 +67,21 @@ pub enum DeviceError {
 pub trait Source: Send {
     /// Fills `frame` (mono, the codec's rate).
     fn read(&mut self, frame: &mut [i16]);
+
+    /// Whether real audio has started to come (a sound card may take a moment).
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 /// Takes 20 ms of audio at a time.
 pub trait Sink: Send {
     fn write(&mut self, frame: &[i16]);
+
+    /// Whether the device has started to play (a sound card may take a moment).
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 pub struct Silence;

@@ -18,6 +18,73 @@ use audio_codec::{CodecType, Decoder, Encoder};
 /// Frame length: 20 ms, the ptime we offer and the one every peer here uses.
 pub const FRAME_MS: u32 = 20;
 
+/// The preferences' device test, for one second: a microphone's level (0-100 on a
+/// -60..0 dBFS scale, as the level bar shows it), or a test sound on a speaker (440 Hz)
+/// or a ringing device (the ringtone at the ring volume).
+pub async fn test_device(
+    kind: crate::engine::DeviceKind,
+    spec: device::DeviceSpec,
+    ring_volume: u32,
+) -> Result<serde_json::Value, String> {
+    use crate::engine::DeviceKind;
+    use ring::{Cadence, Pattern, Tone};
+    const RATE: u32 = 16_000;
+    let frames = 1000 / FRAME_MS;
+    let mut frame = vec![0i16; (RATE * FRAME_MS / 1000) as usize];
+    let mut clock = tokio::time::interval(std::time::Duration::from_millis(FRAME_MS as u64));
+    match kind {
+        DeviceKind::Input => {
+            let mut source = tokio::task::block_in_place(|| device::open_source(&spec, RATE))
+                .map_err(|e| e.to_string())?;
+            // A sound server can take a second or two to deliver the first capture.
+            for _ in 0..150 {
+                if source.ready() {
+                    break;
+                }
+                clock.tick().await;
+                source.read(&mut frame);
+            }
+            let (mut energy, mut peak, mut n) = (0.0f64, 0i32, 0usize);
+            for _ in 0..frames {
+                clock.tick().await;
+                source.read(&mut frame);
+                energy += frame.iter().map(|&s| (s as f64).powi(2)).sum::<f64>();
+                peak = peak.max(frame.iter().map(|&s| (s as i32).abs()).max().unwrap_or(0));
+                n += frame.len();
+            }
+            let rms = (energy / n.max(1) as f64).sqrt();
+            let dbfs = 20.0 * (rms.max(1.0) / 32768.0).log10();
+            let level = ((dbfs + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0).round();
+            Ok(serde_json::json!({ "level": level, "rms": rms.round(), "peak": peak }))
+        }
+        DeviceKind::Output | DeviceKind::Ring => {
+            let mut sink =
+                tokio::task::block_in_place(|| device::open_sink(&spec, RATE)).map_err(|e| e.to_string())?;
+            let mut sound: Box<dyn device::Source> = match kind {
+                DeviceKind::Ring => ring::source(&Tone::Default, Cadence::Ring, RATE, ring_volume)
+                    .map_err(|e| e.to_string())?,
+                _ => Box::new(Pattern::new(Cadence::Ringback, RATE, 100)),
+            };
+            // Wait (up to 3 s) for the card to start playing, then play a second and
+            // give the last frames time to leave the ring.
+            for _ in 0..150 {
+                if sink.ready() {
+                    break;
+                }
+                clock.tick().await;
+            }
+            for _ in 0..frames {
+                clock.tick().await;
+                sound.read(&mut frame);
+                sink.write(&frame);
+            }
+            // Some sound servers buffer a second or more: let the end of the sound play.
+            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+            Ok(serde_json::json!({ "played_ms": frames * FRAME_MS }))
+        }
+    }
+}
+
 /// One negotiated format's encoder and decoder, mono PCM at the codec's audio rate.
 pub struct CodecPair {
     pub format: Format,
