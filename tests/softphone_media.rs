@@ -413,14 +413,17 @@ fn a_three_way_conference_lets_everyone_hear_everyone() {
     next_event(&events, "call.answered").unwrap();
     d.call("phone.conference", json!({"callid": to_bob, "with_callid": to_carol})).unwrap();
     std::thread::sleep(Duration::from_secs(4));
-    for id in [&to_bob, &to_carol] {
-        d.call("phone.hangup", json!({ "callid": id })).unwrap();
-    }
+    // The guest leaves first: the host's call (and its recording) carries on intact.
+    d.call("phone.hangup", json!({ "callid": &to_carol })).unwrap();
     next_event(&events, "call.ended").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    d.call("phone.hangup", json!({ "callid": &to_bob })).unwrap();
     next_event(&events, "call.ended").unwrap();
 
     let two_tones = |rec: &(Vec<i16>, u32), a: f64, b: f64, who: &str| {
-        let last = tail(rec, 2.5);
+        // The conference's last seconds, before anyone left.
+        let cut = rec.0.len().saturating_sub((rec.1 as f64 * 0.6) as usize);
+        let last = tail(&(rec.0[..cut].to_vec(), rec.1), 2.5);
         let (share_a, rms) = tone_share(&last.0, last.1, a);
         let (share_b, _) = tone_share(&last.0, last.1, b);
         assert!(rms > 500.0, "{who}: silent (rms {rms:.0})");
@@ -431,9 +434,16 @@ fn a_three_way_conference_lets_everyone_hear_everyone() {
             share_b * 100.0
         );
     };
-    let heard = p.home.path().join(format!("heard-{to_bob}.wav"));
-    let heard =
-        wait_for(WAIT, || Some(read_wav(&heard)).filter(|(s, _)| s.len() > 8000)).expect("our recording");
+    let heard_path = p.home.path().join(format!("heard-{to_bob}.wav"));
+    let heard = wait_for(WAIT, || Some(read_wav(&heard_path)).filter(|(s, _)| s.len() > 8000))
+        .unwrap_or_else(|| {
+            let files: Vec<_> = std::fs::read_dir(p.home.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| (e.file_name(), e.metadata().map(|m| m.len()).unwrap_or(0)))
+                .collect();
+            panic!("our recording {}: {files:?}\n{}", heard_path.display(), d.log())
+        });
     two_tones(&heard, BOT_HZ, CAROL_HZ, "we");
     std::thread::sleep(Duration::from_millis(300));
     let recording = |bot: &Bot| {

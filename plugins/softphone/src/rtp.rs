@@ -9,7 +9,7 @@
 //! on loopback names the host's LAN address), so once a packet arrives from the far
 //! end we answer to where it came from.
 
-use crate::media::bridge::{Bridge, GuestSink, GuestSource, HostSink, HostSource};
+use crate::media::bridge::Bridge;
 use crate::media::device::{self, DeviceSpec, Sink, Source};
 use crate::media::jitter::{Concealer, JitterBuffer, Playout};
 use crate::media::quality::{self, Receiving};
@@ -260,6 +260,8 @@ struct Media {
     aec: Option<crate::media::echo::Canceller>,
     /// The ringback tone, played while no audio has come from the far end.
     ringback: Option<Box<dyn Source>>,
+    /// The host's speaker mix in a conference.
+    mixed: Vec<i16>,
 }
 
 impl Media {
@@ -292,10 +294,6 @@ impl Media {
     /// inside the conference wiring when the call hosts one.
     fn reopen(&mut self, input: bool, output: bool, events: &mpsc::UnboundedSender<MediaEvent>) {
         let Some(rate) = self.codec.as_ref().map(|c| c.rate()) else { return };
-        if matches!(self.conference, Some((_, false))) {
-            // A guest uses the host's devices.
-            return;
-        }
         let (input_spec, output_spec) =
             (self.setup.input.for_call(&self.callid), self.setup.output.for_call(&self.callid));
         if input {
@@ -317,9 +315,6 @@ impl Media {
         let wanted = self.setup.echo_cancellation || self.setup.noise_suppression;
         self.aec = (cards && wanted && matches!(rate, 8000 | 16000 | 32000 | 48000))
             .then(|| crate::media::echo::Canceller::new(rate, self.setup.noise_suppression));
-        if let Some((bridge, true)) = self.conference.clone() {
-            self.wire(bridge, true, input, output);
-        }
     }
 
     fn ringback(
@@ -342,46 +337,33 @@ impl Media {
     }
 
     fn join(&mut self, bridge: Bridge, host: bool) {
-        self.conference = Some((bridge.clone(), host));
-        self.wire(bridge, host, true, true);
+        self.conference = Some((bridge, host));
     }
 
-    /// Puts the conference adapters around (host: the directions just opened) or instead
-    /// of (guest) the devices.
-    fn wire(&mut self, bridge: Bridge, host: bool, input: bool, output: bool) {
-        let rate = self.codec.as_ref().map_or(8000, |c| c.rate());
-        let me = self.callid.clone();
-        if host {
-            if input {
-                let inner = std::mem::replace(&mut self.source, Box::new(device::Silence));
-                self.source = Box::new(HostSource { inner, bridge: bridge.clone(), me: me.clone(), rate });
-            }
-            if output {
-                let inner = std::mem::replace(&mut self.sink, Box::new(device::Silence));
-                self.sink = Box::new(HostSink { inner, bridge, me, rate, mixed: Vec::new() });
-            }
-        } else {
-            // The guest's own devices close: the host's card serves the conference.
-            self.source = Box::new(GuestSource { bridge: bridge.clone(), me: me.clone(), rate });
-            self.sink = Box::new(GuestSink { bridge, me, rate });
+    fn leave(&mut self) {
+        if let Some((bridge, _)) = self.conference.take() {
+            bridge.leave(&self.callid);
         }
-    }
-
-    fn leave(&mut self, events: &mpsc::UnboundedSender<MediaEvent>) {
-        let Some((bridge, _)) = self.conference.take() else { return };
-        bridge.leave(&self.callid);
-        // Back to our own devices (reopened: the host's were wrapped, a guest's closed).
-        self.reopen(true, true, events);
     }
 
     fn encode_next(&mut self) -> Vec<u8> {
         let Some(codec) = &mut self.codec else { return Vec::new() };
-        self.source.read(&mut self.frame);
-        if let Some(aec) = &mut self.aec {
-            aec.capture(&mut self.frame);
-        }
-        if self.muted {
-            self.frame.fill(0);
+        let rate = codec.rate();
+        match &self.conference {
+            // A guest's "microphone" is the host's, plus the host's far end.
+            Some((bridge, false)) => bridge.guest_capture(&self.callid, &mut self.frame, rate),
+            _ => {
+                self.source.read(&mut self.frame);
+                if let Some(aec) = &mut self.aec {
+                    aec.capture(&mut self.frame);
+                }
+                if self.muted {
+                    self.frame.fill(0);
+                }
+                if let Some((bridge, true)) = &self.conference {
+                    bridge.host_capture(&self.callid, &mut self.frame, rate);
+                }
+            }
         }
         codec.encode(&self.frame)
     }
@@ -401,10 +383,23 @@ impl Media {
                 None => self.frame.fill(0),
             },
         }
-        if let Some(aec) = &mut self.aec {
-            aec.render(&self.frame);
+        let rate = codec.rate();
+        match &self.conference {
+            Some((bridge, false)) => bridge.guest_playout(&self.callid, &self.frame, rate),
+            Some((bridge, true)) => {
+                bridge.host_playout(&self.callid, &self.frame, rate, &mut self.mixed);
+                if let Some(aec) = &mut self.aec {
+                    aec.render(&self.mixed);
+                }
+                self.sink.write(&self.mixed);
+            }
+            None => {
+                if let Some(aec) = &mut self.aec {
+                    aec.render(&self.frame);
+                }
+                self.sink.write(&self.frame);
+            }
         }
-        self.sink.write(&self.frame);
     }
 
     fn quality(&self, callid: &str) -> Option<ucdesk_sdk::contract::phone::CallQuality> {
@@ -471,6 +466,7 @@ async fn run(
         muted: false,
         aec: None,
         ringback: None,
+        mixed: Vec::new(),
     };
     let mut rtcp_to: Option<SocketAddr> = None;
     let mut clock = tokio::time::interval(FRAME);
@@ -516,7 +512,7 @@ async fn run(
                 Some(RtpCmd::Sending(on)) => s.sending = on,
                 Some(RtpCmd::Devices(setup)) => m.switch_devices(setup, &events),
                 Some(RtpCmd::Conference { bridge, host }) => m.join(bridge, host),
-                Some(RtpCmd::LeaveConference) => m.leave(&events),
+                Some(RtpCmd::LeaveConference) => m.leave(),
                 Some(RtpCmd::Mute(on)) => m.muted = on,
                 Some(RtpCmd::Ringback(tone)) => m.ringback(tone, &events),
                 Some(RtpCmd::Dtmf(keys)) => s.queue.extend(keys.chars().filter_map(event_code)),

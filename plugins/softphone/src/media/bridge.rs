@@ -1,11 +1,12 @@
 //! The local 3-way conference: two calls merged on this phone, everyone hears everyone.
-//! One call (the host) keeps the sound card; the bridge hands its microphone frames to
+//! One call (the host) uses the sound card; the bridge hands its microphone frames to
 //! the other call (the guest) and each call's received audio to the other, and the host's
-//! speaker plays both far ends. Frames are exchanged as "the latest 20 ms" per member:
+//! speaker plays both far ends. The calls keep their own devices open; the guest just
+//! stops using its own, so leaving the conference needs no reopening (nor truncates a
+//! recording). Frames are exchanged as "the latest 20 ms" per member:
 //! the calls' media clocks are not locked together, so a frame may now and then repeat
 //! or be skipped, which a conference tolerates (no queue can grow).
 
-use super::device::{Sink, Source};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,117 +68,59 @@ fn add(frame: &mut [i16], samples: &[i16], from: u32, to: u32) {
     }
 }
 
-/// The host's microphone: the card's frame goes to the bridge for the guest, and the
-/// host's call sends it plus what the guest's far end says.
-pub struct HostSource {
-    pub inner: Box<dyn Source>,
-    pub bridge: Bridge,
-    pub me: String,
-    pub rate: u32,
-}
-
-impl Source for HostSource {
-    fn read(&mut self, frame: &mut [i16]) {
-        self.inner.read(frame);
-        self.bridge.with(|s| s.mic = (frame.to_vec(), self.rate));
-        self.bridge.mix_others(&self.me, frame, self.rate);
+impl Bridge {
+    /// The host call's microphone frame: shared with the guest, then the guest's far end
+    /// is added so the host's far end hears it too.
+    pub fn host_capture(&self, me: &str, frame: &mut [i16], rate: u32) {
+        self.with(|s| s.mic = (frame.to_vec(), rate));
+        self.mix_others(me, frame, rate);
     }
-}
 
-/// The host's speaker: its own far end plus the guest's.
-pub struct HostSink {
-    pub inner: Box<dyn Sink>,
-    pub bridge: Bridge,
-    pub me: String,
-    pub rate: u32,
-    pub mixed: Vec<i16>,
-}
-
-impl Sink for HostSink {
-    fn write(&mut self, frame: &[i16]) {
-        self.bridge.post_received(&self.me, frame, self.rate);
-        self.mixed.clear();
-        self.mixed.extend_from_slice(frame);
-        self.bridge.mix_others(&self.me, &mut self.mixed, self.rate);
-        self.inner.write(&self.mixed);
+    /// The host call's received frame: shared, and `mixed` gets it plus the guest's far
+    /// end for the speaker.
+    pub fn host_playout(&self, me: &str, frame: &[i16], rate: u32, mixed: &mut Vec<i16>) {
+        self.post_received(me, frame, rate);
+        mixed.clear();
+        mixed.extend_from_slice(frame);
+        self.mix_others(me, mixed, rate);
     }
-}
 
-/// The guest's microphone: the host's microphone plus the host's far end.
-pub struct GuestSource {
-    pub bridge: Bridge,
-    pub me: String,
-    pub rate: u32,
-}
-
-impl Source for GuestSource {
-    fn read(&mut self, frame: &mut [i16]) {
+    /// The guest call's "microphone": the host's microphone plus the host's far end.
+    pub fn guest_capture(&self, me: &str, frame: &mut [i16], rate: u32) {
         frame.fill(0);
-        let mic = self.bridge.with(|s| s.mic.clone());
-        add(frame, &mic.0, mic.1, self.rate);
-        self.bridge.mix_others(&self.me, frame, self.rate);
+        let mic = self.with(|s| s.mic.clone());
+        add(frame, &mic.0, mic.1, rate);
+        self.mix_others(me, frame, rate);
     }
-}
 
-/// The guest's speaker is the host's: its far end's audio goes to the bridge only.
-pub struct GuestSink {
-    pub bridge: Bridge,
-    pub me: String,
-    pub rate: u32,
-}
-
-impl Sink for GuestSink {
-    fn write(&mut self, frame: &[i16]) {
-        self.bridge.post_received(&self.me, frame, self.rate);
+    /// The guest call's received frame goes to the bridge (the host's speaker plays it).
+    pub fn guest_playout(&self, me: &str, frame: &[i16], rate: u32) {
+        self.post_received(me, frame, rate);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::device::Silence;
-
-    struct Constant(i16);
-    impl Source for Constant {
-        fn read(&mut self, frame: &mut [i16]) {
-            frame.fill(self.0);
-        }
-    }
-    struct Capture(Arc<Mutex<Vec<i16>>>);
-    impl Sink for Capture {
-        fn write(&mut self, frame: &[i16]) {
-            *self.0.lock().unwrap() = frame.to_vec();
-        }
-    }
 
     #[test]
     fn everyone_hears_everyone_but_themselves() {
         let bridge = Bridge::default();
-        let speaker = Arc::new(Mutex::new(Vec::new()));
-        let mut host_mic =
-            HostSource { inner: Box::new(Constant(100)), bridge: bridge.clone(), me: "a".into(), rate: 8000 };
-        let mut host_out = HostSink {
-            inner: Box::new(Capture(speaker.clone())),
-            bridge: bridge.clone(),
-            me: "a".into(),
-            rate: 8000,
-            mixed: vec![],
-        };
-        let mut guest_mic = GuestSource { bridge: bridge.clone(), me: "b".into(), rate: 8000 };
-        let mut guest_out = GuestSink { bridge: bridge.clone(), me: "b".into(), rate: 8000 };
         let mut f = vec![0i16; 160];
-        // Far end A says 10, far end B says 1000.
-        host_out.write(&[10; 160]);
-        guest_out.write(&[1000; 160]);
-        host_mic.read(&mut f);
+        let mut speaker = Vec::new();
+        // Far end A (host's) says 10, far end B (guest's) says 1000; our microphone 100.
+        bridge.host_playout("a", &[10; 160], 8000, &mut speaker);
+        bridge.guest_playout("b", &[1000; 160], 8000);
+        f.fill(100);
+        bridge.host_capture("a", &mut f, 8000);
         assert_eq!(f[0], 100 + 1000, "A's far end hears us and B's far end");
-        guest_mic.read(&mut f);
+        bridge.guest_capture("b", &mut f, 8000);
         assert_eq!(f[0], 100 + 10, "B's far end hears us and A's far end");
-        host_out.write(&[10; 160]);
-        assert_eq!(speaker.lock().unwrap()[0], 10 + 1000, "we hear both");
+        bridge.host_playout("a", &[10; 160], 8000, &mut speaker);
+        assert_eq!(speaker[0], 10 + 1000, "we hear both");
         bridge.leave("b");
-        host_mic.read(&mut f);
+        f.fill(100);
+        bridge.host_capture("a", &mut f, 8000);
         assert_eq!(f[0], 100);
-        let _ = Silence;
     }
 }
