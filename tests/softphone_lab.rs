@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Dns, Kamailio, Sipp, free_port, sipp_scenario, softphone_profile};
+use ucdesk_tests::lab::{self, Bot, Dns, Kamailio, Sipp, free_port, set, sipp_scenario, softphone_profile};
 use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -24,14 +24,8 @@ fn wait_registration(d: &Daemon, state: &str) -> Value {
         .unwrap_or_else(|| panic!("never {state}: {}\n{}", status(d), d.log()))
 }
 
-/// Starts the daemon, waits for registration and subscribes to call events.
 fn registered(p: &Profile) -> (Daemon, Lines) {
-    let d = p.daemon();
-    wait_registration(&d, "registered");
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    // Let the subscription settle before anything happens.
-    std::thread::sleep(Duration::from_millis(300));
-    (d, events)
+    lab::registered_daemon(p, &[])
 }
 
 /// Runs one SIPp client scenario from tests/lab/sipp against 127.0.0.1:`port`;
@@ -49,22 +43,9 @@ fn run_sipp(p: &Profile, scenario: &str, port: u16) -> (bool, String) {
     (out.status.success(), format!("{trace}\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn set(p: &Profile, key: &str, value: &str) {
-    p.run_ok(&["settings", "set", key, value]);
-}
-
-/// Waits for an event on `topic` (from an `events` stream) and returns its payload.
+/// The payload of the next event on `topic`; the test fails without one.
 fn next_event(events: &Lines, topic: &str) -> Value {
-    let deadline = std::time::Instant::now() + WAIT;
-    while std::time::Instant::now() < deadline {
-        if let Some(line) = events.next(Duration::from_millis(200)) {
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if v["topic"] == topic {
-                return v["payload"].clone();
-            }
-        }
-    }
-    panic!("no {topic} event");
+    lab::next_event(events, topic, WAIT).unwrap_or_else(|| panic!("no {topic} event"))
 }
 
 #[test]

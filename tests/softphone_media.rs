@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use ucdesk_tests::lab::audio::{read_wav, tone_share, write_tone};
-use ucdesk_tests::lab::{Bot, ImpairedEcho, Kamailio, PulseAudio, Sipp, softphone_profile};
+use ucdesk_tests::lab::{self, Bot, ImpairedEcho, Kamailio, PulseAudio, Sipp, set, softphone_profile};
 use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -15,32 +15,12 @@ const WAIT: Duration = Duration::from_secs(15);
 const BOT_HZ: f64 = 440.0;
 const OUR_HZ: f64 = 1000.0;
 
-fn set(p: &Profile, key: &str, value: &str) {
-    p.run_ok(&["settings", "set", key, value]);
-}
-
 fn next_event(events: &Lines, topic: &str) -> Option<Value> {
-    let deadline = std::time::Instant::now() + WAIT;
-    while std::time::Instant::now() < deadline {
-        if let Some(line) = events.next(Duration::from_millis(200)) {
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if v["topic"] == topic {
-                return Some(v["payload"].clone());
-            }
-        }
-    }
-    None
+    lab::next_event(events, topic, WAIT)
 }
 
 fn registered(p: &Profile) -> (Daemon, Lines) {
-    let d = p.daemon();
-    wait_for(WAIT, || {
-        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
-    })
-    .unwrap_or_else(|| panic!("not registered:\n{}", d.log()));
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    std::thread::sleep(Duration::from_millis(300));
-    (d, events)
+    lab::registered_daemon(p, &[])
 }
 
 /// Asserts `path` carries a tone at `hz` (after the first half second of set-up).
@@ -318,13 +298,7 @@ fn a_call_through_a_sound_card_survives_a_device_switch_and_its_echo_is_cancelle
     set(&p, "softphone.audio_output", "default");
     // The speaker-to-microphone loop is the point here: no echo cancellation.
     set(&p, "softphone.echo_cancellation", "false");
-    let d = p.daemon_with_env(&[("PULSE_SERVER", pa.server())]);
-    wait_for(WAIT, || {
-        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
-    })
-    .unwrap_or_else(|| panic!("not registered:\n{}", d.log()));
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    std::thread::sleep(Duration::from_millis(300));
+    let (d, events) = lab::registered_daemon(&p, &[("PULSE_SERVER", pa.server())]);
 
     let dialed = d.call("phone.dial", json!({"number": "bob"})).unwrap();
     next_event(&events, "call.answered").unwrap();

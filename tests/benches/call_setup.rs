@@ -14,8 +14,8 @@
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Kamailio, softphone_profile};
-use ucdesk_tests::{Lines, wait_for};
+use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, softphone_profile};
+use ucdesk_tests::wait_for;
 
 const CALLS: usize = 40;
 const WAIT: Duration = Duration::from_secs(15);
@@ -28,24 +28,8 @@ fn main() {
     let _bob = Bot::start(&k, "bob", "auto");
     let carol = Bot::start(&k, "carol", "manual");
     let p = softphone_profile(&k, "alice", "udp", "alicepw");
-    let d = p.daemon();
-    wait_for(WAIT, || {
-        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
-    })
-    .expect("ucdesk registers");
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    std::thread::sleep(Duration::from_millis(300));
-    let next = |topic: &str| {
-        let deadline = std::time::Instant::now() + WAIT;
-        while std::time::Instant::now() < deadline {
-            if let Some(line) = events.next(Duration::from_millis(100)) {
-                if line.contains(&format!("\"topic\":\"{topic}\"")) {
-                    return;
-                }
-            }
-        }
-        panic!("no {topic}");
-    };
+    let (d, events) = registered_daemon(&p, &[]);
+    let next = |topic: &str| next_event(&events, topic, WAIT).unwrap_or_else(|| panic!("no {topic}"));
     let bob = format!("sip:bob@{}", k.addr());
     let count = |what: &str| carol.log().matches(what).count();
 

@@ -13,8 +13,8 @@
 use serde_json::json;
 use std::time::{Duration, Instant};
 use ucdesk_tests::lab::audio::write_tone;
-use ucdesk_tests::lab::{Bot, Kamailio, cpu_time, softphone_profile};
-use ucdesk_tests::{Lines, wait_for};
+use ucdesk_tests::lab::{Bot, Kamailio, cpu_time, registered_daemon, set, softphone_profile};
+use ucdesk_tests::wait_for;
 
 const SAMPLE: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(30);
@@ -35,15 +35,9 @@ fn main() {
         ("softphone.codecs", "[\"pcmu\"]".to_string()),
         ("softphone.call_waiting", "true".to_string()),
     ] {
-        p.run_ok(&["settings", "set", key, &value]);
+        set(&p, key, &value);
     }
-    let d = p.daemon();
-    wait_for(WAIT, || {
-        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
-    })
-    .expect("ucdesk registers");
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    std::thread::sleep(Duration::from_millis(300));
+    let (d, events) = registered_daemon(&p, &[]);
     let ucdesk_pid = d.pid();
 
     println!("CPU per active PCMU call, caller side, {}s sample", SAMPLE.as_secs());

@@ -16,8 +16,10 @@
 use serde_json::json;
 use std::time::Duration;
 use ucdesk_tests::lab::audio::read_wav;
-use ucdesk_tests::lab::{ImpairedEcho, Kamailio, Sipp, sipp_scenario, softphone_profile};
-use ucdesk_tests::{Lines, wait_for};
+use ucdesk_tests::lab::{
+    ImpairedEcho, Kamailio, Sipp, next_event, registered_daemon, set, sipp_scenario, softphone_profile,
+};
+use ucdesk_tests::wait_for;
 
 const WAIT: Duration = Duration::from_secs(20);
 const CLICKS: usize = 8;
@@ -46,27 +48,10 @@ fn main() {
         ("softphone.audio_output", format!("file:{}/back-{{callid}}.wav", home.display())),
         ("softphone.codecs", "[\"pcmu\"]".to_string()),
     ] {
-        p.run_ok(&["settings", "set", key, &value]);
+        set(&p, key, &value);
     }
-    let d = p.daemon();
-    wait_for(WAIT, || {
-        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
-    })
-    .expect("ucdesk registers");
-    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
-    std::thread::sleep(Duration::from_millis(300));
-    let wait_topic = |topic: &str| {
-        let deadline = std::time::Instant::now() + WAIT;
-        while std::time::Instant::now() < deadline {
-            if events
-                .next(Duration::from_millis(100))
-                .is_some_and(|l| l.contains(&format!("\"topic\":\"{topic}\"")))
-            {
-                return;
-            }
-        }
-        panic!("no {topic}");
-    };
+    let (d, events) = registered_daemon(&p, &[]);
+    let wait_topic = |topic: &str| next_event(&events, topic, WAIT).unwrap_or_else(|| panic!("no {topic}"));
 
     println!("round trip through the echo, PCMU, {CLICKS} clicks per case (ms)");
     println!("{:>8} {:>8} {:>8} {:>8}", "jitter", "median", "min", "max");

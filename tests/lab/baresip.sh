@@ -16,6 +16,8 @@
 # Prints `ready` once the bot is registered, then waits; SIGTERM stops it. The bot's
 # log is DIR/baresip.log (calls, received DTMF events, rtcpsummary at hang-up).
 set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
 dir=$(cd "${1:?usage: baresip.sh DIR}" && pwd)
 : "${BOT_USER:?}" "${BOT_PASS:?}" "${REGISTRAR:?}" "${BOT_SIP_PORT:?}" "${BOT_CTRL_PORT:?}"
 rtp=${BOT_RTP_PORTS:-$((BOT_SIP_PORT + 1000))-$((BOT_SIP_PORT + 1099))}
@@ -70,13 +72,4 @@ echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=3
 cd "$dir"
 baresip -f "$dir" >"$dir/baresip.log" 2>&1 </dev/null &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
-for _ in $(seq 100); do
-  if grep -q "200 OK" "$dir/baresip.log" 2>/dev/null; then echo ready; wait $pid; exit $?; fi
-  kill -0 $pid 2>/dev/null || { cat "$dir/baresip.log" >&2; exit 1; }
-  sleep 0.1
-done
-echo "baresip did not register within 10 s" >&2
-cat "$dir/baresip.log" >&2
-kill $pid
-exit 1
+serve $pid baresip "$dir/baresip.log" grep -q "200 OK" "$dir/baresip.log"

@@ -8,6 +8,8 @@
 # DNS_SRV entries are name=target:port:priority:weight. Prints `ready` once the port
 # answers, then waits; SIGTERM stops dnsmasq.
 set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
 dir=$(cd "${1:?usage: dns.sh DIR}" && pwd)
 : "${DNS_PORT:?}"
 bin=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
@@ -26,15 +28,4 @@ done
 
 "$bin" "${args[@]}" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
-for _ in $(seq 1 100); do
-  if ss -lun | grep -q "127.0.0.1:$DNS_PORT "; then
-    echo ready
-    wait $pid
-    exit $?
-  fi
-  kill -0 $pid 2>/dev/null || { echo "dnsmasq exited; see $dir/dnsmasq.log" >&2; exit 1; }
-  sleep 0.05
-done
-echo "dnsmasq did not listen on $DNS_PORT" >&2
-exit 1
+serve $pid dnsmasq "$dir/dnsmasq.log" listening udp "$DNS_PORT"

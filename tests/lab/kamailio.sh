@@ -10,6 +10,8 @@
 # DIR/ca.pem (the throwaway CA a client must trust). Prints `ready` once every
 # port listens, then waits; SIGTERM stops Kamailio.
 set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
 dir=$(cd "${1:?usage: kamailio.sh DIR}" && pwd)
 : "${SIP_UDP_PORT:?}" "${SIP_TCP_PORT:?}"
 users=${SIP_USERS:-"alice:alicepw bob:bobpw carol:carolpw dave:davepw"}
@@ -164,17 +166,8 @@ CFG
 kamailio -c -f "$dir/kamailio.cfg" >"$dir/check.log" 2>&1 || { cat "$dir/check.log" >&2; exit 1; }
 kamailio -f "$dir/kamailio.cfg" -DD -E -Y "$dir/run" -w "$dir" >"$dir/kamailio.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
-ports="$SIP_UDP_PORT $SIP_TCP_PORT ${SIP_TLS_PORT:-}"
-for _ in $(seq 100); do
-  ok=1
-  ss -lun | grep -q "127.0.0.1:$SIP_UDP_PORT " || ok=0
-  for p in $SIP_TCP_PORT ${SIP_TLS_PORT:-}; do ss -ltn | grep -q "127.0.0.1:$p " || ok=0; done
-  if [ $ok = 1 ]; then echo ready; wait $pid; exit $?; fi
-  kill -0 $pid 2>/dev/null || { cat "$dir/kamailio.log" >&2; exit 1; }
-  sleep 0.1
-done
-echo "kamailio did not listen on $ports within 10 s" >&2
-cat "$dir/kamailio.log" >&2
-kill $pid
-exit 1
+ports_listening() {
+  listening udp "$SIP_UDP_PORT" || return 1
+  for p in $SIP_TCP_PORT ${SIP_TLS_PORT:-}; do listening tcp "$p" || return 1; done
+}
+serve $pid kamailio "$dir/kamailio.log" ports_listening

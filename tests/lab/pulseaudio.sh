@@ -9,6 +9,8 @@
 # PULSE_SERVER=unix:DIR/pulse.sock and use the ALSA device `pulse` (libasound2-plugins).
 # Prints `ready` once the socket answers, then waits; SIGTERM stops the server.
 set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
 dir=$(cd "${1:?usage: pulseaudio.sh DIR}" && pwd)
 command -v pulseaudio >/dev/null || { echo "pulseaudio is not installed" >&2; exit 1; }
 cat >"$dir/pa.pa" <<PA
@@ -23,16 +25,7 @@ export HOME="$dir" XDG_RUNTIME_DIR="$dir" XDG_CONFIG_HOME="$dir"
 pulseaudio -n -F "$dir/pa.pa" --exit-idle-time=-1 --daemonize=no --system=false \
   --log-target=file:"$dir/pulseaudio.log" >/dev/null 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
-for _ in $(seq 1 100); do
-  if [ -S "$dir/pulse.sock" ] && PULSE_SERVER="unix:$dir/pulse.sock" pactl info >/dev/null 2>&1; then
-    echo ready
-    wait $pid
-    exit $?
-  fi
-  kill -0 $pid 2>/dev/null || { cat "$dir/pulseaudio.log" >&2; exit 1; }
-  sleep 0.05
-done
-echo "pulseaudio did not start" >&2
-cat "$dir/pulseaudio.log" >&2
-exit 1
+server_answers() {
+  [ -S "$dir/pulse.sock" ] && PULSE_SERVER="unix:$dir/pulse.sock" pactl info >/dev/null 2>&1
+}
+serve $pid pulseaudio "$dir/pulseaudio.log" server_answers

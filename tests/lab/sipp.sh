@@ -8,6 +8,8 @@
 #
 # Prints `ready` once the port is bound, then waits; SIGTERM stops SIPp.
 set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
 dir=$(cd "${1:?usage: sipp.sh DIR}" && pwd)
 : "${SIPP_PORT:?}" "${SIPP_SCENARIO:?}"
 case "$SIPP_SCENARIO" in
@@ -21,15 +23,4 @@ sipp "${scenario[@]}" ${SIPP_ARGS:-} -i 127.0.0.1 -p "$SIPP_PORT" -nostdin -trac
   -message_file "$dir/messages.log" -trace_err -error_file "$dir/errors.log" \
   >"$dir/sipp.out" 2>&1 </dev/null &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' TERM INT
-for _ in $(seq 1 100); do
-  if ss -lun | grep -q "127.0.0.1:$SIPP_PORT "; then
-    echo ready
-    wait $pid
-    exit $?
-  fi
-  kill -0 $pid 2>/dev/null || { cat "$dir/sipp.out" >&2; exit 1; }
-  sleep 0.05
-done
-echo "sipp did not listen on $SIPP_PORT" >&2
-exit 1
+serve $pid sipp "$dir/sipp.out" listening udp "$SIPP_PORT"

@@ -1,7 +1,8 @@
 //! The real SIP lab for tests: Kamailio and baresip bots started by the scripts in
 //! tests/lab on free loopback ports, each in its own temp dir, stopped on drop.
 
-use crate::{Profile, plugin_lib, sdk_bin};
+use crate::{Daemon, Lines, Profile, plugin_lib, sdk_bin, wait_for};
+use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
@@ -238,6 +239,39 @@ pub fn softphone_profile(k: &Kamailio, user: &str, transport: &str, password: &s
     child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
     p
+}
+
+/// Sets one setting of a profile.
+pub fn set(p: &Profile, key: &str, value: &str) {
+    p.run_ok(&["settings", "set", key, value]);
+}
+
+/// Starts the daemon (with extra environment), waits until the phone is registered,
+/// and subscribes to call events (`call.` topics).
+pub fn registered_daemon(p: &Profile, env: &[(&str, String)]) -> (Daemon, Lines) {
+    let d = p.daemon_with_env(env);
+    wait_for(Duration::from_secs(15), || {
+        d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
+    })
+    .unwrap_or_else(|| panic!("the phone never registered:\n{}", d.log()));
+    let events = Lines::spawn(p.command(&["events", "--topic", "call."]));
+    // Let the subscription settle before anything happens.
+    std::thread::sleep(Duration::from_millis(300));
+    (d, events)
+}
+
+/// The payload of the next event on `topic` from an `events` stream, within `timeout`.
+pub fn next_event(events: &Lines, topic: &str, timeout: Duration) -> Option<Value> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Some(line) = events.next(Duration::from_millis(100)) {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["topic"] == topic {
+                return Some(v["payload"].clone());
+            }
+        }
+    }
+    None
 }
 
 /// A baresip bot registered as `user`.

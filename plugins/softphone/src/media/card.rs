@@ -101,59 +101,18 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                 // recovered by cpal/ALSA; they are worth a line, not a failed call.
                 let on_error = |e: cpal::Error| eprintln!("sound card stream: {e}");
                 let stream = match (input, supported.sample_format()) {
-                    (true, cpal::SampleFormat::F32) => device.build_input_stream::<f32, _, _>(
-                        config,
-                        move |data, _| {
-                            push_input(
-                                &r,
-                                &f,
-                                cap,
-                                data.chunks(channels).map(|c| to_i16(c.iter().sum::<f32>() / c.len() as f32)),
-                            )
-                        },
-                        on_error,
-                        None,
-                    ),
-                    (true, cpal::SampleFormat::I16) => device.build_input_stream::<i16, _, _>(
-                        config,
-                        move |data, _| {
-                            push_input(
-                                &r,
-                                &f,
-                                cap,
-                                data.chunks(channels).map(|c| {
-                                    (c.iter().map(|&s| s as i32).sum::<i32>() / c.len() as i32) as i16
-                                }),
-                            )
-                        },
-                        on_error,
-                        None,
-                    ),
-                    (false, cpal::SampleFormat::F32) => device.build_output_stream::<f32, _, _>(
-                        config,
-                        move |data, _| {
-                            f.store(true, Ordering::Relaxed);
-                            let mut ring = r.lock().unwrap_or_else(|p| p.into_inner());
-                            for frame in data.chunks_mut(channels) {
-                                let s = ring.pop_front().unwrap_or(0) as f32 / 32768.0;
-                                frame.fill(s);
-                            }
-                        },
-                        on_error,
-                        None,
-                    ),
-                    (false, cpal::SampleFormat::I16) => device.build_output_stream::<i16, _, _>(
-                        config,
-                        move |data, _| {
-                            f.store(true, Ordering::Relaxed);
-                            let mut ring = r.lock().unwrap_or_else(|p| p.into_inner());
-                            for frame in data.chunks_mut(channels) {
-                                frame.fill(ring.pop_front().unwrap_or(0));
-                            }
-                        },
-                        on_error,
-                        None,
-                    ),
+                    (true, cpal::SampleFormat::F32) => {
+                        device.build_input_stream(config, capture::<f32>(r, f, cap, channels), on_error, None)
+                    }
+                    (true, cpal::SampleFormat::I16) => {
+                        device.build_input_stream(config, capture::<i16>(r, f, cap, channels), on_error, None)
+                    }
+                    (false, cpal::SampleFormat::F32) => {
+                        device.build_output_stream(config, playback::<f32>(r, f, channels), on_error, None)
+                    }
+                    (false, cpal::SampleFormat::I16) => {
+                        device.build_output_stream(config, playback::<i16>(r, f, channels), on_error, None)
+                    }
                     (_, other) => return Err(format!("sample format {other:?} is not supported")),
                 }
                 .map_err(|e| e.to_string())?;
@@ -187,8 +146,41 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
     }
 }
 
-fn to_i16(s: f32) -> i16 {
-    (s * 32768.0).clamp(-32768.0, 32767.0) as i16
+/// A capture callback: the card's frames mixed to mono into the ring.
+fn capture<T>(
+    ring: Ring,
+    flowing: Arc<AtomicBool>,
+    cap: usize,
+    channels: usize,
+) -> impl FnMut(&[T], &cpal::InputCallbackInfo) + Send + 'static
+where
+    T: cpal::SizedSample,
+    i16: cpal::FromSample<T>,
+{
+    move |data, _| {
+        let mono = data
+            .chunks(channels)
+            .map(|c| (c.iter().map(|&s| s.to_sample::<i16>() as i32).sum::<i32>() / c.len() as i32) as i16);
+        push_input(&ring, &flowing, cap, mono)
+    }
+}
+
+/// A playback callback: the ring's mono samples on every channel, silence when empty.
+fn playback<T>(
+    ring: Ring,
+    flowing: Arc<AtomicBool>,
+    channels: usize,
+) -> impl FnMut(&mut [T], &cpal::OutputCallbackInfo) + Send + 'static
+where
+    T: cpal::SizedSample + cpal::FromSample<i16>,
+{
+    move |data, _| {
+        flowing.store(true, Ordering::Relaxed);
+        let mut ring = ring.lock().unwrap_or_else(|p| p.into_inner());
+        for frame in data.chunks_mut(channels) {
+            frame.fill(T::from_sample(ring.pop_front().unwrap_or(0)));
+        }
+    }
 }
 
 /// A capture callback's samples: noted as flowing, then into the ring.
