@@ -14,7 +14,7 @@
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, softphone_profile};
+use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, softphone_profile};
 use ucdesk_tests::wait_for;
 
 const CALLS: usize = 40;
@@ -28,6 +28,9 @@ fn main() {
     let _bob = Bot::start(&k, "bob", "auto");
     let carol = Bot::start(&k, "carol", "manual");
     let p = softphone_profile(&k, "alice", "udp", "alicepw");
+    for key in ["softphone.audio_input", "softphone.audio_output"] {
+        set(&p, key, "null");
+    }
     let (d, events) = registered_daemon(&p, &[]);
     let next = |topic: &str| next_event(&events, topic, WAIT).unwrap_or_else(|| panic!("no {topic}"));
     let bob = format!("sip:bob@{}", k.addr());
