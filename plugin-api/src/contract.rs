@@ -27,7 +27,9 @@ pub trait Contract: Serialize + DeserializeOwned {
 /// Schema name of payloads that are free-form JSON.
 pub const JSON_SCHEMA: &str = "json";
 
+pub mod chat;
 pub mod phone;
+pub mod presence;
 
 pub mod kernel {
     //! Notices the kernel itself publishes or sends.

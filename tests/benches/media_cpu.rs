@@ -1,13 +1,15 @@
-//! CPU per active G.711 call, ucdesk's softphone against baresip as the caller, with 1,
-//! 10 and 50 concurrent calls, in the same run.
+//! CPU per active call, ucdesk's softphone against baresip as the caller, with 1, 10 and
+//! 50 concurrent calls, in the same run.
 //!
 //! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench media_cpu`
-//! (needs the lab packages: `tests/lab/debian-packages.sh test`).
+//! (needs the lab packages: `tests/lab/debian-packages.sh test`). `BENCH_CODEC=g722` or
+//! `opus` measures that codec instead of PCMU; `BENCH_CALLS=1,10` picks the call counts
+//! (two cores cannot carry 50 Opus calls on both ends at once).
 //!
 //! Both callers call the same auto-answering baresip bot through the lab Kamailio, play
 //! an 8 kHz tone file into every call (ucdesk's `file:` input device, baresip's aufile)
 //! and take the far end's audio (ucdesk's `null` output, baresip's paced aubridge
-//! player), PCMU both ways. With all N calls up, the caller process's CPU time (user +
+//! player), the chosen codec both ways. With all N calls up, the caller process's CPU time (user +
 //! system, /proc) is sampled over 10 s. The callee is not measured.
 
 use serde_json::json;
@@ -23,16 +25,37 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let codec = std::env::var("BENCH_CODEC").unwrap_or_else(|_| "pcmu".into());
+    // (ucdesk's name, baresip's, the tone file's rate)
+    let (ours_name, bot_codec, rate) = match codec.as_str() {
+        "pcmu" => ("pcmu", "PCMU", 8000),
+        "g722" => ("g722", "G722/16000/1", 16000),
+        "opus" => ("opus", "opus/48000/2", 48000),
+        other => panic!("BENCH_CODEC={other}: pcmu, g722 or opus"),
+    };
+    let counts: Vec<usize> = std::env::var("BENCH_CALLS")
+        .unwrap_or_else(|_| "1,10,50".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("BENCH_CALLS: numbers separated by commas"))
+        .collect();
+    // The bots' tone files are at the codec's own rate, so baresip does not resample.
+    let channels = if codec == "opus" { 2 } else { 1 };
+    let bot_env = [
+        ("BOT_MAX_CALLS", "128".to_string()),
+        ("BOT_CODECS", bot_codec.to_string()),
+        ("BOT_AUDIO_RATE", rate.to_string()),
+        ("BOT_AUDIO_CHANNELS", channels.to_string()),
+    ];
     let k = Kamailio::start();
-    let callee = Bot::start_with(&k, "bob", "auto", &[("BOT_MAX_CALLS", "128".into())]);
+    let callee = Bot::start_with(&k, "bob", "auto", &bot_env);
     let bob = format!("sip:bob@{}", k.addr());
     let p = softphone_profile(&k, "alice", "udp", "alicepw");
     let tone = p.home.path().join("tone.wav");
-    write_tone(&tone, 8000, 1000.0, 600.0);
+    write_tone(&tone, rate, 1000.0, 600.0);
     for (key, value) in [
         ("softphone.audio_input", format!("file:{}", tone.display())),
         ("softphone.audio_output", "null".to_string()),
-        ("softphone.codecs", "[\"pcmu\"]".to_string()),
+        ("softphone.codecs", format!("[\"{ours_name}\"]")),
         ("softphone.call_waiting", "true".to_string()),
     ] {
         set(&p, key, &value);
@@ -40,9 +63,9 @@ fn main() {
     let (d, events) = registered_daemon(&p, &[]);
     let ucdesk_pid = d.pid();
 
-    println!("CPU per active PCMU call, caller side, {}s sample", SAMPLE.as_secs());
+    println!("CPU per active {ours_name} call, caller side, {}s sample", SAMPLE.as_secs());
     println!("{:>5} {:>14} {:>14} {:>8}", "calls", "ucdesk %/call", "baresip %/call", "ratio");
-    for n in [1usize, 10, 50] {
+    for n in counts {
         // ucdesk: N calls up.
         let mut ids = Vec::new();
         // Calls are placed 100 ms apart (both callers alike): a burst of INVITEs is a
@@ -79,7 +102,7 @@ fn main() {
         }
 
         // baresip: a fresh caller bot with N calls up.
-        let caller = Bot::start_with(&k, "carol", "manual", &[("BOT_MAX_CALLS", "128".into())]);
+        let caller = Bot::start_with(&k, "carol", "manual", &bot_env);
         for _ in 0..n {
             caller.command("dial", &bob);
             std::thread::sleep(Duration::from_millis(100));

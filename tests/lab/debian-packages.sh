@@ -9,7 +9,7 @@
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
 #            readiness checks, PulseAudio null sinks as a paced sound card, lame to
-#            make an MP3 ringtone
+#            make an MP3 ringtone, and the XMPP lab: Prosody
 set -euo pipefail
 
 build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev libasound2-dev)
@@ -17,7 +17,7 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
   libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
-  pulseaudio pulseaudio-utils lame)
+  pulseaudio pulseaudio-utils lame prosody lua-unbound)
 
 want=()
 for purpose in "${@:-build}"; do

@@ -34,8 +34,13 @@ pub struct LabProcess {
 impl LabProcess {
     fn start(script: &str, envs: &[(&str, String)]) -> LabProcess {
         let dir = tempfile::tempdir().expect("lab dir");
+        let child = Self::spawn(script, dir.path(), envs);
+        LabProcess { child, dir }
+    }
+
+    fn spawn(script: &str, dir: &Path, envs: &[(&str, String)]) -> Child {
         let mut cmd = Command::new(lab_script(script));
-        cmd.arg(dir.path()).envs(envs.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.arg(dir).envs(envs.iter().map(|(k, v)| (*k, v.as_str())));
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{script}: {e}"));
         let mut out = child.stdout.take().expect("piped");
@@ -48,7 +53,13 @@ impl LabProcess {
             }
             panic!("{script} did not become ready:\n{err}");
         }
-        LabProcess { child, dir }
+        child
+    }
+
+    /// Stops the process and starts the script again in the same dir (its data kept).
+    fn restart(&mut self, script: &str, envs: &[(&str, String)]) {
+        self.stop();
+        self.child = Self::spawn(script, self.dir.path(), envs);
     }
 
     pub fn file(&self, name: &str) -> String {
@@ -125,6 +136,91 @@ impl Kamailio {
     pub fn ca_file(&self) -> PathBuf {
         self.process.dir.path().join("ca.pem")
     }
+}
+
+/// Prosody for domain `localhost` with users alice, bob, carol, dave (`<user>pw`):
+/// STARTTLS with a throwaway CA, MAM, carbons, stream management, MUC, uploads.
+pub struct Prosody {
+    pub c2s: u16,
+    pub http: u16,
+    pub process: LabProcess,
+    envs: Vec<(&'static str, String)>,
+}
+
+impl Prosody {
+    pub fn start() -> Prosody {
+        let (c2s, http) = (free_port(), free_port());
+        let envs = vec![("XMPP_C2S_PORT", c2s.to_string()), ("XMPP_HTTP_PORT", http.to_string())];
+        let process = LabProcess::start("prosody.sh", &envs);
+        Prosody { c2s, http, process, envs }
+    }
+
+    /// Kills the server (no goodbye to clients) and starts it again with the same data.
+    pub fn restart(&mut self) {
+        self.process.restart("prosody.sh", &self.envs);
+    }
+
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+
+    /// Starts it again after [`Prosody::stop`], with the same data and ports.
+    pub fn start_again(&mut self) {
+        self.process.restart("prosody.sh", &self.envs);
+    }
+
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.c2s)
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.process.dir.path().join("ca.pem")
+    }
+}
+
+/// A profile with the chat plugin logged in as `user@localhost` on the lab Prosody.
+pub fn chat_profile(x: &Prosody, user: &str) -> Profile {
+    let p = Profile::new().with_library(&plugin_lib("chat"), "chat");
+    install_business_license(&p);
+    for (key, value) in [
+        ("chat.jid", format!("{user}@localhost")),
+        ("chat.server", x.server()),
+        ("chat.tls_ca_file", x.ca_file().display().to_string()),
+    ] {
+        set(&p, key, &value);
+    }
+    set_secret(&p, "chat.password", &format!("{user}pw"));
+    p
+}
+
+/// Stores a secret through the command line (stdin, never argv).
+pub fn set_secret(p: &Profile, name: &str, value: &str) {
+    let mut child = p.command(&["secret", "set", name]).stdin(Stdio::piped()).spawn().expect("ucdesk runs");
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn install_business_license(p: &Profile) {
+    let license = p.home.path().join("license.json");
+    let out = Command::new(sdk_bin())
+        .args(["license", "issue", "--key", DEV_KEY, "--licensee", "Lab", "--edition", "business"])
+        .args(["--expires", "2099-12-31", "--out"])
+        .arg(&license)
+        .output()
+        .expect("ucdesk-sdk runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    p.run_ok(&["license", "install", license.to_str().unwrap()]);
+}
+
+/// Starts the daemon, subscribes to every bus event, and waits until chat is online.
+pub fn online_chat(p: &Profile) -> (Daemon, Lines) {
+    let d = p.daemon_with_env(&[]);
+    let events = Lines::spawn(p.command(&["events"]));
+    wait_for(Duration::from_secs(20), || {
+        d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online")
+    })
+    .unwrap_or_else(|| panic!("chat never came online:\n{}", d.log()));
+    (d, events)
 }
 
 /// dnsmasq answering SRV and A records for a lab domain (tests/lab/dns.sh).
@@ -210,15 +306,7 @@ const DEV_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../license/keys/dev-
 /// on `k` over `transport` (udp, tcp, tls) with `password`.
 pub fn softphone_profile(k: &Kamailio, user: &str, transport: &str, password: &str) -> Profile {
     let p = Profile::new().with_library(&plugin_lib("softphone"), "softphone");
-    let license = p.home.path().join("license.json");
-    let out = Command::new(sdk_bin())
-        .args(["license", "issue", "--key", DEV_KEY, "--licensee", "Lab", "--edition", "business"])
-        .args(["--expires", "2099-12-31", "--out"])
-        .arg(&license)
-        .output()
-        .expect("ucdesk-sdk runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    p.run_ok(&["license", "install", license.to_str().unwrap()]);
+    install_business_license(&p);
     let server = match transport {
         "tls" => format!("127.0.0.1:{}", k.tls),
         _ => k.addr(),
@@ -231,13 +319,7 @@ pub fn softphone_profile(k: &Kamailio, user: &str, transport: &str, password: &s
     ] {
         p.run_ok(&["settings", "set", key, value]);
     }
-    let mut child = p
-        .command(&["secret", "set", "softphone.password"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("ucdesk runs");
-    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
+    set_secret(&p, "softphone.password", password);
     p
 }
 

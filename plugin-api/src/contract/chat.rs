@@ -1,0 +1,222 @@
+//! The chat contract (since plugin-api 1.3): conversations, messages and their states,
+//! and the `chat.*` services.
+//!
+//! Any plugin that provides the `chat` namespace speaks it (the XMPP chat plugin today).
+//! Conversation ids are bare addresses (`bob@example.com` for a 1:1 chat, the room's
+//! address for a group); message ids are the sender's stable id, the same on every
+//! device and after every resync, so a consumer can de-duplicate on them.
+
+use super::Contract;
+use serde::{Deserialize, Serialize};
+
+/// Topic of [`Message`]: a message arrived, was sent, or changed state.
+pub const TOPIC_MESSAGE: &str = "chat.message";
+/// Topic of [`Typing`].
+pub const TOPIC_TYPING: &str = "chat.typing";
+/// Topic of [`Receipt`].
+pub const TOPIC_RECEIPT: &str = "chat.receipt";
+/// Topic of [`SyncProgress`].
+pub const TOPIC_SYNC: &str = "chat.sync";
+/// Topic of [`Connection`].
+pub const TOPIC_CONNECTION: &str = "chat.connection";
+
+/// Longest message body, in characters (the manual's limit).
+pub const MAX_BODY_CHARS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// How far an outbound message got. Inbound messages are `delivered` (or `seen` once
+/// read here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Stored locally, waiting for the server (offline, or not yet acknowledged).
+    Pending,
+    /// The server acknowledged it.
+    Sent,
+    /// The recipient's client confirmed receipt.
+    Delivered,
+    /// The recipient displayed it.
+    Seen,
+}
+
+/// One message, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The sender's stable id (XMPP origin-id / message id).
+    pub id: String,
+    /// The conversation: the peer's bare address, or the room's.
+    pub conversation: String,
+    /// Who wrote it (bare address).
+    pub from: String,
+    pub body: String,
+    /// RFC 3339, UTC: when the server archived it (or when it was written, if pending).
+    pub timestamp: String,
+    pub direction: Direction,
+    pub state: MessageState,
+    /// The id of the message this one replies to.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+impl Contract for Message {
+    const SCHEMA: &'static str = "chat.message/v1";
+}
+
+/// Who is typing in a conversation right now (an empty list: nobody any more).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Typing {
+    pub conversation: String,
+    pub who: Vec<String>,
+}
+impl Contract for Typing {
+    const SCHEMA: &'static str = "chat.typing/v1";
+}
+
+/// An outbound message reached a new state (delivered, seen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub conversation: String,
+    pub id: String,
+    pub state: MessageState,
+}
+impl Contract for Receipt {
+    const SCHEMA: &'static str = "chat.receipt/v1";
+}
+
+/// History sync progress: published while the archive is fetched, and once with
+/// `done: true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Archived messages fetched so far in this sync.
+    pub fetched: u64,
+    /// New messages stored (the rest were already here).
+    pub stored: u64,
+    pub done: bool,
+}
+impl Contract for SyncProgress {
+    const SCHEMA: &'static str = "chat.sync/v1";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// No account configured.
+    NotConfigured,
+    Connecting,
+    Online,
+    /// The server is unreachable or the connection dropped; retried with backoff.
+    /// Messages sent now wait in the outbox.
+    Offline,
+    /// The server refused the credentials; retried only when they change.
+    AuthFailed,
+    /// The server's certificate is not trusted. The user may accept this one
+    /// certificate (`chat.trust_certificate` with its fingerprint); until then nothing
+    /// is sent.
+    UntrustedCertificate,
+}
+
+/// Published whenever the connection state changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub state: ConnectionState,
+    /// host:port in use or last tried.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Why it is not online, in words a user can act on.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// SHA-256 of the untrusted certificate (hex, colon-separated).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Messages waiting in the outbox.
+    #[serde(default)]
+    pub outbox: u32,
+}
+impl Contract for Connection {
+    const SCHEMA: &'static str = "chat.connection/v1";
+}
+
+/// `chat.send`: a message to a contact or a room. Answered with the stored [`Message`]
+/// (state `pending` until the server acknowledges it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Send {
+    pub to: String,
+    pub body: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+/// `chat.history`: up to `limit` messages of a conversation, oldest first, older than
+/// the message `before` (or the newest ones).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub conversation: String,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+}
+fn default_limit() -> u32 {
+    20
+}
+
+/// `chat.history`'s answer. Without `before`, a conversation with unread messages gives
+/// all of them plus up to `limit` older ones, and `first_unread` says where to position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub first_unread: Option<String>,
+}
+
+/// `chat.search`: local full-text search. Several words must all occur, in any order;
+/// a quoted phrase must occur as written; case does not matter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub query: String,
+    #[serde(default = "default_search_limit")]
+    pub limit: u32,
+}
+fn default_search_limit() -> u32 {
+    100
+}
+
+/// `chat.search`'s answer: matching conversations first, then messages, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub conversations: Vec<Conversation>,
+    pub messages: Vec<Message>,
+}
+
+/// One entry of `chat.conversations` (sorted by last activity, newest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub name: String,
+    pub group: bool,
+    /// RFC 3339 of the last message.
+    #[serde(default)]
+    pub last_activity: Option<String>,
+    #[serde(default)]
+    pub last_message: Option<String>,
+    pub unread: u32,
+    #[serde(default)]
+    pub muted: bool,
+    #[serde(default)]
+    pub closed: bool,
+    /// Position among pinned conversations (None: not pinned).
+    #[serde(default)]
+    pub pinned: Option<u32>,
+}
+
+/// `{conversation}`: the argument of `chat.mark_read`, `chat.mark_unread`, `chat.close`,
+/// `chat.reopen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRef {
+    pub conversation: String,
+}

@@ -1,0 +1,86 @@
+//! The presence contract (since plugin-api 1.3): one unified status per person.
+//!
+//! The provider of the `presence` namespace (the chat plugin) publishes
+//! [`PresenceChanged`] for the user and every contact, and answers `presence.set`.
+//! Other plugins use it without knowing the provider: the phone sets `on_call`, a
+//! calendar plugin sets a busy "In a meeting".
+
+use super::Contract;
+use serde::{Deserialize, Serialize};
+
+/// Topic of [`PresenceChanged`].
+pub const TOPIC_CHANGED: &str = "presence.changed";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Available,
+    Away,
+    Busy,
+    /// Do not disturb: chat notifications (mentions included) are suppressed.
+    Dnd,
+    Offline,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "available",
+            Status::Away => "away",
+            Status::Busy => "busy",
+            Status::Dnd => "dnd",
+            Status::Offline => "offline",
+        }
+    }
+}
+
+/// Which kind of client a person is connected with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    Desktop,
+    Mobile,
+    Web,
+}
+
+/// A person's presence changed (the user's own has `me: true`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceChanged {
+    /// Bare address.
+    pub jid: String,
+    #[serde(default)]
+    pub me: bool,
+    pub status: Status,
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The devices connected now (empty when offline).
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    /// On a call, from any device (the phone's state, not a status).
+    #[serde(default)]
+    pub on_call: bool,
+    /// RFC 3339: when the person was last seen active (for offline people).
+    #[serde(default)]
+    pub last_active: Option<String>,
+    /// RFC 3339: when a status the user set reverts to available.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+impl Contract for PresenceChanged {
+    const SCHEMA: &'static str = "presence.changed/v1";
+}
+
+/// `presence.set`: the user's status, with an optional message and an expiry in
+/// seconds (after which it reverts to available). `on_call` may be set alone (by the
+/// phone) and leaves the status as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Set {
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub on_call: Option<bool>,
+}

@@ -1,0 +1,1109 @@
+//! The chat engine: one task that owns the XMPP stream, the store and the presence
+//! state. Requests from the plugin thread, stream events, connection reports and
+//! timer ticks all arrive as [`Msg`]s, so there are no locks on the chat's state; the
+//! views read a [`Snapshot`] the task refreshes after each change.
+//!
+//! Delivery guarantees: a message is stored (state `pending`) and put in the outbox
+//! before anything goes on the wire. It leaves the outbox when the server acknowledges
+//! it (stream management). When a session is lost without resumption, everything still
+//! in the outbox is sent again with the same id; receivers store by (sender, id), so a
+//! message that did arrive the first time is not shown twice.
+
+use crate::connection::{self, Account, Status as LinkStatus};
+use crate::stanzas::{self, Marker};
+use crate::store::{Flag, Incoming, Store, now_ms};
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc};
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::message::Message as XmppMessage;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
+use tokio_xmpp::stanzastream::{
+    Event as StreamEvent, StanzaStage, StanzaState, StanzaStream, StreamEvent as Link,
+};
+use ucdesk_sdk::contract::chat::{
+    self as contract, Connection, ConnectionState, Conversation, Direction, History, HistoryQuery, Message,
+    MessageState, Receipt, SearchQuery, SearchResults, SyncProgress, Typing,
+};
+use ucdesk_sdk::contract::presence::{self, Device, PresenceChanged, Status};
+use ucdesk_sdk::prelude::*;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Archive page size: Prosody's default cap is 50; the lab allows 250.
+const MAM_PAGE: u32 = 250;
+/// A contact who said "composing" and then nothing for this long stopped typing.
+const TYPING_TIMEOUT: Duration = Duration::from_secs(30);
+/// We repeat our own "composing" at most this often.
+const TYPING_REPEAT: Duration = Duration::from_secs(5);
+
+pub enum Request {
+    Send(contract::Send),
+    History(HistoryQuery),
+    Search(SearchQuery),
+    Conversations,
+    MarkRead(String),
+    MarkUnread(String),
+    MarkAllRead,
+    Close(String),
+    CloseAll,
+    Reopen(String),
+    Mute(String, bool),
+    Pin(String, Option<u32>),
+    Typing { conversation: String, composing: bool },
+    AddContact(String),
+    SetPresence(presence::Set),
+    Presences,
+    Resync,
+    Outbox,
+}
+
+enum Msg {
+    Request(Request, SyncSender<Result<Value, String>>),
+    Reconfigure(Result<Account, String>),
+    Link(u64, LinkStatus),
+    Acked(u64, String, String),
+    Tick,
+    Shutdown(SyncSender<()>),
+}
+
+/// What the views show; refreshed by the engine after every change.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub connection: Connection,
+    pub conversations: Vec<Conversation>,
+    pub typing: BTreeMap<String, Vec<String>>,
+    pub me: PresenceChanged,
+    pub contacts: BTreeMap<String, PresenceChanged>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            connection: Connection {
+                state: ConnectionState::NotConfigured,
+                server: None,
+                reason: None,
+                fingerprint: None,
+                outbox: 0,
+            },
+            conversations: Vec::new(),
+            typing: BTreeMap::new(),
+            me: offline(""),
+            contacts: BTreeMap::new(),
+        }
+    }
+}
+
+fn offline(jid: &str) -> PresenceChanged {
+    PresenceChanged {
+        jid: jid.to_string(),
+        me: false,
+        status: Status::Offline,
+        message: None,
+        devices: Vec::new(),
+        on_call: false,
+        last_active: None,
+        expires: None,
+    }
+}
+
+/// The plugin's handle to the engine.
+pub struct Engine {
+    runtime: Option<tokio::runtime::Runtime>,
+    tx: mpsc::UnboundedSender<Msg>,
+    pub snapshot: Arc<Mutex<Snapshot>>,
+}
+
+impl Engine {
+    pub fn start(
+        ctx: Context,
+        store: Option<Store>,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("chat-xmpp")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+        let core = Core {
+            ctx,
+            tx: tx.clone(),
+            store,
+            account: None,
+            generation: 0,
+            stream: None,
+            retry: Arc::new(Notify::new()),
+            connection: Snapshot::default().connection,
+            online: false,
+            pushed: HashSet::new(),
+            iqs: HashMap::new(),
+            sync: None,
+            contacts: BTreeMap::new(),
+            mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
+            typing: HashMap::new(),
+            my_typing: HashMap::new(),
+            snapshot: snapshot.clone(),
+            on_change,
+        };
+        runtime.spawn(core.run(rx));
+        let ticker = tx.clone();
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::Tick).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Engine { runtime: Some(runtime), tx, snapshot })
+    }
+
+    pub fn reconfigure(&self, account: Result<Account, String>) {
+        let _ = self.tx.send(Msg::Reconfigure(account));
+    }
+
+    pub fn request(&self, req: Request) -> Result<Value, String> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.tx.send(Msg::Request(req, reply)).map_err(|_| "the chat engine has stopped".to_string())?;
+        answer
+            .recv_timeout(REQUEST_TIMEOUT)
+            .map_err(|_| "the chat engine did not answer in time".to_string())?
+    }
+
+    /// Says goodbye to the server (unavailable presence, stream close) within a bound.
+    pub fn shutdown(&mut self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Msg::Shutdown(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(4));
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The user's own presence choices.
+struct Mine {
+    status: Status,
+    message: Option<String>,
+    expires_at: Option<i64>,
+    on_call: bool,
+}
+
+#[derive(Default)]
+struct Contact {
+    /// Resource -> (status, message, device, on call).
+    resources: BTreeMap<String, (Status, Option<String>, Option<Device>, bool)>,
+    last_active: Option<i64>,
+}
+
+enum PendingIq {
+    Carbons,
+    Roster,
+    Mam,
+}
+
+struct SyncRun {
+    queryid: String,
+    fetched: u64,
+    stored: u64,
+    started_ms: i64,
+    /// A first sync into an empty store: what was there before counts as read.
+    fresh: bool,
+}
+
+struct Core {
+    ctx: Context,
+    tx: mpsc::UnboundedSender<Msg>,
+    store: Option<Store>,
+    account: Option<Account>,
+    /// Bumped per connection, so reports from an old one are ignored.
+    generation: u64,
+    stream: Option<StanzaStream>,
+    retry: Arc<Notify>,
+    connection: Connection,
+    online: bool,
+    /// Outbox ids put on the current session's stream.
+    pushed: HashSet<String>,
+    iqs: HashMap<String, PendingIq>,
+    sync: Option<SyncRun>,
+    contacts: BTreeMap<BareJid, Contact>,
+    mine: Mine,
+    /// Conversation -> who is typing, since when.
+    typing: HashMap<String, HashMap<String, Instant>>,
+    my_typing: HashMap<String, Instant>,
+    snapshot: Arc<Mutex<Snapshot>>,
+    on_change: Arc<dyn Fn() + Send + Sync>,
+}
+
+enum Next {
+    Msg(Option<Msg>),
+    Stream(Option<StreamEvent>),
+}
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        self.refresh();
+        loop {
+            let next = match self.stream.as_mut() {
+                Some(stream) => tokio::select! {
+                    m = rx.recv() => Next::Msg(m),
+                    e = stream.next() => Next::Stream(e),
+                },
+                None => Next::Msg(rx.recv().await),
+            };
+            match next {
+                Next::Msg(None) => return,
+                Next::Msg(Some(Msg::Shutdown(done))) => {
+                    self.disconnect().await;
+                    let _ = done.send(());
+                    return;
+                }
+                Next::Msg(Some(msg)) => self.on_msg(msg).await,
+                Next::Stream(Some(e)) => self.on_stream(e).await,
+                Next::Stream(None) => {
+                    // The stream gave up for good (it never does for network trouble).
+                    self.stream = None;
+                    self.online = false;
+                    self.set_connection(ConnectionState::Offline, Some("the connection closed".into()), None);
+                }
+            }
+            self.refresh();
+        }
+    }
+
+    async fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Request(req, reply) => {
+                let answer = self.on_request(req).await;
+                let _ = reply.send(answer);
+            }
+            Msg::Reconfigure(account) => self.reconfigure(account).await,
+            Msg::Link(generation, status) if generation == self.generation => {
+                if !self.online || status.state != ConnectionState::Connecting {
+                    self.online = false;
+                    self.set_connection(status.state, status.reason, status.fingerprint);
+                }
+            }
+            Msg::Link(..) => {}
+            Msg::Acked(generation, conversation, id) => {
+                if generation != self.generation {
+                    return;
+                }
+                let Some(store) = self.store.as_mut() else { return };
+                let _ = store.outbox_remove(&id);
+                self.pushed.remove(&id);
+                if let Ok(Some(m)) = store.advance(&conversation, &id, MessageState::Sent) {
+                    self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+                }
+            }
+            Msg::Tick => self.tick().await,
+            Msg::Shutdown(_) => {}
+        }
+    }
+
+    async fn reconfigure(&mut self, account: Result<Account, String>) {
+        let same = match (&account, &self.account) {
+            (Ok(a), Some(b)) => {
+                a.jid == b.jid
+                    && a.password == b.password
+                    && a.host == b.host
+                    && a.port == b.port
+                    && a.tls.ca_file == b.tls.ca_file
+                    && a.tls.pinned == b.tls.pinned
+            }
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        self.disconnect().await;
+        match account {
+            Err(reason) => {
+                self.account = None;
+                self.set_connection(ConnectionState::NotConfigured, Some(reason), None);
+            }
+            Ok(account) => {
+                self.generation += 1;
+                let generation = self.generation;
+                let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    while let Some(s) = status_rx.recv().await {
+                        if tx.send(Msg::Link(generation, s)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                self.connection.server = Some(account.server());
+                self.retry = Arc::new(Notify::new());
+                self.stream = Some(connection::start(account.clone(), status_tx, self.retry.clone()));
+                self.account = Some(account);
+            }
+        }
+    }
+
+    async fn disconnect(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            if self.online {
+                let _ = stream.send(Box::new(Presence::unavailable().into())).await;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(3), stream.close()).await;
+        }
+        self.online = false;
+        self.pushed.clear();
+        self.iqs.clear();
+        self.sync = None;
+    }
+
+    fn me(&self) -> Option<BareJid> {
+        self.account.as_ref().map(|a| a.jid.clone())
+    }
+
+    fn set_connection(
+        &mut self,
+        state: ConnectionState,
+        reason: Option<String>,
+        fingerprint: Option<String>,
+    ) {
+        let outbox = self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+        let next = Connection { state, server: self.connection.server.clone(), reason, fingerprint, outbox };
+        if next != self.connection {
+            self.connection = next;
+            self.ctx.publish(contract::TOPIC_CONNECTION, &self.connection);
+        }
+    }
+
+    async fn send(&mut self, stanza: impl Into<Stanza>) -> Option<tokio_xmpp::stanzastream::StanzaToken> {
+        let stream = self.stream.as_ref()?;
+        Some(stream.send(Box::new(stanza.into())).await)
+    }
+
+    async fn on_stream(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Stream(Link::Reset { .. }) => {
+                // A new session: nothing of the old one survived on the server.
+                self.online = true;
+                self.pushed.clear();
+                self.iqs.clear();
+                self.set_connection(ConnectionState::Online, None, None);
+                self.send_presence().await;
+                let carbons = stanzas::new_id();
+                self.iqs.insert(carbons.clone(), PendingIq::Carbons);
+                self.send(stanzas::iq_set(&carbons, None, stanzas::el("enable", ns::CARBONS, &[]))).await;
+                let roster = stanzas::new_id();
+                self.iqs.insert(roster.clone(), PendingIq::Roster);
+                self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
+                self.start_sync(false).await;
+                self.flush_outbox().await;
+            }
+            StreamEvent::Stream(Link::Resumed) => {
+                // The stream retransmits what it had; only what was never handed to it
+                // (sent while offline) goes now.
+                self.online = true;
+                self.set_connection(ConnectionState::Online, None, None);
+                self.flush_outbox().await;
+            }
+            StreamEvent::Stream(Link::Suspended) => {
+                self.online = false;
+                self.set_connection(
+                    ConnectionState::Offline,
+                    Some("the connection to the server dropped".into()),
+                    None,
+                );
+            }
+            StreamEvent::Stanza(Stanza::Message(m)) => self.on_message(m).await,
+            StreamEvent::Stanza(Stanza::Presence(p)) => self.on_presence(p).await,
+            StreamEvent::Stanza(Stanza::Iq(iq)) => self.on_iq(iq).await,
+        }
+    }
+
+    async fn flush_outbox(&mut self) {
+        let Some(store) = self.store.as_ref() else { return };
+        let waiting = store.outbox().unwrap_or_default();
+        for m in waiting {
+            if !self.pushed.contains(&m.id) {
+                self.push(&m).await;
+            }
+        }
+    }
+
+    /// Puts an outbox message on the stream and waits (in a task) for the server's ack.
+    async fn push(&mut self, m: &Message) {
+        let Ok(to) = m.conversation.parse::<BareJid>() else { return };
+        let reply = m.reply_to.as_deref().map(|id| (m.conversation.as_str(), id));
+        let Some(mut token) = self.send(stanzas::chat(&to, &m.id, &m.body, reply)).await else { return };
+        self.pushed.insert(m.id.clone());
+        let (tx, generation, conversation, id) =
+            (self.tx.clone(), self.generation, m.conversation.clone(), m.id.clone());
+        tokio::spawn(async move {
+            if let Some(StanzaState::Acked { .. }) = token.wait_for(StanzaStage::Acked).await {
+                let _ = tx.send(Msg::Acked(generation, conversation, id));
+            }
+        });
+    }
+
+    async fn start_sync(&mut self, full: bool) {
+        let Some(store) = self.store.as_mut() else { return };
+        if full {
+            let _ = store.set_meta("mam_last", None);
+        }
+        let after = store.meta("mam_last").ok().flatten();
+        let fresh = after.is_none() && !full && store.conversations().map(|c| c.is_empty()).unwrap_or(true);
+        let queryid = stanzas::new_id();
+        self.sync =
+            Some(SyncRun { queryid: queryid.clone(), fetched: 0, stored: 0, started_ms: now_ms(), fresh });
+        self.query_page(after.as_deref()).await;
+    }
+
+    async fn query_page(&mut self, after: Option<&str>) {
+        let Some(run) = self.sync.as_ref() else { return };
+        let id = stanzas::new_id();
+        let query = stanzas::mam_query(&run.queryid, after, MAM_PAGE);
+        self.iqs.insert(id.clone(), PendingIq::Mam);
+        self.send(stanzas::iq_set(&id, None, query)).await;
+    }
+
+    async fn on_iq(&mut self, iq: Iq) {
+        match iq {
+            Iq::Result { id, payload, .. } => match self.iqs.remove(&id) {
+                Some(PendingIq::Mam) => {
+                    let fin = payload.as_ref().and_then(stanzas::mam_fin);
+                    self.on_mam_fin(fin).await;
+                }
+                Some(PendingIq::Roster) => {
+                    if let Some(q) = payload {
+                        self.on_roster(&q);
+                    }
+                }
+                Some(PendingIq::Carbons) | None => {}
+            },
+            Iq::Error { id, error, .. } => {
+                if let Some(PendingIq::Mam) = self.iqs.remove(&id) {
+                    self.ctx.warn(format!("history sync failed: {:?}", error.defined_condition));
+                    self.finish_sync();
+                }
+            }
+            Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
+                // Only our own server (no from, or our bare address) may push rosters.
+                let from_server = from.as_ref().is_none_or(|f| Some(f.to_bare()) == self.me());
+                let answer = if payload.is("ping", ns::PING)
+                    || (from_server && payload.is("query", ns::ROSTER))
+                {
+                    if payload.is("query", ns::ROSTER) {
+                        self.on_roster(&payload);
+                    }
+                    Iq::Result { from: None, to: from, id, payload: None }
+                } else if payload.is("query", ns::DISCO_INFO) {
+                    let mut q = stanzas::el("query", ns::DISCO_INFO, &[]);
+                    q.append_child(stanzas::el(
+                        "identity",
+                        ns::DISCO_INFO,
+                        &[("category", "client"), ("type", "pc"), ("name", "ucdesk")],
+                    ));
+                    for f in
+                        [ns::DISCO_INFO, ns::RECEIPTS, ns::DISPLAYED_MARKERS, ns::CHATSTATES, stanzas::REPLY]
+                    {
+                        q.append_child(stanzas::el("feature", ns::DISCO_INFO, &[("var", f)]));
+                    }
+                    Iq::Result { from: None, to: from, id, payload: Some(q) }
+                } else {
+                    let mut e = stanzas::el("error", "jabber:client", &[("type", "cancel")]);
+                    e.append_child(stanzas::el(
+                        "service-unavailable",
+                        "urn:ietf:params:xml:ns:xmpp-stanzas",
+                        &[],
+                    ));
+                    match tokio_xmpp::parsers::stanza_error::StanzaError::try_from(e) {
+                        Ok(error) => Iq::Error { from: None, to: from, id, error, payload: None },
+                        Err(_) => return,
+                    }
+                };
+                self.send(answer).await;
+            }
+        }
+    }
+
+    fn on_roster(&mut self, query: &Element) {
+        let Some(store) = self.store.as_mut() else { return };
+        for item in query.children().filter(|c| c.is("item", ns::ROSTER)) {
+            let Some(jid) = item.attr("jid").and_then(|j| j.parse::<BareJid>().ok()) else { continue };
+            if item.attr("subscription") == Some("remove") {
+                continue;
+            }
+            self.contacts.entry(jid.clone()).or_default();
+            if let Some(name) = item.attr("name") {
+                let _ = store.rename(jid.as_str(), name);
+            }
+        }
+    }
+
+    async fn on_mam_fin(&mut self, fin: Option<(bool, Option<String>)>) {
+        if let Some(store) = self.store.as_mut()
+            && let Err(e) = store.commit()
+        {
+            self.ctx.warn(format!("cannot store a history page: {e}"));
+        }
+        let Some((complete, last)) = fin else {
+            self.finish_sync();
+            return;
+        };
+        if let (Some(l), Some(store)) = (last.as_deref(), self.store.as_mut()) {
+            let _ = store.set_meta("mam_last", Some(l));
+        }
+        if let Some(run) = self.sync.as_ref() {
+            self.ctx.publish(
+                contract::TOPIC_SYNC,
+                &SyncProgress { fetched: run.fetched, stored: run.stored, done: false },
+            );
+        }
+        if complete || last.is_none() {
+            self.finish_sync();
+        } else {
+            self.query_page(last.as_deref()).await;
+        }
+    }
+
+    fn finish_sync(&mut self) {
+        let Some(run) = self.sync.take() else { return };
+        if let Some(store) = self.store.as_mut() {
+            let _ = store.commit();
+        }
+        if run.fresh
+            && let Some(store) = self.store.as_mut()
+        {
+            let _ = store.read_everything_before(run.started_ms);
+        }
+        self.ctx.publish(
+            contract::TOPIC_SYNC,
+            &SyncProgress { fetched: run.fetched, stored: run.stored, done: true },
+        );
+    }
+
+    async fn on_message(&mut self, m: XmppMessage) {
+        let Some(me) = self.me() else { return };
+        let from_me = m.from.as_ref().is_none_or(|f| f.to_bare() == me);
+        // Archive results and carbons are trusted only from our own account.
+        if from_me && let Some(result) = stanzas::payload(&m, "result", ns::MAM) {
+            let matches =
+                self.sync.as_ref().is_some_and(|r| result.attr("queryid") == Some(r.queryid.as_str()));
+            if let (true, Some((stamp, inner))) = (matches, stanzas::forwarded(result)) {
+                let archive_id = result.attr("id").map(str::to_string);
+                let ts = stamp.as_deref().and_then(stanzas::stamp_ms).unwrap_or_else(now_ms);
+                if let Some(run) = self.sync.as_mut() {
+                    run.fetched += 1;
+                }
+                if let Some(store) = self.store.as_mut() {
+                    let _ = store.begin();
+                }
+                let stored = self.on_chat(inner, Source::Archive, ts, archive_id).await;
+                if stored && let Some(run) = self.sync.as_mut() {
+                    run.stored += 1;
+                }
+            }
+            return;
+        }
+        if from_me {
+            for kind in ["received", "sent"] {
+                if let Some(carbon) = stanzas::payload(&m, kind, ns::CARBONS)
+                    && let Some((_, inner)) = stanzas::forwarded(carbon)
+                {
+                    let archive_id = stanzas::archive_id(&inner, &me);
+                    self.on_chat(inner, Source::Carbon, now_ms(), archive_id).await;
+                    return;
+                }
+            }
+        }
+        let ts = stanzas::payload(&m, "delay", ns::DELAY)
+            .and_then(|d| d.attr("stamp"))
+            .and_then(stanzas::stamp_ms)
+            .unwrap_or_else(now_ms);
+        let archive_id = stanzas::archive_id(&m, &me);
+        self.on_chat(m, Source::Live, ts, archive_id).await;
+    }
+
+    /// One chat message from any source. Returns whether a new message was stored.
+    async fn on_chat(&mut self, m: XmppMessage, source: Source, ts: i64, archive_id: Option<String>) -> bool {
+        let Some(me) = self.me() else { return false };
+        if !stanzas::is_chat(&m) {
+            return false;
+        }
+        let from = m.from.as_ref().map(|f| f.to_bare()).unwrap_or_else(|| me.clone());
+        let outbound = from == me;
+        let peer = if outbound { m.to.as_ref().map(|t| t.to_bare()) } else { Some(from.clone()) };
+        let Some(peer) = peer else { return false };
+        if peer == me {
+            return false;
+        }
+        let conversation = peer.to_string();
+        let mut stored = false;
+
+        if let Some((_, body)) = m.get_best_body(vec![]) {
+            let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
+            let reply_to =
+                stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
+            let state = if outbound { MessageState::Sent } else { MessageState::Delivered };
+            let direction = if outbound { Direction::Outbound } else { Direction::Inbound };
+            let sender = from.to_string();
+            if let Some(store) = self.store.as_mut() {
+                match store.insert(&Incoming {
+                    conversation: &conversation,
+                    id: &id,
+                    from: &sender,
+                    body,
+                    ts_ms: ts,
+                    direction,
+                    state,
+                    archive_id: archive_id.as_deref(),
+                    reply_to: reply_to.as_deref(),
+                }) {
+                    Ok(Some(new)) => {
+                        stored = true;
+                        self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.ctx.warn(format!("cannot store a message from {sender}: {e}")),
+                }
+            }
+            if !outbound {
+                self.set_typing(&conversation, &sender, false);
+            }
+            // The sender waits for our receipt; archived messages were receipted (or
+            // not) when they arrived.
+            if !outbound
+                && source != Source::Archive
+                && stanzas::payload(&m, "request", ns::RECEIPTS).is_some()
+                && let Some(to) = m.from.clone()
+            {
+                self.send(stanzas::marker(&to, Marker::Received, &id, &stanzas::new_id())).await;
+            }
+        }
+
+        if let Some(id) = stanzas::payload(&m, "received", ns::RECEIPTS).and_then(|r| r.attr("id")) {
+            if !outbound {
+                self.advance(&conversation, id, MessageState::Delivered);
+            }
+        }
+        if let Some(id) = stanzas::payload(&m, "displayed", ns::DISPLAYED_MARKERS).and_then(|r| r.attr("id"))
+        {
+            if outbound {
+                // We read it on another device.
+                if let Some(store) = self.store.as_mut() {
+                    let _ = store.mark_read(&conversation);
+                }
+            } else if let Some(store) = self.store.as_mut() {
+                let ids = store.seen_up_to(&conversation, id).unwrap_or_default();
+                for id in ids {
+                    self.ctx.publish(
+                        contract::TOPIC_RECEIPT,
+                        &Receipt { conversation: conversation.clone(), id, state: MessageState::Seen },
+                    );
+                }
+            }
+        }
+        if source == Source::Live && !outbound {
+            let sender = from.to_string();
+            for p in m.payloads.iter().filter(|p| p.ns() == ns::CHATSTATES) {
+                self.set_typing(&conversation, &sender, p.name() == "composing");
+            }
+        }
+        stored
+    }
+
+    fn advance(&mut self, conversation: &str, id: &str, state: MessageState) {
+        let Some(store) = self.store.as_mut() else { return };
+        if let Ok(Some(m)) = store.advance(conversation, id, state) {
+            // A receipt can beat the server's ack: the message left the outbox.
+            let _ = store.outbox_remove(id);
+            self.ctx.publish(
+                contract::TOPIC_RECEIPT,
+                &Receipt { conversation: conversation.to_string(), id: id.to_string(), state },
+            );
+            self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+        }
+    }
+
+    fn set_typing(&mut self, conversation: &str, who: &str, composing: bool) {
+        let entry = self.typing.entry(conversation.to_string()).or_default();
+        let changed = if composing {
+            entry.insert(who.to_string(), Instant::now()).is_none()
+        } else {
+            entry.remove(who).is_some()
+        };
+        if changed {
+            let mut who: Vec<String> = entry.keys().cloned().collect();
+            who.sort();
+            self.ctx.publish(contract::TOPIC_TYPING, &Typing { conversation: conversation.to_string(), who });
+        }
+    }
+
+    async fn on_presence(&mut self, p: Presence) {
+        let Some(me) = self.me() else { return };
+        let Some(from) = p.from.clone() else { return };
+        let bare = from.to_bare();
+        match p.type_ {
+            PresenceType::Subscribe => {
+                // A colleague on our own server: the company directory is shared.
+                if bare.domain() == me.domain() {
+                    self.send(Presence::subscribed().with_to(Jid::from(bare.clone()))).await;
+                    if !self.contacts.contains_key(&bare) {
+                        self.send(Presence::subscribe().with_to(Jid::from(bare.clone()))).await;
+                    }
+                    self.contacts.entry(bare).or_default();
+                }
+            }
+            PresenceType::None | PresenceType::Unavailable if bare != me => {
+                let resource = from.resource().map(|r| r.to_string()).unwrap_or_default();
+                let contact = self.contacts.entry(bare.clone()).or_default();
+                if p.type_ == PresenceType::Unavailable {
+                    contact.resources.remove(&resource);
+                    if contact.resources.is_empty() {
+                        contact.last_active = Some(now_ms());
+                    }
+                } else {
+                    let show = p.show.as_ref().map(|s| match s {
+                        Show::Away => "away",
+                        Show::Chat => "chat",
+                        Show::Dnd => "dnd",
+                        Show::Xa => "xa",
+                    });
+                    let ext = p.payloads.iter().find(|e| e.is("presence", stanzas::UCDESK_PRESENCE));
+                    let (status, device, on_call) = stanzas::read_status(show, ext);
+                    let message = p.statuses.values().next().cloned().filter(|s| !s.is_empty());
+                    contact.resources.insert(resource, (status, message, device, on_call));
+                }
+                let changed = self.contact_presence(&bare);
+                self.ctx.publish(presence::TOPIC_CHANGED, &changed);
+            }
+            _ => {}
+        }
+    }
+
+    fn contact_presence(&self, jid: &BareJid) -> PresenceChanged {
+        let Some(c) = self.contacts.get(jid) else { return offline(jid.as_str()) };
+        // The most available resource speaks for the person.
+        let rank = |s: Status| match s {
+            Status::Available => 0,
+            Status::Busy => 1,
+            Status::Dnd => 2,
+            Status::Away => 3,
+            Status::Offline => 4,
+        };
+        let best = c.resources.values().min_by_key(|r| rank(r.0));
+        let mut devices: Vec<Device> = c.resources.values().filter_map(|r| r.2).collect();
+        devices.sort();
+        devices.dedup();
+        PresenceChanged {
+            jid: jid.to_string(),
+            me: false,
+            status: best.map(|b| b.0).unwrap_or(Status::Offline),
+            message: best.and_then(|b| b.1.clone()),
+            devices,
+            on_call: c.resources.values().any(|r| r.3),
+            last_active: if best.is_none() { c.last_active.map(crate::store::rfc3339) } else { None },
+            expires: None,
+        }
+    }
+
+    fn my_presence(&self) -> PresenceChanged {
+        PresenceChanged {
+            jid: self.me().map(|j| j.to_string()).unwrap_or_default(),
+            me: true,
+            status: if self.online { self.mine.status } else { Status::Offline },
+            message: self.mine.message.clone(),
+            devices: if self.online { vec![Device::Desktop] } else { Vec::new() },
+            on_call: self.mine.on_call,
+            last_active: None,
+            expires: self.mine.expires_at.map(crate::store::rfc3339),
+        }
+    }
+
+    async fn send_presence(&mut self) {
+        let p = if self.mine.status == Status::Offline {
+            // "Appear offline": unavailable, but the session stays to receive messages.
+            Presence::unavailable()
+        } else {
+            let (show, ext) = stanzas::presence_payload(self.mine.status, self.mine.on_call);
+            let mut p = Presence::available();
+            p.show = match show {
+                Some("away") => Some(Show::Away),
+                Some("dnd") => Some(Show::Dnd),
+                _ => None,
+            };
+            if let Some(msg) = &self.mine.message {
+                p.set_status("", msg.as_str());
+            }
+            p.payloads.push(ext);
+            p
+        };
+        self.send(p).await;
+        let mine = self.my_presence();
+        self.ctx.publish(presence::TOPIC_CHANGED, &mine);
+    }
+
+    async fn tick(&mut self) {
+        if let Some(at) = self.mine.expires_at
+            && now_ms() >= at
+        {
+            self.mine = Mine {
+                status: Status::Available,
+                message: None,
+                expires_at: None,
+                on_call: self.mine.on_call,
+            };
+            self.send_presence().await;
+        }
+        let stale: Vec<(String, String)> = self
+            .typing
+            .iter()
+            .flat_map(|(c, who)| {
+                who.iter()
+                    .filter(|(_, since)| since.elapsed() > TYPING_TIMEOUT)
+                    .map(move |(w, _)| (c.clone(), w.clone()))
+            })
+            .collect();
+        for (c, w) in stale {
+            self.set_typing(&c, &w, false);
+        }
+    }
+
+    async fn on_request(&mut self, req: Request) -> Result<Value, String> {
+        match req {
+            Request::Send(s) => self.send_message(s).await.map(|m| json!(m)),
+            Request::History(q) => {
+                let store = self.store()?;
+                let (messages, first_unread) = store
+                    .history(&q.conversation, q.before.as_deref(), q.limit.min(1000))
+                    .map_err(|e| e.to_string())?;
+                Ok(json!(History { messages, first_unread }))
+            }
+            Request::Search(q) => {
+                let (conversations, messages) =
+                    self.store()?.search(&q.query, q.limit.min(1000)).map_err(|e| e.to_string())?;
+                Ok(json!(SearchResults { conversations, messages }))
+            }
+            Request::Conversations => Ok(json!(self.store()?.conversations().map_err(|e| e.to_string())?)),
+            Request::MarkRead(c) => {
+                let last = self.store_mut()?.mark_read(&c).map_err(|e| e.to_string())?;
+                if let Some((id, sender)) = last
+                    && let Ok(to) = sender.parse::<BareJid>()
+                {
+                    self.send(stanzas::marker(&Jid::from(to), Marker::Displayed, &id, &stanzas::new_id()))
+                        .await;
+                }
+                Ok(Value::Null)
+            }
+            Request::MarkUnread(c) => {
+                self.store_mut()?.mark_unread(&c).map(|_| Value::Null).map_err(|e| e.to_string())
+            }
+            Request::MarkAllRead => {
+                let ids: Vec<String> = self
+                    .store()?
+                    .conversations()
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter(|c| c.unread > 0)
+                    .map(|c| c.id)
+                    .collect();
+                for c in ids {
+                    Box::pin(self.on_request(Request::MarkRead(c))).await?;
+                }
+                Ok(Value::Null)
+            }
+            Request::Close(c) => self.flag(&c, Flag::Closed, true),
+            Request::Reopen(c) => self.flag(&c, Flag::Closed, false),
+            Request::CloseAll => {
+                self.store_mut()?.close_all().map(|_| Value::Null).map_err(|e| e.to_string())
+            }
+            Request::Mute(c, on) => self.flag(&c, Flag::Muted, on),
+            Request::Pin(c, at) => {
+                self.store_mut()?.pin(&c, at).map(|_| Value::Null).map_err(|e| e.to_string())
+            }
+            Request::Typing { conversation, composing } => {
+                let enabled: bool = self.ctx.setting("typing_notifications").unwrap_or(true);
+                let Ok(to) = conversation.parse::<BareJid>() else {
+                    return Err(format!("{conversation:?} is not an address"));
+                };
+                if !enabled || !self.online {
+                    return Ok(Value::Null);
+                }
+                let due = self.my_typing.get(&conversation).is_none_or(|t| t.elapsed() > TYPING_REPEAT);
+                if composing && due {
+                    self.my_typing.insert(conversation, Instant::now());
+                    self.send(stanzas::chat_state(&to, "composing")).await;
+                } else if !composing && self.my_typing.remove(&conversation).is_some() {
+                    self.send(stanzas::chat_state(&to, "paused")).await;
+                }
+                Ok(Value::Null)
+            }
+            Request::AddContact(jid) => {
+                let bare: BareJid =
+                    jid.trim().parse().map_err(|e| format!("{jid:?} is not an address: {e}"))?;
+                self.contacts.entry(bare.clone()).or_default();
+                self.store_mut()?
+                    .ensure_conversation(
+                        bare.as_str(),
+                        bare.node().map(|n| n.as_str()).unwrap_or(bare.as_str()),
+                        false,
+                    )
+                    .map_err(|e| e.to_string())?;
+                self.send(Presence::subscribe().with_to(Jid::from(bare))).await;
+                Ok(Value::Null)
+            }
+            Request::SetPresence(set) => {
+                if let Some(status) = set.status {
+                    self.mine.status = status;
+                    self.mine.message = set.message.filter(|m| !m.trim().is_empty());
+                    self.mine.expires_at =
+                        set.expires_in.filter(|s| *s > 0).map(|s| now_ms() + s as i64 * 1000);
+                }
+                if let Some(on_call) = set.on_call {
+                    self.mine.on_call = on_call;
+                }
+                if self.online {
+                    self.send_presence().await;
+                } else {
+                    let mine = self.my_presence();
+                    self.ctx.publish(presence::TOPIC_CHANGED, &mine);
+                }
+                Ok(json!(self.my_presence()))
+            }
+            Request::Presences => {
+                let mut all: Vec<PresenceChanged> =
+                    self.contacts.keys().map(|j| self.contact_presence(j)).collect();
+                all.insert(0, self.my_presence());
+                Ok(json!(all))
+            }
+            Request::Resync => {
+                if !self.online {
+                    return Err("not connected: history syncs when the connection is back".into());
+                }
+                self.start_sync(true).await;
+                Ok(Value::Null)
+            }
+            Request::Outbox => Ok(json!(self.store()?.outbox().map_err(|e| e.to_string())?)),
+        }
+    }
+
+    fn flag(&mut self, c: &str, flag: Flag, on: bool) -> Result<Value, String> {
+        match self.store_mut()?.set_flag(c, flag, on) {
+            Ok(true) => Ok(Value::Null),
+            Ok(false) => Err(format!("no conversation {c}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn store(&self) -> Result<&Store, String> {
+        self.store.as_ref().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    }
+
+    fn store_mut(&mut self) -> Result<&mut Store, String> {
+        self.store.as_mut().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    }
+
+    async fn send_message(&mut self, s: contract::Send) -> Result<Message, String> {
+        let chars = s.body.chars().count();
+        if chars > contract::MAX_BODY_CHARS {
+            return Err(format!(
+                "the message is {chars} characters long; the limit is {}",
+                contract::MAX_BODY_CHARS
+            ));
+        }
+        if s.body.trim().is_empty() {
+            return Err("the message is empty".into());
+        }
+        let to: BareJid = s.to.trim().parse().map_err(|e| format!("{:?} is not an address: {e}", s.to))?;
+        if to.node().is_none() {
+            return Err(format!("{to} is not a person's or room's address (user@domain)"));
+        }
+        let me = match (&self.account, self.connection.state) {
+            (None, _) => return Err("chat is not set up: set chat.jid and chat.password".into()),
+            (Some(_), ConnectionState::AuthFailed) => {
+                return Err("the chat server refused the login; fix the password to send".into());
+            }
+            (Some(_), ConnectionState::UntrustedCertificate) => {
+                return Err(
+                    "the chat server's certificate is not trusted; accept it or fix the server to send"
+                        .into(),
+                );
+            }
+            (Some(a), _) => a.jid.clone(),
+        };
+        let id = stanzas::new_id();
+        let conversation = to.to_string();
+        let sender = me.to_string();
+        let store = self.store_mut()?;
+        let message = store
+            .insert(&Incoming {
+                conversation: &conversation,
+                id: &id,
+                from: &sender,
+                body: &s.body,
+                ts_ms: now_ms(),
+                direction: Direction::Outbound,
+                state: MessageState::Pending,
+                archive_id: None,
+                reply_to: s.reply_to.as_deref(),
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "a message with this id exists".to_string())?;
+        store.outbox_add(&id, &conversation).map_err(|e| e.to_string())?;
+        self.my_typing.remove(&conversation);
+        if self.online {
+            self.push(&message).await;
+        }
+        self.ctx.publish(contract::TOPIC_MESSAGE, &message);
+        Ok(message)
+    }
+
+    fn refresh(&mut self) {
+        // A history page's transaction never outlives the sync (lost connection).
+        if self.sync.is_none()
+            && let Some(store) = self.store.as_mut()
+        {
+            let _ = store.commit();
+        }
+        let outbox = self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+        if outbox != self.connection.outbox {
+            self.connection.outbox = outbox;
+            self.ctx.publish(contract::TOPIC_CONNECTION, &self.connection);
+        }
+        let snap = Snapshot {
+            connection: self.connection.clone(),
+            conversations: self.store.as_ref().and_then(|s| s.conversations().ok()).unwrap_or_default(),
+            typing: self
+                .typing
+                .iter()
+                .filter(|(_, w)| !w.is_empty())
+                .map(|(c, w)| (c.clone(), w.keys().cloned().collect()))
+                .collect(),
+            me: self.my_presence(),
+            contacts: self.contacts.keys().map(|j| (j.to_string(), self.contact_presence(j))).collect(),
+        };
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap;
+        (self.on_change)();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Live,
+    Carbon,
+    Archive,
+}

@@ -1,0 +1,307 @@
+//! chat: the `chat` and `presence` contracts over XMPP. One account logs in with
+//! STARTTLS (verified; an untrusted certificate is accepted only when the user accepts
+//! that certificate), keeps its session with stream management, syncs history from
+//! the server's archive (MAM) and other devices (carbons), stores every message in
+//! SQLite with a local full-text index, and never loses what the user sends: it waits
+//! in the outbox until the server acknowledges it.
+//!
+//! This file is only the [`Plugin`] glue: requests become [`engine::Request`]s,
+//! settings changes reconnect, views are drawn from the engine's snapshot. The engine
+//! (one tokio task with tokio-xmpp) lives in `engine.rs`.
+
+mod config;
+mod connection;
+mod engine;
+mod stanzas;
+mod store;
+mod tls;
+mod views;
+
+use engine::{Engine, Request};
+use std::sync::{Arc, Mutex};
+use ucdesk_sdk::contract::chat::{self as contract, ConversationRef, HistoryQuery, SearchQuery};
+use ucdesk_sdk::contract::presence;
+use ucdesk_sdk::prelude::*;
+
+struct Chat {
+    ctx: Context,
+    engine: Engine,
+    form: Arc<Mutex<views::Form>>,
+}
+
+impl Plugin for Chat {
+    fn manifest() -> Manifest {
+        let m = Manifest::build("chat", env!("CARGO_PKG_VERSION"))
+            .name("Chat")
+            .description(
+                "Chat and presence over XMPP: conversations, history sync, search, outbox, unified presence.",
+            )
+            .feature("chat")
+            .provides("presence")
+            .panel("chats", "Chats")
+            .panel("conversation", "Conversation")
+            .service(
+                "chat.send",
+                "{to, body, reply_to?} -> the stored message (pending until the server has it)",
+            )
+            .service("chat.history", "{conversation, before?, limit} -> {messages, first_unread}")
+            .service("chat.search", "{query, limit?} -> {conversations, messages}")
+            .service("chat.conversations", "The conversations, pinned first, then by last activity")
+            .service("chat.mark_read", "{conversation}")
+            .service("chat.mark_unread", "{conversation}")
+            .service("chat.mark_all_read", "Every conversation read")
+            .service("chat.close", "{conversation}: hide it until new activity")
+            .service("chat.close_all", "Close every conversation")
+            .service("chat.reopen", "{conversation}")
+            .service("chat.mute", "{conversation, muted}")
+            .service("chat.pin", "{conversation, position?}: pin at a position (0 first); no position unpins")
+            .service("chat.typing", "{conversation, composing}")
+            .service("chat.add_contact", "{jid}: add to contacts and ask for their presence")
+            .service("chat.resync", "Fetch the entire history again from the server")
+            .service("chat.outbox", "Messages waiting for the server")
+            .service("chat.status", "The connection state")
+            .service("chat.trust_certificate", "{fingerprint}: accept this server certificate (asked once)")
+            .service("presence.set", "{status?, message?, expires_in?, on_call?}")
+            .service("presence.list", "The user's and every contact's presence");
+        config::declare(m).finish()
+    }
+
+    fn new(ctx: Context) -> Result<Self, Error> {
+        let store = match store::Store::open(&ctx.data_dir().join("chat.sqlite3")) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Chat still connects and shows presence; nothing can be stored or sent.
+                ctx.error(e.to_string());
+                None
+            }
+        };
+        let form = Arc::new(Mutex::new(views::Form::default()));
+        let slot: Arc<Mutex<Option<Arc<Mutex<engine::Snapshot>>>>> = Arc::new(Mutex::new(None));
+        let republish: Arc<dyn Fn() + Send + Sync> = {
+            let (ctx, form, slot) = (ctx.clone(), form.clone(), slot.clone());
+            Arc::new(move || {
+                let Some(snap) = slot.lock().ok().and_then(|s| s.clone()) else { return };
+                let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let form = form.lock().unwrap_or_else(|p| p.into_inner());
+                ctx.publish_view("chats", &views::chats(&s, &form));
+            })
+        };
+        let engine = Engine::start(ctx.clone(), store, republish)
+            .map_err(|e| Error::new(format!("cannot start the chat engine: {e}")))?;
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.snapshot.clone());
+        Ok(Chat { ctx, engine, form })
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        self.engine.reconfigure(config::account(&self.ctx));
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
+        if event.topic == ucdesk_sdk::contract::kernel::TOPIC_SETTING_CHANGED {
+            self.engine.reconfigure(config::account(&self.ctx));
+        }
+        Ok(())
+    }
+
+    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
+        let conv = |call: &Call<'_>| call.args::<ConversationRef>().map(|c| c.conversation);
+        let namespace = call.service().split_once('.').map_or("", |(ns, _)| ns);
+        let req = match (namespace, call.verb()) {
+            ("presence", "set") => Request::SetPresence(call.args::<presence::Set>()?),
+            ("presence", "list") => Request::Presences,
+            ("presence", other) => return Err(Error::new(format!("presence has no service {other}"))),
+            (_, "send") => Request::Send(call.args::<contract::Send>()?),
+            (_, "history") => Request::History(call.args::<HistoryQuery>()?),
+            (_, "search") => Request::Search(call.args::<SearchQuery>()?),
+            (_, "conversations") => Request::Conversations,
+            (_, "mark_read") => Request::MarkRead(conv(&call)?),
+            (_, "mark_unread") => Request::MarkUnread(conv(&call)?),
+            (_, "mark_all_read") => Request::MarkAllRead,
+            (_, "close") => Request::Close(conv(&call)?),
+            (_, "close_all") => Request::CloseAll,
+            (_, "reopen") => Request::Reopen(conv(&call)?),
+            (_, "mute") => Request::Mute(conv(&call)?, call.arg::<bool>("muted")?),
+            (_, "pin") => {
+                let position: Option<u32> = call.arg("position").unwrap_or(None);
+                Request::Pin(conv(&call)?, position)
+            }
+            (_, "typing") => {
+                Request::Typing { conversation: conv(&call)?, composing: call.arg("composing")? }
+            }
+            (_, "add_contact") => Request::AddContact(call.arg("jid")?),
+            (_, "resync") => Request::Resync,
+            (_, "outbox") => Request::Outbox,
+            (_, "status") => return Ok(json!(self.snapshot().connection)),
+            (_, "trust_certificate") => {
+                let fingerprint: String = call.arg("fingerprint")?;
+                self.trust(&fingerprint)?;
+                return Ok(Value::Null);
+            }
+            (_, other) => return Err(Error::new(format!("chat has no service {other}"))),
+        };
+        self.engine.request(req).map_err(Error::new)
+    }
+
+    fn view(&mut self, panel: &str) -> Result<View, Error> {
+        let s = self.snapshot();
+        match panel {
+            "chats" => Ok(views::chats(&s, &self.form())),
+            "conversation" => {
+                let open = self.form().open.clone();
+                let messages = match open {
+                    Some(c) => self.history(&c),
+                    None => Vec::new(),
+                };
+                Ok(views::conversation(&s, &self.form(), &messages))
+            }
+            other => Err(Error::new(format!("chat has no panel {other}"))),
+        }
+    }
+
+    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
+        let widget = event.widget.as_str();
+        let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
+        let result: Result<Value, String> = match (name, event.action) {
+            ("search", UiAction::Changed { value }) => {
+                self.form().search = value.as_str().unwrap_or_default().to_string();
+                Ok(Value::Null)
+            }
+            ("new_chat", UiAction::Changed { value }) => {
+                self.form().new_chat = value.as_str().unwrap_or_default().to_string();
+                Ok(Value::Null)
+            }
+            ("start", UiAction::Clicked) | ("new_chat", UiAction::Submitted { .. }) => {
+                let jid = std::mem::take(&mut self.form().new_chat);
+                let r = self.engine.request(Request::AddContact(jid.clone()));
+                if r.is_ok() {
+                    self.form().open = Some(jid.trim().to_string());
+                }
+                r
+            }
+            ("conversations", UiAction::Selected { row }) => {
+                let c = row.trim_start_matches("conv:").to_string();
+                self.form().open = Some(c.clone());
+                self.engine.request(Request::MarkRead(c))
+            }
+            ("draft", UiAction::Changed { value }) => {
+                let text = value.as_str().unwrap_or_default().to_string();
+                let open = self.form().open.clone();
+                self.form().draft = text.clone();
+                match open {
+                    Some(c) => {
+                        self.engine.request(Request::Typing { conversation: c, composing: !text.is_empty() })
+                    }
+                    None => Ok(Value::Null),
+                }
+            }
+            ("send", UiAction::Clicked) | ("draft", UiAction::Submitted { .. }) => {
+                let open = self.form().open.clone();
+                match open {
+                    Some(to) => {
+                        let body = self.form().draft.clone();
+                        let r =
+                            self.engine.request(Request::Send(contract::Send { to, body, reply_to: None }));
+                        // The draft survives a refusal (too long, not set up).
+                        if r.is_ok() {
+                            self.form().draft.clear();
+                        }
+                        r
+                    }
+                    None => Err("no conversation is open".into()),
+                }
+            }
+            ("close", UiAction::Clicked) => {
+                self.form().open = None;
+                self.engine.request(Request::Close(arg.to_string()))
+            }
+            ("mark_all_read", UiAction::Clicked) => self.engine.request(Request::MarkAllRead),
+            ("status", UiAction::Clicked) => {
+                let status: Option<presence::Status> = serde_json::from_value(json!(arg)).ok();
+                self.engine.request(Request::SetPresence(presence::Set {
+                    status,
+                    message: None,
+                    expires_in: None,
+                    on_call: None,
+                }))
+            }
+            ("trust", UiAction::Clicked) => self.trust(arg).map(|()| Value::Null).map_err(|e| e.to_string()),
+            _ => Ok(Value::Null),
+        };
+        if let Err(e) = result {
+            self.ctx.warn(format!("{widget}: {e}"));
+        }
+        let s = self.snapshot();
+        self.ctx.publish_view("chats", &views::chats(&s, &self.form()));
+        let open = self.form().open.clone();
+        if let Some(c) = open {
+            let messages = self.history(&c);
+            self.ctx.publish_view("conversation", &views::conversation(&s, &self.form(), &messages));
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        self.engine.shutdown();
+        Ok(())
+    }
+}
+
+impl Chat {
+    fn snapshot(&self) -> engine::Snapshot {
+        self.engine.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn form(&self) -> std::sync::MutexGuard<'_, views::Form> {
+        self.form.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn history(&self, conversation: &str) -> Vec<contract::Message> {
+        let q = Request::History(HistoryQuery {
+            conversation: conversation.to_string(),
+            before: None,
+            limit: 20,
+        });
+        self.engine
+            .request(q)
+            .ok()
+            .and_then(|v| serde_json::from_value::<contract::History>(v).ok())
+            .map(|h| h.messages)
+            .unwrap_or_default()
+    }
+
+    /// The user accepted the certificate with this fingerprint: pin it (only the one
+    /// that was presented), which reconnects.
+    fn trust(&self, fingerprint: &str) -> Result<(), Error> {
+        let presented = self.snapshot().connection.fingerprint;
+        if presented.as_deref() != Some(fingerprint) {
+            return Err(Error::new("that is not the certificate the server presented"));
+        }
+        self.ctx.set_setting("trusted_certificate", &fingerprint)?;
+        self.ctx.set_setting("allow_insecure_tls", &true)?;
+        self.engine.reconfigure(config::account(&self.ctx));
+        Ok(())
+    }
+}
+
+/// The topics this plugin publishes, for documentation and tests.
+pub const TOPICS: [&str; 6] = [
+    contract::TOPIC_MESSAGE,
+    contract::TOPIC_TYPING,
+    contract::TOPIC_RECEIPT,
+    contract::TOPIC_SYNC,
+    contract::TOPIC_CONNECTION,
+    presence::TOPIC_CHANGED,
+];
+
+export_plugin!(Chat);
+
+#[cfg(test)]
+mod tests {
+    /// The kernel refuses a plugin whose manifest does not validate: catch it here.
+    #[test]
+    fn the_manifest_validates() {
+        use ucdesk_sdk::Plugin as _;
+        super::Chat::manifest().validate().unwrap();
+    }
+}

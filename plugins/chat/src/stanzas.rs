@@ -1,0 +1,237 @@
+//! Building and reading the stanzas the chat speaks: chat messages with origin-id,
+//! receipts (XEP-0184), chat markers (XEP-0333), chat states (XEP-0085), replies
+//! (XEP-0461, which xmpp-parsers lacks), carbons (XEP-0280), MAM (XEP-0313) queries and
+//! results, and our presence extension.
+//!
+//! Payloads are read as plain elements by name and namespace: an unknown or malformed
+//! child is ignored, never fatal.
+
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::minidom::rxml::NcName;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::message::{Id, Lang, Message, MessageType};
+use tokio_xmpp::parsers::ns;
+use ucdesk_sdk::contract::presence::{Device, Status};
+
+pub const REPLY: &str = "urn:xmpp:reply:0";
+pub const HINTS: &str = "urn:xmpp:hints";
+/// Our presence extension: the exact status (XMPP's `show` cannot tell busy from do
+/// not disturb), the device kind, and the phone's on-call state.
+pub const UCDESK_PRESENCE: &str = "urn:ucdesk:presence:0";
+
+/// An element with attributes; names are static, so a bad one is a programming error.
+pub fn el(name: &str, namespace: &str, attrs: &[(&str, &str)]) -> Element {
+    let mut b = Element::builder(name, namespace);
+    for (k, v) in attrs {
+        b = b.attr(NcName::try_from(*k).expect("static attribute name"), *v);
+    }
+    b.build()
+}
+
+pub fn with_text(mut e: Element, text: &str) -> Element {
+    e.append_text_node(text);
+    e
+}
+
+pub fn child(parent: Element, c: Element) -> Element {
+    let mut p = parent;
+    p.append_child(c);
+    p
+}
+
+/// A chat message we send: body, origin-id, receipt request, markable, active state.
+pub fn chat(to: &BareJid, id: &str, body: &str, reply_to: Option<(&str, &str)>) -> Message {
+    let mut m = Message::chat(Some(Jid::from(to.clone())));
+    m.id = Some(Id(id.to_string()));
+    m.bodies.insert(Lang::default(), body.to_string());
+    m.payloads.push(el("origin-id", ns::SID, &[("id", id)]));
+    m.payloads.push(el("request", ns::RECEIPTS, &[]));
+    m.payloads.push(el("markable", ns::DISPLAYED_MARKERS, &[]));
+    m.payloads.push(el("active", ns::CHATSTATES, &[]));
+    if let Some((to, id)) = reply_to {
+        m.payloads.push(el("reply", REPLY, &[("to", to), ("id", id)]));
+    }
+    m
+}
+
+/// A receipt or displayed marker for message `id`, archived so other devices see it.
+pub fn marker(to: &Jid, kind: Marker, id: &str, own_id: &str) -> Message {
+    let mut m = Message::chat(Some(to.clone()));
+    m.id = Some(Id(own_id.to_string()));
+    let payload = match kind {
+        Marker::Received => el("received", ns::RECEIPTS, &[("id", id)]),
+        Marker::Displayed => el("displayed", ns::DISPLAYED_MARKERS, &[("id", id)]),
+    };
+    m.payloads.push(payload);
+    m.payloads.push(el("store", HINTS, &[]));
+    m
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Marker {
+    Received,
+    Displayed,
+}
+
+pub fn chat_state(to: &BareJid, state: &str) -> Message {
+    let mut m = Message::chat(Some(Jid::from(to.clone())));
+    m.payloads.push(el(state, ns::CHATSTATES, &[]));
+    m.payloads.push(el("no-store", HINTS, &[]));
+    m
+}
+
+pub fn iq_set(id: &str, to: Option<Jid>, payload: Element) -> Iq {
+    Iq::Set { from: None, to, id: id.to_string(), payload }
+}
+
+pub fn iq_get(id: &str, to: Option<Jid>, payload: Element) -> Iq {
+    Iq::Get { from: None, to, id: id.to_string(), payload }
+}
+
+/// A MAM page of up to `max` messages after archive id `after` (from the start when
+/// None), oldest first.
+pub fn mam_query(queryid: &str, after: Option<&str>, max: u32) -> Element {
+    let mut set = el("set", ns::RSM, &[]);
+    set.append_child(with_text(el("max", ns::RSM, &[]), &max.to_string()));
+    if let Some(a) = after {
+        set.append_child(with_text(el("after", ns::RSM, &[]), a));
+    }
+    child(el("query", ns::MAM, &[("queryid", queryid)]), set)
+}
+
+/// What a MAM `fin` says: whether the archive is exhausted, and the last id.
+pub fn mam_fin(payload: &Element) -> Option<(bool, Option<String>)> {
+    if !payload.is("fin", ns::MAM) {
+        return None;
+    }
+    let complete = matches!(payload.attr("complete"), Some("true" | "1"));
+    let last = payload.get_child("set", ns::RSM).and_then(|s| s.get_child("last", ns::RSM)).map(|l| l.text());
+    Some((complete, last))
+}
+
+/// `<forwarded>`'s message and its delay stamp (RFC 3339 / XEP-0082).
+pub fn forwarded(parent: &Element) -> Option<(Option<String>, Message)> {
+    let fwd = parent.get_child("forwarded", ns::FORWARD)?;
+    let stamp = fwd.get_child("delay", ns::DELAY).and_then(|d| d.attr("stamp")).map(str::to_string);
+    let inner = fwd.children().find(|c| c.name() == "message")?.clone();
+    let message = Message::try_from(inner).ok()?;
+    Some((stamp, message))
+}
+
+/// The payload child `name` in `namespace`.
+pub fn payload<'a>(m: &'a Message, name: &str, namespace: &str) -> Option<&'a Element> {
+    m.payloads.iter().find(|p| p.is(name, namespace))
+}
+
+/// The message's stable id: origin-id, else the id attribute.
+pub fn stable_id(m: &Message) -> Option<String> {
+    payload(m, "origin-id", ns::SID)
+        .and_then(|o| o.attr("id"))
+        .map(str::to_string)
+        .or_else(|| m.id.as_ref().map(|i| i.0.clone()))
+        .filter(|s| !s.is_empty())
+}
+
+/// The archive id our own server stamped on a message.
+pub fn archive_id(m: &Message, me: &BareJid) -> Option<String> {
+    m.payloads
+        .iter()
+        .filter(|p| p.is("stanza-id", ns::SID))
+        .find(|p| p.attr("by").and_then(|b| b.parse::<BareJid>().ok()).as_ref() == Some(me))
+        .and_then(|p| p.attr("id"))
+        .map(str::to_string)
+}
+
+pub fn is_chat(m: &Message) -> bool {
+    matches!(m.type_, MessageType::Chat | MessageType::Normal)
+}
+
+/// Parses an RFC 3339 stamp to Unix milliseconds.
+pub fn stamp_ms(stamp: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.timestamp_millis())
+}
+
+/// Our presence, as XMPP `show`/`status` plus the extension element.
+pub fn presence_payload(status: Status, on_call: bool) -> (Option<&'static str>, Element) {
+    let show = match status {
+        Status::Available | Status::Offline => None,
+        Status::Away => Some("away"),
+        Status::Busy | Status::Dnd => Some("dnd"),
+    };
+    let ext = el(
+        "presence",
+        UCDESK_PRESENCE,
+        &[
+            ("status", status.as_str()),
+            ("device", "desktop"),
+            ("on-call", if on_call { "true" } else { "false" }),
+        ],
+    );
+    (show, ext)
+}
+
+/// A contact's status from `show` and our extension (when their client sends it).
+pub fn read_status(show: Option<&str>, ext: Option<&Element>) -> (Status, Option<Device>, bool) {
+    let from_show = match show {
+        Some("away") | Some("xa") => Status::Away,
+        Some("dnd") => Status::Dnd,
+        _ => Status::Available,
+    };
+    let Some(ext) = ext else { return (from_show, None, false) };
+    let status = match ext.attr("status") {
+        Some("available") => Status::Available,
+        Some("away") => Status::Away,
+        Some("busy") => Status::Busy,
+        Some("dnd") => Status::Dnd,
+        _ => from_show,
+    };
+    let device = match ext.attr("device") {
+        Some("desktop") => Some(Device::Desktop),
+        Some("mobile") => Some(Device::Mobile),
+        Some("web") => Some(Device::Web),
+        _ => None,
+    };
+    (status, device, ext.attr("on-call") == Some("true"))
+}
+
+/// A random id (122 bits, UUID v4 text form).
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random generator works");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_message_carries_what_receivers_need() {
+        let m = chat(&"bob@lab".parse().unwrap(), "abc", "hi", Some(("bob@lab", "x1")));
+        assert_eq!(stable_id(&m).as_deref(), Some("abc"));
+        assert!(payload(&m, "request", ns::RECEIPTS).is_some());
+        assert!(payload(&m, "markable", ns::DISPLAYED_MARKERS).is_some());
+        assert_eq!(payload(&m, "reply", REPLY).and_then(|r| r.attr("id")), Some("x1"));
+    }
+
+    #[test]
+    fn mam_fin_reads_completion_and_last_id() {
+        let fin: Element =
+            "<fin xmlns='urn:xmpp:mam:2' complete='true'><set xmlns='http://jabber.org/protocol/rsm'><last>L9</last></set></fin>"
+                .parse()
+                .unwrap();
+        assert_eq!(mam_fin(&fin), Some((true, Some("L9".into()))));
+    }
+
+    #[test]
+    fn our_extension_tells_busy_from_dnd() {
+        let (show, ext) = presence_payload(Status::Busy, true);
+        assert_eq!(show, Some("dnd"));
+        assert_eq!(read_status(show, Some(&ext)), (Status::Busy, Some(Device::Desktop), true));
+        assert_eq!(read_status(Some("xa"), None), (Status::Away, None, false));
+    }
+}

@@ -1,0 +1,621 @@
+//! The chat store: every message and conversation in SQLite, an FTS5 index for local
+//! search (the server's archive has none), the outbox, and the sync position.
+//!
+//! A message is identified by (conversation, sender, id) where id is the sender's
+//! stable id, so the same message seen live, as a carbon, from the archive or sent
+//! twice after a reconnect is stored once.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use ucdesk_sdk::contract::chat::{Conversation, Direction, Message, MessageState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the chat store {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("chat store: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub struct Store {
+    db: Connection,
+}
+
+/// A message on its way in, before it is known whether it is new.
+pub struct Incoming<'a> {
+    pub conversation: &'a str,
+    pub id: &'a str,
+    pub from: &'a str,
+    pub body: &'a str,
+    pub ts_ms: i64,
+    pub direction: Direction,
+    pub state: MessageState,
+    pub archive_id: Option<&'a str>,
+    pub reply_to: Option<&'a str>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+  rowid INTEGER PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  id TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  body TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  direction INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  archive_id TEXT,
+  reply_to TEXT,
+  UNIQUE (conversation, sender, id)
+);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages(conversation, ts);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+  body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF body ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+  INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  grp INTEGER NOT NULL DEFAULT 0,
+  last_ts INTEGER NOT NULL DEFAULT 0,
+  read_ts INTEGER NOT NULL DEFAULT 0,
+  muted INTEGER NOT NULL DEFAULT 0,
+  closed INTEGER NOT NULL DEFAULT 0,
+  pinned INTEGER
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+fn state_of(n: i64) -> MessageState {
+    match n {
+        0 => MessageState::Pending,
+        1 => MessageState::Sent,
+        2 => MessageState::Delivered,
+        _ => MessageState::Seen,
+    }
+}
+
+fn state_num(s: MessageState) -> i64 {
+    match s {
+        MessageState::Pending => 0,
+        MessageState::Sent => 1,
+        MessageState::Delivered => 2,
+        MessageState::Seen => 3,
+    }
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+const MESSAGE_COLUMNS: &str = "id, conversation, sender, body, ts, direction, state, reply_to";
+
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        conversation: r.get(1)?,
+        from: r.get(2)?,
+        body: r.get(3)?,
+        timestamp: rfc3339(r.get(4)?),
+        direction: if r.get::<_, i64>(5)? == 0 { Direction::Inbound } else { Direction::Outbound },
+        state: state_of(r.get(6)?),
+        reply_to: r.get(7)?,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open = || -> rusqlite::Result<Connection> {
+            let db = Connection::open(path)?;
+            db.pragma_update(None, "journal_mode", "WAL")?;
+            db.pragma_update(None, "synchronous", "NORMAL")?;
+            db.execute_batch(SCHEMA)?;
+            Ok(db)
+        };
+        open()
+            .map(|db| Store { db })
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })
+    }
+
+    /// Stores a message unless it is already there. Returns it when it is new.
+    pub fn insert(&mut self, m: &Incoming<'_>) -> Result<Option<Message>, StoreError> {
+        let tx = self.db.savepoint()?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO messages (conversation, id, sender, body, ts, direction, state, archive_id, reply_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                m.conversation,
+                m.id,
+                m.from,
+                m.body,
+                m.ts_ms,
+                (m.direction == Direction::Outbound) as i64,
+                state_num(m.state),
+                m.archive_id,
+                m.reply_to
+            ],
+        )?;
+        if added == 0 {
+            // Seen before; the archive id may be new (a message we sent, now archived).
+            if let Some(aid) = m.archive_id {
+                tx.execute(
+                    "UPDATE messages SET archive_id = ?4 WHERE conversation = ?1 AND sender = ?2 AND id = ?3 AND archive_id IS NULL",
+                    params![m.conversation, m.from, m.id, aid],
+                )?;
+            }
+            tx.commit()?;
+            return Ok(None);
+        }
+        // New activity reopens a closed conversation.
+        let name = m.conversation.split('@').next().unwrap_or(m.conversation);
+        tx.execute(
+            "INSERT INTO conversations (id, name, last_ts) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET last_ts = max(last_ts, ?3), closed = 0",
+            params![m.conversation, name, m.ts_ms],
+        )?;
+        tx.commit()?;
+        Ok(Some(Message {
+            id: m.id.to_string(),
+            conversation: m.conversation.to_string(),
+            from: m.from.to_string(),
+            body: m.body.to_string(),
+            timestamp: rfc3339(m.ts_ms),
+            direction: m.direction,
+            state: m.state,
+            reply_to: m.reply_to.map(str::to_string),
+        }))
+    }
+
+    pub fn message(&self, conversation: &str, id: &str) -> Result<Option<Message>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation = ?1 AND id = ?2 ORDER BY direction DESC LIMIT 1"),
+                params![conversation, id],
+                message_row,
+            )
+            .optional()?)
+    }
+
+    /// Raises an outbound message's state (never lowers it). Returns the message when it
+    /// changed.
+    pub fn advance(
+        &mut self,
+        conversation: &str,
+        id: &str,
+        state: MessageState,
+    ) -> Result<Option<Message>, StoreError> {
+        let n = self.db.execute(
+            "UPDATE messages SET state = ?3 WHERE conversation = ?1 AND id = ?2 AND direction = 1 AND state < ?3",
+            params![conversation, id, state_num(state)],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.message(conversation, id)
+    }
+
+    /// A displayed marker covers every earlier outbound message too (XEP-0333). Returns
+    /// the ids that became seen.
+    pub fn seen_up_to(&mut self, conversation: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        let Some(ts) = self
+            .db
+            .query_row(
+                "SELECT ts FROM messages WHERE conversation = ?1 AND id = ?2 AND direction = 1",
+                params![conversation, id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        else {
+            return Ok(Vec::new());
+        };
+        let tx = self.db.savepoint()?;
+        let ids = {
+            let mut q = tx.prepare(
+                "SELECT id FROM messages WHERE conversation = ?1 AND direction = 1 AND state < 3 AND ts <= ?2",
+            )?;
+            q.query_map(params![conversation, ts], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        tx.execute(
+            "UPDATE messages SET state = 3 WHERE conversation = ?1 AND direction = 1 AND state < 3 AND ts <= ?2",
+            params![conversation, ts],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// `limit` messages older than `before` (or the newest), oldest first. Without
+    /// `before` and with unread messages: all unread plus `limit` older.
+    pub fn history(
+        &self,
+        conversation: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Message>, Option<String>), StoreError> {
+        let upper: i64 = match before {
+            Some(id) => self
+                .db
+                .query_row(
+                    "SELECT rowid FROM messages WHERE conversation = ?1 AND id = ?2",
+                    params![conversation, id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(i64::MAX),
+            None => i64::MAX,
+        };
+        let read_ts: i64 = self
+            .db
+            .query_row("SELECT read_ts FROM conversations WHERE id = ?1", [conversation], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let unread_ids: Vec<String> = if before.is_none() {
+            let mut q = self.db.prepare(
+                "SELECT id FROM messages WHERE conversation = ?1 AND direction = 0 AND ts > ?2 ORDER BY ts, rowid",
+            )?;
+            q.query_map(params![conversation, read_ts], |r| r.get(0))?.collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let first_unread = unread_ids.first().cloned();
+        let mut q = self.db.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation = ?1 AND rowid < ?2
+             ORDER BY ts DESC, rowid DESC LIMIT ?3"
+        ))?;
+        // All unread (they are the newest) plus `limit` older ones.
+        let take = limit as i64 + unread_ids.len() as i64;
+        let mut rows: Vec<Message> =
+            q.query_map(params![conversation, upper, take], message_row)?.collect::<Result<_, _>>()?;
+        rows.reverse();
+        Ok((rows, first_unread))
+    }
+
+    pub fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+        let mut q = self.db.prepare(
+            "SELECT c.id, c.name, c.grp, c.last_ts, c.muted, c.closed, c.pinned,
+                    (SELECT count(*) FROM messages m WHERE m.conversation = c.id AND m.direction = 0 AND m.ts > c.read_ts),
+                    (SELECT body FROM messages m WHERE m.conversation = c.id ORDER BY ts DESC, rowid DESC LIMIT 1)
+             FROM conversations c
+             ORDER BY c.pinned IS NULL, c.pinned, c.last_ts DESC",
+        )?;
+        let rows = q.query_map([], |r| {
+            let last: i64 = r.get(3)?;
+            Ok(Conversation {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                group: r.get::<_, i64>(2)? != 0,
+                last_activity: (last > 0).then(|| rfc3339(last)),
+                muted: r.get::<_, i64>(4)? != 0,
+                closed: r.get::<_, i64>(5)? != 0,
+                pinned: r.get::<_, Option<i64>>(6)?.map(|p| p as u32),
+                unread: r.get::<_, i64>(7)? as u32,
+                last_message: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks everything in the conversation up to now as read; returns the newest
+    /// inbound message id (for the displayed marker).
+    pub fn mark_read(&mut self, conversation: &str) -> Result<Option<(String, String)>, StoreError> {
+        let last: Option<(String, String, i64)> = self
+            .db
+            .query_row(
+                "SELECT id, sender, ts FROM messages WHERE conversation = ?1 AND direction = 0 ORDER BY ts DESC, rowid DESC LIMIT 1",
+                [conversation],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let ts = last.as_ref().map(|l| l.2).unwrap_or(0).max(now_ms());
+        self.db.execute(
+            "UPDATE conversations SET read_ts = max(read_ts, ?2) WHERE id = ?1",
+            params![conversation, ts],
+        )?;
+        Ok(last.map(|(id, sender, _)| (id, sender)))
+    }
+
+    /// Makes the newest inbound message unread again.
+    pub fn mark_unread(&mut self, conversation: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE conversations SET read_ts = coalesce(
+               (SELECT max(ts) - 1 FROM messages WHERE conversation = ?1 AND direction = 0), 0) WHERE id = ?1",
+            [conversation],
+        )?;
+        Ok(())
+    }
+
+    /// Everything older than `ts_ms` counts as read: a fresh home's first sync does not
+    /// flood the user with years of unread history.
+    pub fn read_everything_before(&mut self, ts_ms: i64) -> Result<(), StoreError> {
+        self.db.execute("UPDATE conversations SET read_ts = max(read_ts, ?1 - 1)", [ts_ms])?;
+        Ok(())
+    }
+
+    pub fn set_flag(&mut self, conversation: &str, flag: Flag, on: bool) -> Result<bool, StoreError> {
+        let column = match flag {
+            Flag::Muted => "muted",
+            Flag::Closed => "closed",
+        };
+        let n = self.db.execute(
+            &format!("UPDATE conversations SET {column} = ?2 WHERE id = ?1"),
+            params![conversation, on as i64],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn close_all(&mut self) -> Result<(), StoreError> {
+        self.db.execute("UPDATE conversations SET closed = 1", [])?;
+        Ok(())
+    }
+
+    /// Pins a conversation at `position` (0 first), or unpins it (None). Other pinned
+    /// conversations keep their relative order.
+    pub fn pin(&mut self, conversation: &str, position: Option<u32>) -> Result<(), StoreError> {
+        let tx = self.db.savepoint()?;
+        let mut order: Vec<String> = {
+            let mut q = tx.prepare(
+                "SELECT id FROM conversations WHERE pinned IS NOT NULL AND id != ?1 ORDER BY pinned",
+            )?;
+            q.query_map([conversation], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        tx.execute("UPDATE conversations SET pinned = NULL WHERE id = ?1", [conversation])?;
+        if let Some(p) = position {
+            order.insert((p as usize).min(order.len()), conversation.to_string());
+        }
+        for (i, id) in order.iter().enumerate() {
+            tx.execute("UPDATE conversations SET pinned = ?2 WHERE id = ?1", params![id, i as i64])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn ensure_conversation(&mut self, id: &str, name: &str, group: bool) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO conversations (id, name, grp) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET name = ?2, closed = 0",
+            params![id, name, group as i64],
+        )?;
+        Ok(())
+    }
+
+    /// A contact's display name (from the roster) for their conversation.
+    pub fn rename(&mut self, conversation: &str, name: &str) -> Result<(), StoreError> {
+        self.db.execute("UPDATE conversations SET name = ?2 WHERE id = ?1", params![conversation, name])?;
+        Ok(())
+    }
+
+    /// Local search: conversations whose name or address contains every word, then
+    /// messages matching the FTS query, newest first.
+    pub fn search(&self, query: &str, limit: u32) -> Result<(Vec<Conversation>, Vec<Message>), StoreError> {
+        let terms = parse_query(query);
+        if terms.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let words: Vec<String> = terms.iter().map(|t| t.text.to_lowercase()).collect();
+        let conversations = self
+            .conversations()?
+            .into_iter()
+            .filter(|c| {
+                let hay = format!("{} {}", c.name, c.id).to_lowercase();
+                words.iter().all(|w| hay.contains(w.as_str()))
+            })
+            .collect();
+        let fts = fts_query(&terms);
+        let mut q = self.db.prepare(&format!(
+            "SELECT {} FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
+             WHERE messages_fts MATCH ?1 ORDER BY m.ts DESC, m.rowid DESC LIMIT ?2",
+            MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let messages = q.query_map(params![fts, limit], message_row)?.collect::<Result<_, _>>()?;
+        Ok((conversations, messages))
+    }
+
+    pub fn outbox_add(&mut self, id: &str, conversation: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (id, conversation, created) VALUES (?1, ?2, ?3)",
+            params![id, conversation, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_remove(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.db.execute("DELETE FROM outbox WHERE id = ?1", [id])? > 0)
+    }
+
+    /// The outbox, oldest first, with each message's body.
+    pub fn outbox(&self) -> Result<Vec<Message>, StoreError> {
+        let mut q = self.db.prepare(&format!(
+            "SELECT {} FROM outbox o JOIN messages m ON m.conversation = o.conversation AND m.id = o.id AND m.direction = 1
+             ORDER BY o.created",
+            MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let rows = q.query_map([], message_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, v],
+            )?,
+            None => self.db.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    /// Opens an outer transaction (a sync page is hundreds of inserts; one commit per
+    /// page instead of per message). Writes inside use savepoints, which nest.
+    pub fn begin(&mut self) -> Result<(), StoreError> {
+        if self.db.is_autocommit() {
+            self.db.execute_batch("BEGIN")?;
+        }
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.db.is_autocommit() {
+            self.db.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Flag {
+    Muted,
+    Closed,
+}
+
+/// One search term: a word (prefix match) or a quoted phrase (exact, in order).
+#[derive(Debug, PartialEq)]
+pub struct Term {
+    pub text: String,
+    pub phrase: bool,
+}
+
+/// Splits what the user typed into words and "quoted phrases".
+pub fn parse_query(q: &str) -> Vec<Term> {
+    let mut terms = Vec::new();
+    let mut rest = q;
+    while let Some(start) = rest.find('"') {
+        terms.extend(words(&rest[..start]));
+        let after = &rest[start + 1..];
+        let (phrase, tail) = match after.find('"') {
+            Some(end) => (&after[..end], &after[end + 1..]),
+            None => (after, ""),
+        };
+        if !phrase.trim().is_empty() {
+            terms.push(Term { text: phrase.trim().to_string(), phrase: true });
+        }
+        rest = tail;
+    }
+    terms.extend(words(rest));
+    terms
+}
+
+fn words(s: &str) -> impl Iterator<Item = Term> + '_ {
+    s.split_whitespace().map(|w| Term { text: w.to_string(), phrase: false })
+}
+
+/// The FTS5 expression: every term must match (implicit AND). Terms are quoted so no
+/// user input is read as FTS syntax; words match as prefixes.
+fn fts_query(terms: &[Term]) -> String {
+    terms
+        .iter()
+        .map(|t| {
+            let quoted = format!("\"{}\"", t.text.replace('"', "\"\""));
+            if t.phrase { quoted } else { format!("{quoted}*") }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("chat.sqlite3")).unwrap();
+        (dir, s)
+    }
+
+    fn add(s: &mut Store, id: &str, body: &str, ts: i64) -> Option<Message> {
+        s.insert(&Incoming {
+            conversation: "bob@lab",
+            id,
+            from: "bob@lab",
+            body,
+            ts_ms: ts,
+            direction: Direction::Inbound,
+            state: MessageState::Delivered,
+            archive_id: None,
+            reply_to: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_same_message_is_stored_once() {
+        let (_d, mut s) = store();
+        assert!(add(&mut s, "m1", "hello", 1).is_some());
+        assert!(add(&mut s, "m1", "hello", 1).is_none());
+        assert_eq!(s.history("bob@lab", None, 20).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn search_is_and_of_words_phrase_in_order_case_blind() {
+        let (_d, mut s) = store();
+        add(&mut s, "1", "The quick brown fox", 1);
+        add(&mut s, "2", "brown bread, quick lunch", 2);
+        add(&mut s, "3", "fox quick", 3);
+        let ids = |q: &str| s.search(q, 10).unwrap().1.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(ids("QUICK fox"), ["3", "1"]);
+        assert_eq!(ids("\"quick brown\""), ["1"]);
+        assert_eq!(ids("\"brown quick\""), Vec::<String>::new());
+        assert_eq!(ids("bro"), ["2", "1"]);
+        // FTS syntax in the input is text, not an operator.
+        assert_eq!(ids("fox OR bread"), Vec::<String>::new());
+        assert_eq!(ids("\"unterminated"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn history_gives_unread_plus_older_and_where_to_start() {
+        let (_d, mut s) = store();
+        for i in 0..30 {
+            add(&mut s, &format!("m{i}"), "x", i);
+        }
+        s.read_everything_before(25).unwrap();
+        let (msgs, first) = s.history("bob@lab", None, 20).unwrap();
+        assert_eq!(first.as_deref(), Some("m25"));
+        assert_eq!(msgs.len(), 25);
+        assert_eq!(msgs.last().unwrap().id, "m29");
+        let (older, _) = s.history("bob@lab", Some("m10"), 5).unwrap();
+        assert_eq!(older.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m5", "m6", "m7", "m8", "m9"]);
+        assert_eq!(s.conversations().unwrap()[0].unread, 5);
+        s.mark_read("bob@lab").unwrap();
+        assert_eq!(s.conversations().unwrap()[0].unread, 0);
+    }
+
+    #[test]
+    fn pinned_conversations_keep_a_user_order() {
+        let (_d, mut s) = store();
+        for (i, c) in ["a@lab", "b@lab", "c@lab"].iter().enumerate() {
+            s.ensure_conversation(c, c, false).unwrap();
+            s.db.execute("UPDATE conversations SET last_ts = ?2 WHERE id = ?1", params![c, i as i64])
+                .unwrap();
+        }
+        s.pin("a@lab", Some(0)).unwrap();
+        s.pin("b@lab", Some(0)).unwrap();
+        let order = |s: &Store| s.conversations().unwrap().into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(order(&s), ["b@lab", "a@lab", "c@lab"]);
+        s.pin("b@lab", None).unwrap();
+        assert_eq!(order(&s), ["a@lab", "c@lab", "b@lab"]);
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Prosody (XMPP) for domain `localhost` on 127.0.0.1 in a throwaway dir: c2s with
+# STARTTLS, MAM, carbons, stream management, MUC with MAM, HTTP file upload.
+#
+#   XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 tests/lab/prosody.sh DIR
+#
+# Env: XMPP_USERS ("user:password ..."; default alice bob carol dave with <user>pw).
+# Writes DIR/prosody.cfg.lua, DIR/data, and DIR/ca.pem (the throwaway CA a client must
+# trust; the server certificate is for localhost, conference.localhost, upload.localhost
+# and 127.0.0.1). Accounts are created before start. Running this script again on the
+# same DIR keeps the data (a restart); the certificate is made once. Prints `ready` once
+# c2s listens, then waits; SIGTERM stops Prosody.
+set -euo pipefail
+# shellcheck source=serve.sh
+source "$(dirname "$0")/serve.sh"
+dir=$(cd "${1:?usage: prosody.sh DIR}" && pwd)
+: "${XMPP_C2S_PORT:?}" "${XMPP_HTTP_PORT:?}"
+users=${XMPP_USERS:-"alice:alicepw bob:bobpw carol:carolpw dave:davepw"}
+mkdir -p "$dir/data"
+
+if [ ! -f "$dir/cert.pem" ]; then
+  # A throwaway CA signs the server certificate: rustls/webpki refuse a self-signed CA
+  # certificate used as the server's own.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ucdesk lab CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/key.pem" \
+    -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
+    "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,IP:127.0.0.1" >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" 2>/dev/null
+  chmod 644 "$dir/key.pem"
+fi
+
+root=""
+[ "$(id -u)" -eq 0 ] && root="run_as_root = true"
+cat >"$dir/prosody.cfg.lua" <<CFG
+-- Written by tests/lab/prosody.sh: a throwaway lab server.
+$root
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+plugin_paths = {}
+log = { debug = "$dir/prosody.log"; error = "*stderr" }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $XMPP_C2S_PORT }
+c2s_direct_tls_ports = {}
+s2s_ports = {}
+http_ports = { $XMPP_HTTP_PORT }
+https_ports = {}
+http_interfaces = { "127.0.0.1" }
+http_external_url = "http://127.0.0.1:$XMPP_HTTP_PORT/"
+http_default_host = "upload.localhost"
+admins = {}
+modules_enabled = {
+  "roster"; "saslauth"; "tls"; "disco"; "presence"; "message"; "iq"; "carbons"; "mam";
+  "smacks"; "pep"; "private"; "bookmarks"; "vcard4"; "blocklist"; "ping"; "offline";
+  "register"; "posix"; "time"; "version"; "uptime"; "lastactivity";
+}
+modules_disabled = { "s2s" }
+c2s_require_encryption = true
+allow_registration = false
+authentication = "internal_hashed"
+storage = "internal"
+default_archive_policy = true
+archive_expires_after = "never"
+max_archive_query_results = 250
+smacks_hibernation_time = 600
+certificates = "$dir"
+ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
+
+VirtualHost "localhost"
+  ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
+
+Component "conference.localhost" "muc"
+  modules_enabled = { "muc_mam" }
+  muc_room_default_persistent = true
+  muc_room_locking = false
+  muc_room_default_history_length = 50
+
+Component "upload.localhost" "http_file_share"
+  http_file_share_size_limit = 64 * 1024 * 1024
+  http_file_share_expires_after = -1
+CFG
+
+for u in $users; do
+  prosodyctl --config "$dir/prosody.cfg.lua" register "${u%%:*}" localhost "${u#*:}" >/dev/null 2>&1
+done
+
+prosody --config "$dir/prosody.cfg.lua" -F >"$dir/stdout.log" 2>&1 &
+serve $! prosody "$dir/stdout.log" listening tcp "$XMPP_C2S_PORT"
