@@ -230,3 +230,167 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
         .expect("online");
 }
+
+#[test]
+fn odd_and_hostile_stanzas_from_a_raw_client_change_nothing() {
+    let x = Prosody::start();
+    let alice = chat_profile(&x, "alice");
+    let (a, a_events) = online_chat(&alice);
+    let mut carol = ucdesk_tests::lab::RawXmpp::login(&x, "carol", "carolpw");
+    let to = "to='alice@localhost'";
+    for stanza in [
+        // A "carbon" and an "archive result" from someone else: forgeries.
+        format!(
+            "<message {to} type='chat' id='s1'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
+             <message xmlns='jabber:client' from='mallory@localhost' to='alice@localhost' type='chat' id='spoof1'>\
+             <body>spoofed carbon</body></message></forwarded></received></message>"
+        ),
+        format!(
+            "<message {to} id='s2'><result xmlns='urn:xmpp:mam:2' queryid='q' id='a1'><forwarded xmlns='urn:xmpp:forward:0'>\
+             <message xmlns='jabber:client' from='mallory@localhost' type='chat' id='spoof2'><body>spoofed archive</body>\
+             </message></forwarded></result></message>"
+        ),
+        // Empty and half-formed payloads.
+        format!("<message {to} type='chat'><received xmlns='urn:xmpp:carbons:2'/></message>"),
+        format!("<message {to} type='chat'><received xmlns='urn:xmpp:receipts'/></message>"),
+        format!("<message {to} type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id=''/></message>"),
+        format!("<message {to} type='chat' id=''><body></body></message>"),
+        format!(
+            "<message {to} type='chat' id='r1'><body>reply to nothing</body><reply xmlns='urn:xmpp:reply:0'/></message>"
+        ),
+        format!(
+            "<message {to} type='chat' id='d1'><body>bad stamp</body><delay xmlns='urn:xmpp:delay' stamp='yesterday'/></message>"
+        ),
+        format!("<message {to} type='chat'><bogus xmlns='http://jabber.org/protocol/chatstates'/></message>"),
+        format!("<message {to} type='groupchat' id='g1'><body>not a room</body></message>"),
+        format!("<message {to} type='headline'><body>headline</body></message>"),
+        format!("<message {to} type='error' id='e1'><body>error</body></message>"),
+        // Directed presence with values nobody defined.
+        format!(
+            "<presence {to}><show>bogus</show><priority>300</priority>\
+             <presence xmlns='urn:ucdesk:presence:0' status='💥' device='toaster' on-call='maybe'/></presence>"
+        ),
+        format!("<presence {to} type='subscribe'/>"),
+        // A body far over our sending limit is still received (others' clients decide theirs).
+        format!("<message {to} type='chat' id='big'><body>{}</body></message>", "x".repeat(100_000)),
+        format!("<message {to} type='chat' id='ok1'><body>still alive</body></message>"),
+    ] {
+        carol.send(&stanza);
+    }
+    let last = event_where(&a_events, "chat.message", |v| v["id"] == "ok1");
+    assert_eq!(last["from"], "carol@localhost");
+    let convs = a.call("chat.conversations", json!(null)).unwrap();
+    let ids: Vec<&str> = convs.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["carol@localhost"], "forged messages created conversations");
+    let h = a.call("chat.history", json!({"conversation": "carol@localhost", "limit": 50})).unwrap();
+    let ids: Vec<&str> =
+        h["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["r1", "d1", "big", "ok1"]);
+    // Still connected and working both ways.
+    assert_eq!(a.call("chat.status", json!(null)).unwrap()["state"], "online");
+    a.call("chat.send", json!({"to": "carol@localhost", "body": "ok"})).unwrap();
+    event_where(&a_events, "chat.message", |v| v["body"] == "ok" && v["state"] == "sent");
+}
+
+#[test]
+fn group_chat_with_three_people() {
+    let x = Prosody::start();
+    let (alice, bob, carol) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (a, a_events) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let (c, c_events) = online_chat(&carol);
+
+    let group = a
+        .call(
+            "chat.create_group",
+            json!({"name": "Launch", "participants": ["bob@localhost", "carol@localhost"]}),
+        )
+        .unwrap();
+    let room = group["id"].as_str().unwrap().to_string();
+    assert_eq!(group["name"], "Launch");
+    assert_eq!(group["group"], true);
+    // The invitees join by themselves.
+    for d in [&b, &c] {
+        wait_for(T, || {
+            let list = d.call("chat.participants", json!({"conversation": room})).ok()?;
+            (list.as_array()?.iter().filter(|p| p["present"] == true).count() == 3).then_some(())
+        })
+        .expect("everyone is in the group");
+    }
+    let convs = b.call("chat.conversations", json!(null)).unwrap();
+    assert_eq!(convs[0]["id"], room.as_str());
+    assert_eq!(convs[0]["name"], "Launch");
+    let admins: Vec<Value> = a
+        .call("chat.participants", json!({"conversation": room}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["admin"] == true)
+        .cloned()
+        .collect();
+    assert_eq!(admins.len(), 1);
+    assert_eq!(admins[0]["jid"], "alice@localhost");
+
+    // Everyone hears everyone, attributed to the real address.
+    let m = a.call("chat.send", json!({"to": room, "body": "hello group"})).unwrap();
+    for events in [&b_events, &c_events] {
+        let got = event_where(events, "chat.message", |v| v["id"] == m["id"]);
+        assert_eq!(got["from"], "alice@localhost");
+        assert_eq!(got["conversation"], room.as_str());
+    }
+    // The room's echo confirms ours.
+    event_where(&a_events, "chat.message", |v| v["id"] == m["id"] && v["state"] == "delivered");
+    let r = c.call("chat.send", json!({"to": room, "body": "hi from carol"})).unwrap();
+    for events in [&a_events, &b_events] {
+        let got = event_where(events, "chat.message", |v| v["id"] == r["id"]);
+        assert_eq!(got["from"], "carol@localhost");
+    }
+    // Typing in a group names who types.
+    b.call("chat.typing", json!({"conversation": room, "composing": true})).unwrap();
+    event_where(&a_events, "chat.typing", |v| {
+        v["conversation"] == room.as_str() && v["who"] == json!(["bob@localhost"])
+    });
+
+    // Rename shows everywhere.
+    a.call("chat.rename", json!({"conversation": room, "name": "Launch v2"})).unwrap();
+    wait_for(T, || {
+        let convs = b.call("chat.conversations", json!(null)).ok()?;
+        convs.as_array()?.iter().any(|c| c["id"] == room.as_str() && c["name"] == "Launch v2").then_some(())
+    })
+    .expect("bob sees the new name");
+
+    // Carol is removed: she is out, the others see two participants.
+    a.call("chat.remove_participant", json!({"conversation": room, "jid": "carol@localhost"})).unwrap();
+    wait_for(T, || {
+        let list = b.call("chat.participants", json!({"conversation": room})).ok()?;
+        (!list.as_array()?.iter().any(|p| p["jid"] == "carol@localhost")).then_some(())
+    })
+    .expect("carol is gone for bob");
+    wait_for(T, || c.call("chat.participants", json!({"conversation": room})).err()).expect("carol is out");
+
+    // Bob goes offline; what is said meanwhile reaches him from the room's archive.
+    drop(b);
+    let missed = a.call("chat.send", json!({"to": room, "body": "while bob was away"})).unwrap();
+    event_where(&a_events, "chat.message", |v| v["id"] == missed["id"] && v["state"] == "delivered");
+    let (b, _b_events) = online_chat(&bob);
+    wait_for(T, || {
+        let h = b.call("chat.history", json!({"conversation": room, "limit": 50})).ok()?;
+        h["messages"].as_array()?.iter().any(|m| m["id"] == missed["id"]).then_some(())
+    })
+    .expect("bob got the message from the room archive");
+    let h = b.call("chat.history", json!({"conversation": room, "limit": 50})).unwrap();
+    let bodies: Vec<&str> =
+        h["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["hello group", "hi from carol", "while bob was away"]);
+
+    // Admin handed over, then alice leaves.
+    a.call("chat.make_admin", json!({"conversation": room, "jid": "bob@localhost"})).unwrap();
+    wait_for(T, || {
+        let list = b.call("chat.participants", json!({"conversation": room})).ok()?;
+        list.as_array()?.iter().any(|p| p["jid"] == "bob@localhost" && p["admin"] == true).then_some(())
+    })
+    .expect("bob is admin");
+    a.call("chat.leave", json!({"conversation": room})).unwrap();
+    assert!(a.call("chat.participants", json!({"conversation": room})).is_err());
+}

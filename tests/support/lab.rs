@@ -178,6 +178,60 @@ impl Prosody {
     }
 }
 
+/// A bare XMPP client for sending hand-written stanzas (malformed on purpose): openssl
+/// s_client does STARTTLS, we do SASL PLAIN and bind by hand. Replies are not read.
+pub struct RawXmpp {
+    child: Child,
+}
+
+impl RawXmpp {
+    pub fn login(x: &Prosody, user: &str, password: &str) -> RawXmpp {
+        let child = Command::new("openssl")
+            .args(["s_client", "-quiet", "-starttls", "xmpp", "-xmpphost", "localhost", "-connect"])
+            .arg(x.server())
+            .arg("-CAfile")
+            .arg(x.ca_file())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        let header = "<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' \
+                      xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+        let auth = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
+        };
+        let mut raw = RawXmpp { child };
+        for step in [
+            header.to_string(),
+            format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"),
+            header.to_string(),
+            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>".to_string(),
+            "<presence/>".to_string(),
+        ] {
+            // Each step waits for the server's answer to the previous one.
+            std::thread::sleep(Duration::from_millis(300));
+            raw.send(&step);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        raw
+    }
+
+    pub fn send(&mut self, xml: &str) {
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        stdin.write_all(xml.as_bytes()).expect("openssl takes input");
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for RawXmpp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A profile with the chat plugin logged in as `user@localhost` on the lab Prosody.
 pub fn chat_profile(x: &Prosody, user: &str) -> Profile {
     let p = Profile::new().with_library(&plugin_lib("chat"), "chat");

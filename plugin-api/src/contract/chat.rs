@@ -220,3 +220,47 @@ pub struct Conversation {
 pub struct ConversationRef {
     pub conversation: String,
 }
+
+/// `chat.create_group`: a group chat with a name (default "Group"). In an ordinary group
+/// members see what was said since they joined; with `full_history` they see it all.
+/// Answered with the new [`Conversation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateGroup {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub participants: Vec<String>,
+    #[serde(default)]
+    pub full_history: bool,
+}
+
+/// `chat.add_participants`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddParticipants {
+    pub conversation: String,
+    pub participants: Vec<String>,
+}
+
+/// `{conversation, jid}`: the argument of `chat.remove_participant` and
+/// `chat.make_admin` (which hands the admin role over: the caller becomes a member).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantRef {
+    pub conversation: String,
+    pub jid: String,
+}
+
+/// `chat.rename`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rename {
+    pub conversation: String,
+    pub name: String,
+}
+
+/// One entry of `chat.participants {conversation}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    pub jid: String,
+    pub admin: bool,
+    /// In the group right now (online).
+    pub present: bool,
+}

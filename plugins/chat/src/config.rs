@@ -20,6 +20,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             Some(json!(false)),
         )
         .setting("trusted_certificate", "Accepted certificate (SHA-256)", text(128), Some(json!("")))
+        .setting(
+            "conference_domain",
+            "Group chat service (empty: conference.<domain>)",
+            text(255),
+            Some(json!("")),
+        )
         .setting("typing_notifications", "Tell others when I am typing", SettingKind::Bool, Some(json!(true)))
 }
 

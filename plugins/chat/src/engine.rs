@@ -62,6 +62,13 @@ pub enum Request {
     Presences,
     Resync,
     Outbox,
+    CreateGroup(contract::CreateGroup),
+    AddParticipants(contract::AddParticipants),
+    RemoveParticipant(contract::ParticipantRef),
+    MakeAdmin(contract::ParticipantRef),
+    Rename(contract::Rename),
+    Leave(String),
+    Participants(String),
 }
 
 enum Msg {
@@ -147,6 +154,8 @@ impl Engine {
             pushed: HashSet::new(),
             iqs: HashMap::new(),
             sync: None,
+            sync_queue: std::collections::VecDeque::new(),
+            rooms: BTreeMap::new(),
             contacts: BTreeMap::new(),
             mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
             typing: HashMap::new(),
@@ -217,13 +226,32 @@ enum PendingIq {
     Carbons,
     Roster,
     Mam,
+    Bookmarks,
+    Affiliations(BareJid),
+    /// A group change that may be refused (not an admin): say so in the log.
+    RoomChange(String),
+}
+
+/// A group chat we are a member of.
+struct Room {
+    name: String,
+    full_history: bool,
+    /// When we joined (ms): an ordinary group shows history from here.
+    joined_at: i64,
+    /// In the room now (our own presence came back).
+    present: bool,
+    /// Occupant nick -> real address (rooms are configured to show it to members).
+    occupants: HashMap<String, Option<BareJid>>,
+    /// Real address -> affiliation (owner, admin, member).
+    affiliations: BTreeMap<String, String>,
 }
 
 struct SyncRun {
+    /// None: the account's own archive; Some: a room's.
+    room: Option<BareJid>,
     queryid: String,
     fetched: u64,
     stored: u64,
-    started_ms: i64,
     /// A first sync into an empty store: what was there before counts as read.
     fresh: bool,
 }
@@ -243,6 +271,9 @@ struct Core {
     pushed: HashSet<String>,
     iqs: HashMap<String, PendingIq>,
     sync: Option<SyncRun>,
+    /// Rooms whose archive waits for the running sync to finish.
+    sync_queue: std::collections::VecDeque<BareJid>,
+    rooms: BTreeMap<BareJid, Room>,
     contacts: BTreeMap<BareJid, Contact>,
     mine: Mine,
     /// Conversation -> who is typing, since when.
@@ -370,6 +401,11 @@ impl Core {
         self.pushed.clear();
         self.iqs.clear();
         self.sync = None;
+        self.sync_queue.clear();
+        for r in self.rooms.values_mut() {
+            r.present = false;
+            r.occupants.clear();
+        }
     }
 
     fn me(&self) -> Option<BareJid> {
@@ -410,6 +446,13 @@ impl Core {
                 let roster = stanzas::new_id();
                 self.iqs.insert(roster.clone(), PendingIq::Roster);
                 self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
+                for r in self.rooms.values_mut() {
+                    r.present = false;
+                    r.occupants.clear();
+                }
+                let bookmarks = stanzas::new_id();
+                self.iqs.insert(bookmarks.clone(), PendingIq::Bookmarks);
+                self.send(stanzas::iq_get(&bookmarks, None, stanzas::bookmarks_get())).await;
                 self.start_sync(false).await;
                 self.flush_outbox().await;
             }
@@ -448,7 +491,13 @@ impl Core {
     async fn push(&mut self, m: &Message) {
         let Ok(to) = m.conversation.parse::<BareJid>() else { return };
         let reply = m.reply_to.as_deref().map(|id| (m.conversation.as_str(), id));
-        let Some(mut token) = self.send(stanzas::chat(&to, &m.id, &m.body, reply)).await else { return };
+        let mut stanza = stanzas::chat(&to, &m.id, &m.body, reply);
+        if self.rooms.contains_key(&to) {
+            // Receipts are not used in groups (XEP-0184 says so); the room's echo is ours.
+            stanza.type_ = tokio_xmpp::parsers::message::MessageType::Groupchat;
+            stanza.payloads.retain(|p| !p.is("request", ns::RECEIPTS));
+        }
+        let Some(mut token) = self.send(stanza).await else { return };
         self.pushed.insert(m.id.clone());
         let (tx, generation, conversation, id) =
             (self.tx.clone(), self.generation, m.conversation.clone(), m.id.clone());
@@ -463,21 +512,57 @@ impl Core {
         let Some(store) = self.store.as_mut() else { return };
         if full {
             let _ = store.set_meta("mam_last", None);
+            let rooms: Vec<BareJid> = self.rooms.keys().cloned().collect();
+            for room in rooms {
+                let _ = store.set_meta(&format!("mam_last:{room}"), None);
+                if !self.sync_queue.contains(&room) {
+                    self.sync_queue.push_back(room);
+                }
+            }
         }
         let after = store.meta("mam_last").ok().flatten();
         let fresh = after.is_none() && !full && store.conversations().map(|c| c.is_empty()).unwrap_or(true);
         let queryid = stanzas::new_id();
-        self.sync =
-            Some(SyncRun { queryid: queryid.clone(), fetched: 0, stored: 0, started_ms: now_ms(), fresh });
+        self.sync = Some(SyncRun { room: None, queryid, fetched: 0, stored: 0, fresh });
+        self.query_page(after.as_deref()).await;
+    }
+
+    /// A room's archive, after the running sync (one at a time keeps the order of
+    /// progress events simple and the server's load flat).
+    async fn sync_room(&mut self, room: BareJid) {
+        if self.sync.is_some() {
+            if !self.sync_queue.contains(&room) {
+                self.sync_queue.push_back(room);
+            }
+            return;
+        }
+        let Some(store) = self.store.as_ref() else { return };
+        let after = store.meta(&format!("mam_last:{room}")).ok().flatten();
+        let queryid = stanzas::new_id();
+        self.sync = Some(SyncRun { room: Some(room), queryid, fetched: 0, stored: 0, fresh: false });
         self.query_page(after.as_deref()).await;
     }
 
     async fn query_page(&mut self, after: Option<&str>) {
         let Some(run) = self.sync.as_ref() else { return };
         let id = stanzas::new_id();
-        let query = stanzas::mam_query(&run.queryid, after, MAM_PAGE);
+        let (to, query) = match &run.room {
+            None => (None, stanzas::mam_query(&run.queryid, after, MAM_PAGE)),
+            Some(room) => {
+                // An ordinary group: only what was said since we joined.
+                let start = self
+                    .rooms
+                    .get(room)
+                    .filter(|r| !r.full_history && after.is_none())
+                    .map(|r| crate::store::rfc3339(r.joined_at - 1000));
+                (
+                    Some(Jid::from(room.clone())),
+                    stanzas::mam_query_since(&run.queryid, after, start.as_deref(), MAM_PAGE),
+                )
+            }
+        };
         self.iqs.insert(id.clone(), PendingIq::Mam);
-        self.send(stanzas::iq_set(&id, None, query)).await;
+        self.send(stanzas::iq_set(&id, to, query)).await;
     }
 
     async fn on_iq(&mut self, iq: Iq) {
@@ -492,14 +577,33 @@ impl Core {
                         self.on_roster(&q);
                     }
                 }
-                Some(PendingIq::Carbons) | None => {}
+                Some(PendingIq::Bookmarks) => {
+                    if let Some(p) = payload {
+                        self.on_bookmarks(&p).await;
+                    }
+                }
+                Some(PendingIq::Affiliations(room)) => {
+                    if let (Some(q), Some(r)) = (payload, self.rooms.get_mut(&room)) {
+                        for item in q.children().filter(|c| c.is("item", stanzas::MUC_ADMIN)) {
+                            if let (Some(jid), Some(aff)) = (item.attr("jid"), item.attr("affiliation")) {
+                                r.affiliations.insert(jid.to_string(), aff.to_string());
+                            }
+                        }
+                    }
+                }
+                Some(PendingIq::Carbons | PendingIq::RoomChange(_)) | None => {}
             },
-            Iq::Error { id, error, .. } => {
-                if let Some(PendingIq::Mam) = self.iqs.remove(&id) {
+            Iq::Error { id, error, .. } => match self.iqs.remove(&id) {
+                Some(PendingIq::Mam) => {
                     self.ctx.warn(format!("history sync failed: {:?}", error.defined_condition));
                     self.finish_sync();
+                    self.next_sync().await;
                 }
-            }
+                Some(PendingIq::RoomChange(what)) => {
+                    self.ctx.warn(format!("{what} was refused: {:?}", error.defined_condition));
+                }
+                _ => {}
+            },
             Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
                 // Only our own server (no from, or our bare address) may push rosters.
                 let from_server = from.as_ref().is_none_or(|f| Some(f.to_bare()) == self.me());
@@ -564,8 +668,12 @@ impl Core {
             self.finish_sync();
             return;
         };
+        let key = match self.sync.as_ref().and_then(|r| r.room.as_ref()) {
+            Some(room) => format!("mam_last:{room}"),
+            None => "mam_last".to_string(),
+        };
         if let (Some(l), Some(store)) = (last.as_deref(), self.store.as_mut()) {
-            let _ = store.set_meta("mam_last", Some(l));
+            let _ = store.set_meta(&key, Some(l));
         }
         if let Some(run) = self.sync.as_ref() {
             self.ctx.publish(
@@ -575,6 +683,7 @@ impl Core {
         }
         if complete || last.is_none() {
             self.finish_sync();
+            self.next_sync().await;
         } else {
             self.query_page(last.as_deref()).await;
         }
@@ -588,7 +697,7 @@ impl Core {
         if run.fresh
             && let Some(store) = self.store.as_mut()
         {
-            let _ = store.read_everything_before(run.started_ms);
+            let _ = store.read_everything();
         }
         self.ctx.publish(
             contract::TOPIC_SYNC,
@@ -596,11 +705,28 @@ impl Core {
         );
     }
 
+    async fn next_sync(&mut self) {
+        if self.sync.is_none()
+            && self.online
+            && let Some(room) = self.sync_queue.pop_front()
+        {
+            self.sync_room(room).await;
+        }
+    }
+
     async fn on_message(&mut self, m: XmppMessage) {
         let Some(me) = self.me() else { return };
         let from_me = m.from.as_ref().is_none_or(|f| f.to_bare() == me);
-        // Archive results and carbons are trusted only from our own account.
-        if from_me && let Some(result) = stanzas::payload(&m, "result", ns::MAM) {
+        let from_synced_room = self
+            .sync
+            .as_ref()
+            .and_then(|r| r.room.as_ref())
+            .is_some_and(|room| m.from.as_ref().map(|f| f.to_bare()).as_ref() == Some(room));
+        // Archive results and carbons are trusted only from our own account (or the
+        // room whose archive we asked for).
+        if (from_me || from_synced_room)
+            && let Some(result) = stanzas::payload(&m, "result", ns::MAM)
+        {
             let matches =
                 self.sync.as_ref().is_some_and(|r| result.attr("queryid") == Some(r.queryid.as_str()));
             if let (true, Some((stamp, inner))) = (matches, stanzas::forwarded(result)) {
@@ -612,7 +738,11 @@ impl Core {
                 if let Some(store) = self.store.as_mut() {
                     let _ = store.begin();
                 }
-                let stored = self.on_chat(inner, Source::Archive, ts, archive_id).await;
+                let stored = if from_synced_room {
+                    self.on_group(inner, Source::Archive, ts, archive_id).await
+                } else {
+                    self.on_chat(inner, Source::Archive, ts, archive_id).await
+                };
                 if stored && let Some(run) = self.sync.as_mut() {
                     run.stored += 1;
                 }
@@ -634,6 +764,25 @@ impl Core {
             .and_then(|d| d.attr("stamp"))
             .and_then(stanzas::stamp_ms)
             .unwrap_or_else(now_ms);
+        if m.type_ == tokio_xmpp::parsers::message::MessageType::Groupchat {
+            let room = m.from.as_ref().map(|f| f.to_bare());
+            let archive_id = room.and_then(|r| stanzas::archive_id(&m, &r));
+            self.on_group(m, Source::Live, ts, archive_id).await;
+            return;
+        }
+        if let Some(invite) = stanzas::payload(&m, "x", stanzas::CONFERENCE)
+            && let Some(room) = invite.attr("jid").and_then(|j| j.parse::<BareJid>().ok())
+        {
+            let sender = m.from.as_ref().map(|f| f.to_bare());
+            // Colleagues on our own server may add us to groups (a company directory).
+            if sender.is_some_and(|s| s.domain() == me.domain()) && !self.rooms.contains_key(&room) {
+                let details = stanzas::payload(&m, "group", stanzas::UCDESK_GROUP);
+                let name = details.and_then(|g| g.attr("name")).or(invite.attr("reason")).map(str::to_string);
+                let full = details.is_some_and(|g| g.attr("history") == Some("full"));
+                self.enter_room(room, name.unwrap_or_else(|| "Group".into()), full, true).await;
+            }
+            return;
+        }
         let archive_id = stanzas::archive_id(&m, &me);
         self.on_chat(m, Source::Live, ts, archive_id).await;
     }
@@ -654,7 +803,7 @@ impl Core {
         let conversation = peer.to_string();
         let mut stored = false;
 
-        if let Some((_, body)) = m.get_best_body(vec![]) {
+        if let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) {
             let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
             let reply_to =
                 stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
@@ -757,6 +906,10 @@ impl Core {
         let Some(me) = self.me() else { return };
         let Some(from) = p.from.clone() else { return };
         let bare = from.to_bare();
+        if self.rooms.contains_key(&bare) {
+            self.on_room_presence(&bare, &p).await;
+            return;
+        }
         match p.type_ {
             PresenceType::Subscribe => {
                 // A colleague on our own server: the company directory is shared.
@@ -793,6 +946,222 @@ impl Core {
             }
             _ => {}
         }
+    }
+
+    fn nick(&self) -> String {
+        self.me().and_then(|m| m.node().map(|n| n.as_str().to_string())).unwrap_or_else(|| "me".into())
+    }
+
+    /// Joins a room we belong to; `announce` also bookmarks it (a new membership).
+    async fn enter_room(&mut self, room: BareJid, name: String, full_history: bool, announce: bool) {
+        let nick = self.nick();
+        let joined_at = self.rooms.get(&room).map(|r| r.joined_at).unwrap_or_else(now_ms);
+        if let Some(store) = self.store.as_mut() {
+            let _ = store.ensure_conversation(room.as_str(), &name, true);
+            // The join time survives restarts: an ordinary group's history starts there.
+            let key = format!("joined:{room}");
+            match store.meta(&key).ok().flatten().and_then(|v| v.parse::<i64>().ok()) {
+                Some(_) => {}
+                None => {
+                    let _ = store.set_meta(&key, Some(&joined_at.to_string()));
+                }
+            }
+        }
+        let joined_at = self
+            .store
+            .as_ref()
+            .and_then(|s| s.meta(&format!("joined:{room}")).ok().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(joined_at);
+        self.rooms.insert(
+            room.clone(),
+            Room {
+                name: name.clone(),
+                full_history,
+                joined_at,
+                present: false,
+                occupants: HashMap::new(),
+                affiliations: BTreeMap::new(),
+            },
+        );
+        self.send(stanzas::join(&room, &nick)).await;
+        if announce {
+            let id = stanzas::new_id();
+            self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("bookmarking {room}")));
+            self.send(stanzas::iq_set(&id, None, stanzas::bookmark(&room, &name, &nick, full_history))).await;
+        }
+    }
+
+    async fn on_bookmarks(&mut self, pubsub: &Element) {
+        for (room, name, _nick, full) in stanzas::read_bookmarks(pubsub) {
+            let name = name
+                .or_else(|| self.rooms.get(&room).map(|r| r.name.clone()))
+                .unwrap_or_else(|| "Group".into());
+            self.enter_room(room, name, full, false).await;
+        }
+    }
+
+    async fn on_room_presence(&mut self, room: &BareJid, p: &Presence) {
+        let Some(nick) = p.from.as_ref().and_then(|f| f.resource().map(|r| r.to_string())) else { return };
+        let x = p.payloads.iter().find(|e| e.is("x", ns::MUC_USER));
+        let item = x.and_then(|x| x.get_child("item", ns::MUC_USER));
+        let real = item.and_then(|i| i.attr("jid")).and_then(|j| j.parse::<Jid>().ok()).map(|j| j.to_bare());
+        let affiliation = item.and_then(|i| i.attr("affiliation")).map(str::to_string);
+        let codes: Vec<&str> = x
+            .map(|x| {
+                x.children().filter(|c| c.is("status", ns::MUC_USER)).filter_map(|c| c.attr("code")).collect()
+            })
+            .unwrap_or_default();
+        let own = codes.contains(&"110") || nick == self.nick();
+        let Some(r) = self.rooms.get_mut(room) else { return };
+        if let (Some(real), Some(aff)) = (&real, &affiliation) {
+            if aff == "none" || aff == "outcast" {
+                r.affiliations.remove(real.as_str());
+            } else {
+                r.affiliations.insert(real.to_string(), aff.clone());
+            }
+        }
+        match p.type_ {
+            PresenceType::Unavailable => {
+                r.occupants.remove(&nick);
+                if own {
+                    r.present = false;
+                    // 321: removed from a members-only room; 301: banned.
+                    if codes.contains(&"321") || codes.contains(&"301") {
+                        self.ctx.info(format!("removed from the group {room}"));
+                        self.forget_room(room).await;
+                    }
+                }
+            }
+            PresenceType::Error => {
+                if own {
+                    self.ctx.warn(format!("cannot enter the group {room}"));
+                    r.present = false;
+                }
+            }
+            _ => {
+                r.occupants.insert(nick, real);
+                if own && !r.present {
+                    r.present = true;
+                    let id = stanzas::new_id();
+                    self.iqs.insert(id.clone(), PendingIq::Affiliations(room.clone()));
+                    let to = Some(Jid::from(room.clone()));
+                    self.send(stanzas::iq_get(&id, to.clone(), stanzas::affiliation_list("member"))).await;
+                    for aff in ["owner", "admin"] {
+                        let id = stanzas::new_id();
+                        self.iqs.insert(id.clone(), PendingIq::Affiliations(room.clone()));
+                        self.send(stanzas::iq_get(&id, to.clone(), stanzas::affiliation_list(aff))).await;
+                    }
+                    self.sync_room(room.clone()).await;
+                }
+            }
+        }
+    }
+
+    /// We are out of the group: no rejoin, the conversation and its history stay.
+    async fn forget_room(&mut self, room: &BareJid) {
+        self.rooms.remove(room);
+        self.sync_queue.retain(|r| r != room);
+        let id = stanzas::new_id();
+        self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("removing the bookmark of {room}")));
+        self.send(stanzas::iq_set(&id, None, stanzas::bookmark_retract(room))).await;
+    }
+
+    /// A group message (live or from the room's archive). Returns whether it is new.
+    async fn on_group(
+        &mut self,
+        m: XmppMessage,
+        source: Source,
+        ts: i64,
+        archive_id: Option<String>,
+    ) -> bool {
+        let Some(me) = self.me() else { return false };
+        let Some(from) = m.from.clone() else { return false };
+        let room = from.to_bare();
+        let my_nick = self.nick();
+        let Some(r) = self.rooms.get_mut(&room) else { return false };
+        let nick = from.resource().map(|n| n.to_string()).unwrap_or_default();
+        if let Some((_, subject)) = m.get_best_subject(vec![])
+            && m.bodies.is_empty()
+        {
+            if !subject.trim().is_empty() {
+                r.name = subject.clone();
+                if let Some(store) = self.store.as_mut() {
+                    let _ = store.rename(room.as_str(), subject);
+                }
+            }
+            return false;
+        }
+        let real = m
+            .payloads
+            .iter()
+            .find(|p| p.is("x", ns::MUC_USER))
+            .and_then(|x| x.get_child("item", ns::MUC_USER))
+            .and_then(|i| i.attr("jid"))
+            .and_then(|j| j.parse::<Jid>().ok())
+            .map(|j| j.to_bare())
+            .or_else(|| r.occupants.get(&nick).cloned().flatten())
+            .or_else(|| (nick == my_nick).then(|| me.clone()));
+        let sender = real.as_ref().map(|j| j.to_string()).unwrap_or_else(|| format!("{room}/{nick}"));
+        let outbound = real.as_ref() == Some(&me);
+        let conversation = room.to_string();
+        let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) else {
+            if source == Source::Live && !outbound {
+                for p in m.payloads.iter().filter(|p| p.ns() == ns::CHATSTATES) {
+                    self.set_typing(&conversation, &sender, p.name() == "composing");
+                }
+            }
+            return false;
+        };
+        let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
+        let reply_to =
+            stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
+        let mut stored = false;
+        if let Some(store) = self.store.as_mut() {
+            match store.insert(&Incoming {
+                conversation: &conversation,
+                id: &id,
+                from: &sender,
+                body,
+                ts_ms: ts,
+                direction: if outbound { Direction::Outbound } else { Direction::Inbound },
+                state: MessageState::Delivered,
+                archive_id: archive_id.as_deref(),
+                reply_to: reply_to.as_deref(),
+            }) {
+                Ok(Some(new)) => {
+                    stored = true;
+                    self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                }
+                Ok(None) => {}
+                Err(e) => self.ctx.warn(format!("cannot store a group message: {e}")),
+            }
+        }
+        if outbound {
+            // The room's echo of our message: the group has it.
+            self.advance(&conversation, &id, MessageState::Delivered);
+        } else {
+            self.set_typing(&conversation, &sender, false);
+        }
+        stored
+    }
+
+    async fn room_iq(&mut self, room: &BareJid, what: String, payload: Element) {
+        let id = stanzas::new_id();
+        self.iqs.insert(id.clone(), PendingIq::RoomChange(what));
+        self.send(stanzas::iq_set(&id, Some(Jid::from(room.clone())), payload)).await;
+    }
+
+    fn group(&self, conversation: &str) -> Result<BareJid, String> {
+        let room: BareJid =
+            conversation.parse().map_err(|e| format!("{conversation:?} is not an address: {e}"))?;
+        if !self.rooms.contains_key(&room) {
+            return Err(format!("{conversation} is not one of our groups"));
+        }
+        if !self.online {
+            return Err("not connected: group changes need the server".into());
+        }
+        Ok(room)
     }
 
     fn contact_presence(&self, jid: &BareJid) -> PresenceChanged {
@@ -901,7 +1270,9 @@ impl Core {
             Request::Conversations => Ok(json!(self.store()?.conversations().map_err(|e| e.to_string())?)),
             Request::MarkRead(c) => {
                 let last = self.store_mut()?.mark_read(&c).map_err(|e| e.to_string())?;
+                let group = c.parse::<BareJid>().is_ok_and(|r| self.rooms.contains_key(&r));
                 if let Some((id, sender)) = last
+                    && !group
                     && let Ok(to) = sender.parse::<BareJid>()
                 {
                     self.send(stanzas::marker(&Jid::from(to), Marker::Displayed, &id, &stanzas::new_id()))
@@ -944,11 +1315,12 @@ impl Core {
                     return Ok(Value::Null);
                 }
                 let due = self.my_typing.get(&conversation).is_none_or(|t| t.elapsed() > TYPING_REPEAT);
+                let group = self.rooms.contains_key(&to);
                 if composing && due {
                     self.my_typing.insert(conversation, Instant::now());
-                    self.send(stanzas::chat_state(&to, "composing")).await;
+                    self.send(stanzas::chat_state(&to, "composing", group)).await;
                 } else if !composing && self.my_typing.remove(&conversation).is_some() {
-                    self.send(stanzas::chat_state(&to, "paused")).await;
+                    self.send(stanzas::chat_state(&to, "paused", group)).await;
                 }
                 Ok(Value::Null)
             }
@@ -998,6 +1370,132 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::Outbox => Ok(json!(self.store()?.outbox().map_err(|e| e.to_string())?)),
+            Request::CreateGroup(g) => {
+                if !self.online {
+                    return Err("not connected: creating a group needs the server".into());
+                }
+                let me = self.me().ok_or("chat is not set up")?;
+                let domain = self
+                    .ctx
+                    .setting::<String>("conference_domain")
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| format!("conference.{}", me.domain()));
+                let participants = parse_jids(&g.participants)?;
+                let room: BareJid = format!("{}@{domain}", &stanzas::new_id()[..13])
+                    .parse()
+                    .map_err(|e| format!("conference domain {domain:?}: {e}"))?;
+                let name = g.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Group".to_string());
+                self.enter_room(room.clone(), name.clone(), g.full_history, true).await;
+                // The room exists (unlocked) once our join is processed; the server
+                // handles our stanzas in order.
+                self.room_iq(&room, format!("configuring {room}"), stanzas::room_config(&name)).await;
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.affiliations.insert(me.to_string(), "owner".into());
+                }
+                self.send(stanzas::subject(&room, &name)).await;
+                self.invite(&room, &participants).await;
+                let conv = self.store()?.conversations().map_err(|e| e.to_string())?;
+                Ok(json!(conv.into_iter().find(|c| c.id == room.as_str())))
+            }
+            Request::AddParticipants(a) => {
+                let room = self.group(&a.conversation)?;
+                let participants = parse_jids(&a.participants)?;
+                self.invite(&room, &participants).await;
+                Ok(Value::Null)
+            }
+            Request::RemoveParticipant(p) => {
+                let room = self.group(&p.conversation)?;
+                let jid: BareJid =
+                    p.jid.parse().map_err(|e| format!("{:?} is not an address: {e}", p.jid))?;
+                self.room_iq(
+                    &room,
+                    format!("removing {jid} from {room}"),
+                    stanzas::affiliation(jid.as_str(), "none"),
+                )
+                .await;
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.affiliations.remove(jid.as_str());
+                }
+                Ok(Value::Null)
+            }
+            Request::MakeAdmin(p) => {
+                let room = self.group(&p.conversation)?;
+                let me = self.me().ok_or("chat is not set up")?;
+                let jid: BareJid =
+                    p.jid.parse().map_err(|e| format!("{:?} is not an address: {e}", p.jid))?;
+                self.room_iq(
+                    &room,
+                    format!("making {jid} admin of {room}"),
+                    stanzas::affiliation(jid.as_str(), "owner"),
+                )
+                .await;
+                self.room_iq(
+                    &room,
+                    format!("handing over {room}"),
+                    stanzas::affiliation(me.as_str(), "member"),
+                )
+                .await;
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.affiliations.insert(jid.to_string(), "owner".into());
+                    r.affiliations.insert(me.to_string(), "member".into());
+                }
+                Ok(Value::Null)
+            }
+            Request::Rename(r) => {
+                let room = self.group(&r.conversation)?;
+                let name = r.name.trim().to_string();
+                if name.is_empty() {
+                    return Err("a group needs a name".into());
+                }
+                self.room_iq(&room, format!("renaming {room}"), stanzas::room_config(&name)).await;
+                self.send(stanzas::subject(&room, &name)).await;
+                let (full, nick) = (self.rooms.get(&room).is_some_and(|r| r.full_history), self.nick());
+                let id = stanzas::new_id();
+                self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("bookmarking {room}")));
+                self.send(stanzas::iq_set(&id, None, stanzas::bookmark(&room, &name, &nick, full))).await;
+                if let Some(x) = self.rooms.get_mut(&room) {
+                    x.name = name.clone();
+                }
+                self.store_mut()?.rename(room.as_str(), &name).map_err(|e| e.to_string())?;
+                Ok(Value::Null)
+            }
+            Request::Leave(c) => {
+                let room = self.group(&c)?;
+                let nick = self.nick();
+                self.send(stanzas::leave(&room, &nick)).await;
+                self.forget_room(&room).await;
+                let _ = self.store_mut()?.set_flag(room.as_str(), Flag::Closed, true);
+                Ok(Value::Null)
+            }
+            Request::Participants(c) => {
+                let room: BareJid = c.parse().map_err(|e| format!("{c:?} is not an address: {e}"))?;
+                let r = self.rooms.get(&room).ok_or_else(|| format!("{c} is not one of our groups"))?;
+                let present: HashSet<String> =
+                    r.occupants.values().flatten().map(|j| j.to_string()).collect();
+                let list: Vec<contract::Participant> = r
+                    .affiliations
+                    .iter()
+                    .map(|(jid, aff)| contract::Participant {
+                        jid: jid.clone(),
+                        admin: aff == "owner" || aff == "admin",
+                        present: present.contains(jid),
+                    })
+                    .collect();
+                Ok(json!(list))
+            }
+        }
+    }
+
+    /// Makes each a member of the room and sends them a direct invitation.
+    async fn invite(&mut self, room: &BareJid, participants: &[BareJid]) {
+        let (name, full) = self.rooms.get(room).map(|r| (r.name.clone(), r.full_history)).unwrap_or_default();
+        for p in participants {
+            self.room_iq(room, format!("adding {p} to {room}"), stanzas::affiliation(p.as_str(), "member"))
+                .await;
+            if let Some(r) = self.rooms.get_mut(room) {
+                r.affiliations.entry(p.to_string()).or_insert_with(|| "member".into());
+            }
+            self.send(stanzas::invite(p, room, &name, full)).await;
         }
     }
 
@@ -1106,4 +1604,16 @@ enum Source {
     Live,
     Carbon,
     Archive,
+}
+
+fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, String> {
+    list.iter()
+        .map(|j| {
+            let jid: BareJid = j.trim().parse().map_err(|e| format!("{j:?} is not an address: {e}"))?;
+            if jid.node().is_none() {
+                return Err(format!("{jid} is not a person's address (user@domain)"));
+            }
+            Ok(jid)
+        })
+        .collect()
 }

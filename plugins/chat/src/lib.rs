@@ -13,7 +13,8 @@ mod config;
 mod connection;
 mod engine;
 mod stanzas;
-mod store;
+#[doc(hidden)]
+pub mod store;
 mod tls;
 mod views;
 
@@ -61,6 +62,13 @@ impl Plugin for Chat {
             .service("chat.outbox", "Messages waiting for the server")
             .service("chat.status", "The connection state")
             .service("chat.trust_certificate", "{fingerprint}: accept this server certificate (asked once)")
+            .service("chat.create_group", "{name?, participants, full_history?} -> the new conversation")
+            .service("chat.add_participants", "{conversation, participants}")
+            .service("chat.remove_participant", "{conversation, jid}")
+            .service("chat.make_admin", "{conversation, jid}: hand the admin role over")
+            .service("chat.rename", "{conversation, name}")
+            .service("chat.leave", "{conversation}")
+            .service("chat.participants", "{conversation} -> [{jid, admin, present}]")
             .service("presence.set", "{status?, message?, expires_in?, on_call?}")
             .service("presence.list", "The user's and every contact's presence");
         config::declare(m).finish()
@@ -131,6 +139,13 @@ impl Plugin for Chat {
             }
             (_, "add_contact") => Request::AddContact(call.arg("jid")?),
             (_, "resync") => Request::Resync,
+            (_, "create_group") => Request::CreateGroup(call.args()?),
+            (_, "add_participants") => Request::AddParticipants(call.args()?),
+            (_, "remove_participant") => Request::RemoveParticipant(call.args()?),
+            (_, "make_admin") => Request::MakeAdmin(call.args()?),
+            (_, "rename") => Request::Rename(call.args()?),
+            (_, "leave") => Request::Leave(conv(&call)?),
+            (_, "participants") => Request::Participants(conv(&call)?),
             (_, "outbox") => Request::Outbox,
             (_, "status") => return Ok(json!(self.snapshot().connection)),
             (_, "trust_certificate") => {

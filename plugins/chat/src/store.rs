@@ -22,6 +22,7 @@ pub struct Store {
 }
 
 /// A message on its way in, before it is known whether it is new.
+#[derive(Clone, Copy)]
 pub struct Incoming<'a> {
     pub conversation: &'a str,
     pub id: &'a str,
@@ -67,7 +68,9 @@ CREATE TABLE IF NOT EXISTS conversations (
   name TEXT NOT NULL,
   grp INTEGER NOT NULL DEFAULT 0,
   last_ts INTEGER NOT NULL DEFAULT 0,
-  read_ts INTEGER NOT NULL DEFAULT 0,
+  -- Inbound messages stored after this row are unread (arrival order, not time:
+  -- times are whole seconds).
+  read_row INTEGER NOT NULL DEFAULT 0,
   muted INTEGER NOT NULL DEFAULT 0,
   closed INTEGER NOT NULL DEFAULT 0,
   pinned INTEGER
@@ -138,7 +141,13 @@ impl Store {
     }
 
     /// Stores a message unless it is already there. Returns it when it is new.
+    ///
+    /// Times are kept to the second: archives stamp whole seconds, and a message seen
+    /// live (our clock, milliseconds) must not sort after a later one fetched from the
+    /// archive in the same second. Ties keep arrival order (live) or archive order.
     pub fn insert(&mut self, m: &Incoming<'_>) -> Result<Option<Message>, StoreError> {
+        let ts_ms = m.ts_ms - m.ts_ms.rem_euclid(1000);
+        let m = &Incoming { ts_ms, ..*m };
         let tx = self.db.savepoint()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO messages (conversation, id, sender, body, ts, direction, state, archive_id, reply_to)
@@ -265,16 +274,16 @@ impl Store {
                 .unwrap_or(i64::MAX),
             None => i64::MAX,
         };
-        let read_ts: i64 = self
+        let read_row: i64 = self
             .db
-            .query_row("SELECT read_ts FROM conversations WHERE id = ?1", [conversation], |r| r.get(0))
+            .query_row("SELECT read_row FROM conversations WHERE id = ?1", [conversation], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
         let unread_ids: Vec<String> = if before.is_none() {
             let mut q = self.db.prepare(
-                "SELECT id FROM messages WHERE conversation = ?1 AND direction = 0 AND ts > ?2 ORDER BY ts, rowid",
+                "SELECT id FROM messages WHERE conversation = ?1 AND direction = 0 AND rowid > ?2 ORDER BY ts, rowid",
             )?;
-            q.query_map(params![conversation, read_ts], |r| r.get(0))?.collect::<Result<_, _>>()?
+            q.query_map(params![conversation, read_row], |r| r.get(0))?.collect::<Result<_, _>>()?
         } else {
             Vec::new()
         };
@@ -294,7 +303,7 @@ impl Store {
     pub fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
         let mut q = self.db.prepare(
             "SELECT c.id, c.name, c.grp, c.last_ts, c.muted, c.closed, c.pinned,
-                    (SELECT count(*) FROM messages m WHERE m.conversation = c.id AND m.direction = 0 AND m.ts > c.read_ts),
+                    (SELECT count(*) FROM messages m WHERE m.conversation = c.id AND m.direction = 0 AND m.rowid > c.read_row),
                     (SELECT body FROM messages m WHERE m.conversation = c.id ORDER BY ts DESC, rowid DESC LIMIT 1)
              FROM conversations c
              ORDER BY c.pinned IS NULL, c.pinned, c.last_ts DESC",
@@ -316,39 +325,43 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Marks everything in the conversation up to now as read; returns the newest
-    /// inbound message id (for the displayed marker).
+    /// Marks everything in the conversation as read; returns the newest inbound
+    /// message's id and sender (for the displayed marker).
     pub fn mark_read(&mut self, conversation: &str) -> Result<Option<(String, String)>, StoreError> {
-        let last: Option<(String, String, i64)> = self
+        let last: Option<(String, String)> = self
             .db
             .query_row(
-                "SELECT id, sender, ts FROM messages WHERE conversation = ?1 AND direction = 0 ORDER BY ts DESC, rowid DESC LIMIT 1",
+                "SELECT id, sender FROM messages WHERE conversation = ?1 AND direction = 0 ORDER BY ts DESC, rowid DESC LIMIT 1",
                 [conversation],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let ts = last.as_ref().map(|l| l.2).unwrap_or(0).max(now_ms());
         self.db.execute(
-            "UPDATE conversations SET read_ts = max(read_ts, ?2) WHERE id = ?1",
-            params![conversation, ts],
+            "UPDATE conversations SET read_row = max(read_row,
+               coalesce((SELECT max(rowid) FROM messages WHERE conversation = ?1), 0)) WHERE id = ?1",
+            [conversation],
         )?;
-        Ok(last.map(|(id, sender, _)| (id, sender)))
+        Ok(last)
     }
 
     /// Makes the newest inbound message unread again.
     pub fn mark_unread(&mut self, conversation: &str) -> Result<(), StoreError> {
         self.db.execute(
-            "UPDATE conversations SET read_ts = coalesce(
-               (SELECT max(ts) - 1 FROM messages WHERE conversation = ?1 AND direction = 0), 0) WHERE id = ?1",
+            "UPDATE conversations SET read_row = coalesce(
+               (SELECT max(rowid) - 1 FROM messages WHERE conversation = ?1 AND direction = 0), 0) WHERE id = ?1",
             [conversation],
         )?;
         Ok(())
     }
 
-    /// Everything older than `ts_ms` counts as read: a fresh home's first sync does not
-    /// flood the user with years of unread history.
-    pub fn read_everything_before(&mut self, ts_ms: i64) -> Result<(), StoreError> {
-        self.db.execute("UPDATE conversations SET read_ts = max(read_ts, ?1 - 1)", [ts_ms])?;
+    /// Everything stored so far counts as read: a fresh home's first sync does not flood
+    /// the user with years of unread history.
+    pub fn read_everything(&mut self) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE conversations SET read_row = max(read_row,
+               coalesce((SELECT max(rowid) FROM messages m WHERE m.conversation = conversations.id), 0))",
+            [],
+        )?;
         Ok(())
     }
 
@@ -429,6 +442,24 @@ impl Store {
         ))?;
         let messages = q.query_map(params![fts, limit], message_row)?.collect::<Result<_, _>>()?;
         Ok((conversations, messages))
+    }
+
+    /// The same message search without the index: every word as a case-insensitive
+    /// substring, a full scan. Only the search benchmark uses it, as the baseline.
+    #[doc(hidden)]
+    pub fn search_by_scan(&self, query: &str, limit: u32) -> Result<Vec<Message>, StoreError> {
+        let terms = parse_query(query);
+        let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1");
+        let mut args: Vec<String> = Vec::new();
+        for t in &terms {
+            args.push(format!("%{}%", t.text.replace('%', "").replace('_', "")));
+            sql.push_str(&format!(" AND body LIKE ?{}", args.len()));
+        }
+        sql.push_str(&format!(" ORDER BY ts DESC, rowid DESC LIMIT {limit}"));
+        let mut q = self.db.prepare(&sql)?;
+        let rows =
+            q.query_map(rusqlite::params_from_iter(args.iter()), message_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     pub fn outbox_add(&mut self, id: &str, conversation: &str) -> Result<(), StoreError> {
@@ -589,13 +620,16 @@ mod tests {
     fn history_gives_unread_plus_older_and_where_to_start() {
         let (_d, mut s) = store();
         for i in 0..30 {
-            add(&mut s, &format!("m{i}"), "x", i);
+            add(&mut s, &format!("m{i}"), "x", i * 1000);
         }
-        s.read_everything_before(25).unwrap();
+        s.read_everything().unwrap();
+        for i in 30..35 {
+            add(&mut s, &format!("m{i}"), "x", i * 1000);
+        }
         let (msgs, first) = s.history("bob@lab", None, 20).unwrap();
-        assert_eq!(first.as_deref(), Some("m25"));
+        assert_eq!(first.as_deref(), Some("m30"));
         assert_eq!(msgs.len(), 25);
-        assert_eq!(msgs.last().unwrap().id, "m29");
+        assert_eq!(msgs.last().unwrap().id, "m34");
         let (older, _) = s.history("bob@lab", Some("m10"), 5).unwrap();
         assert_eq!(older.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m5", "m6", "m7", "m8", "m9"]);
         assert_eq!(s.conversations().unwrap()[0].unread, 5);

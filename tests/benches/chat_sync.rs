@@ -1,0 +1,135 @@
+//! History sync of a 10,000-message archive into a fresh home: ucdesk's chat plugin
+//! (fetch, parse, store with the search index) against a bare tokio-xmpp client that
+//! only fetches the same archive, same server, same page size, in the same run.
+//!
+//! Run: `cargo build --release --workspace && cargo bench -p ucdesk-tests --bench chat_sync`
+//! (needs the lab packages: `tests/lab/debian-packages.sh test`). `SYNC_MESSAGES=N`
+//! for another archive size.
+//!
+//! The archive is filled by a raw client (carol) while bob is online elsewhere, so the
+//! messages are archived and delivered, not left in offline storage. ucdesk's time runs
+//! from its `chat.connection` online event to its `chat.sync` done event; the bare
+//! client's from its first query to the last page. Each is the median of 3 runs.
+
+use futures::StreamExt;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tokio_xmpp::connect::DnsConfig;
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::xmlstream::Timeouts;
+use tokio_xmpp::{Client, Event, Stanza};
+use ucdesk_tests::lab::{Prosody, RawXmpp, chat_profile};
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("SYNC_MESSAGES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let x = Prosody::start();
+    {
+        let _bob_elsewhere = RawXmpp::login(&x, "bob", "bobpw");
+        let mut carol = RawXmpp::login(&x, "carol", "carolpw");
+        for i in 0..n {
+            carol.send(&format!(
+                "<message to='bob@localhost' type='chat' id='fill{i}'><body>message {i}: the quarterly report numbers</body></message>"
+            ));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    // The CA for the bare client (rustls-native-certs reads SSL_CERT_FILE).
+    unsafe { std::env::set_var("SSL_CERT_FILE", x.ca_file()) };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+
+    let mut bare = Vec::new();
+    let mut ours = Vec::new();
+    for _ in 0..3 {
+        let (t, count) = rt.block_on(bare_fetch(&x));
+        assert_eq!(count, n, "the bare client fetched {count} of {n}");
+        bare.push(t);
+        ours.push(ucdesk_sync(&x, n));
+    }
+    bare.sort();
+    ours.sort();
+    let (b, o) = (bare[1], ours[1]);
+    println!("MAM sync of {n} messages into a fresh home (median of 3)");
+    println!("  bare tokio-xmpp fetch: {:>8.0} ms", b.as_secs_f64() * 1000.0);
+    println!("  ucdesk (fetch + store + index): {:>8.0} ms", o.as_secs_f64() * 1000.0);
+    println!("  ratio: {:.2}x", o.as_secs_f64() / b.as_secs_f64());
+}
+
+async fn bare_fetch(x: &Prosody) -> (Duration, usize) {
+    let jid: tokio_xmpp::jid::Jid = "bob@localhost".parse().unwrap();
+    let mut client = Client::new_starttls(jid, "bobpw", DnsConfig::addr(&x.server()), Timeouts::tight());
+    loop {
+        match client.next().await {
+            Some(Event::Online { .. }) => break,
+            Some(Event::Disconnected(e)) => panic!("bare client: {e}"),
+            Some(_) => {}
+            None => panic!("bare client: stream ended"),
+        }
+    }
+    let t0 = Instant::now();
+    let (mut count, mut after, mut page) = (0usize, None::<String>, 0);
+    loop {
+        page += 1;
+        let mut q = format!(
+            "<query xmlns='urn:xmpp:mam:2' queryid='q{page}'><set xmlns='http://jabber.org/protocol/rsm'><max>250</max>"
+        );
+        if let Some(a) = &after {
+            q.push_str(&format!("<after>{a}</after>"));
+        }
+        q.push_str("</set></query>");
+        let payload: Element = q.parse().unwrap();
+        let id = format!("page{page}");
+        client.send_stanza(Iq::Set { from: None, to: None, id: id.clone(), payload }.into()).await.unwrap();
+        let fin = loop {
+            match client.next().await {
+                Some(Event::Stanza(Stanza::Message(m))) => {
+                    count += m.payloads.iter().filter(|p| p.is("result", "urn:xmpp:mam:2")).count();
+                }
+                Some(Event::Stanza(Stanza::Iq(Iq::Result { id: rid, payload: Some(p), .. })))
+                    if rid == id =>
+                {
+                    break p;
+                }
+                Some(Event::Disconnected(e)) => panic!("bare client: {e}"),
+                None => panic!("bare client: stream ended"),
+                _ => {}
+            }
+        };
+        let complete = fin.attr("complete") == Some("true");
+        after = fin
+            .get_child("set", "http://jabber.org/protocol/rsm")
+            .and_then(|s| s.get_child("last", "http://jabber.org/protocol/rsm"))
+            .map(|l| l.text());
+        if complete || after.is_none() {
+            break;
+        }
+    }
+    let t = t0.elapsed();
+    let _ = client.send_end().await;
+    (t, count)
+}
+
+fn ucdesk_sync(x: &Prosody, n: usize) -> Duration {
+    let bob = chat_profile(x, "bob");
+    let d = bob.daemon_with_env(&[]);
+    let events = ucdesk_tests::Lines::spawn(bob.command(&["events", "--topic", "chat."]));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut online = None;
+    while Instant::now() < deadline {
+        let Some(line) = events.next(Duration::from_millis(100)) else { continue };
+        let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if v["topic"] == "chat.connection" && v["payload"]["state"] == "online" && online.is_none() {
+            online = Some(Instant::now());
+        }
+        if v["topic"] == "chat.sync" && v["payload"]["done"] == true {
+            let t = online.expect("online before the sync").elapsed();
+            assert_eq!(v["payload"]["stored"].as_u64(), Some(n as u64), "{}", v["payload"]);
+            drop(d);
+            return t;
+        }
+    }
+    panic!("ucdesk never finished the sync:\n{}", d.log());
+}
