@@ -394,3 +394,104 @@ fn group_chat_with_three_people() {
     a.call("chat.leave", json!({"conversation": room})).unwrap();
     assert!(a.call("chat.participants", json!({"conversation": room})).is_err());
 }
+
+#[test]
+fn reactions_deletes_pins_forwards_mentions_and_who_gets_alerted() {
+    let x = Prosody::start();
+    let (alice, bob, carol) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (a, a_events) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let (c, c_events) = online_chat(&carol);
+    let group =
+        a.call("chat.create_group", json!({"participants": ["bob@localhost", "carol@localhost"]})).unwrap();
+    assert_eq!(group["name"], "Group", "the default name");
+    let room = group["id"].as_str().unwrap().to_string();
+    for d in [&b, &c] {
+        wait_for(T, || {
+            let list = d.call("chat.participants", json!({"conversation": room})).ok()?;
+            (list.as_array()?.iter().filter(|p| p["present"] == true).count() == 3).then_some(())
+        })
+        .expect("everyone is in the group");
+    }
+
+    // Muted: no alert, except when mentioned.
+    b.call("chat.mute", json!({"conversation": room, "muted": true})).unwrap();
+    let lunch = a.call("chat.send", json!({"to": room, "body": "lunch?"})).unwrap();
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == lunch["id"]);
+    assert_eq!(got["notify"], false);
+    let ask = a.call("chat.send", json!({"to": room, "body": "@Bob can you come?"})).unwrap();
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == ask["id"]);
+    assert_eq!((got["mentions_me"].clone(), got["notify"].clone()), (json!(true), json!(true)));
+    let got = event_where(&c_events, "chat.message", |v| v["id"] == ask["id"]);
+    assert_eq!((got["mentions_me"].clone(), got["notify"].clone()), (json!(false), json!(true)));
+
+    // Reactions: group chats only.
+    c.call("chat.react", json!({"conversation": room, "id": lunch["id"], "reaction": "👍"})).unwrap();
+    event_where(&a_events, "chat.message", |v| {
+        v["id"] == lunch["id"] && v["reactions"] == json!({"👍": ["carol@localhost"]})
+    });
+    c.call("chat.react", json!({"conversation": room, "id": lunch["id"], "reaction": "👍", "remove": true}))
+        .unwrap();
+    event_where(&a_events, "chat.message", |v| v["id"] == lunch["id"] && v["reactions"] == json!({}));
+    let one = a.call("chat.send", json!({"to": "bob@localhost", "body": "1:1"})).unwrap();
+    assert!(
+        a.call("chat.react", json!({"conversation": "bob@localhost", "id": one["id"], "reaction": "👍"}))
+            .is_err()
+    );
+
+    // Delete for everyone: own messages only; for me: anything, here only.
+    assert!(
+        b.call("chat.delete", json!({"conversation": room, "id": lunch["id"], "for_everyone": true}))
+            .is_err()
+    );
+    a.call("chat.delete", json!({"conversation": room, "id": lunch["id"], "for_everyone": true})).unwrap();
+    for events in [&b_events, &c_events] {
+        let got = event_where(events, "chat.message", |v| v["id"] == lunch["id"] && v["deleted"] == true);
+        assert_eq!(got["body"], "");
+    }
+    b.call("chat.delete", json!({"conversation": room, "id": ask["id"]})).unwrap();
+    let h = b.call("chat.history", json!({"conversation": room})).unwrap();
+    assert!(!h["messages"].as_array().unwrap().iter().any(|m| m["id"] == ask["id"]));
+    let h = c.call("chat.history", json!({"conversation": room})).unwrap();
+    assert!(h["messages"].as_array().unwrap().iter().any(|m| m["id"] == ask["id"]));
+
+    // One pinned message per conversation, for everyone.
+    a.call("chat.pin", json!({"conversation": room, "id": ask["id"]})).unwrap();
+    wait_for(T, || {
+        let convs = c.call("chat.conversations", json!(null)).ok()?;
+        convs
+            .as_array()?
+            .iter()
+            .any(|cv| cv["id"] == room.as_str() && cv["pinned_message"] == ask["id"])
+            .then_some(())
+    })
+    .expect("carol sees the pin");
+    a.call("chat.pin", json!({"conversation": room})).unwrap();
+    wait_for(T, || {
+        let convs = c.call("chat.conversations", json!(null)).ok()?;
+        convs
+            .as_array()?
+            .iter()
+            .any(|cv| cv["id"] == room.as_str() && cv["pinned_message"].is_null())
+            .then_some(())
+    })
+    .expect("carol sees the unpin");
+
+    // Forward: to up to 10 conversations, naming the author.
+    let fwd = c
+        .call("chat.forward", json!({"conversation": room, "id": ask["id"], "to": ["bob@localhost"]}))
+        .unwrap();
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == fwd[0]["id"]);
+    assert_eq!(got["forwarded_from"], "alice@localhost");
+    assert_eq!(got["body"], "@Bob can you come?");
+    let eleven: Vec<String> = (0..11).map(|i| format!("user{i}@localhost")).collect();
+    let err =
+        c.call("chat.forward", json!({"conversation": room, "id": ask["id"], "to": eleven})).unwrap_err();
+    assert!(err.contains("10"), "{err}");
+
+    // Do not disturb silences even mentions.
+    b.call("presence.set", json!({"status": "dnd"})).unwrap();
+    let again = a.call("chat.send", json!({"to": room, "body": "@bob still there?"})).unwrap();
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == again["id"]);
+    assert_eq!((got["mentions_me"].clone(), got["notify"].clone()), (json!(true), json!(false)));
+}

@@ -62,6 +62,22 @@ pub struct Message {
     /// The id of the message this one replies to.
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// Reactions (group chats): emoji -> who reacted with it.
+    #[serde(default)]
+    pub reactions: std::collections::BTreeMap<String, Vec<String>>,
+    /// Deleted for everyone by its sender: the body is gone, the place stays.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Forwarded: who wrote the original.
+    #[serde(default)]
+    pub forwarded_from: Option<String>,
+    /// The message mentions the user (@name).
+    #[serde(default)]
+    pub mentions_me: bool,
+    /// Whether the user should be alerted: a new inbound message, not in a muted
+    /// conversation unless it mentions them, and the user is not on do not disturb.
+    #[serde(default)]
+    pub notify: bool,
 }
 impl Contract for Message {
     const SCHEMA: &'static str = "chat.message/v1";
@@ -212,6 +228,9 @@ pub struct Conversation {
     /// Position among pinned conversations (None: not pinned).
     #[serde(default)]
     pub pinned: Option<u32>,
+    /// The conversation's pinned message (one at most).
+    #[serde(default)]
+    pub pinned_message: Option<String>,
 }
 
 /// `{conversation}`: the argument of `chat.mark_read`, `chat.mark_unread`, `chat.close`,
@@ -263,4 +282,45 @@ pub struct Participant {
     pub admin: bool,
     /// In the group right now (online).
     pub present: bool,
+}
+
+/// `chat.react {conversation, id, reaction, remove?}` (group chats).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct React {
+    pub conversation: String,
+    pub id: String,
+    pub reaction: String,
+    #[serde(default)]
+    pub remove: bool,
+}
+
+/// `chat.delete {conversation, id, for_everyone?}`: for everyone only the sender's own
+/// messages (XEP-0424); for me, any message (here only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delete {
+    pub conversation: String,
+    pub id: String,
+    #[serde(default)]
+    pub for_everyone: bool,
+}
+
+/// `chat.pin {conversation, id?}`: pins one message for everyone in the conversation
+/// (replacing the previous one); without `id` it unpins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinMessage {
+    pub conversation: String,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Most conversations one forward may go to (the manual's limit).
+pub const MAX_FORWARD_TARGETS: usize = 10;
+
+/// `chat.forward {conversation, id, to}`: a copy of the message to up to 10
+/// conversations, marked as forwarded from its author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forward {
+    pub conversation: String,
+    pub id: String,
+    pub to: Vec<String>,
 }

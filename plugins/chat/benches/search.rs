@@ -142,6 +142,8 @@ fn fill(store: &mut Store, n: usize) {
                 state: MessageState::Delivered,
                 archive_id: None,
                 reply_to: None,
+                forwarded_from: None,
+                mentions_me: false,
             })
             .unwrap();
         if i % 50_000 == 49_999 {

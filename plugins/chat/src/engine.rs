@@ -55,7 +55,11 @@ pub enum Request {
     CloseAll,
     Reopen(String),
     Mute(String, bool),
-    Pin(String, Option<u32>),
+    PinConversation(String, Option<u32>),
+    React(contract::React),
+    Delete(contract::Delete),
+    PinMessage(contract::PinMessage),
+    Forward(contract::Forward),
     Typing { conversation: String, composing: bool },
     AddContact(String),
     SetPresence(presence::Set),
@@ -492,6 +496,14 @@ impl Core {
         let Ok(to) = m.conversation.parse::<BareJid>() else { return };
         let reply = m.reply_to.as_deref().map(|id| (m.conversation.as_str(), id));
         let mut stanza = stanzas::chat(&to, &m.id, &m.body, reply);
+        let people: Vec<BareJid> = match self.rooms.get(&to) {
+            Some(r) => r.affiliations.keys().filter_map(|j| j.parse().ok()).collect(),
+            None => vec![to.clone()],
+        };
+        stanza.payloads.extend(stanzas::mentions(&m.body, &people));
+        if let Some(f) = &m.forwarded_from {
+            stanza.payloads.push(stanzas::forwarded_from(f));
+        }
         if self.rooms.contains_key(&to) {
             // Receipts are not used in groups (XEP-0184 says so); the room's echo is ours.
             stanza.type_ = tokio_xmpp::parsers::message::MessageType::Groupchat;
@@ -802,14 +814,21 @@ impl Core {
         }
         let conversation = peer.to_string();
         let mut stored = false;
+        if self.apply_meta(&conversation, from.as_str(), &m) {
+            return false;
+        }
 
         if let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) {
             let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
             let reply_to =
                 stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
+            let forwarded_from = stanzas::payload(&m, "forwarded-from", stanzas::UCDESK_FORWARD)
+                .and_then(|f| f.attr("jid"))
+                .map(str::to_string);
             let state = if outbound { MessageState::Sent } else { MessageState::Delivered };
             let direction = if outbound { Direction::Outbound } else { Direction::Inbound };
             let sender = from.to_string();
+            let mentions_me = !outbound && stanzas::mentions_me(&m, body, &me);
             if let Some(store) = self.store.as_mut() {
                 match store.insert(&Incoming {
                     conversation: &conversation,
@@ -821,9 +840,14 @@ impl Core {
                     state,
                     archive_id: archive_id.as_deref(),
                     reply_to: reply_to.as_deref(),
+                    forwarded_from: forwarded_from.as_deref(),
+                    mentions_me,
                 }) {
-                    Ok(Some(new)) => {
+                    Ok(Some(mut new)) => {
                         stored = true;
+                        new.notify = !outbound
+                            && source != Source::Archive
+                            && self.should_notify(&conversation, mentions_me);
                         self.ctx.publish(contract::TOPIC_MESSAGE, &new);
                     }
                     Ok(None) => {}
@@ -873,6 +897,49 @@ impl Core {
             }
         }
         stored
+    }
+
+    /// Reactions, retractions and pins: messages about messages. Returns true when `m`
+    /// is one (its fallback body, if any, is not a message).
+    fn apply_meta(&mut self, conversation: &str, sender: &str, m: &XmppMessage) -> bool {
+        let Some(store) = self.store.as_mut() else { return false };
+        let changed = if let Some(r) = stanzas::payload(m, "reactions", stanzas::REACTIONS) {
+            let Some(id) = r.attr("id") else { return true };
+            // Short strings only: a reaction is an emoji, not a message.
+            let emojis: Vec<String> = r
+                .children()
+                .filter(|c| c.is("reaction", stanzas::REACTIONS))
+                .map(|c| c.text())
+                .filter(|t| !t.is_empty() && t.chars().count() <= 8)
+                .collect();
+            store.react(conversation, id, sender, &emojis)
+        } else if let Some(r) = stanzas::payload(m, "retract", stanzas::RETRACT) {
+            let Some(id) = r.attr("id") else { return true };
+            // Only the author's own message: `retract` checks the sender.
+            store.retract(conversation, id, sender)
+        } else if let Some(p) = stanzas::payload(m, "pin", stanzas::UCDESK_PIN) {
+            let _ = store.pin_message(conversation, p.attr("id"));
+            return true;
+        } else if stanzas::payload(m, "unpin", stanzas::UCDESK_PIN).is_some() {
+            let _ = store.pin_message(conversation, None);
+            return true;
+        } else {
+            return false;
+        };
+        if let Ok(Some(msg)) = changed {
+            self.ctx.publish(contract::TOPIC_MESSAGE, &msg);
+        }
+        true
+    }
+
+    /// The manual: do not disturb silences chat notifications; a muted conversation
+    /// still alerts when the user is mentioned.
+    fn should_notify(&self, conversation: &str, mentions_me: bool) -> bool {
+        if self.mine.status == Status::Dnd {
+            return false;
+        }
+        let muted = self.store.as_ref().and_then(|s| s.is_muted(conversation).ok()).unwrap_or(false);
+        !muted || mentions_me
     }
 
     fn advance(&mut self, conversation: &str, id: &str, state: MessageState) {
@@ -1105,6 +1172,9 @@ impl Core {
         let sender = real.as_ref().map(|j| j.to_string()).unwrap_or_else(|| format!("{room}/{nick}"));
         let outbound = real.as_ref() == Some(&me);
         let conversation = room.to_string();
+        if self.apply_meta(&conversation, &sender, &m) {
+            return false;
+        }
         let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) else {
             if source == Source::Live && !outbound {
                 for p in m.payloads.iter().filter(|p| p.ns() == ns::CHATSTATES) {
@@ -1116,6 +1186,10 @@ impl Core {
         let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
         let reply_to =
             stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
+        let forwarded_from = stanzas::payload(&m, "forwarded-from", stanzas::UCDESK_FORWARD)
+            .and_then(|f| f.attr("jid"))
+            .map(str::to_string);
+        let mentions_me = !outbound && stanzas::mentions_me(&m, body, &me);
         let mut stored = false;
         if let Some(store) = self.store.as_mut() {
             match store.insert(&Incoming {
@@ -1128,9 +1202,14 @@ impl Core {
                 state: MessageState::Delivered,
                 archive_id: archive_id.as_deref(),
                 reply_to: reply_to.as_deref(),
+                forwarded_from: forwarded_from.as_deref(),
+                mentions_me,
             }) {
-                Ok(Some(new)) => {
+                Ok(Some(mut new)) => {
                     stored = true;
+                    new.notify = !outbound
+                        && source != Source::Archive
+                        && self.should_notify(&conversation, mentions_me);
                     self.ctx.publish(contract::TOPIC_MESSAGE, &new);
                 }
                 Ok(None) => {}
@@ -1254,7 +1333,7 @@ impl Core {
 
     async fn on_request(&mut self, req: Request) -> Result<Value, String> {
         match req {
-            Request::Send(s) => self.send_message(s).await.map(|m| json!(m)),
+            Request::Send(s) => self.send_message(s, None).await.map(|m| json!(m)),
             Request::History(q) => {
                 let store = self.store()?;
                 let (messages, first_unread) = store
@@ -1303,7 +1382,7 @@ impl Core {
                 self.store_mut()?.close_all().map(|_| Value::Null).map_err(|e| e.to_string())
             }
             Request::Mute(c, on) => self.flag(&c, Flag::Muted, on),
-            Request::Pin(c, at) => {
+            Request::PinConversation(c, at) => {
                 self.store_mut()?.pin(&c, at).map(|_| Value::Null).map_err(|e| e.to_string())
             }
             Request::Typing { conversation, composing } => {
@@ -1370,6 +1449,98 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::Outbox => Ok(json!(self.store()?.outbox().map_err(|e| e.to_string())?)),
+            Request::React(r) => {
+                let to =
+                    self.group(&r.conversation).map_err(|_| "reactions are for group chats".to_string())?;
+                let me = self.me().ok_or("chat is not set up")?;
+                let store = self.store_mut()?;
+                store.message(&r.conversation, &r.id).map_err(|e| e.to_string())?.ok_or("no such message")?;
+                let mut set =
+                    store.reactions_of(&r.conversation, &r.id, me.as_str()).map_err(|e| e.to_string())?;
+                set.retain(|e| e != &r.reaction);
+                if !r.remove {
+                    if r.reaction.is_empty() || r.reaction.chars().count() > 8 {
+                        return Err("a reaction is one emoji".into());
+                    }
+                    set.push(r.reaction.clone());
+                }
+                let updated =
+                    store.react(&r.conversation, &r.id, me.as_str(), &set).map_err(|e| e.to_string())?;
+                self.send(stanzas::reactions(&to, true, &r.id, &set)).await;
+                if let Some(m) = &updated {
+                    self.ctx.publish(contract::TOPIC_MESSAGE, m);
+                }
+                Ok(json!(updated))
+            }
+            Request::Delete(d) => {
+                let me = self.me().ok_or("chat is not set up")?;
+                let msg = self
+                    .store()?
+                    .message(&d.conversation, &d.id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no such message")?;
+                if !d.for_everyone {
+                    self.store_mut()?.delete_local(&d.conversation, &d.id).map_err(|e| e.to_string())?;
+                    return Ok(Value::Null);
+                }
+                if msg.from != me.as_str() {
+                    return Err("only your own messages can be deleted for everyone".into());
+                }
+                if !self.online {
+                    return Err("not connected: deleting for everyone needs the server".into());
+                }
+                let to: BareJid = d.conversation.parse().map_err(|e| format!("{e}"))?;
+                let group = self.rooms.contains_key(&to);
+                self.send(stanzas::retract(&to, group, &d.id)).await;
+                let _ = self.store_mut()?.outbox_remove(&d.id);
+                let updated = self
+                    .store_mut()?
+                    .retract(&d.conversation, &d.id, me.as_str())
+                    .map_err(|e| e.to_string())?;
+                if let Some(m) = &updated {
+                    self.ctx.publish(contract::TOPIC_MESSAGE, m);
+                }
+                Ok(json!(updated))
+            }
+            Request::PinMessage(p) => {
+                if !self.online {
+                    return Err("not connected: pinning needs the server".into());
+                }
+                let to: BareJid = p.conversation.parse().map_err(|e| format!("{e}"))?;
+                if let Some(id) = &p.id {
+                    self.store()?
+                        .message(&p.conversation, id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("no such message")?;
+                }
+                let group = self.rooms.contains_key(&to);
+                self.send(stanzas::pin(&to, group, p.id.as_deref())).await;
+                self.store_mut()?.pin_message(&p.conversation, p.id.as_deref()).map_err(|e| e.to_string())?;
+                Ok(Value::Null)
+            }
+            Request::Forward(f) => {
+                if f.to.is_empty() || f.to.len() > contract::MAX_FORWARD_TARGETS {
+                    return Err(format!(
+                        "a message can be forwarded to 1 to {} conversations",
+                        contract::MAX_FORWARD_TARGETS
+                    ));
+                }
+                let msg = self
+                    .store()?
+                    .message(&f.conversation, &f.id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no such message")?;
+                if msg.deleted {
+                    return Err("the message was deleted".into());
+                }
+                let author = msg.forwarded_from.clone().unwrap_or(msg.from.clone());
+                let mut sent = Vec::new();
+                for to in f.to {
+                    let s = contract::Send { to, body: msg.body.clone(), reply_to: None };
+                    sent.push(self.send_message(s, Some(&author)).await?);
+                }
+                Ok(json!(sent))
+            }
             Request::CreateGroup(g) => {
                 if !self.online {
                     return Err("not connected: creating a group needs the server".into());
@@ -1515,7 +1686,11 @@ impl Core {
         self.store.as_mut().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
     }
 
-    async fn send_message(&mut self, s: contract::Send) -> Result<Message, String> {
+    async fn send_message(
+        &mut self,
+        s: contract::Send,
+        forwarded_from: Option<&str>,
+    ) -> Result<Message, String> {
         let chars = s.body.chars().count();
         if chars > contract::MAX_BODY_CHARS {
             return Err(format!(
@@ -1558,6 +1733,8 @@ impl Core {
                 state: MessageState::Pending,
                 archive_id: None,
                 reply_to: s.reply_to.as_deref(),
+                forwarded_from,
+                mentions_me: false,
             })
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "a message with this id exists".to_string())?;

@@ -55,7 +55,14 @@ impl Plugin for Chat {
             .service("chat.close_all", "Close every conversation")
             .service("chat.reopen", "{conversation}")
             .service("chat.mute", "{conversation, muted}")
-            .service("chat.pin", "{conversation, position?}: pin at a position (0 first); no position unpins")
+            .service(
+                "chat.pin_conversation",
+                "{conversation, position?}: pin at a position (0 first); none unpins",
+            )
+            .service("chat.pin", "{conversation, id?}: pin one message for everyone; no id unpins")
+            .service("chat.react", "{conversation, id, reaction, remove?}: group chats")
+            .service("chat.delete", "{conversation, id, for_everyone?}")
+            .service("chat.forward", "{conversation, id, to: [up to 10 conversations]}")
             .service("chat.typing", "{conversation, composing}")
             .service("chat.add_contact", "{jid}: add to contacts and ask for their presence")
             .service("chat.resync", "Fetch the entire history again from the server")
@@ -130,10 +137,14 @@ impl Plugin for Chat {
             (_, "close_all") => Request::CloseAll,
             (_, "reopen") => Request::Reopen(conv(&call)?),
             (_, "mute") => Request::Mute(conv(&call)?, call.arg::<bool>("muted")?),
-            (_, "pin") => {
+            (_, "pin_conversation") => {
                 let position: Option<u32> = call.arg("position").unwrap_or(None);
-                Request::Pin(conv(&call)?, position)
+                Request::PinConversation(conv(&call)?, position)
             }
+            (_, "pin") => Request::PinMessage(call.args()?),
+            (_, "react") => Request::React(call.args()?),
+            (_, "delete") => Request::Delete(call.args()?),
+            (_, "forward") => Request::Forward(call.args()?),
             (_, "typing") => {
                 Request::Typing { conversation: conv(&call)?, composing: call.arg("composing")? }
             }

@@ -349,6 +349,113 @@ pub fn mam_query_since(queryid: &str, after: Option<&str>, start: Option<&str>, 
     q
 }
 
+// ---- Messages about messages: reactions (XEP-0444), retraction (XEP-0424), pins,
+// forwards and mentions (XEP-0372 references) ----
+
+pub const REACTIONS: &str = "urn:xmpp:reactions:0";
+pub const RETRACT: &str = "urn:xmpp:message-retract:1";
+pub const FALLBACK: &str = "urn:xmpp:fallback:0";
+pub const REFERENCE: &str = "urn:xmpp:reference:0";
+/// No XEP pins a message for everyone in a conversation: `<pin id='…'/>` pins (the
+/// latest pin wins, one per conversation), `<unpin/>` clears. Archived like a message.
+pub const UCDESK_PIN: &str = "urn:ucdesk:pin:0";
+/// A forwarded copy names the original author: `<forwarded-from jid='…'/>`.
+pub const UCDESK_FORWARD: &str = "urn:ucdesk:forward:0";
+
+fn to_conversation(to: &BareJid, group: bool) -> Message {
+    if group {
+        Message::groupchat(Some(Jid::from(to.clone())))
+    } else {
+        Message::chat(Some(Jid::from(to.clone())))
+    }
+}
+
+/// The sender's full current set of reactions to message `id`.
+pub fn reactions(to: &BareJid, group: bool, id: &str, emojis: &[String]) -> Message {
+    let mut m = to_conversation(to, group);
+    m.id = Some(Id(new_id()));
+    let mut r = el("reactions", REACTIONS, &[("id", id)]);
+    for e in emojis {
+        r.append_child(with_text(el("reaction", REACTIONS, &[]), e));
+    }
+    m.payloads.push(r);
+    m.payloads.push(el("store", HINTS, &[]));
+    m
+}
+
+/// Deletes message `id` for everyone; older clients see the fallback text.
+pub fn retract(to: &BareJid, group: bool, id: &str) -> Message {
+    let mut m = to_conversation(to, group);
+    m.id = Some(Id(new_id()));
+    m.bodies
+        .insert(Lang::default(), "This person deleted a message, which your client does not support.".into());
+    m.payloads.push(el("retract", RETRACT, &[("id", id)]));
+    m.payloads.push(el("fallback", FALLBACK, &[("for", RETRACT)]));
+    m.payloads.push(el("store", HINTS, &[]));
+    m
+}
+
+pub fn pin(to: &BareJid, group: bool, id: Option<&str>) -> Message {
+    let mut m = to_conversation(to, group);
+    m.id = Some(Id(new_id()));
+    m.payloads.push(match id {
+        Some(id) => el("pin", UCDESK_PIN, &[("id", id)]),
+        None => el("unpin", UCDESK_PIN, &[]),
+    });
+    m.payloads.push(el("store", HINTS, &[]));
+    m
+}
+
+pub fn forwarded_from(jid: &str) -> Element {
+    el("forwarded-from", UCDESK_FORWARD, &[("jid", jid)])
+}
+
+/// References for each `@name` in `body` that names one of `people` (by the local part
+/// of their address, case-insensitive). Offsets are in characters (XEP-0372).
+pub fn mentions(body: &str, people: &[BareJid]) -> Vec<Element> {
+    let chars: Vec<char> = body.chars().collect();
+    let mut out = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        if *c != '@' || (i > 0 && chars[i - 1].is_alphanumeric()) {
+            continue;
+        }
+        let word: String = chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '.' || **c == '_' || **c == '-')
+            .collect();
+        let word = word.trim_end_matches('.');
+        if word.is_empty() {
+            continue;
+        }
+        if let Some(p) =
+            people.iter().find(|p| p.node().is_some_and(|n| n.as_str().eq_ignore_ascii_case(word)))
+        {
+            let (begin, end) = (i.to_string(), (i + 1 + word.chars().count()).to_string());
+            let uri = format!("xmpp:{p}");
+            out.push(el(
+                "reference",
+                REFERENCE,
+                &[("type", "mention"), ("uri", &uri), ("begin", &begin), ("end", &end)],
+            ));
+        }
+    }
+    out
+}
+
+/// Whether the message mentions `me`: a mention reference, or `@me` in the text from a
+/// client that sends no references.
+pub fn mentions_me(m: &Message, body: &str, me: &BareJid) -> bool {
+    let uri = format!("xmpp:{me}");
+    if m.payloads.iter().any(|p| {
+        p.is("reference", REFERENCE)
+            && p.attr("type") == Some("mention")
+            && p.attr("uri") == Some(uri.as_str())
+    }) {
+        return true;
+    }
+    !mentions(body, std::slice::from_ref(me)).is_empty()
+}
+
 /// A random id (122 bits, UUID v4 text form).
 pub fn new_id() -> String {
     let mut b = [0u8; 16];
@@ -370,6 +477,17 @@ mod tests {
         assert!(payload(&m, "request", ns::RECEIPTS).is_some());
         assert!(payload(&m, "markable", ns::DISPLAYED_MARKERS).is_some());
         assert_eq!(payload(&m, "reply", REPLY).and_then(|r| r.attr("id")), Some("x1"));
+    }
+
+    #[test]
+    fn mentions_name_people_by_local_part() {
+        let people: Vec<BareJid> = vec!["bob@lab".parse().unwrap(), "carol@lab".parse().unwrap()];
+        let refs = mentions("Hi @Bob, and @carol. not mail@bob nor @dave", &people);
+        let got: Vec<(&str, &str, &str)> = refs
+            .iter()
+            .map(|r| (r.attr("uri").unwrap(), r.attr("begin").unwrap(), r.attr("end").unwrap()))
+            .collect();
+        assert_eq!(got, [("xmpp:bob@lab", "3", "7"), ("xmpp:carol@lab", "13", "19")]);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Incoming<'a> {
     pub state: MessageState,
     pub archive_id: Option<&'a str>,
     pub reply_to: Option<&'a str>,
+    pub forwarded_from: Option<&'a str>,
+    pub mentions_me: bool,
 }
 
 const SCHEMA: &str = "
@@ -47,7 +49,18 @@ CREATE TABLE IF NOT EXISTS messages (
   state INTEGER NOT NULL,
   archive_id TEXT,
   reply_to TEXT,
+  forwarded_from TEXT,
+  mentions_me INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
   UNIQUE (conversation, sender, id)
+);
+-- XEP-0444: each sender's current set of reactions to a message replaces the last.
+CREATE TABLE IF NOT EXISTS reactions (
+  conversation TEXT NOT NULL,
+  message TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  emoji TEXT NOT NULL,
+  PRIMARY KEY (conversation, message, sender, emoji)
 );
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages(conversation, ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
@@ -73,7 +86,8 @@ CREATE TABLE IF NOT EXISTS conversations (
   read_row INTEGER NOT NULL DEFAULT 0,
   muted INTEGER NOT NULL DEFAULT 0,
   closed INTEGER NOT NULL DEFAULT 0,
-  pinned INTEGER
+  pinned INTEGER,
+  pinned_message TEXT
 );
 CREATE TABLE IF NOT EXISTS outbox (
   id TEXT PRIMARY KEY,
@@ -111,7 +125,8 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-const MESSAGE_COLUMNS: &str = "id, conversation, sender, body, ts, direction, state, reply_to";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation, sender, body, ts, direction, state, reply_to, forwarded_from, mentions_me, deleted";
 
 fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -123,6 +138,11 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         direction: if r.get::<_, i64>(5)? == 0 { Direction::Inbound } else { Direction::Outbound },
         state: state_of(r.get(6)?),
         reply_to: r.get(7)?,
+        forwarded_from: r.get(8)?,
+        mentions_me: r.get::<_, i64>(9)? != 0,
+        deleted: r.get::<_, i64>(10)? != 0,
+        reactions: Default::default(),
+        notify: false,
     })
 }
 
@@ -150,8 +170,9 @@ impl Store {
         let m = &Incoming { ts_ms, ..*m };
         let tx = self.db.savepoint()?;
         let added = tx.execute(
-            "INSERT OR IGNORE INTO messages (conversation, id, sender, body, ts, direction, state, archive_id, reply_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT OR IGNORE INTO messages
+               (conversation, id, sender, body, ts, direction, state, archive_id, reply_to, forwarded_from, mentions_me)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 m.conversation,
                 m.id,
@@ -161,7 +182,9 @@ impl Store {
                 (m.direction == Direction::Outbound) as i64,
                 state_num(m.state),
                 m.archive_id,
-                m.reply_to
+                m.reply_to,
+                m.forwarded_from,
+                m.mentions_me as i64
             ],
         )?;
         if added == 0 {
@@ -192,18 +215,144 @@ impl Store {
             direction: m.direction,
             state: m.state,
             reply_to: m.reply_to.map(str::to_string),
+            forwarded_from: m.forwarded_from.map(str::to_string),
+            mentions_me: m.mentions_me,
+            deleted: false,
+            reactions: Default::default(),
+            notify: false,
         }))
     }
 
-    pub fn message(&self, conversation: &str, id: &str) -> Result<Option<Message>, StoreError> {
+    /// Replaces `sender`'s reactions to a message; returns the message with all its
+    /// reactions, when it is here.
+    pub fn react(
+        &mut self,
+        conversation: &str,
+        message: &str,
+        sender: &str,
+        emojis: &[String],
+    ) -> Result<Option<Message>, StoreError> {
+        let tx = self.db.savepoint()?;
+        tx.execute(
+            "DELETE FROM reactions WHERE conversation = ?1 AND message = ?2 AND sender = ?3",
+            params![conversation, message, sender],
+        )?;
+        for e in emojis {
+            tx.execute(
+                "INSERT OR IGNORE INTO reactions (conversation, message, sender, emoji) VALUES (?1, ?2, ?3, ?4)",
+                params![conversation, message, sender, e],
+            )?;
+        }
+        tx.commit()?;
+        self.message(conversation, message)
+    }
+
+    /// `sender`'s current reactions to a message.
+    pub fn reactions_of(
+        &self,
+        conversation: &str,
+        message: &str,
+        sender: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut q = self.db.prepare(
+            "SELECT emoji FROM reactions WHERE conversation = ?1 AND message = ?2 AND sender = ?3 ORDER BY emoji",
+        )?;
+        let rows =
+            q.query_map(params![conversation, message, sender], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn fill_reactions(&self, m: &mut Message) -> Result<(), StoreError> {
+        let mut q = self
+            .db
+            .prepare_cached("SELECT emoji, sender FROM reactions WHERE conversation = ?1 AND message = ?2 ORDER BY emoji, sender")?;
+        let rows = q.query_map(params![m.conversation, m.id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        m.reactions.clear();
+        for row in rows {
+            let (emoji, sender) = row?;
+            m.reactions.entry(emoji).or_default().push(sender);
+        }
+        Ok(())
+    }
+
+    fn filled(&self, mut list: Vec<Message>) -> Result<Vec<Message>, StoreError> {
+        for m in &mut list {
+            self.fill_reactions(m)?;
+        }
+        Ok(list)
+    }
+
+    /// Deletes a message's content for everyone (a retraction): the row stays as a
+    /// "deleted" marker, the text leaves the store and the index. Only the sender's own
+    /// message is affected. Returns it when it changed.
+    pub fn retract(
+        &mut self,
+        conversation: &str,
+        id: &str,
+        sender: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let n = self.db.execute(
+            "UPDATE messages SET body = '', deleted = 1 WHERE conversation = ?1 AND id = ?2 AND sender = ?3 AND deleted = 0",
+            params![conversation, id, sender],
+        )?;
+        self.db.execute(
+            "DELETE FROM reactions WHERE conversation = ?1 AND message = ?2",
+            params![conversation, id],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.message(conversation, id)
+    }
+
+    /// Deletes a message here only.
+    pub fn delete_local(&mut self, conversation: &str, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .db
+            .execute("DELETE FROM messages WHERE conversation = ?1 AND id = ?2", params![conversation, id])?;
+        self.db.execute(
+            "DELETE FROM reactions WHERE conversation = ?1 AND message = ?2",
+            params![conversation, id],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn pin_message(&mut self, conversation: &str, id: Option<&str>) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE conversations SET pinned_message = ?2 WHERE id = ?1",
+            params![conversation, id],
+        )?;
+        Ok(())
+    }
+
+    pub fn is_muted(&self, conversation: &str) -> Result<bool, StoreError> {
         Ok(self
+            .db
+            .query_row("SELECT muted FROM conversations WHERE id = ?1", [conversation], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .is_some_and(|m| m != 0))
+    }
+
+    pub fn message(&self, conversation: &str, id: &str) -> Result<Option<Message>, StoreError> {
+        let m = self
             .db
             .query_row(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation = ?1 AND id = ?2 ORDER BY direction DESC LIMIT 1"),
                 params![conversation, id],
                 message_row,
             )
-            .optional()?)
+            .optional()?;
+        match m {
+            Some(mut m) => {
+                self.fill_reactions(&mut m)?;
+                Ok(Some(m))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Raises an outbound message's state (never lowers it). Returns the message when it
@@ -297,14 +446,15 @@ impl Store {
         let mut rows: Vec<Message> =
             q.query_map(params![conversation, upper, take], message_row)?.collect::<Result<_, _>>()?;
         rows.reverse();
-        Ok((rows, first_unread))
+        Ok((self.filled(rows)?, first_unread))
     }
 
     pub fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
         let mut q = self.db.prepare(
             "SELECT c.id, c.name, c.grp, c.last_ts, c.muted, c.closed, c.pinned,
                     (SELECT count(*) FROM messages m WHERE m.conversation = c.id AND m.direction = 0 AND m.rowid > c.read_row),
-                    (SELECT body FROM messages m WHERE m.conversation = c.id ORDER BY ts DESC, rowid DESC LIMIT 1)
+                    (SELECT body FROM messages m WHERE m.conversation = c.id ORDER BY ts DESC, rowid DESC LIMIT 1),
+                    c.pinned_message
              FROM conversations c
              ORDER BY c.pinned IS NULL, c.pinned, c.last_ts DESC",
         )?;
@@ -320,6 +470,7 @@ impl Store {
                 pinned: r.get::<_, Option<i64>>(6)?.map(|p| p as u32),
                 unread: r.get::<_, i64>(7)? as u32,
                 last_message: r.get(8)?,
+                pinned_message: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -441,7 +592,7 @@ impl Store {
             MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
         ))?;
         let messages = q.query_map(params![fts, limit], message_row)?.collect::<Result<_, _>>()?;
-        Ok((conversations, messages))
+        Ok((conversations, self.filled(messages)?))
     }
 
     /// The same message search without the index: every word as a case-insensitive
@@ -588,6 +739,8 @@ mod tests {
             state: MessageState::Delivered,
             archive_id: None,
             reply_to: None,
+            forwarded_from: None,
+            mentions_me: false,
         })
         .unwrap()
     }
