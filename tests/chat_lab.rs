@@ -495,3 +495,34 @@ fn reactions_deletes_pins_forwards_mentions_and_who_gets_alerted() {
     let got = event_where(&b_events, "chat.message", |v| v["id"] == again["id"]);
     assert_eq!((got["mentions_me"].clone(), got["notify"].clone()), (json!(true), json!(false)));
 }
+
+#[test]
+fn the_phone_shows_on_a_call_in_presence() {
+    use ucdesk_tests::lab::{Bot, Kamailio, softphone_profile, with_chat};
+    let x = Prosody::start();
+    let k = Kamailio::start();
+    let _bot = Bot::start(&k, "bob", "auto");
+    // Alice has both the phone and chat; carol watches her presence.
+    let alice = with_chat(softphone_profile(&k, "alice", "udp", "alicepw"), &x, "alice");
+    set(&alice, "softphone.audio_input", "null");
+    set(&alice, "softphone.audio_output", "null");
+    let carol = chat_profile(&x, "carol");
+    let (a, _a_events) = online_chat(&alice);
+    let (_c, c_events) = online_chat(&carol);
+    a.call("chat.add_contact", json!({"jid": "carol@localhost"})).unwrap();
+    event_where(&c_events, "presence.changed", |v| {
+        v["jid"] == "alice@localhost" && v["status"] == "available"
+    });
+    wait_for(T, || {
+        a.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")
+    })
+    .expect("the phone registers");
+
+    let call = a.call("phone.dial", json!({"number": "bob"})).unwrap();
+    event_where(&c_events, "presence.changed", |v| v["jid"] == "alice@localhost" && v["on_call"] == true);
+    a.call("phone.hangup", json!({"callid": call["callid"]})).unwrap();
+    let p = event_where(&c_events, "presence.changed", |v| {
+        v["jid"] == "alice@localhost" && v["on_call"] == false
+    });
+    assert_eq!(p["status"], "available");
+}

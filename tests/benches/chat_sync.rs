@@ -27,20 +27,30 @@ fn main() {
     }
     let n: usize = std::env::var("SYNC_MESSAGES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let x = Prosody::start();
-    {
-        let _bob_elsewhere = RawXmpp::login(&x, "bob", "bobpw");
-        let mut carol = RawXmpp::login(&x, "carol", "carolpw");
-        for i in 0..n {
-            carol.send(&format!(
-                "<message to='bob@localhost' type='chat' id='fill{i}'><body>message {i}: the quarterly report numbers</body></message>"
-            ));
-        }
-        std::thread::sleep(Duration::from_secs(2));
+    // Both stay connected until the archive holds everything: openssl forwards what
+    // it was given only while it runs.
+    let bob_elsewhere = RawXmpp::login(&x, "bob", "bobpw");
+    let mut carol = RawXmpp::login(&x, "carol", "carolpw");
+    for i in 0..n {
+        carol.send(&format!(
+            "<message to='bob@localhost' type='chat' id='fill{i}'><body>message {i}: the quarterly report numbers</body></message>"
+        ));
     }
     // The CA for the bare client (rustls-native-certs reads SSL_CERT_FILE).
     unsafe { std::env::set_var("SSL_CERT_FILE", x.ca_file()) };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
 
+    // Prosody archives the burst at its own pace: wait until all of it is there.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, count) = rt.block_on(bare_fetch(&x));
+        if count == n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {count} of {n} messages reached the archive");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    drop((carol, bob_elsewhere));
     let mut bare = Vec::new();
     let mut ours = Vec::new();
     for _ in 0..3 {

@@ -234,8 +234,14 @@ impl Drop for RawXmpp {
 
 /// A profile with the chat plugin logged in as `user@localhost` on the lab Prosody.
 pub fn chat_profile(x: &Prosody, user: &str) -> Profile {
-    let p = Profile::new().with_library(&plugin_lib("chat"), "chat");
+    let p = Profile::new();
     install_business_license(&p);
+    with_chat(p, x, user)
+}
+
+/// Adds the chat plugin, logged in as `user@localhost`, to a licensed profile.
+pub fn with_chat(p: Profile, x: &Prosody, user: &str) -> Profile {
+    let p = p.with_library(&plugin_lib("chat"), "chat");
     for (key, value) in [
         ("chat.jid", format!("{user}@localhost")),
         ("chat.server", x.server()),

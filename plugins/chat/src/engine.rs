@@ -42,6 +42,8 @@ const MAM_PAGE: u32 = 250;
 const TYPING_TIMEOUT: Duration = Duration::from_secs(30);
 /// We repeat our own "composing" at most this often.
 const TYPING_REPEAT: Duration = Duration::from_secs(5);
+/// How stale the views' snapshot may get while events stream in.
+const REFRESH_EVERY: Duration = Duration::from_millis(30);
 
 pub enum Request {
     Send(contract::Send),
@@ -66,6 +68,7 @@ pub enum Request {
     Presences,
     Resync,
     Outbox,
+    Status,
     CreateGroup(contract::CreateGroup),
     AddParticipants(contract::AddParticipants),
     RemoveParticipant(contract::ParticipantRef),
@@ -166,6 +169,8 @@ impl Engine {
             my_typing: HashMap::new(),
             snapshot: snapshot.clone(),
             on_change,
+            dirty: false,
+            refresh_at: tokio::time::Instant::now(),
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -258,6 +263,9 @@ struct SyncRun {
     stored: u64,
     /// A first sync into an empty store: what was there before counts as read.
     fresh: bool,
+    /// A first fetch of an archive: history, not news, so no `chat.message` per message
+    /// (the views reload on the progress events).
+    quiet: bool,
 }
 
 struct Core {
@@ -285,25 +293,43 @@ struct Core {
     my_typing: HashMap<String, Instant>,
     snapshot: Arc<Mutex<Snapshot>>,
     on_change: Arc<dyn Fn() + Send + Sync>,
+    dirty: bool,
+    refresh_at: tokio::time::Instant,
 }
 
 enum Next {
     Msg(Option<Msg>),
     Stream(Option<StreamEvent>),
+    Refresh,
 }
 
 impl Core {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         self.refresh();
         loop {
+            // The snapshot (and the views drawn from it) is refreshed at most every
+            // REFRESH_EVERY while events keep coming: a history page is hundreds of
+            // stanzas, and redrawing the conversation list for each one was most of a
+            // sync's cost.
+            let due = self.refresh_at;
+            let dirty = self.dirty;
             let next = match self.stream.as_mut() {
                 Some(stream) => tokio::select! {
                     m = rx.recv() => Next::Msg(m),
                     e = stream.next() => Next::Stream(e),
+                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
                 },
-                None => Next::Msg(rx.recv().await),
+                None => tokio::select! {
+                    m = rx.recv() => Next::Msg(m),
+                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
+                },
             };
             match next {
+                Next::Refresh => {
+                    self.dirty = false;
+                    self.refresh();
+                    continue;
+                }
                 Next::Msg(None) => return,
                 Next::Msg(Some(Msg::Shutdown(done))) => {
                     self.disconnect().await;
@@ -319,7 +345,10 @@ impl Core {
                     self.set_connection(ConnectionState::Offline, Some("the connection closed".into()), None);
                 }
             }
-            self.refresh();
+            if !self.dirty {
+                self.dirty = true;
+                self.refresh_at = tokio::time::Instant::now() + REFRESH_EVERY;
+            }
         }
     }
 
@@ -535,7 +564,8 @@ impl Core {
         let after = store.meta("mam_last").ok().flatten();
         let fresh = after.is_none() && !full && store.conversations().map(|c| c.is_empty()).unwrap_or(true);
         let queryid = stanzas::new_id();
-        self.sync = Some(SyncRun { room: None, queryid, fetched: 0, stored: 0, fresh });
+        let quiet = store.meta("synced").ok().flatten().is_none();
+        self.sync = Some(SyncRun { room: None, queryid, fetched: 0, stored: 0, fresh, quiet });
         self.query_page(after.as_deref()).await;
     }
 
@@ -551,7 +581,8 @@ impl Core {
         let Some(store) = self.store.as_ref() else { return };
         let after = store.meta(&format!("mam_last:{room}")).ok().flatten();
         let queryid = stanzas::new_id();
-        self.sync = Some(SyncRun { room: Some(room), queryid, fetched: 0, stored: 0, fresh: false });
+        let quiet = store.meta(&format!("synced:{room}")).ok().flatten().is_none();
+        self.sync = Some(SyncRun { room: Some(room), queryid, fetched: 0, stored: 0, fresh: false, quiet });
         self.query_page(after.as_deref()).await;
     }
 
@@ -705,6 +736,11 @@ impl Core {
         let Some(run) = self.sync.take() else { return };
         if let Some(store) = self.store.as_mut() {
             let _ = store.commit();
+            let key = match &run.room {
+                Some(room) => format!("synced:{room}"),
+                None => "synced".to_string(),
+            };
+            let _ = store.set_meta(&key, Some("1"));
         }
         if run.fresh
             && let Some(store) = self.store.as_mut()
@@ -848,7 +884,9 @@ impl Core {
                         new.notify = !outbound
                             && source != Source::Archive
                             && self.should_notify(&conversation, mentions_me);
-                        self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                        if !self.quiet(source) {
+                            self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                        }
                     }
                     Ok(None) => {}
                     Err(e) => self.ctx.warn(format!("cannot store a message from {sender}: {e}")),
@@ -930,6 +968,10 @@ impl Core {
             self.ctx.publish(contract::TOPIC_MESSAGE, &msg);
         }
         true
+    }
+
+    fn quiet(&self, source: Source) -> bool {
+        source == Source::Archive && self.sync.as_ref().is_some_and(|r| r.quiet)
     }
 
     /// The manual: do not disturb silences chat notifications; a muted conversation
@@ -1210,7 +1252,9 @@ impl Core {
                     new.notify = !outbound
                         && source != Source::Archive
                         && self.should_notify(&conversation, mentions_me);
-                    self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                    if !self.quiet(source) {
+                        self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => self.ctx.warn(format!("cannot store a group message: {e}")),
@@ -1449,6 +1493,12 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::Outbox => Ok(json!(self.store()?.outbox().map_err(|e| e.to_string())?)),
+            Request::Status => {
+                let mut c = self.connection.clone();
+                c.outbox =
+                    self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+                Ok(json!(c))
+            }
             Request::React(r) => {
                 let to =
                     self.group(&r.conversation).map_err(|_| "reactions are for group chats".to_string())?;

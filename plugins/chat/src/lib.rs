@@ -158,7 +158,7 @@ impl Plugin for Chat {
             (_, "leave") => Request::Leave(conv(&call)?),
             (_, "participants") => Request::Participants(conv(&call)?),
             (_, "outbox") => Request::Outbox,
-            (_, "status") => return Ok(json!(self.snapshot().connection)),
+            (_, "status") => Request::Status,
             (_, "trust_certificate") => {
                 let fingerprint: String = call.arg("fingerprint")?;
                 self.trust(&fingerprint)?;
@@ -299,7 +299,8 @@ impl Chat {
     /// The user accepted the certificate with this fingerprint: pin it (only the one
     /// that was presented), which reconnects.
     fn trust(&self, fingerprint: &str) -> Result<(), Error> {
-        let presented = self.snapshot().connection.fingerprint;
+        let status = self.engine.request(Request::Status).map_err(Error::new)?;
+        let presented = status["fingerprint"].as_str().map(str::to_string);
         if presented.as_deref() != Some(fingerprint) {
             return Err(Error::new("that is not the certificate the server presented"));
         }

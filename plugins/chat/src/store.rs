@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS reactions (
   PRIMARY KEY (conversation, message, sender, emoji)
 );
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages(conversation, ts);
+-- Unread counts: inbound rows after the read position, a range on this index (rowid
+-- is its last column).
+CREATE INDEX IF NOT EXISTS messages_by_direction ON messages(conversation, direction);
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
   body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
 );
@@ -573,22 +576,36 @@ impl Store {
     /// messages matching the FTS query, newest first.
     pub fn search(&self, query: &str, limit: u32) -> Result<(Vec<Conversation>, Vec<Message>), StoreError> {
         let terms = parse_query(query);
-        if terms.is_empty() {
+        let fts = fts_query(&terms);
+        if fts.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let words: Vec<String> = terms.iter().map(|t| t.text.to_lowercase()).collect();
-        let conversations = self
-            .conversations()?
-            .into_iter()
-            .filter(|c| {
-                let hay = format!("{} {}", c.name, c.id).to_lowercase();
-                words.iter().all(|w| hay.contains(w.as_str()))
-            })
-            .collect();
-        let fts = fts_query(&terms);
+        let words: Vec<String> = terms.iter().map(|t| t.text.trim_end_matches('*').to_lowercase()).collect();
+        // Contacts and chats: names are few; the full rows (unread counts) only for hits.
+        let hits: Vec<String> = {
+            let mut q = self.db.prepare("SELECT id, name FROM conversations")?;
+            let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut hits = Vec::new();
+            for row in rows {
+                let (id, name) = row?;
+                let hay = format!("{name} {id}").to_lowercase();
+                if words.iter().all(|w| hay.contains(w.as_str())) {
+                    hits.push(id);
+                }
+            }
+            hits
+        };
+        let conversations = if hits.is_empty() {
+            Vec::new()
+        } else {
+            self.conversations()?.into_iter().filter(|c| hits.contains(&c.id)).collect()
+        };
+        // Newest first by arrival (rowid): FTS5 walks its index backwards and stops at
+        // the limit, where ordering by time would collect every match first (a common
+        // word matches most of a million messages).
         let mut q = self.db.prepare(&format!(
-            "SELECT {} FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
-             WHERE messages_fts MATCH ?1 ORDER BY m.ts DESC, m.rowid DESC LIMIT ?2",
+            "SELECT {} FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) f
+             JOIN messages m ON m.rowid = f.rowid ORDER BY m.rowid DESC",
             MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
         ))?;
         let messages = q.query_map(params![fts, limit], message_row)?.collect::<Result<_, _>>()?;
@@ -606,7 +623,7 @@ impl Store {
             args.push(format!("%{}%", t.text.replace('%', "").replace('_', "")));
             sql.push_str(&format!(" AND body LIKE ?{}", args.len()));
         }
-        sql.push_str(&format!(" ORDER BY ts DESC, rowid DESC LIMIT {limit}"));
+        sql.push_str(&format!(" ORDER BY rowid DESC LIMIT {limit}"));
         let mut q = self.db.prepare(&sql)?;
         let rows =
             q.query_map(rusqlite::params_from_iter(args.iter()), message_row)?.collect::<Result<_, _>>()?;
@@ -706,13 +723,24 @@ fn words(s: &str) -> impl Iterator<Item = Term> + '_ {
 }
 
 /// The FTS5 expression: every term must match (implicit AND). Terms are quoted so no
-/// user input is read as FTS syntax; words match as prefixes.
+/// user input is read as FTS syntax. Words match whole words; a trailing `*` asks for a
+/// prefix (`rep*`). Whole words are what makes a search of a million messages take
+/// a fraction of a millisecond: a prefix of a common word merges huge lists (see the
+/// search benchmark).
 fn fts_query(terms: &[Term]) -> String {
     terms
         .iter()
-        .map(|t| {
-            let quoted = format!("\"{}\"", t.text.replace('"', "\"\""));
-            if t.phrase { quoted } else { format!("{quoted}*") }
+        .filter_map(|t| {
+            let (text, prefix) = match t.text.strip_suffix('*') {
+                Some(stem) if !t.phrase => (stem, true),
+                _ => (t.text.as_str(), false),
+            };
+            let text = text.trim_matches('*');
+            if text.is_empty() {
+                return None;
+            }
+            let quoted = format!("\"{}\"", text.replace('"', "\"\""));
+            Some(if prefix { format!("{quoted}*") } else { quoted })
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -763,7 +791,8 @@ mod tests {
         assert_eq!(ids("QUICK fox"), ["3", "1"]);
         assert_eq!(ids("\"quick brown\""), ["1"]);
         assert_eq!(ids("\"brown quick\""), Vec::<String>::new());
-        assert_eq!(ids("bro"), ["2", "1"]);
+        assert_eq!(ids("bro"), Vec::<String>::new());
+        assert_eq!(ids("bro*"), ["2", "1"]);
         // FTS syntax in the input is text, not an operator.
         assert_eq!(ids("fox OR bread"), Vec::<String>::new());
         assert_eq!(ids("\"unterminated"), Vec::<String>::new());

@@ -177,6 +177,8 @@ impl Engine {
             on_change,
             registration: RegEvent { state: RegistrationState::Unregistered, server: None, reason: None },
             notice: None,
+            on_call: false,
+            presence: None,
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -378,6 +380,10 @@ struct Core {
     on_change: Arc<dyn Fn() + Send + Sync>,
     registration: RegEvent,
     notice: Option<String>,
+    /// Whether the presence provider was last told we are on a call, and the thread
+    /// that tells it (in order, off the engine: it is a blocking service call).
+    on_call: bool,
+    presence: Option<std::sync::mpsc::Sender<bool>>,
     /// Events of the message being handled, published once the snapshot shows their
     /// effect: whoever reacts to `call.ended` and asks `phone.calls` sees it gone.
     pending: Vec<Box<dyn FnOnce(&Context) + Send>>,
@@ -507,8 +513,35 @@ impl Core {
     }
 
     /// Copies state into the snapshot and tells the plugin to republish views.
+    /// Unified presence shows "on a call" while a call is connected: tell whoever
+    /// provides `presence` (the chat plugin), if anyone does.
+    fn report_on_call(&mut self) {
+        let on_call = self.calls.values().any(|c| c.answered.is_some() && c.result.is_none());
+        if on_call == self.on_call {
+            return;
+        }
+        self.on_call = on_call;
+        let tx = self.presence.get_or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<bool>();
+            let ctx = self.ctx.clone();
+            let _ = std::thread::Builder::new().name("softphone-presence".into()).spawn(move || {
+                for on_call in rx {
+                    let args = serde_json::json!({ "on_call": on_call });
+                    let r: Result<serde_json::Value, _> =
+                        ctx.call_timeout("presence.set", &args, Duration::from_secs(5));
+                    if let Err(e) = r {
+                        ctx.debug(format!("presence.set on_call={on_call}: {e}"));
+                    }
+                }
+            });
+            tx
+        });
+        let _ = tx.send(on_call);
+    }
+
     fn refresh(&mut self) {
         self.ring();
+        self.report_on_call();
         let now = Instant::now();
         let tls = self
             .account
