@@ -526,3 +526,69 @@ fn the_phone_shows_on_a_call_in_presence() {
     });
     assert_eq!(p["status"], "available");
 }
+
+#[test]
+fn files_upload_with_the_message_small_ones_download_by_themselves() {
+    let x = Prosody::start();
+    let (alice, bob) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"));
+    let (a, a_events) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("notes.txt");
+    let big = dir.path().join("report.pdf");
+    std::fs::write(&small, b"meeting notes\n".repeat(50)).unwrap();
+    let big_bytes: Vec<u8> = (0..700 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&big, &big_bytes).unwrap();
+
+    // At most 5 files; missing files are refused before anything is stored.
+    let six: Vec<String> = (0..6).map(|_| small.display().to_string()).collect();
+    let err = a.call("chat.send", json!({"to": "bob@localhost", "body": "x", "files": six})).unwrap_err();
+    assert!(err.contains("at most 5"), "{err}");
+    let err = a.call("chat.send", json!({"to": "bob@localhost", "files": ["/no/such/file"]})).unwrap_err();
+    assert!(err.contains("/no/such/file"), "{err}");
+
+    let files = [small.display().to_string(), big.display().to_string()];
+    let sent =
+        a.call("chat.send", json!({"to": "bob@localhost", "body": "see attached", "files": files})).unwrap();
+    assert_eq!(sent["files"][0]["state"], "uploading");
+    event_where(&a_events, "chat.transfer", |v| {
+        v["id"] == sent["id"] && v["file"] == 1 && v["state"] == "uploaded"
+    });
+
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == sent["id"]);
+    assert_eq!(got["body"], "see attached");
+    assert_eq!(got["files"][0]["name"], "notes.txt");
+    assert_eq!(got["files"][0]["mime"], "text/plain");
+    assert_eq!(got["files"][1]["size"], 700 * 1024);
+    // Under 500 KB it comes by itself; the PDF waits to be asked for.
+    let done = event_where(&b_events, "chat.message", |v| {
+        v["id"] == sent["id"] && v["files"][0]["state"] == "downloaded"
+    });
+    assert_eq!(done["files"][1]["state"], "remote");
+    let path = done["files"][0]["path"].as_str().unwrap().to_string();
+    assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&small).unwrap());
+
+    b.call("chat.download", json!({"conversation": "alice@localhost", "id": sent["id"], "file": 1})).unwrap();
+    event_where(&b_events, "chat.transfer", |v| {
+        v["id"] == sent["id"] && v["file"] == 1 && v["state"] == "downloading"
+    });
+    let done = event_where(&b_events, "chat.message", |v| {
+        v["id"] == sent["id"] && v["files"][1]["state"] == "downloaded"
+    });
+    assert_eq!(std::fs::read(done["files"][1]["path"].as_str().unwrap()).unwrap(), big_bytes);
+
+    // A broken upload service: the message waits with its file failed; retry once fixed.
+    // (The server's own address offers no uploads: it refuses at once.)
+    set(&alice, "chat.upload_service", "localhost");
+    let waiting =
+        a.call("chat.send", json!({"to": "bob@localhost", "files": [small.display().to_string()]})).unwrap();
+    event_where(&a_events, "chat.message", |v| {
+        v["id"] == waiting["id"] && v["files"][0]["state"] == "failed"
+    });
+    assert_eq!(a.call("chat.outbox", json!(null)).unwrap().as_array().unwrap().len(), 1);
+    set(&alice, "chat.upload_service", "");
+    a.call("chat.retry", json!({"conversation": "bob@localhost", "id": waiting["id"]})).unwrap();
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == waiting["id"]);
+    assert_eq!(got["body"], "", "the link fallback is not text");
+    assert_eq!(got["files"][0]["name"], "notes.txt");
+}

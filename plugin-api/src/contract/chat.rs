@@ -19,6 +19,13 @@ pub const TOPIC_RECEIPT: &str = "chat.receipt";
 pub const TOPIC_SYNC: &str = "chat.sync";
 /// Topic of [`Connection`].
 pub const TOPIC_CONNECTION: &str = "chat.connection";
+/// Topic of [`Transfer`]: upload and download progress of attached files.
+pub const TOPIC_TRANSFER: &str = "chat.transfer";
+
+/// Most files one message may carry (the manual's limit).
+pub const MAX_FILES_PER_SEND: usize = 5;
+/// Received files up to this size download by themselves (the manual's 500 KB).
+pub const AUTO_DOWNLOAD_BYTES: u64 = 500 * 1024;
 
 /// Longest message body, in characters (the manual's limit).
 pub const MAX_BODY_CHARS: usize = 10_000;
@@ -78,6 +85,56 @@ pub struct Message {
     /// conversation unless it mentions them, and the user is not on do not disturb.
     #[serde(default)]
     pub notify: bool,
+    /// Attached files, in order.
+    #[serde(default)]
+    pub files: Vec<Attachment>,
+}
+
+/// Where a file of a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferState {
+    /// Ours, on its way to the server (the message waits for all its files).
+    Uploading,
+    /// Ours, on the server; the message can go.
+    Uploaded,
+    /// The upload or download failed: `chat.retry` / `chat.download` try again.
+    Failed,
+    /// Someone else's, on the server only (over the auto-download size).
+    Remote,
+    Downloading,
+    /// Here, at `path`.
+    Downloaded,
+}
+
+/// A file attached to a message (HTTP upload, XEP-0363).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+    /// Where it can be fetched (once uploaded).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The local copy: the file we sent, or the one we downloaded.
+    #[serde(default)]
+    pub path: Option<String>,
+    pub state: TransferState,
+}
+
+/// Progress of one file's upload or download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub conversation: String,
+    pub id: String,
+    /// Which of the message's files.
+    pub file: u32,
+    pub done: u64,
+    pub total: u64,
+    pub state: TransferState,
+}
+impl Contract for Transfer {
+    const SCHEMA: &'static str = "chat.transfer/v1";
 }
 impl Contract for Message {
     const SCHEMA: &'static str = "chat.message/v1";
@@ -162,9 +219,21 @@ impl Contract for Connection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Send {
     pub to: String,
+    #[serde(default)]
     pub body: String,
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// Local paths of files to attach (at most [`MAX_FILES_PER_SEND`]).
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// `{conversation, id, file}`: the argument of `chat.download`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub conversation: String,
+    pub id: String,
+    pub file: u32,
 }
 
 /// `chat.history`: up to `limit` messages of a conversation, oldest first, older than

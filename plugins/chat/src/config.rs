@@ -26,6 +26,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             text(255),
             Some(json!("")),
         )
+        .setting("upload_service", "File upload service (empty: upload.<domain>)", text(255), Some(json!("")))
         .setting("typing_notifications", "Tell others when I am typing", SettingKind::Bool, Some(json!(true)))
 }
 

@@ -30,7 +30,7 @@ use tokio_xmpp::stanzastream::{
 };
 use ucdesk_sdk::contract::chat::{
     self as contract, Connection, ConnectionState, Conversation, Direction, History, HistoryQuery, Message,
-    MessageState, Receipt, SearchQuery, SearchResults, SyncProgress, Typing,
+    MessageState, Receipt, SearchQuery, SearchResults, SyncProgress, TransferState, Typing,
 };
 use ucdesk_sdk::contract::presence::{self, Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
@@ -42,6 +42,8 @@ const MAM_PAGE: u32 = 250;
 const TYPING_TIMEOUT: Duration = Duration::from_secs(30);
 /// We repeat our own "composing" at most this often.
 const TYPING_REPEAT: Duration = Duration::from_secs(5);
+/// How long an upload service may take to hand out a slot.
+const SLOT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How stale the views' snapshot may get while events stream in.
 const REFRESH_EVERY: Duration = Duration::from_millis(30);
 
@@ -69,6 +71,8 @@ pub enum Request {
     Resync,
     Outbox,
     Status,
+    Retry(String, String),
+    Download(contract::FileRef),
     CreateGroup(contract::CreateGroup),
     AddParticipants(contract::AddParticipants),
     RemoveParticipant(contract::ParticipantRef),
@@ -85,6 +89,8 @@ enum Msg {
     Acked(u64, String, String),
     Tick,
     Shutdown(SyncSender<()>),
+    Uploaded { conversation: String, id: String, file: u32, result: Result<String, String> },
+    Downloaded { conversation: String, id: String, file: u32, result: Result<String, String> },
 }
 
 /// What the views show; refreshed by the engine after every change.
@@ -171,6 +177,7 @@ impl Engine {
             on_change,
             dirty: false,
             refresh_at: tokio::time::Instant::now(),
+            transfers: HashSet::new(),
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -239,6 +246,13 @@ enum PendingIq {
     Affiliations(BareJid),
     /// A group change that may be refused (not an admin): say so in the log.
     RoomChange(String),
+    /// An upload slot for one file of one message, asked for at `since`.
+    Slot {
+        conversation: String,
+        id: String,
+        file: u32,
+        since: Instant,
+    },
 }
 
 /// A group chat we are a member of.
@@ -295,6 +309,8 @@ struct Core {
     on_change: Arc<dyn Fn() + Send + Sync>,
     dirty: bool,
     refresh_at: tokio::time::Instant,
+    /// (conversation, message id, file) with a slot request or transfer under way.
+    transfers: HashSet<(String, String, u32)>,
 }
 
 enum Next {
@@ -379,6 +395,30 @@ impl Core {
             }
             Msg::Tick => self.tick().await,
             Msg::Shutdown(_) => {}
+            Msg::Uploaded { conversation, id, file, result } => {
+                self.on_uploaded(conversation, id, file, result).await
+            }
+            Msg::Downloaded { conversation, id, file, result } => {
+                self.transfers.remove(&(conversation.clone(), id.clone(), file));
+                let Some(store) = self.store.as_mut() else { return };
+                let _ = match &result {
+                    Ok(path) => store.update_file(
+                        &conversation,
+                        &id,
+                        file,
+                        TransferState::Downloaded,
+                        None,
+                        Some(path),
+                    ),
+                    Err(e) => {
+                        self.ctx.warn(format!("downloading a file of {conversation}: {e}"));
+                        store.update_file(&conversation, &id, file, TransferState::Failed, None, None)
+                    }
+                };
+                if let Ok(Some(m)) = store.message(&conversation, &id) {
+                    self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+                }
+            }
         }
     }
 
@@ -470,6 +510,20 @@ impl Core {
                 // A new session: nothing of the old one survived on the server.
                 self.online = true;
                 self.pushed.clear();
+                // Slot requests died with the old session; transfers under way go on.
+                let waiting: Vec<(String, String, u32)> = self
+                    .iqs
+                    .values()
+                    .filter_map(|p| match p {
+                        PendingIq::Slot { conversation, id, file, .. } => {
+                            Some((conversation.clone(), id.clone(), *file))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                for t in waiting {
+                    self.transfers.remove(&t);
+                }
                 self.iqs.clear();
                 self.set_connection(ConnectionState::Online, None, None);
                 self.send_presence().await;
@@ -514,8 +568,13 @@ impl Core {
         let Some(store) = self.store.as_ref() else { return };
         let waiting = store.outbox().unwrap_or_default();
         for m in waiting {
-            if !self.pushed.contains(&m.id) {
+            if self.pushed.contains(&m.id) {
+                continue;
+            }
+            if m.files.iter().all(|f| f.state == contract::TransferState::Uploaded) {
                 self.push(&m).await;
+            } else {
+                self.start_uploads(&m).await;
             }
         }
     }
@@ -524,7 +583,18 @@ impl Core {
     async fn push(&mut self, m: &Message) {
         let Ok(to) = m.conversation.parse::<BareJid>() else { return };
         let reply = m.reply_to.as_deref().map(|id| (m.conversation.as_str(), id));
-        let mut stanza = stanzas::chat(&to, &m.id, &m.body, reply);
+        // Other clients see the links in the body (XEP-0363 practice).
+        let urls: Vec<&str> = m.files.iter().filter_map(|f| f.url.as_deref()).collect();
+        let body = match (m.body.is_empty(), urls.is_empty()) {
+            (true, false) => urls.join("\n"),
+            _ => m.body.clone(),
+        };
+        let mut stanza = stanzas::chat(&to, &m.id, &body, reply);
+        for f in &m.files {
+            if let Some(url) = &f.url {
+                stanza.payloads.extend(stanzas::file_elements(&f.name, f.size, &f.mime, url));
+            }
+        }
         let people: Vec<BareJid> = match self.rooms.get(&to) {
             Some(r) => r.affiliations.keys().filter_map(|j| j.parse().ok()).collect(),
             None => vec![to.clone()],
@@ -634,6 +704,15 @@ impl Core {
                         }
                     }
                 }
+                Some(PendingIq::Slot { conversation, id, file, .. }) => {
+                    match payload.as_ref().and_then(stanzas::read_slot) {
+                        Some(slot) => self.put_file(conversation, id, file, slot),
+                        None => {
+                            let result = Err("the upload service gave no slot".to_string());
+                            self.on_uploaded(conversation, id, file, result).await;
+                        }
+                    }
+                }
                 Some(PendingIq::Carbons | PendingIq::RoomChange(_)) | None => {}
             },
             Iq::Error { id, error, .. } => match self.iqs.remove(&id) {
@@ -644,6 +723,12 @@ impl Core {
                 }
                 Some(PendingIq::RoomChange(what)) => {
                     self.ctx.warn(format!("{what} was refused: {:?}", error.defined_condition));
+                }
+                Some(PendingIq::Slot { conversation, id, file, .. }) => {
+                    let text = error.texts.values().next().map(|t| format!(": {t}")).unwrap_or_default();
+                    let result =
+                        Err(format!("the upload service refused ({:?}){text}", error.defined_condition));
+                    self.on_uploaded(conversation, id, file, result).await;
                 }
                 _ => {}
             },
@@ -854,7 +939,10 @@ impl Core {
             return false;
         }
 
-        if let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) {
+        let files = stanzas::read_files(&m);
+        let text = message_text(&m, &files);
+        if !text.is_empty() || !files.is_empty() {
+            let body = text.as_str();
             let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
             let reply_to =
                 stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
@@ -881,6 +969,9 @@ impl Core {
                 }) {
                     Ok(Some(mut new)) => {
                         stored = true;
+                        if !files.is_empty() {
+                            self.receive_files(&mut new, files.clone());
+                        }
                         new.notify = !outbound
                             && source != Source::Archive
                             && self.should_notify(&conversation, mentions_me);
@@ -1217,14 +1308,17 @@ impl Core {
         if self.apply_meta(&conversation, &sender, &m) {
             return false;
         }
-        let Some((_, body)) = m.get_best_body(vec![]).filter(|(_, b)| !b.is_empty()) else {
+        let files = stanzas::read_files(&m);
+        let text = message_text(&m, &files);
+        let body = text.as_str();
+        if body.is_empty() && files.is_empty() {
             if source == Source::Live && !outbound {
                 for p in m.payloads.iter().filter(|p| p.ns() == ns::CHATSTATES) {
                     self.set_typing(&conversation, &sender, p.name() == "composing");
                 }
             }
             return false;
-        };
+        }
         let id = stanzas::stable_id(&m).or_else(|| archive_id.clone()).unwrap_or_else(stanzas::new_id);
         let reply_to =
             stanzas::payload(&m, "reply", stanzas::REPLY).and_then(|r| r.attr("id")).map(str::to_string);
@@ -1249,6 +1343,9 @@ impl Core {
             }) {
                 Ok(Some(mut new)) => {
                     stored = true;
+                    if !files.is_empty() {
+                        self.receive_files(&mut new, files.clone());
+                    }
                     new.notify = !outbound
                         && source != Source::Archive
                         && self.should_notify(&conversation, mentions_me);
@@ -1350,6 +1447,21 @@ impl Core {
     }
 
     async fn tick(&mut self) {
+        // An upload service that never answers (a wrong address can vanish into
+        // server-to-server routing): the file fails and can be retried.
+        let stale: Vec<String> = self
+            .iqs
+            .iter()
+            .filter(|(_, p)| matches!(p, PendingIq::Slot { since, .. } if since.elapsed() > SLOT_TIMEOUT))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in stale {
+            if let Some(PendingIq::Slot { conversation, id, file, .. }) = self.iqs.remove(&key) {
+                let result =
+                    Err(format!("the upload service did not answer within {} s", SLOT_TIMEOUT.as_secs()));
+                self.on_uploaded(conversation, id, file, result).await;
+            }
+        }
         if let Some(at) = self.mine.expires_at
             && now_ms() >= at
         {
@@ -1493,6 +1605,29 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::Outbox => Ok(json!(self.store()?.outbox().map_err(|e| e.to_string())?)),
+            Request::Retry(conversation, id) => {
+                let m = self
+                    .store()?
+                    .message(&conversation, &id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no such message")?;
+                if m.direction != Direction::Outbound || m.state != MessageState::Pending {
+                    return Err("only a message of ours still waiting can be retried".into());
+                }
+                if !self.online {
+                    return Err("not connected: it goes by itself when the connection is back".into());
+                }
+                self.start_uploads(&m).await;
+                if m.files.iter().all(|f| f.state == TransferState::Uploaded) && !self.pushed.contains(&m.id)
+                {
+                    self.push(&m).await;
+                }
+                Ok(Value::Null)
+            }
+            Request::Download(f) => {
+                self.start_download(&f.conversation, &f.id, f.file)?;
+                Ok(Value::Null)
+            }
             Request::Status => {
                 let mut c = self.connection.clone();
                 c.outbox =
@@ -1586,7 +1721,7 @@ impl Core {
                 let author = msg.forwarded_from.clone().unwrap_or(msg.from.clone());
                 let mut sent = Vec::new();
                 for to in f.to {
-                    let s = contract::Send { to, body: msg.body.clone(), reply_to: None };
+                    let s = contract::Send { to, body: msg.body.clone(), reply_to: None, files: Vec::new() };
                     sent.push(self.send_message(s, Some(&author)).await?);
                 }
                 Ok(json!(sent))
@@ -1707,6 +1842,199 @@ impl Core {
         }
     }
 
+    /// Asks for an upload slot for each file of `m` not yet on the server.
+    async fn start_uploads(&mut self, m: &Message) {
+        let Some(me) = self.me() else { return };
+        let service = self
+            .ctx
+            .setting::<String>("upload_service")
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| format!("upload.{}", me.domain()));
+        let Ok(service) = service.parse::<Jid>() else {
+            self.ctx.warn(format!("chat.upload_service {service:?} is not an address"));
+            return;
+        };
+        for (i, f) in m.files.iter().enumerate() {
+            let key = (m.conversation.clone(), m.id.clone(), i as u32);
+            if f.state == TransferState::Uploaded || self.transfers.contains(&key) {
+                continue;
+            }
+            if f.state == TransferState::Failed
+                && let Some(store) = self.store.as_mut()
+            {
+                let _ =
+                    store.update_file(&m.conversation, &m.id, i as u32, TransferState::Uploading, None, None);
+            }
+            self.transfers.insert(key);
+            let id = stanzas::new_id();
+            self.iqs.insert(
+                id.clone(),
+                PendingIq::Slot {
+                    conversation: m.conversation.clone(),
+                    id: m.id.clone(),
+                    file: i as u32,
+                    since: Instant::now(),
+                },
+            );
+            self.send(stanzas::iq_get(
+                &id,
+                Some(service.clone()),
+                stanzas::slot_request(&f.name, f.size, &f.mime),
+            ))
+            .await;
+        }
+    }
+
+    /// PUTs one file to its slot on the blocking pool; the result comes back as a Msg.
+    fn put_file(
+        &mut self,
+        conversation: String,
+        id: String,
+        file: u32,
+        slot: (String, Vec<(String, String)>, String),
+    ) {
+        let Some(store) = self.store.as_ref() else { return };
+        let Some(f) =
+            store.files_of(&conversation, &id).ok().and_then(|fs| fs.into_iter().nth(file as usize))
+        else {
+            return;
+        };
+        let Some(path) = f.path.clone() else { return };
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        let ca = self.account.as_ref().map(|a| a.tls.ca_file.clone()).unwrap_or_default();
+        tokio::task::spawn_blocking(move || {
+            let (put, headers, get) = slot;
+            let mut progress = |done: u64, total: u64| {
+                let t = contract::Transfer {
+                    conversation: conversation.clone(),
+                    id: id.clone(),
+                    file,
+                    done,
+                    total,
+                    state: TransferState::Uploading,
+                };
+                ctx.publish(contract::TOPIC_TRANSFER, &t);
+            };
+            let result = crate::transfer::upload(
+                std::path::Path::new(&path),
+                &put,
+                &headers,
+                &f.mime,
+                &ca,
+                &mut progress,
+            )
+            .map(|()| get);
+            let _ = tx.send(Msg::Uploaded { conversation, id, file, result });
+        });
+    }
+
+    async fn on_uploaded(
+        &mut self,
+        conversation: String,
+        id: String,
+        file: u32,
+        result: Result<String, String>,
+    ) {
+        self.transfers.remove(&(conversation.clone(), id.clone(), file));
+        let Some(store) = self.store.as_mut() else { return };
+        let state = match &result {
+            Ok(url) => {
+                let _ = store.update_file(&conversation, &id, file, TransferState::Uploaded, Some(url), None);
+                TransferState::Uploaded
+            }
+            Err(e) => {
+                self.ctx.warn(format!("uploading a file to {conversation}: {e}"));
+                let _ = store.update_file(&conversation, &id, file, TransferState::Failed, None, None);
+                TransferState::Failed
+            }
+        };
+        let Ok(Some(m)) = store.message(&conversation, &id) else { return };
+        let size = m.files.get(file as usize).map(|f| f.size).unwrap_or(0);
+        let done = if state == TransferState::Uploaded { size } else { 0 };
+        self.ctx.publish(
+            contract::TOPIC_TRANSFER,
+            &contract::Transfer {
+                conversation: conversation.clone(),
+                id: id.clone(),
+                file,
+                done,
+                total: size,
+                state,
+            },
+        );
+        if m.files.iter().all(|f| f.state == TransferState::Uploaded)
+            && self.online
+            && !self.pushed.contains(&m.id)
+        {
+            self.push(&m).await;
+        }
+        self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+    }
+
+    /// Downloads one received file into the plugin's data dir, on the blocking pool.
+    fn start_download(&mut self, conversation: &str, id: &str, file: u32) -> Result<(), String> {
+        let key = (conversation.to_string(), id.to_string(), file);
+        if self.transfers.contains(&key) {
+            return Ok(());
+        }
+        let store = self.store.as_mut().ok_or("the chat store could not be opened")?;
+        let f = store
+            .files_of(conversation, id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .nth(file as usize)
+            .ok_or("no such file")?;
+        let url = f.url.clone().ok_or("the file has no address")?;
+        let _ = store.update_file(conversation, id, file, TransferState::Downloading, None, None);
+        self.transfers.insert(key);
+        let dir = self.ctx.data_dir().join("files").join(crate::transfer::safe_name(id));
+        let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
+        let ca = self.account.as_ref().map(|a| a.tls.ca_file.clone()).unwrap_or_default();
+        let (conversation, id) = (conversation.to_string(), id.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut progress = |done: u64, total: u64| {
+                let t = contract::Transfer {
+                    conversation: conversation.clone(),
+                    id: id.clone(),
+                    file,
+                    done,
+                    total,
+                    state: TransferState::Downloading,
+                };
+                ctx.publish(contract::TOPIC_TRANSFER, &t);
+            };
+            let result = crate::transfer::download(&url, &dir, &f.name, &ca, &mut progress)
+                .map(|p| p.display().to_string());
+            let _ = tx.send(Msg::Downloaded { conversation, id, file, result });
+        });
+        Ok(())
+    }
+
+    /// Records a received message's files and fetches the small ones.
+    fn receive_files(&mut self, m: &mut Message, files: Vec<(String, u64, String, String)>) {
+        let list: Vec<contract::Attachment> = files
+            .into_iter()
+            .map(|(name, size, mime, url)| contract::Attachment {
+                name: crate::transfer::safe_name(&name),
+                size,
+                mime,
+                url: Some(url),
+                path: None,
+                state: TransferState::Remote,
+            })
+            .collect();
+        let Some(store) = self.store.as_mut() else { return };
+        if store.set_files(&m.conversation, &m.id, &list).is_err() {
+            return;
+        }
+        for (i, f) in list.iter().enumerate() {
+            if f.size > 0 && f.size <= contract::AUTO_DOWNLOAD_BYTES {
+                let _ = self.start_download(&m.conversation, &m.id, i as u32);
+            }
+        }
+        m.files = self.store.as_ref().and_then(|s| s.files_of(&m.conversation, &m.id).ok()).unwrap_or(list);
+    }
+
     /// Makes each a member of the room and sends them a direct invitation.
     async fn invite(&mut self, room: &BareJid, participants: &[BareJid]) {
         let (name, full) = self.rooms.get(room).map(|r| (r.name.clone(), r.full_history)).unwrap_or_default();
@@ -1748,8 +2076,31 @@ impl Core {
                 contract::MAX_BODY_CHARS
             ));
         }
-        if s.body.trim().is_empty() {
+        if s.body.trim().is_empty() && s.files.is_empty() {
             return Err("the message is empty".into());
+        }
+        if s.files.len() > contract::MAX_FILES_PER_SEND {
+            return Err(format!(
+                "{} files: at most {} can go in one message",
+                s.files.len(),
+                contract::MAX_FILES_PER_SEND
+            ));
+        }
+        let mut files = Vec::new();
+        for f in &s.files {
+            let meta = std::fs::metadata(f).map_err(|e| format!("cannot attach {f}: {e}"))?;
+            if !meta.is_file() {
+                return Err(format!("cannot attach {f}: not a file"));
+            }
+            let name = crate::transfer::safe_name(f);
+            files.push(contract::Attachment {
+                mime: crate::transfer::mime_of(&name).to_string(),
+                name,
+                size: meta.len(),
+                url: None,
+                path: Some(f.clone()),
+                state: contract::TransferState::Uploading,
+            });
         }
         let to: BareJid = s.to.trim().parse().map_err(|e| format!("{:?} is not an address: {e}", s.to))?;
         if to.node().is_none() {
@@ -1788,10 +2139,20 @@ impl Core {
             })
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "a message with this id exists".to_string())?;
+        let mut message = message;
+        if !files.is_empty() {
+            store.set_files(&conversation, &id, &files).map_err(|e| e.to_string())?;
+            message.files = files;
+        }
         store.outbox_add(&id, &conversation).map_err(|e| e.to_string())?;
         self.my_typing.remove(&conversation);
         if self.online {
-            self.push(&message).await;
+            // Files go first; the message follows when the last one is on the server.
+            if message.files.is_empty() {
+                self.push(&message).await;
+            } else {
+                self.start_uploads(&message).await;
+            }
         }
         self.ctx.publish(contract::TOPIC_MESSAGE, &message);
         Ok(message)
@@ -1843,4 +2204,18 @@ fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, String> {
             Ok(jid)
         })
         .collect()
+}
+
+/// A message's text. When it carries files, links in the body that only repeat the
+/// files' addresses (the fallback for clients without file support) are not text.
+fn message_text(m: &XmppMessage, files: &[(String, u64, String, String)]) -> String {
+    let text = m.get_best_body(vec![]).map(|(_, b)| b.clone()).unwrap_or_default();
+    if !files.is_empty() {
+        let urls: Vec<&str> = files.iter().map(|f| f.3.as_str()).collect();
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.iter().all(|l| urls.contains(l)) {
+            return String::new();
+        }
+    }
+    text
 }

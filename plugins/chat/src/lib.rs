@@ -16,6 +16,7 @@ mod stanzas;
 #[doc(hidden)]
 pub mod store;
 mod tls;
+mod transfer;
 mod views;
 
 use engine::{Engine, Request};
@@ -68,6 +69,8 @@ impl Plugin for Chat {
             .service("chat.resync", "Fetch the entire history again from the server")
             .service("chat.outbox", "Messages waiting for the server")
             .service("chat.status", "The connection state")
+            .service("chat.retry", "{conversation, id}: upload a waiting message's failed files again")
+            .service("chat.download", "{conversation, id, file}: fetch a received file")
             .service("chat.trust_certificate", "{fingerprint}: accept this server certificate (asked once)")
             .service("chat.create_group", "{name?, participants, full_history?} -> the new conversation")
             .service("chat.add_participants", "{conversation, participants}")
@@ -159,6 +162,8 @@ impl Plugin for Chat {
             (_, "participants") => Request::Participants(conv(&call)?),
             (_, "outbox") => Request::Outbox,
             (_, "status") => Request::Status,
+            (_, "retry") => Request::Retry(call.arg("conversation")?, call.arg("id")?),
+            (_, "download") => Request::Download(call.args()?),
             (_, "trust_certificate") => {
                 let fingerprint: String = call.arg("fingerprint")?;
                 self.trust(&fingerprint)?;
@@ -226,8 +231,12 @@ impl Plugin for Chat {
                 match open {
                     Some(to) => {
                         let body = self.form().draft.clone();
-                        let r =
-                            self.engine.request(Request::Send(contract::Send { to, body, reply_to: None }));
+                        let r = self.engine.request(Request::Send(contract::Send {
+                            to,
+                            body,
+                            reply_to: None,
+                            files: Vec::new(),
+                        }));
                         // The draft survives a refusal (too long, not set up).
                         if r.is_ok() {
                             self.form().draft.clear();
@@ -312,7 +321,8 @@ impl Chat {
 }
 
 /// The topics this plugin publishes, for documentation and tests.
-pub const TOPICS: [&str; 6] = [
+pub const TOPICS: [&str; 7] = [
+    contract::TOPIC_TRANSFER,
     contract::TOPIC_MESSAGE,
     contract::TOPIC_TYPING,
     contract::TOPIC_RECEIPT,

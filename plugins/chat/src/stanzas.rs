@@ -456,6 +456,76 @@ pub fn mentions_me(m: &Message, body: &str, me: &BareJid) -> bool {
     !mentions(body, std::slice::from_ref(me)).is_empty()
 }
 
+// ---- Files: HTTP upload slots (XEP-0363), out-of-band URLs (XEP-0066) ----
+
+pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
+pub const OOB: &str = "jabber:x:oob";
+/// Our description of an attached file, so receivers know name, size and type before
+/// fetching: `<file name='…' size='…' mime='…' url='…'/>`. Other clients get the URL in
+/// the body and an XEP-0066 element.
+pub const UCDESK_FILE: &str = "urn:ucdesk:file:0";
+
+pub fn slot_request(name: &str, size: u64, mime: &str) -> Element {
+    el("request", HTTP_UPLOAD, &[("filename", name), ("size", &size.to_string()), ("content-type", mime)])
+}
+
+/// (put url, headers, get url) from a slot answer.
+pub fn read_slot(slot: &Element) -> Option<(String, Vec<(String, String)>, String)> {
+    if !slot.is("slot", HTTP_UPLOAD) {
+        return None;
+    }
+    let put = slot.get_child("put", HTTP_UPLOAD)?;
+    let get = slot.get_child("get", HTTP_UPLOAD)?;
+    let headers = put
+        .children()
+        .filter(|h| h.is("header", HTTP_UPLOAD))
+        .filter_map(|h| Some((h.attr("name")?.to_string(), h.text())))
+        .collect();
+    Some((put.attr("url")?.to_string(), headers, get.attr("url")?.to_string()))
+}
+
+pub fn file_elements(name: &str, size: u64, mime: &str, url: &str) -> [Element; 2] {
+    [
+        el("file", UCDESK_FILE, &[("name", name), ("size", &size.to_string()), ("mime", mime), ("url", url)]),
+        child(el("x", OOB, &[]), with_text(el("url", OOB, &[]), url)),
+    ]
+}
+
+/// (name, size, mime, url) of each file a message carries: ours, or bare OOB URLs.
+pub fn read_files(m: &Message) -> Vec<(String, u64, String, String)> {
+    let ours: Vec<_> = m
+        .payloads
+        .iter()
+        .filter(|p| p.is("file", UCDESK_FILE))
+        .filter_map(|f| {
+            let url = f.attr("url")?.to_string();
+            let name = f
+                .attr("name")
+                .map(str::to_string)
+                .unwrap_or_else(|| url.rsplit('/').next().unwrap_or("file").to_string());
+            let size = f.attr("size").and_then(|s| s.parse().ok()).unwrap_or(0);
+            Some((name, size, f.attr("mime").unwrap_or("application/octet-stream").to_string(), url))
+        })
+        .collect();
+    if !ours.is_empty() {
+        return ours;
+    }
+    m.payloads
+        .iter()
+        .filter(|p| p.is("x", OOB))
+        .filter_map(|x| x.get_child("url", OOB).map(|u| u.text()))
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|url| {
+            (
+                url.rsplit('/').next().unwrap_or("file").to_string(),
+                0,
+                "application/octet-stream".to_string(),
+                url,
+            )
+        })
+        .collect()
+}
+
 /// A random id (122 bits, UUID v4 text form).
 pub fn new_id() -> String {
     let mut b = [0u8; 16];

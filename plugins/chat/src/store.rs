@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use ucdesk_sdk::contract::chat::{Conversation, Direction, Message, MessageState};
+use ucdesk_sdk::contract::chat::{Attachment, Conversation, Direction, Message, MessageState, TransferState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,6 +79,18 @@ CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF body ON messages BEGIN
   INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
   INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
 END;
+CREATE TABLE IF NOT EXISTS files (
+  conversation TEXT NOT NULL,
+  message TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mime TEXT NOT NULL,
+  url TEXT,
+  path TEXT,
+  state TEXT NOT NULL,
+  PRIMARY KEY (conversation, message, idx)
+);
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -146,7 +158,16 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         deleted: r.get::<_, i64>(10)? != 0,
         reactions: Default::default(),
         notify: false,
+        files: Vec::new(),
     })
+}
+
+fn transfer_state(s: &str) -> TransferState {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(TransferState::Failed)
+}
+
+fn transfer_name(s: TransferState) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 impl Store {
@@ -223,7 +244,76 @@ impl Store {
             deleted: false,
             reactions: Default::default(),
             notify: false,
+            files: Vec::new(),
         }))
+    }
+
+    /// Records a message's files (replacing what was recorded).
+    pub fn set_files(
+        &mut self,
+        conversation: &str,
+        message: &str,
+        files: &[Attachment],
+    ) -> Result<(), StoreError> {
+        let tx = self.db.savepoint()?;
+        tx.execute(
+            "DELETE FROM files WHERE conversation = ?1 AND message = ?2",
+            params![conversation, message],
+        )?;
+        for (i, f) in files.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO files (conversation, message, idx, name, size, mime, url, path, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    conversation,
+                    message,
+                    i as i64,
+                    f.name,
+                    f.size as i64,
+                    f.mime,
+                    f.url,
+                    f.path,
+                    transfer_name(f.state)
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Updates one file's state, and its url or local path when given.
+    pub fn update_file(
+        &mut self,
+        conversation: &str,
+        message: &str,
+        idx: u32,
+        state: TransferState,
+        url: Option<&str>,
+        path: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE files SET state = ?4, url = coalesce(?5, url), path = coalesce(?6, path)
+             WHERE conversation = ?1 AND message = ?2 AND idx = ?3",
+            params![conversation, message, idx as i64, transfer_name(state), url, path],
+        )?;
+        Ok(())
+    }
+
+    pub fn files_of(&self, conversation: &str, message: &str) -> Result<Vec<Attachment>, StoreError> {
+        let mut q = self.db.prepare_cached(
+            "SELECT name, size, mime, url, path, state FROM files WHERE conversation = ?1 AND message = ?2 ORDER BY idx",
+        )?;
+        let rows = q.query_map(params![conversation, message], |r| {
+            Ok(Attachment {
+                name: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                mime: r.get(2)?,
+                url: r.get(3)?,
+                path: r.get(4)?,
+                state: transfer_state(&r.get::<_, String>(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Replaces `sender`'s reactions to a message; returns the message with all its
@@ -266,6 +356,7 @@ impl Store {
     }
 
     fn fill_reactions(&self, m: &mut Message) -> Result<(), StoreError> {
+        m.files = self.files_of(&m.conversation, &m.id)?;
         let mut q = self
             .db
             .prepare_cached("SELECT emoji, sender FROM reactions WHERE conversation = ?1 AND message = ?2 ORDER BY emoji, sender")?;
