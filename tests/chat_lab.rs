@@ -592,3 +592,65 @@ fn files_upload_with_the_message_small_ones_download_by_themselves() {
     assert_eq!(got["body"], "", "the link fallback is not text");
     assert_eq!(got["files"][0]["name"], "notes.txt");
 }
+
+/// The panels, driven like the shell drives them: the real cdylib in the sdk's test
+/// host, clicks and typing as UI events, the published view trees read back.
+#[test]
+fn the_panels_follow_the_chat_and_answer_clicks() {
+    use ucdesk_sdk::TestHost;
+    use ucdesk_sdk::view::{UiAction, UiEvent};
+    let x = Prosody::start();
+    let bob = chat_profile(&x, "bob");
+    let (b, b_events) = online_chat(&bob);
+    let mut host = TestHost::load(ucdesk_tests::plugin_lib("chat")).unwrap();
+    host.set_setting("jid", json!("alice@localhost")).unwrap();
+    host.set_setting("server", json!(x.server())).unwrap();
+    host.set_setting("tls_ca_file", json!(x.ca_file().display().to_string())).unwrap();
+    host.set_secret("password", "alicepw");
+    host.start().unwrap();
+    let text_of = |host: &TestHost, panel: &str| -> String {
+        host.published_view(panel).map(|v| serde_json::to_string(&v).unwrap()).unwrap_or_default()
+    };
+    wait_for(T, || text_of(&host, "chats").contains("\"Online\"").then_some(()))
+        .expect("the list shows Online");
+
+    let ev = |widget: &str, action: UiAction| UiEvent { widget: widget.into(), action };
+    host.ui("chats", &ev("new_chat", UiAction::Changed { value: json!("bob@localhost") })).unwrap();
+    host.ui("chats", &ev("start", UiAction::Clicked)).unwrap();
+    host.ui("conversation", &ev("draft", UiAction::Changed { value: json!("hello from the panel") }))
+        .unwrap();
+    host.ui("conversation", &ev("send", UiAction::Clicked)).unwrap();
+    event_where(&b_events, "chat.message", |v| v["body"] == "hello from the panel");
+
+    // Bob answers: alice's open conversation shows it without anyone asking.
+    b.call("chat.send", json!({"to": "alice@localhost", "body": "seen it, thanks"})).unwrap();
+    wait_for(T, || text_of(&host, "conversation").contains("seen it, thanks").then_some(()))
+        .expect("the conversation panel shows the reply");
+    assert!(text_of(&host, "conversation").contains("hello from the panel"));
+
+    // Search, then open the result.
+    host.ui("chats", &ev("search", UiAction::Submitted { value: "THANKS".into() })).unwrap();
+    let results = text_of(&host, "search");
+    assert!(results.contains("seen it, thanks"), "{results}");
+    let view = host.published_view("search").unwrap();
+    let row = find_row(&serde_json::to_value(&view.root).unwrap(), "result_messages").expect("a result row");
+    host.ui("search", &ev("result_messages", UiAction::Selected { row })).unwrap();
+    wait_for(T, || text_of(&host, "conversation").contains("seen it, thanks").then_some(())).expect("opened");
+
+    // The presence selector reaches bob.
+    host.ui("chats", &ev("status_message", UiAction::Changed { value: json!("Lunch break") })).unwrap();
+    host.ui("chats", &ev("status:away", UiAction::Clicked)).unwrap();
+    b.call("chat.add_contact", json!({"jid": "alice@localhost"})).unwrap();
+    event_where(&b_events, "presence.changed", |v| {
+        v["jid"] == "alice@localhost" && v["status"] == "away" && v["message"] == "Lunch break"
+    });
+    host.stop().unwrap();
+}
+
+/// The first row id of the list `list` in a view tree.
+fn find_row(node: &Value, list: &str) -> Option<String> {
+    if node["kind"] == "list" && node["id"] == list {
+        return node["rows"][0]["id"].as_str().map(str::to_string);
+    }
+    node["children"].as_array()?.iter().find_map(|c| find_row(c, list))
+}

@@ -64,7 +64,10 @@ pub enum Request {
     Delete(contract::Delete),
     PinMessage(contract::PinMessage),
     Forward(contract::Forward),
-    Typing { conversation: String, composing: bool },
+    Typing {
+        conversation: String,
+        composing: bool,
+    },
     AddContact(String),
     SetPresence(presence::Set),
     Presences,
@@ -73,6 +76,8 @@ pub enum Request {
     Status,
     Retry(String, String),
     Download(contract::FileRef),
+    /// Shows a conversation in the panel (around a message, for a search result).
+    Open(Option<(String, Option<String>)>),
     CreateGroup(contract::CreateGroup),
     AddParticipants(contract::AddParticipants),
     RemoveParticipant(contract::ParticipantRef),
@@ -101,6 +106,11 @@ pub struct Snapshot {
     pub typing: BTreeMap<String, Vec<String>>,
     pub me: PresenceChanged,
     pub contacts: BTreeMap<String, PresenceChanged>,
+    /// The conversation open in the conversation panel, and what it shows: the
+    /// messages around `focus` (a search result), or the latest (all unread + 20).
+    pub open: Option<String>,
+    pub open_messages: Vec<Message>,
+    pub first_unread: Option<String>,
 }
 
 impl Default for Snapshot {
@@ -117,6 +127,9 @@ impl Default for Snapshot {
             typing: BTreeMap::new(),
             me: offline(""),
             contacts: BTreeMap::new(),
+            open: None,
+            open_messages: Vec::new(),
+            first_unread: None,
         }
     }
 }
@@ -178,6 +191,7 @@ impl Engine {
             dirty: false,
             refresh_at: tokio::time::Instant::now(),
             transfers: HashSet::new(),
+            open: None,
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -309,6 +323,8 @@ struct Core {
     on_change: Arc<dyn Fn() + Send + Sync>,
     dirty: bool,
     refresh_at: tokio::time::Instant,
+    /// The conversation the panel shows, and the message to show it around.
+    open: Option<(String, Option<String>)>,
     /// (conversation, message id, file) with a slot request or transfer under way.
     transfers: HashSet<(String, String, u32)>,
 }
@@ -1624,6 +1640,10 @@ impl Core {
                 }
                 Ok(Value::Null)
             }
+            Request::Open(open) => {
+                self.open = open;
+                Ok(Value::Null)
+            }
             Request::Download(f) => {
                 self.start_download(&f.conversation, &f.id, f.file)?;
                 Ok(Value::Null)
@@ -2181,7 +2201,21 @@ impl Core {
                 .collect(),
             me: self.my_presence(),
             contacts: self.contacts.keys().map(|j| (j.to_string(), self.contact_presence(j))).collect(),
+            open: self.open.as_ref().map(|o| o.0.clone()),
+            open_messages: Vec::new(),
+            first_unread: None,
         };
+        let mut snap = snap;
+        if let (Some((conversation, focus)), Some(store)) = (&self.open, self.store.as_ref()) {
+            let shown = match focus {
+                Some(id) => store.around(conversation, id, 10).map(|m| (m, None)),
+                None => store.history(conversation, None, 20),
+            };
+            if let Ok((messages, first_unread)) = shown {
+                snap.open_messages = messages;
+                snap.first_unread = first_unread;
+            }
+        }
         *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap;
         (self.on_change)();
     }

@@ -42,6 +42,8 @@ impl Plugin for Chat {
             .provides("presence")
             .panel("chats", "Chats")
             .panel("conversation", "Conversation")
+            .panel("search", "Search")
+            .panel("contacts", "Contacts")
             .service(
                 "chat.send",
                 "{to, body, reply_to?} -> the stored message (pending until the server has it)",
@@ -102,6 +104,8 @@ impl Plugin for Chat {
                 let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 let form = form.lock().unwrap_or_else(|p| p.into_inner());
                 ctx.publish_view("chats", &views::chats(&s, &form));
+                ctx.publish_view("conversation", &views::conversation(&s, &form));
+                ctx.publish_view("contacts", &views::contacts(&s));
             })
         };
         let engine = Engine::start(ctx.clone(), store, republish)
@@ -176,16 +180,12 @@ impl Plugin for Chat {
 
     fn view(&mut self, panel: &str) -> Result<View, Error> {
         let s = self.snapshot();
+        let form = self.form();
         match panel {
-            "chats" => Ok(views::chats(&s, &self.form())),
-            "conversation" => {
-                let open = self.form().open.clone();
-                let messages = match open {
-                    Some(c) => self.history(&c),
-                    None => Vec::new(),
-                };
-                Ok(views::conversation(&s, &self.form(), &messages))
-            }
+            "chats" => Ok(views::chats(&s, &form)),
+            "conversation" => Ok(views::conversation(&s, &form)),
+            "search" => Ok(views::search(&form)),
+            "contacts" => Ok(views::contacts(&s)),
             other => Err(Error::new(format!("chat has no panel {other}"))),
         }
     }
@@ -193,72 +193,102 @@ impl Plugin for Chat {
     fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
         let widget = event.widget.as_str();
         let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
+        let open = self.form().open.clone();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let result: Result<Value, String> = match (name, event.action) {
             ("search", UiAction::Changed { value }) => {
-                self.form().search = value.as_str().unwrap_or_default().to_string();
+                self.form().search = text(&value);
                 Ok(Value::Null)
             }
+            ("search", UiAction::Submitted { value }) => {
+                let q = SearchQuery { query: value.clone(), limit: 100 };
+                let found = self.engine.request(Request::Search(q));
+                self.form().search = value;
+                found.map(|v| {
+                    self.form().results = serde_json::from_value(v).ok();
+                    Value::Null
+                })
+            }
             ("new_chat", UiAction::Changed { value }) => {
-                self.form().new_chat = value.as_str().unwrap_or_default().to_string();
+                self.form().new_chat = text(&value);
                 Ok(Value::Null)
             }
             ("start", UiAction::Clicked) | ("new_chat", UiAction::Submitted { .. }) => {
-                let jid = std::mem::take(&mut self.form().new_chat);
-                let r = self.engine.request(Request::AddContact(jid.clone()));
-                if r.is_ok() {
-                    self.form().open = Some(jid.trim().to_string());
-                }
-                r
+                let jid = std::mem::take(&mut self.form().new_chat).trim().to_string();
+                self.engine.request(Request::AddContact(jid.clone())).and_then(|_| self.open(jid, None))
             }
-            ("conversations", UiAction::Selected { row }) => {
-                let c = row.trim_start_matches("conv:").to_string();
-                self.form().open = Some(c.clone());
-                self.engine.request(Request::MarkRead(c))
+            ("conversations" | "contacts" | "result_conversations", UiAction::Selected { row }) => {
+                self.open(row.trim_start_matches("conv:").to_string(), None)
+            }
+            ("result_messages", UiAction::Selected { row }) => {
+                // msg:<conversation>:<id>: open the conversation around the message.
+                let rest = row.trim_start_matches("msg:");
+                match rest.split_once(':') {
+                    Some((c, id)) => self.open(c.to_string(), Some(id.to_string())),
+                    None => Ok(Value::Null),
+                }
             }
             ("draft", UiAction::Changed { value }) => {
-                let text = value.as_str().unwrap_or_default().to_string();
-                let open = self.form().open.clone();
-                self.form().draft = text.clone();
+                let t = text(&value);
+                self.form().draft = t.clone();
                 match open {
                     Some(c) => {
-                        self.engine.request(Request::Typing { conversation: c, composing: !text.is_empty() })
+                        self.engine.request(Request::Typing { conversation: c, composing: !t.is_empty() })
                     }
                     None => Ok(Value::Null),
                 }
             }
-            ("send", UiAction::Clicked) | ("draft", UiAction::Submitted { .. }) => {
-                let open = self.form().open.clone();
-                match open {
-                    Some(to) => {
-                        let body = self.form().draft.clone();
-                        let r = self.engine.request(Request::Send(contract::Send {
-                            to,
-                            body,
-                            reply_to: None,
-                            files: Vec::new(),
-                        }));
-                        // The draft survives a refusal (too long, not set up).
-                        if r.is_ok() {
-                            self.form().draft.clear();
-                        }
-                        r
+            ("send", UiAction::Clicked) | ("draft", UiAction::Submitted { .. }) => match open {
+                Some(to) => {
+                    let body = self.form().draft.clone();
+                    let s = contract::Send { to, body, reply_to: None, files: Vec::new() };
+                    let r = self.engine.request(Request::Send(s));
+                    // The draft survives a refusal (too long, not set up).
+                    if r.is_ok() {
+                        self.form().draft.clear();
                     }
-                    None => Err("no conversation is open".into()),
+                    r
                 }
-            }
+                None => Err("no conversation is open".into()),
+            },
             ("close", UiAction::Clicked) => {
                 self.form().open = None;
+                let _ = self.engine.request(Request::Open(None));
                 self.engine.request(Request::Close(arg.to_string()))
             }
+            ("mute", UiAction::Changed { value }) => {
+                self.engine.request(Request::Mute(arg.to_string(), value.as_bool().unwrap_or(false)))
+            }
+            ("download", UiAction::Clicked) => {
+                // download:<conversation>:<id>:<file>
+                let mut parts = arg.rsplitn(3, ':');
+                let file = parts.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+                let (id, conversation) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let f = contract::FileRef { conversation: conversation.into(), id: id.into(), file };
+                self.engine.request(Request::Download(f))
+            }
+            ("retry", UiAction::Clicked) => match arg.rsplit_once(':') {
+                Some((c, id)) => self.engine.request(Request::Retry(c.to_string(), id.to_string())),
+                None => Ok(Value::Null),
+            },
             ("mark_all_read", UiAction::Clicked) => self.engine.request(Request::MarkAllRead),
+            ("status_message", UiAction::Changed { value }) => {
+                self.form().status_message = text(&value);
+                Ok(Value::Null)
+            }
             ("status", UiAction::Clicked) => {
                 let status: Option<presence::Status> = serde_json::from_value(json!(arg)).ok();
-                self.engine.request(Request::SetPresence(presence::Set {
-                    status,
-                    message: None,
-                    expires_in: None,
-                    on_call: None,
-                }))
+                let message = Some(self.form().status_message.clone());
+                let set = presence::Set { status, message, expires_in: None, on_call: None };
+                self.engine.request(Request::SetPresence(set))
+            }
+            ("expire", UiAction::Clicked) => {
+                // Re-sets the current status with an expiry.
+                let me = self.snapshot().me;
+                let message = Some(self.form().status_message.clone());
+                let expires_in = arg.parse().ok();
+                let set = presence::Set { status: Some(me.status), message, expires_in, on_call: None };
+                self.engine.request(Request::SetPresence(set))
             }
             ("trust", UiAction::Clicked) => self.trust(arg).map(|()| Value::Null).map_err(|e| e.to_string()),
             _ => Ok(Value::Null),
@@ -267,12 +297,9 @@ impl Plugin for Chat {
             self.ctx.warn(format!("{widget}: {e}"));
         }
         let s = self.snapshot();
-        self.ctx.publish_view("chats", &views::chats(&s, &self.form()));
-        let open = self.form().open.clone();
-        if let Some(c) = open {
-            let messages = self.history(&c);
-            self.ctx.publish_view("conversation", &views::conversation(&s, &self.form(), &messages));
-        }
+        let form = self.form();
+        self.ctx.publish_view("chats", &views::chats(&s, &form));
+        self.ctx.publish_view("search", &views::search(&form));
         Ok(())
     }
 
@@ -291,18 +318,11 @@ impl Chat {
         self.form.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn history(&self, conversation: &str) -> Vec<contract::Message> {
-        let q = Request::History(HistoryQuery {
-            conversation: conversation.to_string(),
-            before: None,
-            limit: 20,
-        });
-        self.engine
-            .request(q)
-            .ok()
-            .and_then(|v| serde_json::from_value::<contract::History>(v).ok())
-            .map(|h| h.messages)
-            .unwrap_or_default()
+    /// Shows a conversation (around a message) and marks it read.
+    fn open(&self, conversation: String, around: Option<String>) -> Result<Value, String> {
+        self.engine.request(Request::Open(Some((conversation.clone(), around))))?;
+        self.form().open = Some(conversation.clone());
+        self.engine.request(Request::MarkRead(conversation))
     }
 
     /// The user accepted the certificate with this fingerprint: pin it (only the one

@@ -543,6 +543,35 @@ impl Store {
         Ok((self.filled(rows)?, first_unread))
     }
 
+    /// Up to `n` messages on each side of `id`, oldest first: opening a search result.
+    pub fn around(&self, conversation: &str, id: &str, n: u32) -> Result<Vec<Message>, StoreError> {
+        let Some(row): Option<i64> = self
+            .db
+            .query_row(
+                "SELECT rowid FROM messages WHERE conversation = ?1 AND id = ?2",
+                params![conversation, id],
+                |r| r.get(0),
+            )
+            .optional()?
+        else {
+            return Ok(Vec::new());
+        };
+        let cols = MESSAGE_COLUMNS;
+        let mut before = self.db.prepare(&format!(
+            "SELECT {cols} FROM messages WHERE conversation = ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT ?3"
+        ))?;
+        let mut list: Vec<Message> =
+            before.query_map(params![conversation, row, n + 1], message_row)?.collect::<Result<_, _>>()?;
+        list.reverse();
+        let mut after = self.db.prepare(&format!(
+            "SELECT {cols} FROM messages WHERE conversation = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3"
+        ))?;
+        let later: Vec<Message> =
+            after.query_map(params![conversation, row, n], message_row)?.collect::<Result<_, _>>()?;
+        list.extend(later);
+        self.filled(list)
+    }
+
     pub fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
         let mut q = self.db.prepare(
             "SELECT c.id, c.name, c.grp, c.last_ts, c.muted, c.closed, c.pinned,

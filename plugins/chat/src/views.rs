@@ -1,30 +1,36 @@
-//! The chat's panels as view trees: the conversation list (with the connection state
-//! and the user's presence), and the open conversation.
+//! The chat's panels as view trees: the conversation list with the user's presence
+//! selector, the open conversation, search results, and contacts' presence.
 
 use crate::engine::Snapshot;
-use ucdesk_sdk::contract::chat::{ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState};
-use ucdesk_sdk::contract::presence::Status;
+use ucdesk_sdk::contract::chat::{
+    ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState, SearchResults, TransferState,
+};
+use ucdesk_sdk::contract::presence::{Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
 use ucdesk_sdk::view::{Node, TextStyle};
 
-/// What the user is doing in the panels (not chat state).
+/// What the user is typing in the panels (not chat state).
 #[derive(Debug, Default)]
 pub struct Form {
+    /// The open conversation as the user last chose it (the engine's snapshot follows
+    /// within a refresh; clicks must not wait for it).
     pub open: Option<String>,
     pub draft: String,
     pub search: String,
+    pub results: Option<SearchResults>,
     pub new_chat: String,
+    pub status_message: String,
 }
 
 fn connection_line(s: &Snapshot) -> Node {
     let c = &s.connection;
     let what = match c.state {
-        ConnectionState::NotConfigured => "Chat is not set up".to_string(),
-        ConnectionState::Connecting => "Connecting…".to_string(),
-        ConnectionState::Online => "Online".to_string(),
-        ConnectionState::Offline => "Offline: messages wait in the outbox".to_string(),
-        ConnectionState::AuthFailed => "Login refused".to_string(),
-        ConnectionState::UntrustedCertificate => "Untrusted server certificate".to_string(),
+        ConnectionState::NotConfigured => "Chat is not set up",
+        ConnectionState::Connecting => "Connecting…",
+        ConnectionState::Online => "Online",
+        ConnectionState::Offline => "Offline: messages wait in the outbox",
+        ConnectionState::AuthFailed => "Login refused",
+        ConnectionState::UntrustedCertificate => "Untrusted server certificate",
     };
     let mut row = vec![ui::styled(what, TextStyle::Strong)];
     if let Some(r) = &c.reason {
@@ -36,12 +42,13 @@ fn connection_line(s: &Snapshot) -> Node {
     if c.state == ConnectionState::UntrustedCertificate
         && let Some(fp) = &c.fingerprint
     {
+        row.push(ui::weak(format!("SHA-256 {fp}")));
         row.push(ui::button(format!("trust:{fp}"), "Allow this certificate"));
     }
     ui::row(row)
 }
 
-fn status_label(s: Status) -> &'static str {
+pub fn status_label(s: Status) -> &'static str {
     match s {
         Status::Available => "Available",
         Status::Away => "Away",
@@ -51,14 +58,46 @@ fn status_label(s: Status) -> &'static str {
     }
 }
 
-/// The conversation list: connection, my status, search, conversations by activity.
-pub fn chats(s: &Snapshot, form: &Form) -> View {
-    let mut children = vec![connection_line(s)];
-    let mut presence = vec![ui::text(format!("Me: {}", status_label(s.me.status)))];
-    for st in [Status::Available, Status::Away, Status::Busy, Status::Dnd, Status::Offline] {
-        presence.push(ui::button(format!("status:{}", st.as_str()), status_label(st)));
+fn local(jid: &str) -> &str {
+    jid.split('@').next().unwrap_or(jid)
+}
+
+/// The user card's presence selector: status, a custom message, and an expiry.
+fn presence_selector(me: &PresenceChanged, form: &Form) -> Node {
+    let mut head = vec![ui::text(format!("Me: {}", status_label(me.status)))];
+    if let Some(m) = &me.message {
+        head.push(ui::weak(m.clone()));
     }
-    children.push(ui::row(presence));
+    if let Some(e) = &me.expires {
+        head.push(ui::weak(format!("until {e}")));
+    }
+    if me.on_call {
+        head.push(ui::badge("on a call"));
+    }
+    let statuses = [Status::Available, Status::Away, Status::Busy, Status::Dnd, Status::Offline]
+        .into_iter()
+        .map(|st| ui::button(format!("status:{}", st.as_str()), status_label(st)));
+    ui::column([
+        ui::row(head),
+        ui::row(statuses),
+        ui::row([
+            ui::input(
+                "status_message",
+                form.status_message.clone(),
+                "Custom status message (e.g. In a meeting)",
+            ),
+            // Expiry: back to Available after this long (0: no expiry).
+            ui::button("expire:0", "No expiry"),
+            ui::button("expire:1800", "30 min"),
+            ui::button("expire:3600", "1 hour"),
+            ui::button("expire:14400", "4 hours"),
+        ]),
+    ])
+}
+
+/// The conversation list: connection, my presence, search, conversations by activity.
+pub fn chats(s: &Snapshot, form: &Form) -> View {
+    let mut children = vec![connection_line(s), presence_selector(&s.me, form), ui::separator()];
     children.push(ui::input("search", form.search.clone(), "Search messages and contacts"));
     children.push(ui::row([
         ui::input("new_chat", form.new_chat.clone(), "Start a chat with user@domain"),
@@ -70,37 +109,105 @@ pub fn chats(s: &Snapshot, form: &Form) -> View {
             .push(ui::row([ui::badge(unread.to_string()), ui::button("mark_all_read", "Mark all as read")]));
     }
     let rows = s.conversations.iter().filter(|c| !c.closed).map(|c| {
-        let presence = s.contacts.get(&c.id).map(|p| status_label(p.status)).unwrap_or("");
         let mut text = c.name.clone();
         if c.pinned.is_some() {
             text = format!("📌 {text}");
         }
+        if c.muted {
+            text = format!("{text} 🔕");
+        }
         if c.unread > 0 {
             text = format!("{text} ({})", c.unread);
         }
-        let typing = s.typing.get(&c.id).is_some_and(|w| !w.is_empty());
-        let detail = if typing {
+        let detail = if s.typing.get(&c.id).is_some_and(|w| !w.is_empty()) {
             "typing…".to_string()
         } else {
-            let last = c.last_message.clone().unwrap_or_default();
-            let last: String = last.chars().take(60).collect();
+            let presence = s.contacts.get(&c.id).map(|p| status_label(p.status)).unwrap_or(if c.group {
+                "group"
+            } else {
+                ""
+            });
+            let last: String = c.last_message.clone().unwrap_or_default().chars().take(60).collect();
             format!("{presence} · {last}")
         };
         (format!("conv:{}", c.id), text, detail)
     });
     children.push(ui::list("conversations", rows));
-    if s.conversations.iter().any(|c| c.closed) {
-        children.push(ui::weak("Closed conversations reopen on new activity."));
+    let closed = s.conversations.iter().filter(|c| c.closed).count();
+    if closed > 0 {
+        children.push(ui::weak(format!("{closed} closed; they reopen on new activity.")));
     }
     ui::view(ui::column(children))
 }
 
-/// The open conversation: its messages (state marks on ours), who is typing, the input.
-pub fn conversation(s: &Snapshot, form: &Form, messages: &[Message]) -> View {
-    let Some(open) = &form.open else {
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn message_row(m: &Message, me: &str) -> Vec<Node> {
+    let who = if m.from == me { "Me".to_string() } else { local(&m.from).to_string() };
+    let mark = match (m.direction, m.state) {
+        (Direction::Inbound, _) => "",
+        (_, MessageState::Pending) => " ⏳",
+        (_, MessageState::Sent) => " ✓",
+        (_, MessageState::Delivered) => " ✓✓",
+        (_, MessageState::Seen) => " 👁",
+    };
+    let mut rows = Vec::new();
+    let mut head = vec![ui::styled(who, TextStyle::Strong), ui::weak(m.timestamp.clone())];
+    if let Some(f) = &m.forwarded_from {
+        head.push(ui::weak(format!("forwarded from {}", local(f))));
+    }
+    if m.mentions_me {
+        head.push(ui::badge("@"));
+    }
+    rows.push(ui::row(head));
+    if m.deleted {
+        rows.push(ui::weak("Message deleted"));
+    } else if !m.body.is_empty() {
+        rows.push(ui::text(format!("{}{mark}", m.body)));
+    }
+    for (i, f) in m.files.iter().enumerate() {
+        let state = match f.state {
+            TransferState::Uploading => "uploading…",
+            TransferState::Uploaded | TransferState::Downloaded => "",
+            TransferState::Failed => "failed",
+            TransferState::Remote => "",
+            TransferState::Downloading => "downloading…",
+        };
+        let mut line = vec![ui::text(format!("📎 {} ({})", f.name, size(f.size))), ui::weak(state)];
+        match f.state {
+            TransferState::Remote => {
+                line.push(ui::button(format!("download:{}:{}:{i}", m.conversation, m.id), "Download"))
+            }
+            TransferState::Failed if m.direction == Direction::Outbound => {
+                line.push(ui::button(format!("retry:{}:{}", m.conversation, m.id), "Retry"))
+            }
+            TransferState::Failed => {
+                line.push(ui::button(format!("download:{}:{}:{i}", m.conversation, m.id), "Retry"))
+            }
+            _ => {}
+        }
+        rows.push(ui::row(line));
+    }
+    if !m.reactions.is_empty() {
+        let r: Vec<String> = m.reactions.iter().map(|(e, who)| format!("{e} {}", who.len())).collect();
+        rows.push(ui::weak(r.join("  ")));
+    }
+    rows
+}
+
+/// The open conversation: pinned message, messages, who is typing, the input.
+pub fn conversation(s: &Snapshot, form: &Form) -> View {
+    let Some(open) = &s.open else {
         return ui::view(ui::column([ui::weak("Choose a conversation.")]));
     };
-    let name = s.conversations.iter().find(|c| &c.id == open).map(|c| c.name.clone()).unwrap_or(open.clone());
+    let conv = s.conversations.iter().find(|c| &c.id == open);
+    let name = conv.map(|c| c.name.clone()).unwrap_or(open.clone());
     let mut head = vec![ui::heading(name)];
     if let Some(p) = s.contacts.get(open) {
         head.push(ui::weak(status_label(p.status)));
@@ -111,23 +218,26 @@ pub fn conversation(s: &Snapshot, form: &Form, messages: &[Message]) -> View {
             head.push(ui::weak(m.clone()));
         }
     }
+    let muted = conv.is_some_and(|c| c.muted);
+    head.push(ui::toggle(format!("mute:{open}"), "Mute", muted));
     head.push(ui::button(format!("close:{open}"), "Close"));
-    let mut children = vec![ui::row(head), ui::separator()];
-    let rows = messages.iter().map(|m| {
-        let mark = match (m.direction, m.state) {
-            (Direction::Inbound, _) => "",
-            (_, MessageState::Pending) => " ⏳",
-            (_, MessageState::Sent) => " ✓",
-            (_, MessageState::Delivered) => " ✓✓",
-            (_, MessageState::Seen) => " 👁",
-        };
-        let who = m.from.split('@').next().unwrap_or(&m.from).to_string();
-        (format!("msg:{}", m.id), format!("{who}: {}{mark}", m.body), m.timestamp.clone())
-    });
-    children.push(ui::list("messages", rows));
+    let mut children = vec![ui::row(head)];
+    if let Some(pinned) = conv.and_then(|c| c.pinned_message.as_ref())
+        && let Some(m) = s.open_messages.iter().find(|m| &m.id == pinned)
+    {
+        children.push(ui::row([ui::badge("Pinned"), ui::text(m.body.chars().take(80).collect::<String>())]));
+    }
+    children.push(ui::separator());
+    let me = s.me.jid.clone();
+    for m in &s.open_messages {
+        if s.first_unread.as_ref() == Some(&m.id) {
+            children.push(ui::styled("New messages", TextStyle::Strong));
+        }
+        children.extend(message_row(m, &me));
+    }
     if let Some(who) = s.typing.get(open).filter(|w| !w.is_empty()) {
         let text = if who.len() == 1 {
-            format!("{} is typing…", who[0].split('@').next().unwrap_or(&who[0]))
+            format!("{} is typing…", local(&who[0]))
         } else {
             format!("{} participants are typing…", who.len())
         };
@@ -145,4 +255,66 @@ pub fn conversation(s: &Snapshot, form: &Form, messages: &[Message]) -> View {
         ui::button("send", "Send"),
     ]));
     ui::view(ui::column(children))
+}
+
+/// Search results: contacts and chats first, then messages, newest first.
+pub fn search(form: &Form) -> View {
+    let Some(r) = &form.results else {
+        return ui::view(ui::column([ui::weak(
+            "Type in the search field: several words find messages with all of them; \"quoted words\" find the phrase; word* finds the start of a word.",
+        )]));
+    };
+    let mut children = vec![ui::heading(format!("Results for {}", form.search))];
+    if !r.conversations.is_empty() {
+        children.push(ui::styled("Contacts and chats", TextStyle::Strong));
+        children.push(ui::list(
+            "result_conversations",
+            r.conversations.iter().map(|c| (format!("conv:{}", c.id), c.name.clone(), c.id.clone())),
+        ));
+    }
+    children.push(ui::styled("Messages", TextStyle::Strong));
+    if r.messages.is_empty() {
+        children.push(ui::weak("No messages found."));
+    }
+    children.push(ui::list(
+        "result_messages",
+        r.messages.iter().map(|m| {
+            (
+                format!("msg:{}:{}", m.conversation, m.id),
+                m.body.chars().take(100).collect::<String>(),
+                format!("{} · {} · {}", local(&m.conversation), local(&m.from), m.timestamp),
+            )
+        }),
+    ));
+    ui::view(ui::column(children))
+}
+
+/// Contacts' presence: status, message, devices, phone, last seen.
+pub fn contacts(s: &Snapshot) -> View {
+    let rows = s.contacts.values().map(|p| {
+        let devices: Vec<&str> = p
+            .devices
+            .iter()
+            .map(|d| match d {
+                Device::Desktop => "desktop",
+                Device::Mobile => "mobile",
+                Device::Web => "web",
+            })
+            .collect();
+        let mut detail = vec![status_label(p.status).to_string()];
+        if let Some(m) = &p.message {
+            detail.push(m.clone());
+        }
+        if !devices.is_empty() {
+            detail.push(format!("on {}", devices.join(", ")));
+        }
+        if p.on_call {
+            detail.push("on a call".into());
+        }
+        if let Some(l) = &p.last_active {
+            detail.push(format!("last seen {l}"));
+        }
+        (format!("conv:{}", p.jid), local(&p.jid).to_string(), detail.join(" · "))
+    });
+    ui::view(ui::column([ui::heading("Contacts"), ui::list("contacts", rows)]))
 }
