@@ -654,3 +654,61 @@ fn find_row(node: &Value, list: &str) -> Option<String> {
     }
     node["children"].as_array()?.iter().find_map(|c| find_row(c, list))
 }
+
+#[test]
+fn message_info_away_when_idle_and_administrator_statuses() {
+    let x = Prosody::start();
+    let (alice, bob, carol) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (a, _a_events) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let (_c, c_events) = online_chat(&carol);
+    let group = a
+        .call(
+            "chat.create_group",
+            json!({"name": "Ops", "participants": ["bob@localhost", "carol@localhost"]}),
+        )
+        .unwrap();
+    let room = group["id"].as_str().unwrap().to_string();
+    wait_for(T, || {
+        let list = a.call("chat.participants", json!({"conversation": room})).ok()?;
+        (list.as_array()?.iter().filter(|p| p["present"] == true).count() == 3).then_some(())
+    })
+    .expect("everyone is in the group");
+    let m = a.call("chat.send", json!({"to": room, "body": "deploy at 5"})).unwrap();
+    event_where(&b_events, "chat.message", |v| v["id"] == m["id"]);
+    event_where(&c_events, "chat.message", |v| v["id"] == m["id"]);
+    b.call("chat.mark_read", json!({"conversation": room})).unwrap();
+    let info = wait_for(T, || {
+        let info = a.call("chat.message_info", json!({"conversation": room, "id": m["id"]})).ok()?;
+        (info["seen_by"] == json!(["bob@localhost"])).then_some(info)
+    })
+    .expect("bob has seen it");
+    assert_eq!(info["not_seen"], json!(["carol@localhost"]));
+    assert!(a.call("chat.message_info", json!({"conversation": "bob@localhost", "id": m["id"]})).is_err());
+
+    // Away when idle: only from Available, and back on activity.
+    a.call("chat.add_contact", json!({"jid": "bob@localhost"})).unwrap();
+    event_where(&b_events, "presence.changed", |v| {
+        v["jid"] == "alice@localhost" && v["status"] == "available"
+    });
+    set(&alice, "chat.away_when_idle", "1");
+    a.call("presence.activity", json!({"idle_seconds": 30})).unwrap();
+    let p = a.call("presence.activity", json!({"idle_seconds": 61})).unwrap();
+    assert_eq!(p["status"], "away");
+    event_where(&b_events, "presence.changed", |v| v["jid"] == "alice@localhost" && v["status"] == "away");
+    let p = a.call("presence.activity", json!({"idle_seconds": 0})).unwrap();
+    assert_eq!(p["status"], "available");
+    a.call("presence.set", json!({"status": "busy"})).unwrap();
+    let p = a.call("presence.activity", json!({"idle_seconds": 600})).unwrap();
+    assert_eq!(p["status"], "busy", "a status the user chose stays");
+
+    // Statuses the administrator adds show in the presence selector.
+    set(&alice, "chat.statuses", r#"["Lunch Break|away", "broken|nonsense"]"#);
+    let view = wait_for(T, || {
+        let v = alice.run_ok(&["view", "chat", "chats"]);
+        v.contains("Lunch Break").then_some(v)
+    })
+    .expect("the selector offers Lunch Break");
+    assert!(view.contains("custom:away:Lunch Break"), "{view}");
+    assert!(!view.contains("broken"), "{view}");
+}

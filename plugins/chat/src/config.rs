@@ -27,6 +27,18 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             Some(json!("")),
         )
         .setting("upload_service", "File upload service (empty: upload.<domain>)", text(255), Some(json!("")))
+        .setting(
+            "away_when_idle",
+            "Away from desktop when inactive for (minutes, 0: never)",
+            SettingKind::Number { min: Some(0.0), max: Some(240.0), integer: true },
+            Some(json!(0)),
+        )
+        .setting(
+            "statuses",
+            "Statuses the administrator adds (\"Label|away\", ...)",
+            SettingKind::List,
+            Some(json!([])),
+        )
         .setting("typing_notifications", "Tell others when I am typing", SettingKind::Bool, Some(json!(true)))
 }
 

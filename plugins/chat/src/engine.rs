@@ -76,6 +76,9 @@ pub enum Request {
     Status,
     Retry(String, String),
     Download(contract::FileRef),
+    MessageInfo(String, String),
+    /// The shell reports how long the user has been idle (seconds).
+    Activity(u64),
     /// Shows a conversation in the panel (around a message, for a search result).
     Open(Option<(String, Option<String>)>),
     CreateGroup(contract::CreateGroup),
@@ -111,6 +114,8 @@ pub struct Snapshot {
     pub open: Option<String>,
     pub open_messages: Vec<Message>,
     pub first_unread: Option<String>,
+    /// Statuses the administrator added (`chat.statuses`): label and the status it is.
+    pub custom_statuses: Vec<(String, Status)>,
 }
 
 impl Default for Snapshot {
@@ -130,6 +135,7 @@ impl Default for Snapshot {
             open: None,
             open_messages: Vec::new(),
             first_unread: None,
+            custom_statuses: Vec::new(),
         }
     }
 }
@@ -192,6 +198,7 @@ impl Engine {
             refresh_at: tokio::time::Instant::now(),
             transfers: HashSet::new(),
             open: None,
+            idle_away: false,
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -325,6 +332,8 @@ struct Core {
     refresh_at: tokio::time::Instant,
     /// The conversation the panel shows, and the message to show it around.
     open: Option<(String, Option<String>)>,
+    /// Set away by inactivity (not by the user): activity brings available back.
+    idle_away: bool,
     /// (conversation, message id, file) with a slot request or transfer under way.
     transfers: HashSet<(String, String, u32)>,
 }
@@ -1062,6 +1071,13 @@ impl Core {
             let Some(id) = r.attr("id") else { return true };
             // Only the author's own message: `retract` checks the sender.
             store.retract(conversation, id, sender)
+        } else if m.type_ == tokio_xmpp::parsers::message::MessageType::Groupchat
+            && let Some(d) = stanzas::payload(m, "displayed", ns::DISPLAYED_MARKERS)
+        {
+            if let Some(id) = d.attr("id") {
+                let _ = store.seen_by(conversation, id, sender);
+            }
+            return true;
         } else if let Some(p) = stanzas::payload(m, "pin", stanzas::UCDESK_PIN) {
             let _ = store.pin_message(conversation, p.attr("id"));
             return true;
@@ -1462,6 +1478,27 @@ impl Core {
         self.ctx.publish(presence::TOPIC_CHANGED, &mine);
     }
 
+    /// "Away from desktop when inactive for N minutes" (`chat.away_when_idle`, minutes,
+    /// 0 off). Only an Available user goes away, and only that away comes back by
+    /// itself: a status the user chose stays.
+    async fn on_activity(&mut self, idle_secs: u64) {
+        let minutes: u64 = self.ctx.setting("away_when_idle").unwrap_or(0);
+        if minutes == 0 {
+            return;
+        }
+        if !self.idle_away && self.mine.status == Status::Available && idle_secs >= minutes * 60 {
+            self.idle_away = true;
+            self.mine.status = Status::Away;
+            self.send_presence().await;
+        } else if self.idle_away && idle_secs < minutes * 60 {
+            self.idle_away = false;
+            if self.mine.status == Status::Away {
+                self.mine.status = Status::Available;
+                self.send_presence().await;
+            }
+        }
+    }
+
     async fn tick(&mut self) {
         // An upload service that never answers (a wrong address can vanish into
         // server-to-server routing): the file fails and can be retried.
@@ -1522,12 +1559,22 @@ impl Core {
             Request::MarkRead(c) => {
                 let last = self.store_mut()?.mark_read(&c).map_err(|e| e.to_string())?;
                 let group = c.parse::<BareJid>().is_ok_and(|r| self.rooms.contains_key(&r));
-                if let Some((id, sender)) = last
-                    && !group
-                    && let Ok(to) = sender.parse::<BareJid>()
-                {
-                    self.send(stanzas::marker(&Jid::from(to), Marker::Displayed, &id, &stanzas::new_id()))
+                if let Some((id, sender)) = last {
+                    if group {
+                        // In a group the marker goes to the room: message info shows
+                        // who has seen what.
+                        if let Ok(room) = c.parse::<BareJid>() {
+                            self.send(stanzas::group_marker(&room, &id)).await;
+                        }
+                    } else if let Ok(to) = sender.parse::<BareJid>() {
+                        self.send(stanzas::marker(
+                            &Jid::from(to),
+                            Marker::Displayed,
+                            &id,
+                            &stanzas::new_id(),
+                        ))
                         .await;
+                    }
                 }
                 Ok(Value::Null)
             }
@@ -1590,6 +1637,9 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::SetPresence(set) => {
+                if set.status.is_some() {
+                    self.idle_away = false;
+                }
                 if let Some(status) = set.status {
                     self.mine.status = status;
                     self.mine.message = set.message.filter(|m| !m.trim().is_empty());
@@ -1639,6 +1689,21 @@ impl Core {
                     self.push(&m).await;
                 }
                 Ok(Value::Null)
+            }
+            Request::MessageInfo(conversation, id) => {
+                let room: BareJid = conversation.parse().map_err(|e| format!("{conversation:?}: {e}"))?;
+                let r = self.rooms.get(&room).ok_or("message info is for group chats")?;
+                let store = self.store()?;
+                let m =
+                    store.message(&conversation, &id).map_err(|e| e.to_string())?.ok_or("no such message")?;
+                let seen = store.seen_list(&conversation, &id).map_err(|e| e.to_string())?;
+                let members: Vec<String> = r.affiliations.keys().filter(|j| **j != m.from).cloned().collect();
+                let not_seen: Vec<String> = members.iter().filter(|j| !seen.contains(j)).cloned().collect();
+                Ok(json!({"id": id, "from": m.from, "seen_by": seen, "not_seen": not_seen}))
+            }
+            Request::Activity(idle) => {
+                self.on_activity(idle).await;
+                Ok(json!(self.my_presence()))
             }
             Request::Open(open) => {
                 self.open = open;
@@ -2204,6 +2269,7 @@ impl Core {
             open: self.open.as_ref().map(|o| o.0.clone()),
             open_messages: Vec::new(),
             first_unread: None,
+            custom_statuses: custom_statuses(&self.ctx),
         };
         let mut snap = snap;
         if let (Some((conversation, focus)), Some(store)) = (&self.open, self.store.as_ref()) {
@@ -2252,4 +2318,24 @@ fn message_text(m: &XmppMessage, files: &[(String, u64, String, String)]) -> Str
         }
     }
     text
+}
+
+/// `chat.statuses` entries are `Label|status` (status one of available, away, busy,
+/// dnd; a bare label means busy). Malformed entries are skipped.
+fn custom_statuses(ctx: &Context) -> Vec<(String, Status)> {
+    let list: Vec<String> = ctx.setting("statuses").unwrap_or_default();
+    list.iter()
+        .filter_map(|e| {
+            let (label, status) = e.split_once('|').unwrap_or((e.as_str(), "busy"));
+            let status = match status.trim() {
+                "available" => Status::Available,
+                "away" => Status::Away,
+                "busy" => Status::Busy,
+                "dnd" => Status::Dnd,
+                _ => return None,
+            };
+            let label = label.trim();
+            (!label.is_empty()).then(|| (label.to_string(), status))
+        })
+        .collect()
 }

@@ -82,7 +82,12 @@ impl Plugin for Chat {
             .service("chat.leave", "{conversation}")
             .service("chat.participants", "{conversation} -> [{jid, admin, present}]")
             .service("presence.set", "{status?, message?, expires_in?, on_call?}")
-            .service("presence.list", "The user's and every contact's presence");
+            .service("presence.list", "The user's and every contact's presence")
+            .service(
+                "presence.activity",
+                "{idle_seconds}: the shell's report of user inactivity (away when idle)",
+            )
+            .service("chat.message_info", "{conversation, id} -> {seen_by, not_seen}: group chats");
         config::declare(m).finish()
     }
 
@@ -132,6 +137,7 @@ impl Plugin for Chat {
         let req = match (namespace, call.verb()) {
             ("presence", "set") => Request::SetPresence(call.args::<presence::Set>()?),
             ("presence", "list") => Request::Presences,
+            ("presence", "activity") => Request::Activity(call.arg("idle_seconds")?),
             ("presence", other) => return Err(Error::new(format!("presence has no service {other}"))),
             (_, "send") => Request::Send(call.args::<contract::Send>()?),
             (_, "history") => Request::History(call.args::<HistoryQuery>()?),
@@ -166,6 +172,7 @@ impl Plugin for Chat {
             (_, "participants") => Request::Participants(conv(&call)?),
             (_, "outbox") => Request::Outbox,
             (_, "status") => Request::Status,
+            (_, "message_info") => Request::MessageInfo(call.arg("conversation")?, call.arg("id")?),
             (_, "retry") => Request::Retry(call.arg("conversation")?, call.arg("id")?),
             (_, "download") => Request::Download(call.args()?),
             (_, "trust_certificate") => {
@@ -280,6 +287,18 @@ impl Plugin for Chat {
                 let status: Option<presence::Status> = serde_json::from_value(json!(arg)).ok();
                 let message = Some(self.form().status_message.clone());
                 let set = presence::Set { status, message, expires_in: None, on_call: None };
+                self.engine.request(Request::SetPresence(set))
+            }
+            ("custom", UiAction::Clicked) => {
+                // custom:<status>:<label>: an administrator's status, its label as message.
+                let (status, label) = arg.split_once(':').unwrap_or((arg, ""));
+                let status: Option<presence::Status> = serde_json::from_value(json!(status)).ok();
+                let set = presence::Set {
+                    status,
+                    message: Some(label.to_string()),
+                    expires_in: None,
+                    on_call: None,
+                };
                 self.engine.request(Request::SetPresence(set))
             }
             ("expire", UiAction::Clicked) => {

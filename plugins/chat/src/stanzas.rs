@@ -69,6 +69,14 @@ pub fn marker(to: &Jid, kind: Marker, id: &str, own_id: &str) -> Message {
     m
 }
 
+/// A displayed marker in a group, so message info can say who has seen what.
+pub fn group_marker(room: &BareJid, id: &str) -> Message {
+    let mut m = Message::groupchat(Some(Jid::from(room.clone())));
+    m.id = Some(Id(new_id()));
+    m.payloads.push(el("displayed", ns::DISPLAYED_MARKERS, &[("id", id)]));
+    m
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Marker {
     Received,

@@ -91,6 +91,13 @@ CREATE TABLE IF NOT EXISTS files (
   state TEXT NOT NULL,
   PRIMARY KEY (conversation, message, idx)
 );
+-- Groups: how far each member has read (a displayed marker covers what came before).
+CREATE TABLE IF NOT EXISTS group_reads (
+  conversation TEXT NOT NULL,
+  who TEXT NOT NULL,
+  up_to INTEGER NOT NULL,
+  PRIMARY KEY (conversation, who)
+);
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -411,6 +418,27 @@ impl Store {
             params![conversation, id],
         )?;
         Ok(n > 0)
+    }
+
+    /// `who` has seen the group's message `id` and everything before it.
+    pub fn seen_by(&mut self, conversation: &str, id: &str, who: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO group_reads (conversation, who, up_to)
+             SELECT ?1, ?3, rowid FROM messages WHERE conversation = ?1 AND id = ?2
+             ON CONFLICT(conversation, who) DO UPDATE SET up_to = max(up_to, excluded.up_to)",
+            params![conversation, id, who],
+        )?;
+        Ok(())
+    }
+
+    /// Who has seen the group's message `id`.
+    pub fn seen_list(&self, conversation: &str, id: &str) -> Result<Vec<String>, StoreError> {
+        let mut q = self.db.prepare(
+            "SELECT g.who FROM group_reads g JOIN messages m ON m.conversation = g.conversation AND m.id = ?2
+             WHERE g.conversation = ?1 AND g.up_to >= m.rowid ORDER BY g.who",
+        )?;
+        let rows = q.query_map(params![conversation, id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     pub fn pin_message(&mut self, conversation: &str, id: Option<&str>) -> Result<(), StoreError> {

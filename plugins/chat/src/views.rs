@@ -63,7 +63,7 @@ fn local(jid: &str) -> &str {
 }
 
 /// The user card's presence selector: status, a custom message, and an expiry.
-fn presence_selector(me: &PresenceChanged, form: &Form) -> Node {
+fn presence_selector(me: &PresenceChanged, custom: &[(String, Status)], form: &Form) -> Node {
     let mut head = vec![ui::text(format!("Me: {}", status_label(me.status)))];
     if let Some(m) = &me.message {
         head.push(ui::weak(m.clone()));
@@ -77,9 +77,12 @@ fn presence_selector(me: &PresenceChanged, form: &Form) -> Node {
     let statuses = [Status::Available, Status::Away, Status::Busy, Status::Dnd, Status::Offline]
         .into_iter()
         .map(|st| ui::button(format!("status:{}", st.as_str()), status_label(st)));
+    let custom =
+        custom.iter().map(|(label, st)| ui::button(format!("custom:{}:{label}", st.as_str()), label.clone()));
     ui::column([
         ui::row(head),
         ui::row(statuses),
+        ui::row(custom),
         ui::row([
             ui::input(
                 "status_message",
@@ -97,7 +100,8 @@ fn presence_selector(me: &PresenceChanged, form: &Form) -> Node {
 
 /// The conversation list: connection, my presence, search, conversations by activity.
 pub fn chats(s: &Snapshot, form: &Form) -> View {
-    let mut children = vec![connection_line(s), presence_selector(&s.me, form), ui::separator()];
+    let mut children =
+        vec![connection_line(s), presence_selector(&s.me, &s.custom_statuses, form), ui::separator()];
     children.push(ui::input("search", form.search.clone(), "Search messages and contacts"));
     children.push(ui::row([
         ui::input("new_chat", form.new_chat.clone(), "Start a chat with user@domain"),
