@@ -712,3 +712,25 @@ fn message_info_away_when_idle_and_administrator_statuses() {
     assert!(view.contains("custom:away:Lunch Break"), "{view}");
     assert!(!view.contains("broken"), "{view}");
 }
+
+#[test]
+fn without_a_server_setting_the_domain_srv_records_lead_to_the_server() {
+    use ucdesk_tests::lab::{Dns, free_port};
+    let x = Prosody::start();
+    // The first record (priority 5) points at a port nobody listens on: failover.
+    let dead = free_port();
+    let dns = Dns::start(
+        &[
+            ("_xmpp-client._tcp.lab.test", "xmpp0.lab.test", dead, 5, 10),
+            ("_xmpp-client._tcp.lab.test", "xmpp1.lab.test", x.c2s, 10, 10),
+        ],
+        &[("xmpp0.lab.test", "127.0.0.1"), ("xmpp1.lab.test", "127.0.0.1")],
+    );
+    // The lab serves a second domain, lab.test: "localhost" never reaches a DNS server.
+    let alice = chat_profile(&x, "alice");
+    set(&alice, "chat.jid", "alice@lab.test");
+    set(&alice, "chat.server", "");
+    set(&alice, "chat.dns_server", &dns.addr());
+    let (a, _events) = online_chat(&alice);
+    assert_eq!(a.call("chat.status", json!(null)).unwrap()["server"], "lab.test (SRV)");
+}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Prosody (XMPP) for domain `localhost` on 127.0.0.1 in a throwaway dir: c2s with
-# STARTTLS, MAM, carbons, stream management, MUC with MAM, HTTP file upload.
+# Prosody (XMPP) for domains `localhost` and `lab.test` on 127.0.0.1 in a throwaway
+# dir: c2s with STARTTLS, MAM, carbons, stream management, MUC with MAM, HTTP file
+# upload.
 #
 #   XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 tests/lab/prosody.sh DIR
 #
 # Env: XMPP_USERS ("user:password ..."; default alice bob carol dave with <user>pw).
 # Writes DIR/prosody.cfg.lua, DIR/data, and DIR/ca.pem (the throwaway CA a client must
-# trust; the server certificate is for localhost, conference.localhost, upload.localhost
-# and 127.0.0.1). Accounts are created before start. Running this script again on the
+# trust; the server certificate is for localhost, conference.localhost, upload.localhost,
+# lab.test and 127.0.0.1). Accounts are created before start. Running this script again on the
 # same DIR keeps the data (a restart); the certificate is made once. Prints `ready` once
 # c2s listens, then waits; SIGTERM stops Prosody.
 set -euo pipefail
@@ -27,7 +28,7 @@ if [ ! -f "$dir/cert.pem" ]; then
   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/key.pem" \
     -out "$dir/server.csr" 2>/dev/null
   printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
-    "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,IP:127.0.0.1" >"$dir/server.ext"
+    "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,DNS:lab.test,IP:127.0.0.1" >"$dir/server.ext"
   openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
     -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" 2>/dev/null
   chmod 644 "$dir/key.pem"
@@ -73,6 +74,11 @@ ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
 VirtualHost "localhost"
   ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
 
+-- A second domain for name-resolution tests (SRV through the lab DNS): resolvers
+-- answer "localhost" themselves (RFC 6761), so SRV needs a name of its own.
+VirtualHost "lab.test"
+  ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
+
 Component "conference.localhost" "muc"
   modules_enabled = { "muc_mam" }
   muc_room_default_persistent = true
@@ -85,7 +91,9 @@ Component "upload.localhost" "http_file_share"
 CFG
 
 for u in $users; do
-  prosodyctl --config "$dir/prosody.cfg.lua" register "${u%%:*}" localhost "${u#*:}" >/dev/null 2>&1
+  for host in localhost lab.test; do
+    prosodyctl --config "$dir/prosody.cfg.lua" register "${u%%:*}" "$host" "${u#*:}" >/dev/null 2>&1
+  done
 done
 
 prosody --config "$dir/prosody.cfg.lua" -F >"$dir/stdout.log" 2>&1 &

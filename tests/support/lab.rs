@@ -279,7 +279,10 @@ pub fn online_chat(p: &Profile) -> (Daemon, Lines) {
     wait_for(Duration::from_secs(20), || {
         d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online")
     })
-    .unwrap_or_else(|| panic!("chat never came online:\n{}", d.log()));
+    .unwrap_or_else(|| {
+        let status = d.call("chat.status", json!(null));
+        panic!("chat never came online: {status:?}\n{}", d.log())
+    });
     (d, events)
 }
 

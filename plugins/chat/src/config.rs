@@ -11,7 +11,13 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
     let text = |max| SettingKind::Text { max_len: Some(max) };
     m.setting("jid", "Chat address (user@domain)", text(320), Some(json!("")))
         .setting("password", "Chat password", SettingKind::Secret, None)
-        .setting("server", "Server (host[:port]; empty: the address's domain)", text(255), Some(json!("")))
+        .setting(
+            "server",
+            "Server (host[:port]; empty: the domain's SRV records)",
+            text(255),
+            Some(json!("")),
+        )
+        .setting("dns_server", "DNS server for SRV (ip[:port], empty: system)", text(64), Some(json!("")))
         .setting("tls_ca_file", "Extra CA certificate to trust (PEM file)", text(1024), Some(json!("")))
         .setting(
             "allow_insecure_tls",
@@ -57,14 +63,18 @@ pub fn account(ctx: &Context) -> Result<Account, String> {
         .map_err(|e| format!("cannot read the chat password: {e}"))?
         .ok_or_else(|| "no chat password: set the secret chat.password".to_string())?;
     let server: String = ctx.setting("server").unwrap_or_default();
-    let (host, port) = parse_server(server.trim(), jid.domain().as_str())?;
+    let server = if server.trim().is_empty() {
+        None
+    } else {
+        Some(parse_server(server.trim(), jid.domain().as_str())?)
+    };
     let allow_insecure: bool = ctx.setting("allow_insecure_tls").unwrap_or(false);
     let pinned: String = ctx.setting("trusted_certificate").unwrap_or_default();
     Ok(Account {
         jid,
         password,
-        host,
-        port,
+        server,
+        dns_server: ctx.setting::<String>("dns_server").unwrap_or_default().trim().to_string(),
         tls: TlsSettings {
             ca_file: ctx.setting("tls_ca_file").unwrap_or_default(),
             pinned: (allow_insecure && !pinned.is_empty()).then_some(pinned),
@@ -72,8 +82,7 @@ pub fn account(ctx: &Context) -> Result<Account, String> {
     })
 }
 
-/// `host`, `host:port` or `[v6]:port`; empty means the domain on the standard port.
-/// (No SRV lookup yet: an override or the domain itself.)
+/// `host`, `host:port` or `[v6]:port` (port 5222 when none is given).
 fn parse_server(s: &str, domain: &str) -> Result<(String, u16), String> {
     if s.is_empty() {
         return Ok((domain.to_string(), 5222));

@@ -33,14 +33,19 @@ use ucdesk_sdk::contract::chat::ConnectionState;
 pub struct Account {
     pub jid: BareJid,
     pub password: String,
-    pub host: String,
-    pub port: u16,
+    /// An explicit server (`chat.server`); None: the domain's SRV records.
+    pub server: Option<(String, u16)>,
+    /// The DNS server for SRV (`chat.dns_server`; empty: the system's).
+    pub dns_server: String,
     pub tls: TlsSettings,
 }
 
 impl Account {
     pub fn server(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match &self.server {
+            Some((host, port)) => format!("{host}:{port}"),
+            None => format!("{} (SRV)", self.jid.domain()),
+        }
     }
 }
 
@@ -191,7 +196,38 @@ impl ServerConnector for Connector {
         timeouts: Timeouts,
     ) -> Result<(PendingFeaturesRecv<Self::Stream>, sasl::common::ChannelBinding), XmppError> {
         let a = &self.account;
-        let tcp = TcpStream::connect((a.host.as_str(), a.port)).await?;
+        let tcp = match &a.server {
+            Some((host, port)) => TcpStream::connect((host.as_str(), *port)).await?,
+            None => {
+                // Each SRV target in order: the first that takes the connection.
+                let targets = crate::srv::targets(a.jid.domain().as_str(), &a.dns_server)
+                    .await
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e))?;
+                let mut last = None;
+                let mut found = None;
+                for t in targets {
+                    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(t)).await {
+                        Ok(Ok(s)) => {
+                            found = Some(s);
+                            break;
+                        }
+                        Ok(Err(e)) => last = Some(e),
+                        Err(_) => {
+                            last = Some(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                format!("{t} timed out"),
+                            ))
+                        }
+                    }
+                }
+                match found {
+                    Some(s) => s,
+                    None => {
+                        return Err(last.unwrap_or_else(|| std::io::Error::other("no server to try")).into());
+                    }
+                }
+            }
+        };
         let plain = initiate_stream(BufStream::new(tcp), ns, header(&a.jid), timeouts).await?;
         let (features, mut plain) = plain.recv_features::<FallibleStreamElement>().await?;
         if !features.can_starttls() {

@@ -452,8 +452,8 @@ impl Core {
             (Ok(a), Some(b)) => {
                 a.jid == b.jid
                     && a.password == b.password
-                    && a.host == b.host
-                    && a.port == b.port
+                    && a.server == b.server
+                    && a.dns_server == b.dns_server
                     && a.tls.ca_file == b.tls.ca_file
                     && a.tls.pinned == b.tls.pinned
             }

@@ -12,6 +12,7 @@
 mod config;
 mod connection;
 mod engine;
+mod srv;
 mod stanzas;
 #[doc(hidden)]
 pub mod store;
