@@ -734,3 +734,49 @@ fn without_a_server_setting_the_domain_srv_records_lead_to_the_server() {
     let (a, _events) = online_chat(&alice);
     assert_eq!(a.call("chat.status", json!(null)).unwrap()["server"], "lab.test (SRV)");
 }
+
+#[test]
+fn a_member_added_later_sees_history_only_in_a_full_history_group() {
+    let x = Prosody::start();
+    let (alice, dave) = (chat_profile(&x, "alice"), chat_profile(&x, "dave"));
+    let (a, a_events) = online_chat(&alice);
+    let (d, _d_events) = online_chat(&dave);
+    let mut rooms = Vec::new();
+    for full in [false, true] {
+        let g = a
+            .call("chat.create_group", json!({"name": format!("full={full}"), "full_history": full}))
+            .unwrap();
+        let room = g["id"].as_str().unwrap().to_string();
+        let m = a.call("chat.send", json!({"to": room, "body": "before dave"})).unwrap();
+        event_where(&a_events, "chat.message", |v| v["id"] == m["id"] && v["state"] == "delivered");
+        a.call("chat.add_participants", json!({"conversation": room, "participants": ["dave@localhost"]}))
+            .unwrap();
+        rooms.push((room, full));
+    }
+    for (room, full) in &rooms {
+        wait_for(T, || {
+            let list = d.call("chat.participants", json!({"conversation": room})).ok()?;
+            list.as_array()?
+                .iter()
+                .any(|p| p["jid"] == "dave@localhost" && p["present"] == true)
+                .then_some(())
+        })
+        .expect("dave joined");
+        let after = a.call("chat.send", json!({"to": room, "body": "after dave"})).unwrap();
+        let bodies = || -> Vec<String> {
+            let h = d.call("chat.history", json!({"conversation": room})).unwrap();
+            h["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["body"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        let expected: &[&str] = if *full { &["before dave", "after dave"] } else { &["after dave"] };
+        wait_for(T, || (bodies() == expected).then_some(()))
+            .unwrap_or_else(|| panic!("dave has {:?}, not {expected:?} ({after})", bodies()));
+        // The room's archive has been read by now; nothing older shows up later.
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(bodies(), expected);
+    }
+}

@@ -692,7 +692,9 @@ impl Core {
                     .rooms
                     .get(room)
                     .filter(|r| !r.full_history && after.is_none())
-                    .map(|r| crate::store::rfc3339(r.joined_at - 1000));
+                    // Archive stamps are whole seconds: from the next whole second after
+                    // the join (anything said since arrived live, as we were in).
+                    .map(|r| crate::store::rfc3339((r.joined_at / 1000 + 1) * 1000));
                 (
                     Some(Jid::from(room.clone())),
                     stanzas::mam_query_since(&run.queryid, after, start.as_deref(), MAM_PAGE),
