@@ -378,7 +378,10 @@ fn group_chat_with_three_people() {
         let h = b.call("chat.history", json!({"conversation": room, "limit": 50})).ok()?;
         h["messages"].as_array()?.iter().any(|m| m["id"] == missed["id"]).then_some(())
     })
-    .expect("bob got the message from the room archive");
+    .unwrap_or_else(|| {
+        let h = b.call("chat.history", json!({"conversation": room, "limit": 50}));
+        panic!("bob did not get the message from the room archive: {h:?}\n{}", b.log())
+    });
     let h = b.call("chat.history", json!({"conversation": room, "limit": 50})).unwrap();
     let bodies: Vec<&str> =
         h["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();

@@ -274,7 +274,11 @@ fn install_business_license(p: &Profile) {
 
 /// Starts the daemon, subscribes to every bus event, and waits until chat is online.
 pub fn online_chat(p: &Profile) -> (Daemon, Lines) {
-    let d = p.daemon_with_env(&[]);
+    // UCDESK_LOG=debug in the test's environment reaches the daemons (the plugins' own
+    // progress lines).
+    let env: Vec<(&str, String)> =
+        std::env::var("UCDESK_LOG").map(|v| vec![("UCDESK_LOG", v)]).unwrap_or_default();
+    let d = p.daemon_with_env(&env);
     let events = Lines::spawn(p.command(&["events"]));
     wait_for(Duration::from_secs(20), || {
         d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online")

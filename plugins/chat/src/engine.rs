@@ -199,6 +199,7 @@ impl Engine {
             transfers: HashSet::new(),
             open: None,
             idle_away: false,
+            caught_up: false,
         };
         runtime.spawn(core.run(rx));
         let ticker = tx.clone();
@@ -288,6 +289,9 @@ struct Room {
     occupants: HashMap<String, Option<BareJid>>,
     /// Real address -> affiliation (owner, admin, member).
     affiliations: BTreeMap<String, String>,
+    /// This session's catch-up from the room's archive is done: from now on live
+    /// messages move the archive position (they come in archive order, with no gap).
+    caught_up: bool,
 }
 
 struct SyncRun {
@@ -334,6 +338,8 @@ struct Core {
     open: Option<(String, Option<String>)>,
     /// Set away by inactivity (not by the user): activity brings available back.
     idle_away: bool,
+    /// The account's archive catch-up is done this session (see `Room::caught_up`).
+    caught_up: bool,
     /// (conversation, message id, file) with a slot request or transfer under way.
     transfers: HashSet<(String, String, u32)>,
 }
@@ -496,12 +502,14 @@ impl Core {
             let _ = tokio::time::timeout(Duration::from_secs(3), stream.close()).await;
         }
         self.online = false;
+        self.caught_up = false;
         self.pushed.clear();
         self.iqs.clear();
         self.sync = None;
         self.sync_queue.clear();
         for r in self.rooms.values_mut() {
             r.present = false;
+            r.caught_up = false;
             r.occupants.clear();
         }
     }
@@ -534,6 +542,7 @@ impl Core {
             StreamEvent::Stream(Link::Reset { .. }) => {
                 // A new session: nothing of the old one survived on the server.
                 self.online = true;
+                self.caught_up = false;
                 self.pushed.clear();
                 // Slot requests died with the old session; transfers under way go on.
                 let waiting: Vec<(String, String, u32)> = self
@@ -560,6 +569,7 @@ impl Core {
                 self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
                 for r in self.rooms.values_mut() {
                     r.present = false;
+                    r.caught_up = false;
                     r.occupants.clear();
                 }
                 let bookmarks = stanzas::new_id();
@@ -675,6 +685,7 @@ impl Core {
         }
         let Some(store) = self.store.as_ref() else { return };
         let after = store.meta(&format!("mam_last:{room}")).ok().flatten();
+        self.ctx.debug(format!("syncing the archive of {room} after {after:?}"));
         let queryid = stanzas::new_id();
         let quiet = store.meta(&format!("synced:{room}")).ok().flatten().is_none();
         self.sync = Some(SyncRun { room: Some(room), queryid, fetched: 0, stored: 0, fresh: false, quiet });
@@ -688,13 +699,19 @@ impl Core {
             None => (None, stanzas::mam_query(&run.queryid, after, MAM_PAGE)),
             Some(room) => {
                 // An ordinary group: only what was said since we joined.
-                let start = self
-                    .rooms
-                    .get(room)
-                    .filter(|r| !r.full_history && after.is_none())
-                    // Archive stamps are whole seconds: from the next whole second after
-                    // the join (anything said since arrived live, as we were in).
-                    .map(|r| crate::store::rfc3339((r.joined_at / 1000 + 1) * 1000));
+                // Archive stamps are whole seconds. The first fetch after joining starts
+                // at the next whole second (what was said since came live, as we were
+                // in); a later one without a position starts at the join's second, so
+                // nothing said while we were away is skipped.
+                let first = self
+                    .store
+                    .as_ref()
+                    .is_some_and(|s| s.meta(&format!("synced:{room}")).ok().flatten().is_none());
+                let start = self.rooms.get(room).filter(|r| !r.full_history && after.is_none()).map(|r| {
+                    let second = r.joined_at / 1000 + i64::from(first);
+                    crate::store::rfc3339(second * 1000)
+                });
+                self.ctx.debug(format!("room archive query of {room}: after {after:?}, start {start:?}"));
                 (
                     Some(Jid::from(room.clone())),
                     stanzas::mam_query_since(&run.queryid, after, start.as_deref(), MAM_PAGE),
@@ -846,6 +863,12 @@ impl Core {
 
     fn finish_sync(&mut self) {
         let Some(run) = self.sync.take() else { return };
+        self.ctx.debug(format!(
+            "archive sync of {} done: {} fetched, {} new",
+            run.room.as_ref().map(|r| r.as_str()).unwrap_or("the account"),
+            run.fetched,
+            run.stored
+        ));
         if let Some(store) = self.store.as_mut() {
             let _ = store.commit();
             let key = match &run.room {
@@ -853,6 +876,14 @@ impl Core {
                 None => "synced".to_string(),
             };
             let _ = store.set_meta(&key, Some("1"));
+        }
+        match run.room.as_ref() {
+            Some(room) => {
+                if let Some(r) = self.rooms.get_mut(room) {
+                    r.caught_up = true;
+                }
+            }
+            None => self.caught_up = true,
         }
         if run.fresh
             && let Some(store) = self.store.as_mut()
@@ -996,6 +1027,14 @@ impl Core {
                 }) {
                     Ok(Some(mut new)) => {
                         stored = true;
+                        // Live messages come in archive order: once caught up, each one
+                        // moves the position the next catch-up starts from.
+                        if source != Source::Archive
+                            && self.caught_up
+                            && let (Some(aid), Some(store)) = (archive_id.as_deref(), self.store.as_mut())
+                        {
+                            let _ = store.set_meta("mam_last", Some(aid));
+                        }
                         if !files.is_empty() {
                             self.receive_files(&mut new, files.clone());
                         }
@@ -1216,6 +1255,7 @@ impl Core {
                 present: false,
                 occupants: HashMap::new(),
                 affiliations: BTreeMap::new(),
+                caught_up: false,
             },
         );
         self.send(stanzas::join(&room, &nick)).await;
@@ -1390,6 +1430,12 @@ impl Core {
                 Ok(None) => {}
                 Err(e) => self.ctx.warn(format!("cannot store a group message: {e}")),
             }
+        }
+        if source == Source::Live
+            && self.rooms.get(&room).is_some_and(|r| r.caught_up)
+            && let (Some(aid), Some(store)) = (archive_id.as_deref(), self.store.as_mut())
+        {
+            let _ = store.set_meta(&format!("mam_last:{room}"), Some(aid));
         }
         if outbound {
             // The room's echo of our message: the group has it.
