@@ -783,3 +783,40 @@ fn a_member_added_later_sees_history_only_in_a_full_history_group() {
         assert_eq!(bodies(), expected);
     }
 }
+
+#[test]
+fn images_carry_a_preview_and_forwards_carry_the_files() {
+    let x = Prosody::start();
+    let (alice, bob, carol) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (a, a_events) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let (_c, c_events) = online_chat(&carol);
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    image::RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]))
+        .save(&photo)
+        .unwrap();
+    let sent =
+        a.call("chat.send", json!({"to": "bob@localhost", "files": [photo.display().to_string()]})).unwrap();
+    event_where(&a_events, "chat.message", |v| v["id"] == sent["id"] && v["files"][0]["state"] == "uploaded");
+    let got = event_where(&b_events, "chat.message", |v| v["id"] == sent["id"]);
+    let thumb = got["files"][0]["thumbnail"].as_str().expect("a preview").to_string();
+    assert!(thumb.starts_with("data:image/jpeg;base64,"), "{thumb}");
+    use base64::Engine as _;
+    let jpeg =
+        base64::engine::general_purpose::STANDARD.decode(&thumb["data:image/jpeg;base64,".len()..]).unwrap();
+    let preview = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((preview.width(), preview.height()), (160, 120), "fits 160x160, aspect kept");
+
+    // Bob forwards it to carol: the file goes along, attributed to alice.
+    let fwd = b
+        .call(
+            "chat.forward",
+            json!({"conversation": "alice@localhost", "id": sent["id"], "to": ["carol@localhost"]}),
+        )
+        .unwrap();
+    let got = event_where(&c_events, "chat.message", |v| v["id"] == fwd[0]["id"]);
+    assert_eq!(got["forwarded_from"], "alice@localhost");
+    assert_eq!(got["files"][0]["name"], "photo.png");
+    assert!(got["files"][0]["thumbnail"].is_string());
+}

@@ -120,6 +120,9 @@ pub struct Attachment {
     #[serde(default)]
     pub path: Option<String>,
     pub state: TransferState,
+    /// A small preview of an image (a `data:image/jpeg;base64,…` URI, at most 160 px).
+    #[serde(default)]
+    pub thumbnail: Option<String>,
 }
 
 /// Progress of one file's upload or download.

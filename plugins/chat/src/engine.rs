@@ -97,8 +97,19 @@ enum Msg {
     Acked(u64, String, String),
     Tick,
     Shutdown(SyncSender<()>),
-    Uploaded { conversation: String, id: String, file: u32, result: Result<String, String> },
-    Downloaded { conversation: String, id: String, file: u32, result: Result<String, String> },
+    Uploaded {
+        conversation: String,
+        id: String,
+        file: u32,
+        result: Result<String, String>,
+        thumbnail: Option<String>,
+    },
+    Downloaded {
+        conversation: String,
+        id: String,
+        file: u32,
+        result: Result<String, String>,
+    },
 }
 
 /// What the views show; refreshed by the engine after every change.
@@ -426,7 +437,10 @@ impl Core {
             }
             Msg::Tick => self.tick().await,
             Msg::Shutdown(_) => {}
-            Msg::Uploaded { conversation, id, file, result } => {
+            Msg::Uploaded { conversation, id, file, result, thumbnail } => {
+                if let (Some(t), Some(store)) = (thumbnail, self.store.as_mut()) {
+                    let _ = store.set_thumbnail(&conversation, &id, file, &t);
+                }
                 self.on_uploaded(conversation, id, file, result).await
             }
             Msg::Downloaded { conversation, id, file, result } => {
@@ -627,7 +641,13 @@ impl Core {
         let mut stanza = stanzas::chat(&to, &m.id, &body, reply);
         for f in &m.files {
             if let Some(url) = &f.url {
-                stanza.payloads.extend(stanzas::file_elements(&f.name, f.size, &f.mime, url));
+                stanza.payloads.extend(stanzas::file_elements(
+                    &f.name,
+                    f.size,
+                    &f.mime,
+                    url,
+                    f.thumbnail.as_deref(),
+                ));
             }
         }
         let people: Vec<BareJid> = match self.rooms.get(&to) {
@@ -1590,7 +1610,7 @@ impl Core {
 
     async fn on_request(&mut self, req: Request) -> Result<Value, String> {
         match req {
-            Request::Send(s) => self.send_message(s, None).await.map(|m| json!(m)),
+            Request::Send(s) => self.send_message(s, None, Vec::new()).await.map(|m| json!(m)),
             Request::History(q) => {
                 let store = self.store()?;
                 let (messages, first_unread) = store
@@ -1852,10 +1872,17 @@ impl Core {
                     return Err("the message was deleted".into());
                 }
                 let author = msg.forwarded_from.clone().unwrap_or(msg.from.clone());
+                // The files go along by address: they are on the server already.
+                let files: Vec<contract::Attachment> = msg
+                    .files
+                    .iter()
+                    .filter(|f| f.url.is_some())
+                    .map(|f| contract::Attachment { state: TransferState::Uploaded, path: None, ..f.clone() })
+                    .collect();
                 let mut sent = Vec::new();
                 for to in f.to {
                     let s = contract::Send { to, body: msg.body.clone(), reply_to: None, files: Vec::new() };
-                    sent.push(self.send_message(s, Some(&author)).await?);
+                    sent.push(self.send_message(s, Some(&author), files.clone()).await?);
                 }
                 Ok(json!(sent))
             }
@@ -2048,16 +2075,11 @@ impl Core {
                 };
                 ctx.publish(contract::TOPIC_TRANSFER, &t);
             };
-            let result = crate::transfer::upload(
-                std::path::Path::new(&path),
-                &put,
-                &headers,
-                &f.mime,
-                &ca,
-                &mut progress,
-            )
-            .map(|()| get);
-            let _ = tx.send(Msg::Uploaded { conversation, id, file, result });
+            let path = std::path::Path::new(&path);
+            let thumbnail = crate::transfer::thumbnail(path, &f.mime);
+            let result =
+                crate::transfer::upload(path, &put, &headers, &f.mime, &ca, &mut progress).map(|()| get);
+            let _ = tx.send(Msg::Uploaded { conversation, id, file, result, thumbnail });
         });
     }
 
@@ -2144,16 +2166,17 @@ impl Core {
     }
 
     /// Records a received message's files and fetches the small ones.
-    fn receive_files(&mut self, m: &mut Message, files: Vec<(String, u64, String, String)>) {
+    fn receive_files(&mut self, m: &mut Message, files: Vec<stanzas::FileInfo>) {
         let list: Vec<contract::Attachment> = files
             .into_iter()
-            .map(|(name, size, mime, url)| contract::Attachment {
-                name: crate::transfer::safe_name(&name),
-                size,
-                mime,
-                url: Some(url),
+            .map(|f| contract::Attachment {
+                name: crate::transfer::safe_name(&f.name),
+                size: f.size,
+                mime: f.mime,
+                url: Some(f.url),
                 path: None,
                 state: TransferState::Remote,
+                thumbnail: f.thumbnail,
             })
             .collect();
         let Some(store) = self.store.as_mut() else { return };
@@ -2197,10 +2220,13 @@ impl Core {
         self.store.as_mut().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
     }
 
+    /// Stores and sends a message. `uploaded` are files already on a server (a
+    /// forward): they go with the message as they are.
     async fn send_message(
         &mut self,
         s: contract::Send,
         forwarded_from: Option<&str>,
+        uploaded: Vec<contract::Attachment>,
     ) -> Result<Message, String> {
         let chars = s.body.chars().count();
         if chars > contract::MAX_BODY_CHARS {
@@ -2209,7 +2235,7 @@ impl Core {
                 contract::MAX_BODY_CHARS
             ));
         }
-        if s.body.trim().is_empty() && s.files.is_empty() {
+        if s.body.trim().is_empty() && s.files.is_empty() && uploaded.is_empty() {
             return Err("the message is empty".into());
         }
         if s.files.len() > contract::MAX_FILES_PER_SEND {
@@ -2219,7 +2245,7 @@ impl Core {
                 contract::MAX_FILES_PER_SEND
             ));
         }
-        let mut files = Vec::new();
+        let mut files = uploaded;
         for f in &s.files {
             let meta = std::fs::metadata(f).map_err(|e| format!("cannot attach {f}: {e}"))?;
             if !meta.is_file() {
@@ -2233,6 +2259,7 @@ impl Core {
                 url: None,
                 path: Some(f.clone()),
                 state: contract::TransferState::Uploading,
+                thumbnail: None,
             });
         }
         let to: BareJid = s.to.trim().parse().map_err(|e| format!("{:?} is not an address: {e}", s.to))?;
@@ -2281,7 +2308,7 @@ impl Core {
         self.my_typing.remove(&conversation);
         if self.online {
             // Files go first; the message follows when the last one is on the server.
-            if message.files.is_empty() {
+            if message.files.iter().all(|f| f.state == TransferState::Uploaded) {
                 self.push(&message).await;
             } else {
                 self.start_uploads(&message).await;
@@ -2356,10 +2383,10 @@ fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, String> {
 
 /// A message's text. When it carries files, links in the body that only repeat the
 /// files' addresses (the fallback for clients without file support) are not text.
-fn message_text(m: &XmppMessage, files: &[(String, u64, String, String)]) -> String {
+fn message_text(m: &XmppMessage, files: &[stanzas::FileInfo]) -> String {
     let text = m.get_best_body(vec![]).map(|(_, b)| b.clone()).unwrap_or_default();
     if !files.is_empty() {
-        let urls: Vec<&str> = files.iter().map(|f| f.3.as_str()).collect();
+        let urls: Vec<&str> = files.iter().map(|f| f.url.as_str()).collect();
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         if lines.iter().all(|l| urls.contains(l)) {
             return String::new();

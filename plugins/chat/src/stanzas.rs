@@ -492,16 +492,31 @@ pub fn read_slot(slot: &Element) -> Option<(String, Vec<(String, String)>, Strin
     Some((put.attr("url")?.to_string(), headers, get.attr("url")?.to_string()))
 }
 
-pub fn file_elements(name: &str, size: u64, mime: &str, url: &str) -> [Element; 2] {
-    [
-        el("file", UCDESK_FILE, &[("name", name), ("size", &size.to_string()), ("mime", mime), ("url", url)]),
-        child(el("x", OOB, &[]), with_text(el("url", OOB, &[]), url)),
-    ]
+pub const THUMBS: &str = "urn:xmpp:thumbs:1";
+
+/// A file a message carries, as read off the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileInfo {
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+    pub url: String,
+    /// An image preview (XEP-0264 `<thumbnail uri='data:…'/>`).
+    pub thumbnail: Option<String>,
 }
 
-/// (name, size, mime, url) of each file a message carries: ours, or bare OOB URLs.
-pub fn read_files(m: &Message) -> Vec<(String, u64, String, String)> {
-    let ours: Vec<_> = m
+pub fn file_elements(name: &str, size: u64, mime: &str, url: &str, thumbnail: Option<&str>) -> [Element; 2] {
+    let mut file =
+        el("file", UCDESK_FILE, &[("name", name), ("size", &size.to_string()), ("mime", mime), ("url", url)]);
+    if let Some(uri) = thumbnail {
+        file.append_child(el("thumbnail", THUMBS, &[("uri", uri), ("media-type", "image/jpeg")]));
+    }
+    [file, child(el("x", OOB, &[]), with_text(el("url", OOB, &[]), url))]
+}
+
+/// Each file a message carries: ours, or bare OOB URLs.
+pub fn read_files(m: &Message) -> Vec<FileInfo> {
+    let ours: Vec<FileInfo> = m
         .payloads
         .iter()
         .filter(|p| p.is("file", UCDESK_FILE))
@@ -512,7 +527,14 @@ pub fn read_files(m: &Message) -> Vec<(String, u64, String, String)> {
                 .map(str::to_string)
                 .unwrap_or_else(|| url.rsplit('/').next().unwrap_or("file").to_string());
             let size = f.attr("size").and_then(|s| s.parse().ok()).unwrap_or(0);
-            Some((name, size, f.attr("mime").unwrap_or("application/octet-stream").to_string(), url))
+            // Only small inline JPEG previews are kept: nothing is fetched to show one.
+            let thumbnail = f
+                .get_child("thumbnail", THUMBS)
+                .and_then(|t| t.attr("uri"))
+                .filter(|u| u.starts_with("data:image/jpeg;base64,") && u.len() <= 64 * 1024)
+                .map(str::to_string);
+            let mime = f.attr("mime").unwrap_or("application/octet-stream").to_string();
+            Some(FileInfo { name, size, mime, url, thumbnail })
         })
         .collect();
     if !ours.is_empty() {
@@ -523,13 +545,12 @@ pub fn read_files(m: &Message) -> Vec<(String, u64, String, String)> {
         .filter(|p| p.is("x", OOB))
         .filter_map(|x| x.get_child("url", OOB).map(|u| u.text()))
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(|url| {
-            (
-                url.rsplit('/').next().unwrap_or("file").to_string(),
-                0,
-                "application/octet-stream".to_string(),
-                url,
-            )
+        .map(|url| FileInfo {
+            name: url.rsplit('/').next().unwrap_or("file").to_string(),
+            size: 0,
+            mime: "application/octet-stream".to_string(),
+            url,
+            thumbnail: None,
         })
         .collect()
 }

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS files (
   url TEXT,
   path TEXT,
   state TEXT NOT NULL,
+  thumbnail TEXT,
   PRIMARY KEY (conversation, message, idx)
 );
 -- Groups: how far each member has read (a displayed marker covers what came before).
@@ -269,8 +270,8 @@ impl Store {
         )?;
         for (i, f) in files.iter().enumerate() {
             tx.execute(
-                "INSERT INTO files (conversation, message, idx, name, size, mime, url, path, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO files (conversation, message, idx, name, size, mime, url, path, state, thumbnail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     conversation,
                     message,
@@ -280,11 +281,26 @@ impl Store {
                     f.mime,
                     f.url,
                     f.path,
-                    transfer_name(f.state)
+                    transfer_name(f.state),
+                    f.thumbnail
                 ],
             )?;
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_thumbnail(
+        &mut self,
+        conversation: &str,
+        message: &str,
+        idx: u32,
+        uri: &str,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE files SET thumbnail = ?4 WHERE conversation = ?1 AND message = ?2 AND idx = ?3",
+            params![conversation, message, idx as i64, uri],
+        )?;
         Ok(())
     }
 
@@ -308,7 +324,7 @@ impl Store {
 
     pub fn files_of(&self, conversation: &str, message: &str) -> Result<Vec<Attachment>, StoreError> {
         let mut q = self.db.prepare_cached(
-            "SELECT name, size, mime, url, path, state FROM files WHERE conversation = ?1 AND message = ?2 ORDER BY idx",
+            "SELECT name, size, mime, url, path, state, thumbnail FROM files WHERE conversation = ?1 AND message = ?2 ORDER BY idx",
         )?;
         let rows = q.query_map(params![conversation, message], |r| {
             Ok(Attachment {
@@ -318,6 +334,7 @@ impl Store {
                 url: r.get(3)?,
                 path: r.get(4)?,
                 state: transfer_state(&r.get::<_, String>(5)?),
+                thumbnail: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
