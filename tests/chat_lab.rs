@@ -640,6 +640,15 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
     host.ui("search", &ev("result_messages", UiAction::Selected { row })).unwrap();
     wait_for(T, || text_of(&host, "conversation").contains("seen it, thanks").then_some(())).expect("opened");
 
+    // Close all; "show closed" lists them again; new activity reopens.
+    host.ui("chats", &ev("close_all", UiAction::Clicked)).unwrap();
+    wait_for(T, || text_of(&host, "chats").contains("Show 1 closed").then_some(())).expect("closed");
+    host.ui("chats", &ev("show_closed", UiAction::Changed { value: json!(true) })).unwrap();
+    assert!(text_of(&host, "chats").contains("bob (closed)"));
+    b.call("chat.send", json!({"to": "alice@localhost", "body": "ping"})).unwrap();
+    wait_for(T, || (!text_of(&host, "chats").contains("(closed)")).then_some(()))
+        .expect("reopened by new activity");
+
     // The presence selector reaches bob.
     host.ui("chats", &ev("status_message", UiAction::Changed { value: json!("Lunch break") })).unwrap();
     host.ui("chats", &ev("status:away", UiAction::Clicked)).unwrap();
@@ -819,4 +828,38 @@ fn images_carry_a_preview_and_forwards_carry_the_files() {
     assert_eq!(got["forwarded_from"], "alice@localhost");
     assert_eq!(got["files"][0]["name"], "photo.png");
     assert!(got["files"][0]["thumbnail"].is_string());
+}
+
+#[test]
+fn the_last_admin_leaving_hands_the_group_on() {
+    let x = Prosody::start();
+    let (alice, bob, carol) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (a, _a_events) = online_chat(&alice);
+    let (b, _b_events) = online_chat(&bob);
+    let (c, _c_events) = online_chat(&carol);
+    let group = a
+        .call(
+            "chat.create_group",
+            json!({"name": "Handover", "participants": ["bob@localhost", "carol@localhost"]}),
+        )
+        .unwrap();
+    let room = group["id"].as_str().unwrap().to_string();
+    let admins = |d: &ucdesk_tests::Daemon| -> Option<Vec<String>> {
+        let list = d.call("chat.participants", json!({"conversation": room})).ok()?;
+        Some(
+            list.as_array()?
+                .iter()
+                .filter(|p| p["admin"] == true)
+                .map(|p| p["jid"].as_str().unwrap_or("").to_string())
+                .collect(),
+        )
+    };
+    wait_for(T, || (admins(&c)? == ["alice@localhost"]).then_some(())).expect("carol sees alice as admin");
+    // There is an admin: nobody may claim the group.
+    wait_for(T, || admins(&b).filter(|a| !a.is_empty())).expect("bob knows the admin");
+    assert!(b.call("chat.assign_myself", json!({"conversation": room})).is_err());
+
+    a.call("chat.leave", json!({"conversation": room})).unwrap();
+    wait_for(T, || (admins(&c)? == ["bob@localhost"]).then_some(()))
+        .unwrap_or_else(|| panic!("carol sees admins {:?}", admins(&c)));
 }

@@ -87,6 +87,7 @@ pub enum Request {
     MakeAdmin(contract::ParticipantRef),
     Rename(contract::Rename),
     Leave(String),
+    AssignMyself(String),
     Participants(String),
 }
 
@@ -1977,11 +1978,65 @@ impl Core {
             }
             Request::Leave(c) => {
                 let room = self.group(&c)?;
+                let me = self.me().ok_or("chat is not set up")?;
+                // The last admin leaving hands the role on first (to the first member by
+                // address): a group is never left without one by our clients.
+                let successor = self.rooms.get(&room).and_then(|r| {
+                    let admins =
+                        r.affiliations.iter().filter(|(_, a)| *a == "owner" || *a == "admin").count();
+                    let i_am = matches!(
+                        r.affiliations.get(me.as_str()).map(String::as_str),
+                        Some("owner" | "admin")
+                    );
+                    (i_am && admins == 1)
+                        .then(|| r.affiliations.keys().find(|j| **j != me.as_str()).cloned())
+                        .flatten()
+                });
+                if let Some(next) = successor {
+                    self.room_iq(
+                        &room,
+                        format!("handing {room} to {next}"),
+                        stanzas::affiliation(&next, "owner"),
+                    )
+                    .await;
+                }
+                // An admin leaving also leaves the member list (the server allows it once
+                // another owner exists). A member cannot drop their own membership in
+                // XMPP: they leave the room and its bookmark, and stay listed until an
+                // admin removes them.
+                let i_am_admin = self.rooms.get(&room).is_some_and(|r| {
+                    matches!(r.affiliations.get(me.as_str()).map(String::as_str), Some("owner" | "admin"))
+                });
+                if i_am_admin {
+                    self.room_iq(
+                        &room,
+                        format!("leaving the members of {room}"),
+                        stanzas::affiliation(me.as_str(), "none"),
+                    )
+                    .await;
+                }
                 let nick = self.nick();
                 self.send(stanzas::leave(&room, &nick)).await;
                 self.forget_room(&room).await;
                 let _ = self.store_mut()?.set_flag(room.as_str(), Flag::Closed, true);
                 Ok(Value::Null)
+            }
+            Request::AssignMyself(c) => {
+                let room = self.group(&c)?;
+                let me = self.me().ok_or("chat is not set up")?;
+                let r = self.rooms.get(&room).ok_or("not one of our groups")?;
+                if r.affiliations.values().any(|a| a == "owner" || a == "admin") {
+                    return Err("the group has an admin; ask them".into());
+                }
+                // Only the server can grant this in XMPP (its administrators own every
+                // room); when it refuses, the log says so.
+                self.room_iq(
+                    &room,
+                    format!("assigning myself admin of {room}"),
+                    stanzas::affiliation(me.as_str(), "owner"),
+                )
+                .await;
+                Ok(json!({"requested": true}))
             }
             Request::Participants(c) => {
                 let room: BareJid = c.parse().map_err(|e| format!("{c:?} is not an address: {e}"))?;

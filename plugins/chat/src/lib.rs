@@ -80,7 +80,8 @@ impl Plugin for Chat {
             .service("chat.remove_participant", "{conversation, jid}")
             .service("chat.make_admin", "{conversation, jid}: hand the admin role over")
             .service("chat.rename", "{conversation, name}")
-            .service("chat.leave", "{conversation}")
+            .service("chat.leave", "{conversation}: the last admin hands the role on first")
+            .service("chat.assign_myself", "{conversation}: ask for the admin role of a group that has none")
             .service("chat.participants", "{conversation} -> [{jid, admin, present}]")
             .service("presence.set", "{status?, message?, expires_in?, on_call?}")
             .service("presence.list", "The user's and every contact's presence")
@@ -170,6 +171,7 @@ impl Plugin for Chat {
             (_, "make_admin") => Request::MakeAdmin(call.args()?),
             (_, "rename") => Request::Rename(call.args()?),
             (_, "leave") => Request::Leave(conv(&call)?),
+            (_, "assign_myself") => Request::AssignMyself(conv(&call)?),
             (_, "participants") => Request::Participants(conv(&call)?),
             (_, "outbox") => Request::Outbox,
             (_, "status") => Request::Status,
@@ -280,6 +282,11 @@ impl Plugin for Chat {
                 None => Ok(Value::Null),
             },
             ("mark_all_read", UiAction::Clicked) => self.engine.request(Request::MarkAllRead),
+            ("close_all", UiAction::Clicked) => self.engine.request(Request::CloseAll),
+            ("show_closed", UiAction::Changed { value }) => {
+                self.form().show_closed = value.as_bool().unwrap_or(false);
+                Ok(Value::Null)
+            }
             ("status_message", UiAction::Changed { value }) => {
                 self.form().status_message = text(&value);
                 Ok(Value::Null)

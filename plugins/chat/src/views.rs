@@ -20,6 +20,8 @@ pub struct Form {
     pub results: Option<SearchResults>,
     pub new_chat: String,
     pub status_message: String,
+    /// The list shows closed conversations too.
+    pub show_closed: bool,
 }
 
 fn connection_line(s: &Snapshot) -> Node {
@@ -112,8 +114,11 @@ pub fn chats(s: &Snapshot, form: &Form) -> View {
         children
             .push(ui::row([ui::badge(unread.to_string()), ui::button("mark_all_read", "Mark all as read")]));
     }
-    let rows = s.conversations.iter().filter(|c| !c.closed).map(|c| {
+    let rows = s.conversations.iter().filter(|c| form.show_closed || !c.closed).map(|c| {
         let mut text = c.name.clone();
+        if c.closed {
+            text = format!("{text} (closed)");
+        }
         if c.pinned.is_some() {
             text = format!("📌 {text}");
         }
@@ -139,7 +144,12 @@ pub fn chats(s: &Snapshot, form: &Form) -> View {
     children.push(ui::list("conversations", rows));
     let closed = s.conversations.iter().filter(|c| c.closed).count();
     if closed > 0 {
-        children.push(ui::weak(format!("{closed} closed; they reopen on new activity.")));
+        children.push(ui::row([
+            ui::toggle("show_closed", format!("Show {closed} closed"), form.show_closed),
+            ui::button("close_all", "Close all"),
+        ]));
+    } else if !s.conversations.is_empty() {
+        children.push(ui::button("close_all", "Close all"));
     }
     ui::view(ui::column(children))
 }
