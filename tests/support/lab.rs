@@ -155,11 +155,6 @@ impl Prosody {
         Prosody { c2s, http, process, envs }
     }
 
-    /// Kills the server (no goodbye to clients) and starts it again with the same data.
-    pub fn restart(&mut self) {
-        self.process.restart("prosody.sh", &self.envs);
-    }
-
     pub fn stop(&mut self) {
         self.process.stop();
     }
