@@ -12,6 +12,8 @@
 set -euo pipefail
 # shellcheck source=serve.sh
 source "$(dirname "$0")/serve.sh"
+# shellcheck source=cert.sh
+source "$(dirname "$0")/cert.sh"
 dir=$(cd "${1:?usage: kamailio.sh DIR}" && pwd)
 : "${SIP_UDP_PORT:?}" "${SIP_TCP_PORT:?}"
 users=${SIP_USERS:-"alice:alicepw bob:bobpw carol:carolpw dave:davepw"}
@@ -37,17 +39,7 @@ tls_cfg=""
 if [ -n "${SIP_TLS_PORT:-}" ]; then
   san="IP:127.0.0.1,DNS:localhost,DNS:lab.test"
   for d in $domains; do san="$san,DNS:$d"; done
-  # A throwaway CA signs the server certificate: strict verifiers (rustls/webpki)
-  # refuse a self-signed CA certificate used as the server's own.
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ucdesk lab CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=ucdesk lab" -keyout "$dir/key.pem" \
-    -out "$dir/server.csr" 2>/dev/null
-  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
-    "$san" >"$dir/server.ext"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" 2>/dev/null
+  lab_cert "$dir" "ucdesk lab" "$san"
   cat >"$dir/tls.cfg" <<TLS
 [server:default]
 method = TLSv1.2+

@@ -14,23 +14,15 @@
 set -euo pipefail
 # shellcheck source=serve.sh
 source "$(dirname "$0")/serve.sh"
+# shellcheck source=cert.sh
+source "$(dirname "$0")/cert.sh"
 dir=$(cd "${1:?usage: prosody.sh DIR}" && pwd)
 : "${XMPP_C2S_PORT:?}" "${XMPP_HTTP_PORT:?}"
 users=${XMPP_USERS:-"alice:alicepw bob:bobpw carol:carolpw dave:davepw"}
 mkdir -p "$dir/data"
 
 if [ ! -f "$dir/cert.pem" ]; then
-  # A throwaway CA signs the server certificate: rustls/webpki refuse a self-signed CA
-  # certificate used as the server's own.
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ucdesk lab CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/key.pem" \
-    -out "$dir/server.csr" 2>/dev/null
-  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
-    "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,DNS:lab.test,IP:127.0.0.1" >"$dir/server.ext"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 2 -extfile "$dir/server.ext" -out "$dir/cert.pem" 2>/dev/null
+  lab_cert "$dir" localhost "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,DNS:lab.test,IP:127.0.0.1"
   chmod 644 "$dir/key.pem"
 fi
 

@@ -21,6 +21,18 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// A port P free for UDP and TCP with P+1 free too: baresip listens for TLS on the SIP
+/// port plus one, so a bot on a lone free port could collide with a neighbour.
+pub fn free_port_pair() -> u16 {
+    loop {
+        let p = free_port();
+        let Some(next) = p.checked_add(1) else { continue };
+        if UdpSocket::bind(("127.0.0.1", next)).is_ok() && TcpListener::bind(("127.0.0.1", next)).is_ok() {
+            return p;
+        }
+    }
+}
+
 fn lab_script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("lab").join(name)
 }
@@ -437,7 +449,7 @@ impl Bot {
         answer: &str,
         extra: &[(&'static str, String)],
     ) -> Bot {
-        let (sip, ctrl) = (free_port(), free_port());
+        let (sip, ctrl) = (free_port_pair(), free_port());
         let mut envs = vec![
             ("BOT_USER", user.to_string()),
             ("BOT_PASS", format!("{user}pw")),

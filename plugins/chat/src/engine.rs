@@ -1046,7 +1046,7 @@ impl Core {
                     forwarded_from: forwarded_from.as_deref(),
                     mentions_me,
                 }) {
-                    Ok(Some(mut new)) => {
+                    Ok(Some(new)) => {
                         stored = true;
                         // Live messages come in archive order: once caught up, each one
                         // moves the position the next catch-up starts from.
@@ -1056,15 +1056,7 @@ impl Core {
                         {
                             let _ = store.set_meta("mam_last", Some(aid));
                         }
-                        if !files.is_empty() {
-                            self.receive_files(&mut new, files.clone());
-                        }
-                        new.notify = !outbound
-                            && source != Source::Archive
-                            && self.should_notify(&conversation, mentions_me);
-                        if !self.quiet(source) {
-                            self.ctx.publish(contract::TOPIC_MESSAGE, &new);
-                        }
+                        self.announce(new, files.clone(), source, mentions_me);
                     }
                     Ok(None) => {}
                     Err(e) => self.ctx.warn(format!("cannot store a message from {sender}: {e}")),
@@ -1153,6 +1145,26 @@ impl Core {
             self.ctx.publish(contract::TOPIC_MESSAGE, &msg);
         }
         true
+    }
+
+    /// A newly stored message: its files recorded (small ones fetched), whether to
+    /// alert, and the event (unless it is history from a first fetch).
+    fn announce(
+        &mut self,
+        mut new: Message,
+        files: Vec<stanzas::FileInfo>,
+        source: Source,
+        mentions_me: bool,
+    ) {
+        if !files.is_empty() {
+            self.receive_files(&mut new, files);
+        }
+        new.notify = new.direction == Direction::Inbound
+            && source != Source::Archive
+            && self.should_notify(&new.conversation, mentions_me);
+        if !self.quiet(source) {
+            self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+        }
     }
 
     fn quiet(&self, source: Source) -> bool {
@@ -1436,17 +1448,9 @@ impl Core {
                 forwarded_from: forwarded_from.as_deref(),
                 mentions_me,
             }) {
-                Ok(Some(mut new)) => {
+                Ok(Some(new)) => {
                     stored = true;
-                    if !files.is_empty() {
-                        self.receive_files(&mut new, files.clone());
-                    }
-                    new.notify = !outbound
-                        && source != Source::Archive
-                        && self.should_notify(&conversation, mentions_me);
-                    if !self.quiet(source) {
-                        self.ctx.publish(contract::TOPIC_MESSAGE, &new);
-                    }
+                    self.announce(new, files.clone(), source, mentions_me);
                 }
                 Ok(None) => {}
                 Err(e) => self.ctx.warn(format!("cannot store a group message: {e}")),
