@@ -539,7 +539,7 @@ impl Core {
         reason: Option<String>,
         fingerprint: Option<String>,
     ) {
-        let outbox = self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+        let outbox = self.outbox_len();
         let next = Connection { state, server: self.connection.server.clone(), reason, fingerprint, outbox };
         if next != self.connection {
             self.connection = next;
@@ -1478,8 +1478,7 @@ impl Core {
     }
 
     fn group(&self, conversation: &str) -> Result<BareJid, String> {
-        let room: BareJid =
-            conversation.parse().map_err(|e| format!("{conversation:?} is not an address: {e}"))?;
+        let room: BareJid = address(&conversation)?;
         if !self.rooms.contains_key(&room) {
             return Err(format!("{conversation} is not one of our groups"));
         }
@@ -1679,9 +1678,7 @@ impl Core {
             }
             Request::Typing { conversation, composing } => {
                 let enabled: bool = self.ctx.setting("typing_notifications").unwrap_or(true);
-                let Ok(to) = conversation.parse::<BareJid>() else {
-                    return Err(format!("{conversation:?} is not an address"));
-                };
+                let to = address(&conversation)?;
                 if !enabled || !self.online {
                     return Ok(Value::Null);
                 }
@@ -1696,8 +1693,7 @@ impl Core {
                 Ok(Value::Null)
             }
             Request::AddContact(jid) => {
-                let bare: BareJid =
-                    jid.trim().parse().map_err(|e| format!("{jid:?} is not an address: {e}"))?;
+                let bare: BareJid = address(&jid)?;
                 self.contacts.entry(bare.clone()).or_default();
                 self.store_mut()?
                     .ensure_conversation(
@@ -1788,8 +1784,7 @@ impl Core {
             }
             Request::Status => {
                 let mut c = self.connection.clone();
-                c.outbox =
-                    self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+                c.outbox = self.outbox_len();
                 Ok(json!(c))
             }
             Request::React(r) => {
@@ -1926,8 +1921,7 @@ impl Core {
             }
             Request::RemoveParticipant(p) => {
                 let room = self.group(&p.conversation)?;
-                let jid: BareJid =
-                    p.jid.parse().map_err(|e| format!("{:?} is not an address: {e}", p.jid))?;
+                let jid: BareJid = address(&p.jid)?;
                 self.room_iq(
                     &room,
                     format!("removing {jid} from {room}"),
@@ -1942,8 +1936,7 @@ impl Core {
             Request::MakeAdmin(p) => {
                 let room = self.group(&p.conversation)?;
                 let me = self.me().ok_or("chat is not set up")?;
-                let jid: BareJid =
-                    p.jid.parse().map_err(|e| format!("{:?} is not an address: {e}", p.jid))?;
+                let jid: BareJid = address(&p.jid)?;
                 self.room_iq(
                     &room,
                     format!("making {jid} admin of {room}"),
@@ -2043,7 +2036,7 @@ impl Core {
                 Ok(json!({"requested": true}))
             }
             Request::Participants(c) => {
-                let room: BareJid = c.parse().map_err(|e| format!("{c:?} is not an address: {e}"))?;
+                let room: BareJid = address(&c)?;
                 let r = self.rooms.get(&room).ok_or_else(|| format!("{c} is not one of our groups"))?;
                 let present: HashSet<String> =
                     r.occupants.values().flatten().map(|j| j.to_string()).collect();
@@ -2271,6 +2264,10 @@ impl Core {
         }
     }
 
+    fn outbox_len(&self) -> u32 {
+        self.store.as_ref().and_then(|s| s.outbox_count().ok()).unwrap_or(0)
+    }
+
     fn store(&self) -> Result<&Store, String> {
         self.store.as_ref().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
     }
@@ -2321,7 +2318,7 @@ impl Core {
                 thumbnail: None,
             });
         }
-        let to: BareJid = s.to.trim().parse().map_err(|e| format!("{:?} is not an address: {e}", s.to))?;
+        let to = address(&s.to)?;
         if to.node().is_none() {
             return Err(format!("{to} is not a person's or room's address (user@domain)"));
         }
@@ -2384,7 +2381,7 @@ impl Core {
         {
             let _ = store.commit();
         }
-        let outbox = self.store.as_ref().and_then(|s| s.outbox().ok()).map(|o| o.len() as u32).unwrap_or(0);
+        let outbox = self.outbox_len();
         if outbox != self.connection.outbox {
             self.connection.outbox = outbox;
             self.ctx.publish(contract::TOPIC_CONNECTION, &self.connection);
@@ -2431,7 +2428,7 @@ enum Source {
 fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, String> {
     list.iter()
         .map(|j| {
-            let jid: BareJid = j.trim().parse().map_err(|e| format!("{j:?} is not an address: {e}"))?;
+            let jid = address(j)?;
             if jid.node().is_none() {
                 return Err(format!("{jid} is not a person's address (user@domain)"));
             }
@@ -2472,4 +2469,9 @@ fn custom_statuses(ctx: &Context) -> Vec<(String, Status)> {
             (!label.is_empty()).then(|| (label.to_string(), status))
         })
         .collect()
+}
+
+/// A bare address typed by a user or sent by another plugin, or an error naming it.
+fn address(s: &str) -> Result<BareJid, String> {
+    s.trim().parse().map_err(|e| format!("{s:?} is not an address: {e}"))
 }

@@ -550,16 +550,8 @@ impl Store {
         before: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-        let upper: i64 = match before {
-            Some(id) => self
-                .db
-                .query_row(
-                    "SELECT rowid FROM messages WHERE conversation = ?1 AND id = ?2",
-                    params![conversation, id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(i64::MAX),
+        let upper = match before {
+            Some(id) => self.row_of(conversation, id)?.unwrap_or(i64::MAX),
             None => i64::MAX,
         };
         let read_row: i64 = self
@@ -590,17 +582,7 @@ impl Store {
 
     /// Up to `n` messages on each side of `id`, oldest first: opening a search result.
     pub fn around(&self, conversation: &str, id: &str, n: u32) -> Result<Vec<Message>, StoreError> {
-        let Some(row): Option<i64> = self
-            .db
-            .query_row(
-                "SELECT rowid FROM messages WHERE conversation = ?1 AND id = ?2",
-                params![conversation, id],
-                |r| r.get(0),
-            )
-            .optional()?
-        else {
-            return Ok(Vec::new());
-        };
+        let Some(row) = self.row_of(conversation, id)? else { return Ok(Vec::new()) };
         let cols = MESSAGE_COLUMNS;
         let mut before = self.db.prepare(&format!(
             "SELECT {cols} FROM messages WHERE conversation = ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT ?3"
@@ -801,6 +783,22 @@ impl Store {
             params![id, conversation, now_ms()],
         )?;
         Ok(())
+    }
+
+    pub fn outbox_count(&self) -> Result<u32, StoreError> {
+        Ok(self.db.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u32)
+    }
+
+    /// The row of a message: arrival order, for paging and read positions.
+    fn row_of(&self, conversation: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT rowid FROM messages WHERE conversation = ?1 AND id = ?2",
+                params![conversation, id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     pub fn outbox_remove(&mut self, id: &str) -> Result<bool, StoreError> {
