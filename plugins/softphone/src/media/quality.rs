@@ -185,12 +185,15 @@ pub fn read_report(
         };
         for b in blocks.iter().filter(|b| b.ssrc == our_ssrc) {
             // RTT = now - LSR - DLSR (RFC 3550 §6.4.1), with LSR matched to the SR we sent.
+            // Saturating: the far end may count its delay in whole milliseconds (libre
+            // does), which can exceed a sub-millisecond loopback round trip; that is an
+            // RTT of about zero, not an unknown one.
             let rtt = sent_srs
                 .iter()
                 .find(|(mid, _)| *mid == b.last_sender_report && b.last_sender_report != 0)
-                .and_then(|(_, at)| {
+                .map(|(_, at)| {
                     let dlsr = Duration::from_secs_f64(b.delay as f64 / 65536.0);
-                    now.duration_since(*at).checked_sub(dlsr)
+                    now.duration_since(*at).saturating_sub(dlsr)
                 });
             found = Some(Remote { fraction_lost: b.fraction_lost as f64 / 256.0, rtt });
         }
@@ -326,13 +329,24 @@ mod tests {
         block.delay = (0.010 * 65536.0) as u32;
         let rr = rtc_rtcp::packet::marshal(&[Box::new(ReceiverReport {
             ssrc: 2,
-            reports: vec![block],
+            reports: vec![block.clone()],
             profile_extensions: Default::default(),
         }) as Box<dyn rtc_rtcp::packet::Packet>])
         .unwrap();
         let remote = read_report(&rr, 1, &mut ours, &[(id, t0)], t0 + Duration::from_millis(30)).unwrap();
         let rtt = remote.rtt.unwrap().as_secs_f64() * 1000.0;
         assert!((19.0..=21.0).contains(&rtt), "{rtt}");
+        // A far end whose delay rounds up past the elapsed time still gives an RTT (zero).
+        let mut late = block;
+        late.delay = (0.031 * 65536.0) as u32;
+        let rr = rtc_rtcp::packet::marshal(&[Box::new(ReceiverReport {
+            ssrc: 2,
+            reports: vec![late],
+            profile_extensions: Default::default(),
+        }) as Box<dyn rtc_rtcp::packet::Packet>])
+        .unwrap();
+        let remote = read_report(&rr, 1, &mut ours, &[(id, t0)], t0 + Duration::from_millis(30)).unwrap();
+        assert_eq!(remote.rtt, Some(Duration::ZERO));
         assert!(read_report(b"junk", 1, &mut ours, &[], t0).is_none());
     }
 
