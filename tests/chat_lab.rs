@@ -650,8 +650,8 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
         .expect("reopened by new activity");
 
     // The presence selector reaches bob.
-    host.ui("chats", &ev("status_message", UiAction::Changed { value: json!("Lunch break") })).unwrap();
-    host.ui("chats", &ev("status:away", UiAction::Clicked)).unwrap();
+    host.ui("presence", &ev("status_message", UiAction::Changed { value: json!("Lunch break") })).unwrap();
+    host.ui("presence", &ev("status:away", UiAction::Clicked)).unwrap();
     b.call("chat.add_contact", json!({"jid": "alice@localhost"})).unwrap();
     event_where(&b_events, "presence.changed", |v| {
         v["jid"] == "alice@localhost" && v["status"] == "away" && v["message"] == "Lunch break"
@@ -717,7 +717,7 @@ fn message_info_away_when_idle_and_administrator_statuses() {
     // Statuses the administrator adds show in the presence selector.
     set(&alice, "chat.statuses", r#"["Lunch Break|away", "broken|nonsense"]"#);
     let view = wait_for(T, || {
-        let v = alice.run_ok(&["view", "chat", "chats"]);
+        let v = alice.run_ok(&["view", "chat", "presence"]);
         v.contains("Lunch Break").then_some(v)
     })
     .expect("the selector offers Lunch Break");

@@ -5,7 +5,6 @@
 mod cli;
 mod commands;
 mod gui;
-mod render;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,103 +1,819 @@
 //! Draws a plugin's view tree with egui and collects the interactions to send back.
 //!
-//! The shell keeps what egui needs between frames (the text being typed) keyed by
-//! widget id, and never calls into a plugin: interactions become [`UiEvent`]s the
-//! caller posts to the plugin's mailbox.
+//! The renderer never calls into a plugin: interactions become [`UiEvent`]s the caller
+//! posts to the plugin's mailbox. What egui needs between frames and the plugin does
+//! not care about (the text being typed, a table's sort order, the open tab, toasts
+//! already shown) lives in [`PanelState`], keyed by widget id.
 
-use eframe::egui::{self, RichText};
+use eframe::egui::{self, Color32, RichText, Sense};
 use serde_json::Value;
-use std::collections::HashMap;
-use ucdesk_plugin_api::view::{Node, TextStyle, UiAction, UiEvent};
+use std::collections::{HashMap, HashSet};
+use ucdesk_plugin_api::view::{
+    ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, Shortcut, TableColumn, TableRow,
+    TextStyle, UiAction, UiEvent,
+};
 
-/// Edit buffers of one panel, by widget id.
-#[derive(Default)]
-pub struct PanelState {
-    text: HashMap<String, String>,
+/// What is being dragged between widgets (possibly of different plugins).
+#[derive(Debug, Clone)]
+pub struct DragPayload {
+    pub plugin: String,
+    pub widget: String,
+    pub row: Option<String>,
 }
 
-/// Renders `node`; interactions are appended to `out`.
-pub fn node_ui(ui: &mut egui::Ui, node: &Node, state: &mut PanelState, out: &mut Vec<UiEvent>) {
+/// Pictures the tree names but does not carry: images by hash, video surfaces.
+pub trait Pictures {
+    fn image(&mut self, ctx: &egui::Context, hash: &str) -> Option<egui::TextureHandle>;
+    fn frame(&mut self, ctx: &egui::Context, plugin: &str, surface: &str) -> Option<egui::TextureHandle>;
+}
+
+/// A picture source with nothing in it (tests and benchmarks of pure layout).
+pub struct NoPictures;
+
+impl Pictures for NoPictures {
+    fn image(&mut self, _: &egui::Context, _: &str) -> Option<egui::TextureHandle> {
+        None
+    }
+    fn frame(&mut self, _: &egui::Context, _: &str, _: &str) -> Option<egui::TextureHandle> {
+        None
+    }
+}
+
+/// A toast a view asked for, for the shell's notification area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToastRequest {
+    pub text: String,
+    pub level: Level,
+}
+
+/// One panel's memory between frames.
+#[derive(Default)]
+pub struct PanelState {
+    /// Per text input: the value the plugin last sent, and what the user is typing.
+    /// When the plugin sends a new value (it cleared the draft after sending), it wins.
+    text: HashMap<String, (String, String)>,
+    sort: HashMap<String, (usize, bool)>,
+    /// Sorted row order per table, for the current view generation and sort.
+    order: HashMap<String, (u64, usize, bool, Vec<usize>)>,
+    tabs: HashMap<String, String>,
+    toasts_seen: HashSet<String>,
+    closed_dialogs: HashSet<String>,
+    dialogs_now: HashSet<String>,
+    /// Bumped by the shell whenever the panel's view changes.
+    pub generation: u64,
+}
+
+impl PanelState {
+    /// Call after drawing a tree: forgets closed dialogs the plugin has removed, so a
+    /// later dialog with the same id shows again.
+    pub fn end_frame(&mut self) {
+        let now = std::mem::take(&mut self.dialogs_now);
+        self.closed_dialogs.retain(|d| now.contains(d));
+    }
+}
+
+/// Everything one panel's drawing needs.
+pub struct Cx<'a> {
+    pub plugin: &'a str,
+    pub state: &'a mut PanelState,
+    pub pictures: &'a mut dyn Pictures,
+    pub out: &'a mut Vec<UiEvent>,
+    pub toasts: &'a mut Vec<ToastRequest>,
+    /// The placeholder text for unknown nodes (translated).
+    pub placeholder: &'a str,
+}
+
+impl Cx<'_> {
+    fn emit(&mut self, widget: &str, action: UiAction) {
+        self.out.push(UiEvent { widget: widget.to_string(), action });
+    }
+}
+
+/// `#rrggbb` to a colour.
+pub fn color(hex: &str) -> Option<Color32> {
+    let h = hex.strip_prefix('#')?;
+    if h.len() != 6 {
+        return None;
+    }
+    let v = u32::from_str_radix(h, 16).ok()?;
+    Some(Color32::from_rgb((v >> 16) as u8, (v >> 8) as u8, v as u8))
+}
+
+/// The colour of a presence dot.
+pub fn presence_color(status: &str) -> Color32 {
+    match status {
+        "available" | "online" => Color32::from_rgb(0x2e, 0xcc, 0x71),
+        "away" | "idle" => Color32::from_rgb(0xf1, 0xc4, 0x0f),
+        "busy" => Color32::from_rgb(0xe7, 0x4c, 0x3c),
+        "dnd" => Color32::from_rgb(0xc0, 0x39, 0x2b),
+        "on_call" | "in_meeting" => Color32::from_rgb(0xe6, 0x7e, 0x22),
+        _ => Color32::from_rgb(0x95, 0xa5, 0xa6),
+    }
+}
+
+/// Symbols the shell draws itself. Each is in the bundled fonts (egui's defaults with
+/// the monochrome emoji fonts, and Hack as the last fallback; see [`fonts`]), so
+/// nothing renders as a missing-glyph box.
+pub mod symbol {
+    pub const MORE: &str = "☰";
+    pub const POP_OUT: &str = "🗗";
+    pub const CLOSE: &str = "×";
+    pub const LOCK: &str = "🔒";
+    pub const WARNING: &str = "⚠";
+    pub const SORT_UP: &str = " ⏶";
+    pub const SORT_DOWN: &str = " ⏷";
+    pub const ALL: [&str; 7] = [MORE, POP_OUT, CLOSE, LOCK, WARNING, SORT_UP, SORT_DOWN];
+}
+
+/// The shell's fonts: egui's defaults, with Hack (which has arrows and box symbols
+/// the others lack) as the proportional family's last fallback.
+pub fn fonts() -> egui::FontDefinitions {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional)
+        && !family.iter().any(|f| f == "Hack")
+    {
+        family.push("Hack".to_string());
+    }
+    fonts
+}
+
+/// Every icon name [`icon`] knows (for the glyph test).
+pub const ICON_NAMES: [&str; 19] = [
+    "call", "hangup", "chat", "search", "contacts", "recent", "sms", "fax", "meetings", "settings",
+    "headset", "agent", "crm", "calendar", "mute", "warning", "video", "history", "unknown",
+];
+
+/// The shell's icon set: names plugins use, drawn with the default font's symbols.
+pub fn icon(name: &str) -> &'static str {
+    match name {
+        "call" | "phone" => "📞",
+        "hangup" => "☎",
+        "chat" => "💬",
+        "search" => "🔍",
+        "contacts" => "👥",
+        "recent" | "history" => "🕒",
+        "sms" => "✉",
+        "fax" => "📠",
+        "meetings" | "video" => "🎥",
+        "settings" => "⚙",
+        "headset" => "🎧",
+        "agent" | "supervisor" => "👤",
+        "crm" => "📇",
+        "calendar" | "outlook" => "📅",
+        "mute" => "🔇",
+        "warning" => "⚠",
+        _ => "▪",
+    }
+}
+
+/// Renders `node`; interactions are appended to `cx.out`.
+pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
     match node {
         Node::Column { children } => {
-            ui.vertical(|ui| children.iter().for_each(|c| node_ui(ui, c, state, out)));
+            ui.vertical(|ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
         }
-        Node::Row { children } => {
-            ui.horizontal(|ui| children.iter().for_each(|c| node_ui(ui, c, state, out)));
+        Node::Row { children, wrap } => {
+            if *wrap {
+                ui.horizontal_wrapped(|ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
+            } else {
+                ui.horizontal(|ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
+            }
         }
-        Node::Text { text, style } => {
-            let rich = RichText::new(text);
-            let rich = match style {
+        Node::Grid { id, columns, children, striped } => {
+            egui::Grid::new(("grid", id)).striped(*striped).show(ui, |ui| {
+                for (i, c) in children.iter().enumerate() {
+                    node_ui(ui, c, cx);
+                    if (i + 1) % (*columns).max(1) == 0 {
+                        ui.end_row();
+                    }
+                }
+            });
+        }
+        Node::Scroll { id, children, max_height, stick_to_bottom } => {
+            let mut area =
+                egui::ScrollArea::vertical().id_salt(("scroll", id)).stick_to_bottom(*stick_to_bottom);
+            if let Some(h) = max_height {
+                area = area.max_height(*h);
+            }
+            area.show(ui, |ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
+        }
+        Node::Text { text, style, color: c, selectable } => {
+            let mut rich = RichText::new(text);
+            rich = match style {
                 TextStyle::Body => rich,
                 TextStyle::Heading => rich.heading(),
                 TextStyle::Strong => rich.strong(),
                 TextStyle::Weak => rich.weak(),
                 TextStyle::Monospace => rich.monospace(),
+                TextStyle::Small => rich.small(),
             };
-            ui.label(rich);
+            if let Some(c) = c.as_deref().and_then(color) {
+                rich = rich.color(c);
+            }
+            ui.add(egui::Label::new(rich).selectable(*selectable));
         }
         Node::Separator => {
             ui.separator();
         }
-        Node::Badge { text } => {
-            ui.label(RichText::new(text).strong().background_color(ui.visuals().selection.bg_fill));
+        Node::Badge { text, color: c } => {
+            let bg = c.as_deref().and_then(color).unwrap_or(ui.visuals().selection.bg_fill);
+            ui.label(RichText::new(text).strong().color(Color32::WHITE).background_color(bg));
         }
-        Node::Button { id, label, enabled } => {
-            if ui.add_enabled(*enabled, egui::Button::new(label.as_str())).clicked() {
-                out.push(UiEvent { widget: id.clone(), action: UiAction::Clicked });
-            }
-        }
-        Node::TextInput { id, value, hint, multiline, password, max_len } => {
-            let buffer = state.text.entry(id.clone()).or_insert_with(|| value.clone());
-            let mut edit = if *multiline {
-                egui::TextEdit::multiline(buffer)
-            } else {
-                egui::TextEdit::singleline(buffer)
+        Node::Button { id, label, icon: ic, enabled, role } => {
+            let text = match ic {
+                Some(i) => format!("{} {label}", icon(i)),
+                None => label.clone(),
             };
-            edit = edit.hint_text(hint.as_str()).password(*password);
-            if let Some(max) = max_len {
-                edit = edit.char_limit(*max);
+            let mut b = egui::Button::new(text);
+            b = match role {
+                ButtonRole::Normal => b,
+                ButtonRole::Primary => b.fill(ui.visuals().selection.bg_fill),
+                ButtonRole::Danger => b.fill(Color32::from_rgb(0xc0, 0x39, 0x2b)),
+            };
+            if ui.add_enabled(*enabled, b).clicked() {
+                cx.emit(id, UiAction::Clicked);
             }
-            let response = ui.add(edit);
-            if response.changed() {
-                out.push(UiEvent {
-                    widget: id.clone(),
-                    action: UiAction::Changed { value: Value::String(buffer.clone()) },
-                });
-            }
-            if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                out.push(UiEvent {
-                    widget: id.clone(),
-                    action: UiAction::Submitted { value: buffer.clone() },
-                });
-            }
+        }
+        Node::TextInput { id, label, value, hint, multiline, password, max_len } => {
+            text_input(ui, cx, id, label, value, hint, *multiline, *password, *max_len);
         }
         Node::Toggle { id, label, value } => {
             let mut v = *value;
             if ui.checkbox(&mut v, label.as_str()).changed() {
-                out.push(UiEvent { widget: id.clone(), action: UiAction::Changed { value: Value::Bool(v) } });
+                cx.emit(id, UiAction::Changed { value: Value::Bool(v) });
             }
         }
-        Node::List { id, rows } => {
-            for row in rows {
+        Node::Radio { id, label, options, selected } => {
+            ui.horizontal_wrapped(|ui| {
+                if !label.is_empty() {
+                    ui.label(label);
+                }
+                for o in options {
+                    if ui.radio(*selected == o.value, o.label.as_str()).clicked() && *selected != o.value {
+                        cx.emit(id, UiAction::Changed { value: Value::String(o.value.clone()) });
+                    }
+                }
+            });
+        }
+        Node::Combo { id, label, options, selected } => {
+            let current =
+                options.iter().find(|o| o.value == *selected).map_or(selected.as_str(), |o| &o.label);
+            let mut chosen = None;
+            ui.horizontal(|ui| {
+                let l = (!label.is_empty()).then(|| ui.label(label));
+                let combo =
+                    egui::ComboBox::from_id_salt(("combo", id)).selected_text(current).show_ui(ui, |ui| {
+                        for o in options {
+                            if ui.selectable_label(o.value == *selected, o.label.as_str()).clicked() {
+                                chosen = Some(o.value.clone());
+                            }
+                        }
+                    });
+                if let Some(l) = l {
+                    combo.response.labelled_by(l.id);
+                }
+            });
+            if let Some(v) = chosen.filter(|v| v != selected) {
+                cx.emit(id, UiAction::Changed { value: Value::String(v) });
+            }
+        }
+        Node::Slider { id, label, value, min, max, step } => {
+            let mut v = *value;
+            let mut s = egui::Slider::new(&mut v, *min..=*max).text(label.as_str());
+            if let Some(st) = step {
+                s = s.step_by(*st);
+            }
+            let r = ui.add(s);
+            // Report when the user lets go, not on every pixel of a drag.
+            if r.drag_stopped() || (r.changed() && !r.dragged()) {
+                cx.emit(id, UiAction::Changed { value: serde_json::json!(v) });
+            }
+        }
+        Node::Progress { value, text } => {
+            let mut bar = egui::ProgressBar::new(value.clamp(0.0, 1.0));
+            bar = match text {
+                Some(t) => bar.text(t.as_str()),
+                None => bar.show_percentage(),
+            };
+            ui.add(bar);
+        }
+        Node::Image { hash, width, height, alt } => {
+            let size = egui::vec2(*width, *height);
+            match cx.pictures.image(ui.ctx(), hash) {
+                Some(tex) => {
+                    ui.add(egui::Image::new((tex.id(), size))).on_hover_text(alt);
+                }
+                None => picture_placeholder(ui, size, alt),
+            }
+        }
+        Node::Avatar { name, image, presence, size } => {
+            avatar(ui, cx, name, image.as_deref(), presence.as_deref(), *size)
+        }
+        Node::List { id, rows, selected, actions, drag, drop } => {
+            list(ui, cx, id, rows, selected.as_deref(), actions, *drag, *drop);
+        }
+        Node::Table { id, columns, rows, selected, actions, height } => {
+            table(ui, cx, id, columns, rows, selected.as_deref(), actions, *height);
+        }
+        Node::Tabs { id, tabs, selected } => {
+            let open = cx.state.tabs.get(id).cloned().unwrap_or_else(|| selected.clone());
+            let open = if tabs.iter().any(|t| t.id == open) {
+                open
+            } else {
+                tabs.first().map(|t| t.id.clone()).unwrap_or_default()
+            };
+            ui.horizontal(|ui| {
+                for t in tabs {
+                    if ui.selectable_label(t.id == open, t.title.as_str()).clicked() && t.id != open {
+                        cx.state.tabs.insert(id.clone(), t.id.clone());
+                        cx.emit(id, UiAction::Selected { row: t.id.clone() });
+                    }
+                }
+            });
+            ui.separator();
+            if let Some(t) = tabs.iter().find(|t| t.id == open) {
+                t.children.iter().for_each(|c| node_ui(ui, c, cx));
+            }
+        }
+        Node::Collapsing { id, title, open, children } => {
+            egui::CollapsingHeader::new(title.as_str())
+                .id_salt(("collapsing", id))
+                .default_open(*open)
+                .show(ui, |ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
+        }
+        Node::Plot { id, series, height } => plot(ui, id, series, *height),
+        Node::Keypad { id, enabled } => {
+            egui::Grid::new(("keypad", id)).show(ui, |ui| {
+                for row in [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["*", "0", "#"]] {
+                    for k in row {
+                        let b = egui::Button::new(RichText::new(k).monospace().size(18.0))
+                            .min_size(egui::vec2(40.0, 32.0));
+                        if ui.add_enabled(*enabled, b).clicked() {
+                            cx.emit(id, UiAction::KeyPressed { key: k.to_string() });
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+        Node::Dialog { id, title, children } => {
+            cx.state.dialogs_now.insert(id.clone());
+            if cx.state.closed_dialogs.contains(id) {
+                return;
+            }
+            let modal = egui::Modal::new(egui::Id::unique(("dialog", cx.plugin, id))).show(ui.ctx(), |ui| {
+                ui.set_min_width(280.0);
+                ui.heading(title);
+                ui.separator();
+                children.iter().for_each(|c| node_ui(ui, c, cx));
+            });
+            if modal.should_close() {
+                cx.state.closed_dialogs.insert(id.clone());
+                cx.emit(id, UiAction::DialogClosed);
+            }
+        }
+        Node::Toast { id, text, level } => {
+            if cx.state.toasts_seen.insert(id.clone()) {
+                cx.toasts.push(ToastRequest { text: text.clone(), level: *level });
+            }
+        }
+        Node::ContextMenu { id, child, items } => {
+            let inner =
+                ui.scope_builder(egui::UiBuilder::new().sense(Sense::click()), |ui| node_ui(ui, child, cx));
+            let mut chosen = None;
+            inner.response.context_menu(|ui| chosen = menu(ui, items));
+            if let Some(item) = chosen {
+                cx.emit(id, UiAction::ContextAction { item, row: None });
+            }
+        }
+        Node::DragSource { id, child } => {
+            let payload = DragPayload { plugin: cx.plugin.to_string(), widget: id.clone(), row: None };
+            ui.dnd_drag_source(egui::Id::unique(("drag", cx.plugin, id)), payload, |ui| {
+                node_ui(ui, child, cx)
+            });
+        }
+        Node::DropTarget { id, child } => {
+            let frame = egui::Frame::default().inner_margin(4.0);
+            let (_, dropped) = ui.dnd_drop_zone::<DragPayload, _>(frame, |ui| node_ui(ui, child, cx));
+            if let Some(p) = dropped {
+                cx.emit(id, dropped_action(&p, None));
+            }
+        }
+        Node::Shortcuts { id, bindings } => shortcuts(ui, cx, id, bindings),
+        Node::Surface { id, width, height } => {
+            let size = egui::vec2(*width, *height);
+            match cx.pictures.frame(ui.ctx(), cx.plugin, id) {
+                Some(tex) => {
+                    ui.add(egui::Image::new((tex.id(), size)).fit_to_exact_size(size));
+                }
+                None => picture_placeholder(ui, size, ""),
+            }
+        }
+        Node::Unknown => {
+            ui.label(RichText::new(cx.placeholder).italics().weak());
+        }
+    }
+}
+
+fn dropped_action(p: &DragPayload, row: Option<String>) -> UiAction {
+    UiAction::Dropped { from: p.plugin.clone(), source: p.widget.clone(), source_row: p.row.clone(), row }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn text_input(
+    ui: &mut egui::Ui,
+    cx: &mut Cx<'_>,
+    id: &str,
+    label: &str,
+    value: &str,
+    hint: &str,
+    multiline: bool,
+    password: bool,
+    max_len: Option<usize>,
+) {
+    let entry = cx.state.text.entry(id.to_string()).or_insert_with(|| (value.to_string(), value.to_string()));
+    if entry.0 != value {
+        *entry = (value.to_string(), value.to_string());
+    }
+    let buffer = &mut entry.1;
+    let (response, text) = ui
+        .horizontal(|ui| {
+            let l = (!label.is_empty()).then(|| ui.label(label));
+            let mut edit = if multiline {
+                egui::TextEdit::multiline(buffer)
+            } else {
+                egui::TextEdit::singleline(buffer)
+            };
+            edit = edit.hint_text(hint).password(password).id_salt(("input", id));
+            if let Some(max) = max_len {
+                edit = edit.char_limit(max);
+            }
+            let r = ui.add(edit);
+            // Screen readers (and UI tests) find the field by its label, else its hint.
+            let r = match l {
+                Some(l) => r.labelled_by(l.id),
+                None => {
+                    let name = if hint.is_empty() { id } else { hint };
+                    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, name));
+                    r
+                }
+            };
+            (r, buffer.clone())
+        })
+        .inner;
+    if response.changed() {
+        cx.emit(id, UiAction::Changed { value: Value::String(text.clone()) });
+    }
+    if !multiline && response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        cx.emit(id, UiAction::Submitted { value: text });
+    }
+}
+
+fn picture_placeholder(ui: &mut egui::Ui, size: egui::Vec2, alt: &str) {
+    let (rect, r) = ui.allocate_exact_size(size, Sense::hover());
+    ui.painter().rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    if !alt.is_empty() {
+        ui.painter().text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            alt,
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+        r.on_hover_text(alt);
+    }
+}
+
+fn initials(name: &str) -> String {
+    let name = name.split('@').next().unwrap_or(name);
+    let mut out: String = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == '_')
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect();
+    if out.is_empty() {
+        out.push('?');
+    }
+    out.to_uppercase()
+}
+
+fn avatar(
+    ui: &mut egui::Ui,
+    cx: &mut Cx<'_>,
+    name: &str,
+    image: Option<&str>,
+    presence: Option<&str>,
+    size: f32,
+) {
+    let (rect, r) = ui.allocate_exact_size(egui::vec2(size, size), Sense::hover());
+    let p = ui.painter();
+    let texture = image.and_then(|h| cx.pictures.image(ui.ctx(), h));
+    match texture {
+        Some(tex) => {
+            egui::Image::new((tex.id(), rect.size())).corner_radius(size / 2.0).paint_at(ui, rect);
+        }
+        None => {
+            p.circle_filled(rect.center(), size / 2.0, ui.visuals().selection.bg_fill);
+            p.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                initials(name),
+                egui::FontId::proportional(size * 0.4),
+                Color32::WHITE,
+            );
+        }
+    }
+    if let Some(s) = presence {
+        let dot = rect.right_bottom() - egui::vec2(size * 0.15, size * 0.15);
+        p.circle_filled(dot, size * 0.16, ui.visuals().panel_fill);
+        p.circle_filled(dot, size * 0.12, presence_color(s));
+    }
+    r.on_hover_text(match presence {
+        Some(s) => format!("{name} · {s}"),
+        None => name.to_string(),
+    });
+}
+
+fn menu(ui: &mut egui::Ui, items: &[MenuItem]) -> Option<String> {
+    let mut chosen = None;
+    for item in items {
+        let text = if item.danger {
+            RichText::new(&item.label).color(ui.visuals().error_fg_color)
+        } else {
+            RichText::new(&item.label)
+        };
+        if ui.button(text).clicked() {
+            chosen = Some(item.id.clone());
+            ui.close();
+        }
+    }
+    chosen
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list(
+    ui: &mut egui::Ui,
+    cx: &mut Cx<'_>,
+    id: &str,
+    rows: &[ListRow],
+    selected: Option<&str>,
+    actions: &[MenuItem],
+    drag: bool,
+    drop: bool,
+) {
+    for row in rows {
+        let response = ui
+            .horizontal(|ui| {
+                if let Some(p) = &row.presence {
+                    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), Sense::hover());
+                    ui.painter().circle_filled(rect.center(), 4.5, presence_color(p));
+                }
                 let text = if row.detail.is_empty() {
                     row.text.clone()
                 } else {
                     format!("{}  —  {}", row.text, row.detail)
                 };
-                if ui.selectable_label(false, text).clicked() {
-                    out.push(UiEvent {
-                        widget: id.clone(),
-                        action: UiAction::Selected { row: row.id.clone() },
+                let sense = if drag { Sense::click_and_drag() } else { Sense::click() };
+                let r =
+                    ui.add(egui::Button::selectable(selected == Some(row.id.as_str()), text).sense(sense));
+                if let Some(b) = &row.badge {
+                    ui.label(
+                        RichText::new(b)
+                            .strong()
+                            .color(Color32::WHITE)
+                            .background_color(ui.visuals().selection.bg_fill),
+                    );
+                }
+                r
+            })
+            .inner;
+        if drag {
+            response.dnd_set_drag_payload(DragPayload {
+                plugin: cx.plugin.to_string(),
+                widget: id.to_string(),
+                row: Some(row.id.clone()),
+            });
+        }
+        if drop && let Some(p) = response.dnd_release_payload::<DragPayload>() {
+            // Dropping a row on itself is no gesture.
+            if !(p.plugin == cx.plugin && p.widget == id && p.row.as_deref() == Some(row.id.as_str())) {
+                cx.emit(id, dropped_action(&p, Some(row.id.clone())));
+            }
+        }
+        if response.double_clicked() {
+            cx.emit(id, UiAction::RowActivated { row: row.id.clone() });
+        } else if response.clicked() {
+            cx.emit(id, UiAction::Selected { row: row.id.clone() });
+        }
+        if !actions.is_empty() {
+            let mut chosen = None;
+            response.context_menu(|ui| chosen = menu(ui, actions));
+            if let Some(item) = chosen {
+                cx.emit(id, UiAction::ContextAction { item, row: Some(row.id.clone()) });
+            }
+        }
+    }
+}
+
+/// Orders numbers as numbers and everything else as case-insensitive text.
+fn compare_cells(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+/// The display order of `rows` under `sort`, cached per view generation.
+fn order<'s>(
+    state: &'s mut PanelState,
+    id: &str,
+    rows: &[TableRow],
+    sort: Option<(usize, bool)>,
+) -> &'s [usize] {
+    let (col, asc) = sort.unwrap_or((usize::MAX, true));
+    let generation = state.generation;
+    let fresh = state
+        .order
+        .get(id)
+        .is_some_and(|(g, c, a, o)| *g == generation && *c == col && *a == asc && o.len() == rows.len());
+    if !fresh {
+        let mut o: Vec<usize> = (0..rows.len()).collect();
+        if col != usize::MAX {
+            let cell = |i: usize| rows[i].cells.get(col).map(String::as_str).unwrap_or("");
+            o.sort_by(|&x, &y| {
+                let ord = compare_cells(cell(x), cell(y));
+                if asc { ord } else { ord.reverse() }
+            });
+        }
+        state.order.insert(id.to_string(), (generation, col, asc, o));
+    }
+    &state.order[id].3
+}
+
+#[allow(clippy::too_many_arguments)]
+fn table(
+    ui: &mut egui::Ui,
+    cx: &mut Cx<'_>,
+    id: &str,
+    columns: &[TableColumn],
+    rows: &[TableRow],
+    selected: Option<&str>,
+    actions: &[MenuItem],
+    height: Option<f32>,
+) {
+    use egui_extras::{Column, TableBuilder};
+    let sort = cx.state.sort.get(id).copied();
+    let mut new_sort = None;
+    let mut clicked: Option<(String, bool, Option<String>)> = None;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    ui.push_id(("table", id), |ui| {
+        let mut builder = TableBuilder::new(ui).striped(true).resizable(true).sense(Sense::click());
+        if let Some(h) = height {
+            builder = builder.max_scroll_height(h);
+        }
+        for c in columns {
+            builder = builder.column(match c.width {
+                Some(w) => Column::initial(w).at_least(30.0).clip(true),
+                None => Column::remainder().at_least(30.0).clip(true),
+            });
+        }
+        let order = order(cx.state, id, rows, sort).to_vec();
+        builder
+            .header(row_height, |mut header| {
+                for (i, c) in columns.iter().enumerate() {
+                    header.col(|ui| {
+                        let arrow = match sort {
+                            Some((col, true)) if col == i => symbol::SORT_UP,
+                            Some((col, false)) if col == i => symbol::SORT_DOWN,
+                            _ => "",
+                        };
+                        let title = RichText::new(format!("{}{arrow}", c.title)).strong();
+                        if c.sortable {
+                            if ui.add(egui::Button::new(title).frame(false)).clicked() {
+                                new_sort = Some(match sort {
+                                    Some((col, asc)) if col == i => (i, !asc),
+                                    _ => (i, true),
+                                });
+                            }
+                        } else {
+                            ui.label(title);
+                        }
                     });
+                }
+            })
+            .body(|body| {
+                // Only the rows in view are laid out (thousands cost what a screenful does).
+                body.rows(row_height, order.len(), |mut row| {
+                    let r = &rows[order[row.index()]];
+                    row.set_selected(selected == Some(r.id.as_str()));
+                    for i in 0..columns.len() {
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(r.cells.get(i).map(String::as_str).unwrap_or(""))
+                                    .selectable(false),
+                            );
+                        });
+                    }
+                    let response = row.response();
+                    if response.double_clicked() {
+                        clicked = Some((r.id.clone(), true, None));
+                    } else if response.clicked() {
+                        clicked = Some((r.id.clone(), false, None));
+                    }
+                    if !actions.is_empty() {
+                        let mut chosen = None;
+                        response.context_menu(|ui| chosen = menu(ui, actions));
+                        if let Some(item) = chosen {
+                            clicked = Some((r.id.clone(), false, Some(item)));
+                        }
+                    }
+                });
+            });
+    });
+    if let Some(s) = new_sort {
+        cx.state.sort.insert(id.to_string(), s);
+    }
+    match clicked {
+        Some((row, _, Some(item))) => cx.emit(id, UiAction::ContextAction { item, row: Some(row) }),
+        Some((row, true, None)) => cx.emit(id, UiAction::RowActivated { row }),
+        Some((row, false, None)) => cx.emit(id, UiAction::Selected { row }),
+        None => {}
+    }
+}
+
+fn plot(ui: &mut egui::Ui, id: &str, series: &[Series], height: f32) {
+    use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+    Plot::new(("plot", id)).height(height).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
+        for s in series {
+            match s.kind {
+                SeriesKind::Line => {
+                    p.line(Line::new(s.name.clone(), PlotPoints::from(s.points.clone())));
+                }
+                SeriesKind::Bar => {
+                    let bars = s.points.iter().map(|[x, y]| Bar::new(*x, *y)).collect();
+                    p.bar_chart(BarChart::new(s.name.clone(), bars));
                 }
             }
         }
-        Node::Unknown => {
-            ui.label(
-                RichText::new("[this ucdesk cannot show a part of this panel; update ucdesk]")
-                    .italics()
-                    .weak(),
-            );
+    });
+}
+
+/// `Ctrl+Shift+R`, `F5`, `Alt+1` to egui's modifiers and key.
+pub fn parse_keys(keys: &str) -> Option<(egui::Modifiers, egui::Key)> {
+    let mut mods = egui::Modifiers::NONE;
+    let mut key = None;
+    for part in keys.split('+').map(str::trim) {
+        match part.to_ascii_lowercase().as_str() {
+            "ctrl" | "control" => mods.ctrl = true,
+            "shift" => mods.shift = true,
+            "alt" => mods.alt = true,
+            "cmd" | "command" => mods.command = true,
+            _ => {
+                key = Some(egui::Key::from_name(part).or_else(|| egui::Key::from_name(&part.to_uppercase()))?)
+            }
         }
+    }
+    if mods.ctrl && !mods.command {
+        // On Linux and Windows, Ctrl is the command key; egui matches on `command`.
+        mods.command = true;
+    }
+    key.map(|k| (mods, k))
+}
+
+fn shortcuts(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &str, bindings: &[Shortcut]) {
+    for b in bindings {
+        let Some((mods, key)) = parse_keys(&b.keys) else { continue };
+        if ui.input_mut(|i| i.consume_key(mods, key)) {
+            cx.emit(id, UiAction::KeyPressed { key: b.id.clone() });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_colours_parse() {
+        let (m, k) = parse_keys("Ctrl+Shift+R").unwrap();
+        assert!(m.command && m.shift && k == egui::Key::R);
+        assert_eq!(parse_keys("F5").unwrap().1, egui::Key::F5);
+        assert!(parse_keys("Ctrl+Nope").is_none());
+        assert_eq!(color("#ff8000"), Some(Color32::from_rgb(255, 128, 0)));
+        assert_eq!(color("red"), None);
+        assert_eq!(initials("ada.lovelace@example.com"), "AL");
+    }
+
+    #[test]
+    fn tables_sort_numbers_as_numbers() {
+        let rows: Vec<TableRow> = ["10", "9", "100"]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| TableRow { id: i.to_string(), cells: vec![c.to_string()] })
+            .collect();
+        let mut s = PanelState::default();
+        assert_eq!(order(&mut s, "t", &rows, Some((0, true))), [1, 0, 2]);
+        assert_eq!(order(&mut s, "t", &rows, Some((0, false))), [2, 0, 1]);
+        assert_eq!(order(&mut s, "t", &rows, None), [0, 1, 2]);
     }
 }

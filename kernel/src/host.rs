@@ -106,6 +106,16 @@ impl Host for PluginHost {
         k.store_view(self.id(), panel.as_str(), view.into_vec());
     }
 
+    fn publish_image(&self, hash: RStr<'_>, bytes: RVec<u8>) {
+        let Some(k) = self.kernel() else { return };
+        k.store_image(hash.as_str(), bytes.into_vec());
+    }
+
+    fn publish_frame(&self, surface: RStr<'_>, width: u32, height: u32, rgba: RVec<u8>) {
+        let Some(k) = self.kernel() else { return };
+        k.store_frame(self.id(), surface.as_str(), width, height, rgba.into_vec());
+    }
+
     fn log(&self, level: u8, message: RStr<'_>) {
         let (id, message) = (self.id(), message.as_str());
         match level {

@@ -15,6 +15,7 @@ use crate::{
     gate::{Gate, Verdict},
     home::Home,
     licensing::{self, LicenseGate, LicenseStatus},
+    pixels::{Frame, Pixels},
     policy::{Policy, PolicyGate},
     resolve::{self, Node},
     secrets::{self, SecretStore},
@@ -117,6 +118,7 @@ pub(crate) struct Inner {
     /// service name -> provider id, for active plugins only.
     services: RwLock<HashMap<String, String>>,
     views: Mutex<ViewCache>,
+    pixels: Mutex<Pixels>,
     view_listener: RwLock<Option<ViewListener>>,
     /// Ids in the order they started; stopped in reverse.
     started: Mutex<Vec<String>>,
@@ -154,6 +156,7 @@ impl Kernel {
                 slots: Mutex::new(Vec::new()),
                 services: RwLock::default(),
                 views: Mutex::default(),
+                pixels: Mutex::default(),
                 view_listener: RwLock::default(),
                 started: Mutex::default(),
                 closing: AtomicBool::new(false),
@@ -239,8 +242,18 @@ impl Kernel {
         lock(&self.inner.views).get(&(plugin.to_string(), panel.to_string())).cloned()
     }
 
-    /// Called (on a plugin's thread) whenever a view changes; the shell requests a
-    /// repaint from it.
+    /// An image a plugin published (encoded bytes), by the hash its views name it by.
+    pub fn image(&self, hash: &str) -> Option<Arc<Vec<u8>>> {
+        lock(&self.inner.pixels).image(hash)
+    }
+
+    /// The latest frame of a plugin's video surface.
+    pub fn frame(&self, plugin: &str, surface: &str) -> Option<Arc<Frame>> {
+        lock(&self.inner.pixels).frame(plugin, surface)
+    }
+
+    /// Called (on a plugin's thread) whenever a view or a surface changes (with the
+    /// panel or surface id); the shell requests a repaint from it.
     pub fn set_view_listener(&self, f: impl Fn(&str, &str) + Send + Sync + 'static) {
         *self.inner.view_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(f));
     }
@@ -317,6 +330,20 @@ impl Kernel {
     /// Where secrets are kept (for messages).
     pub fn secret_backend(&self) -> &'static str {
         self.inner.secrets.backend()
+    }
+
+    /// A secret of the shell itself (a login profile's password), kept in the same
+    /// store as the plugins' under `shell.<name>`, a namespace no plugin can own.
+    pub fn shell_secret(&self, name: &str) -> Result<Option<String>, SecretError> {
+        self.inner.secrets.get(&format!("shell.{name}"))
+    }
+
+    pub fn set_shell_secret(&self, name: &str, value: &str) -> Result<(), SecretError> {
+        self.inner.secrets.set(&format!("shell.{name}"), value)
+    }
+
+    pub fn delete_shell_secret(&self, name: &str) -> Result<bool, SecretError> {
+        self.inner.secrets.delete(&format!("shell.{name}"))
     }
 
     /// Stores a secret declared by an installed plugin (a setting of kind `secret`).
@@ -607,9 +634,25 @@ impl Inner {
 
     pub(crate) fn store_view(&self, id: &str, panel: &str, view: Vec<u8>) {
         lock(&self.views).insert((id.to_string(), panel.to_string()), Arc::new(view));
+        self.changed(id, panel);
+    }
+
+    pub(crate) fn store_image(&self, hash: &str, bytes: Vec<u8>) {
+        lock(&self.pixels).add_image(hash, bytes);
+    }
+
+    pub(crate) fn store_frame(&self, id: &str, surface: &str, width: u32, height: u32, rgba: Vec<u8>) {
+        if lock(&self.pixels).set_frame(id, surface, width, height, rgba) {
+            self.changed(id, surface);
+        } else {
+            tracing::warn!(plugin = id, "published a frame for {surface} whose size is not width*height*4");
+        }
+    }
+
+    fn changed(&self, id: &str, what: &str) {
         let listener = self.view_listener.read().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(f) = listener {
-            f(id, panel);
+            f(id, what);
         }
     }
 
@@ -646,6 +689,7 @@ impl Inner {
         self.services.write().unwrap_or_else(|p| p.into_inner()).retain(|_, p| p != id);
         lock(&self.started).retain(|s| s != id);
         lock(&self.views).retain(|(plugin, _), _| plugin != id);
+        lock(&self.pixels).forget_plugin(id);
         Some(actor)
     }
 

@@ -32,7 +32,8 @@ pub use library::{
     API_VERSION, OpenError, ROOT_MODULE_SYMBOL, api_compatible, api_version, open_plugin_library,
 };
 pub use manifest::{
-    Dependency, Manifest, ManifestError, PanelDecl, ServiceDecl, SettingDecl, SettingKind, valid_plugin_id,
+    Dependency, LoginField, Manifest, ManifestError, PanelDecl, PanelSlot, ServiceDecl, SettingDecl,
+    SettingKind, valid_plugin_id,
 };
 
 /// The root module of a plugin library: what `export_plugin!` exports.
@@ -137,6 +138,15 @@ pub trait Host: Send + Sync + Clone {
     /// go below it.
     #[sabi(last_prefix_field)]
     fn data_dir(&self) -> RString;
+
+    /// Hands the shell an encoded image (PNG, JPEG, GIF, WebP) that views name by
+    /// `hash` in [`view::Node::Image`] and avatars. Send it once; the shell keeps it
+    /// (API 1.4).
+    fn publish_image(&self, hash: RStr<'_>, bytes: RVec<u8>);
+
+    /// Replaces the picture of one of the plugin's [`view::Node::Surface`]s with a
+    /// `width` x `height` RGBA frame (video), without republishing the tree (API 1.4).
+    fn publish_frame(&self, surface: RStr<'_>, width: u32, height: u32, rgba: RVec<u8>);
 }
 
 /// The kernel's handle as a plugin holds it.

@@ -57,6 +57,27 @@ pub struct PanelDecl {
     /// Name of an icon from the shell's icon set.
     #[serde(default)]
     pub icon: Option<String>,
+    /// Where the shell puts the panel (API 1.4; older plugins' panels are modules).
+    #[serde(default)]
+    pub slot: PanelSlot,
+}
+
+/// The places of the main window a panel can fill (the manual's main window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelSlot {
+    /// A module: a button on the module toolbar (the first six; the rest under the
+    /// three dots) that opens the panel as a tab or in its own window.
+    #[default]
+    Module,
+    /// The user card beside the avatar: the presence provider's status selector.
+    UserCard,
+    /// A quick list under the toolbar (contacts, favorites, recent).
+    QuickList,
+    /// The phone area at the bottom of the main window (dial pad, calls).
+    Phone,
+    /// A small item in the status bar (registration, chat connection).
+    Status,
 }
 
 /// A service the plugin answers, named `<plugin id>.<verb>` or `<provided namespace>.<verb>`.
@@ -84,6 +105,28 @@ pub struct SettingDecl {
     /// computer share the login account, phone mode and edition).
     #[serde(default)]
     pub shared: bool,
+    /// Which field of the shell's login wizard fills this setting (API 1.4), so one
+    /// login (server, user, password) configures every plugin that needs an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginField>,
+}
+
+/// A field of the login wizard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginField {
+    /// The server's address (`pbx.example.com`).
+    Server,
+    /// The user: an extension or the part of the e-mail before `@`.
+    User,
+    /// `user@server` (an XMPP address).
+    Address,
+    /// The password (a secret setting).
+    Password,
+    /// Advanced: the SIP proxy.
+    Proxy,
+    /// Advanced: the domain to look up SRV records in.
+    SrvDomain,
 }
 
 /// The value shape of a setting, which is also how the shell draws it.
@@ -172,17 +215,24 @@ impl SettingDecl {
 /// Whether `id` is a valid plugin id (also used for panel and setting names).
 pub fn valid_plugin_id(id: &str) -> bool {
     let mut chars = id.chars();
-    matches!(chars.next(), Some('a'..='z'))
+    // `kernel` and `shell` name the host's own events, settings and secrets.
+    !RESERVED_IDS.contains(&id)
+        && matches!(chars.next(), Some('a'..='z'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
         && id.len() <= 64
 }
+
+/// Ids no plugin may take (API 1.4 added `shell`).
+pub const RESERVED_IDS: [&str; 2] = ["kernel", "shell"];
 
 /// A manifest that contradicts itself.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ManifestError {
     #[error("invalid manifest JSON: {0}")]
     Json(String),
-    #[error("invalid plugin id {0:?} (lowercase letters, digits and '_', starting with a letter)")]
+    #[error(
+        "invalid plugin id {0:?} (lowercase letters, digits and '_', starting with a letter; not kernel or shell)"
+    )]
     BadId(String),
     #[error("service {service:?} must be named '{id}.<verb>' or '<provided namespace>.<verb>'")]
     BadService { id: String, service: String },
@@ -330,6 +380,7 @@ mod tests {
             default: Some(15.into()),
             help: String::new(),
             shared: false,
+            login: None,
         };
         assert!(s.check(&15.into()).is_ok());
         assert!(s.check(&0.into()).unwrap_err().contains("at least 1"));

@@ -78,6 +78,21 @@ impl Context {
         self.host.publish_view(panel.into(), RVec::from(view.to_bytes()));
     }
 
+    /// Hands the shell an encoded image (PNG, JPEG, GIF, WebP) and returns the hash
+    /// that [`crate::ui::image`] and [`crate::ui::avatar`] name it by. The shell keeps
+    /// it, so publish each image once, not with every view.
+    pub fn publish_image(&self, bytes: &[u8]) -> String {
+        let hash = image_hash(bytes);
+        self.host.publish_image(RStr::from_str(&hash), RVec::from(bytes.to_vec()));
+        hash
+    }
+
+    /// Replaces the picture of the panel's [`crate::ui::surface`] `surface` with an
+    /// RGBA frame (`width * height * 4` bytes): video, without republishing the view.
+    pub fn publish_frame(&self, surface: &str, width: u32, height: u32, rgba: Vec<u8>) {
+        self.host.publish_frame(surface.into(), width, height, RVec::from(rgba));
+    }
+
     /// The plugin's setting `name`: the stored value, else the manifest default.
     pub fn setting<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         let json = self.host.setting(name.into()).into_option()?;
@@ -189,4 +204,10 @@ impl<'a> Call<'a> {
     pub fn raw(&self) -> &'a [u8] {
         self.request
     }
+}
+
+/// The name of an image's bytes: the first 128 bits of their SHA-256, in hex.
+pub fn image_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(bytes)[..16])
 }

@@ -38,7 +38,7 @@ pub use error::Error;
 pub use manifest::{ManifestBuilder, ManifestExt};
 pub use test_host::{Published, TestHost, TestHostError, built_library_path};
 pub use ucdesk_plugin_api::{
-    API_VERSION, CallError, CallErrorKind, Manifest, SettingKind,
+    API_VERSION, CallError, CallErrorKind, LoginField, Manifest, PanelSlot, SettingKind,
     contract::{self, Contract},
     view::{self, Node, UiAction, UiEvent, View},
 };
@@ -46,8 +46,8 @@ pub use ucdesk_plugin_api::{
 /// The usual imports of a plugin.
 pub mod prelude {
     pub use crate::{
-        Call, CallError, Context, Contract, Error, Event, Manifest, ManifestExt, Plugin, SettingKind,
-        UiAction, UiEvent, View, export_plugin, ui,
+        Call, CallError, Context, Contract, Error, Event, LoginField, Manifest, ManifestExt, PanelSlot,
+        Plugin, SettingKind, UiAction, UiEvent, View, export_plugin, ui,
     };
     pub use serde_json::{Value, json};
 }

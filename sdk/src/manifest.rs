@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 use ucdesk_plugin_api::{
-    Dependency, Manifest, PanelDecl, ServiceDecl, SettingDecl, SettingKind, api_version,
+    Dependency, LoginField, Manifest, PanelDecl, PanelSlot, ServiceDecl, SettingDecl, SettingKind,
+    api_version,
 };
 
 /// Builds a [`Manifest`]; start with [`ManifestBuilder::new`] (or `Manifest::build`
@@ -52,8 +53,24 @@ impl ManifestBuilder {
         self
     }
 
-    pub fn panel(mut self, id: &str, title: &str) -> Self {
-        self.0.panels.push(PanelDecl { id: id.into(), title: title.into(), icon: None });
+    /// A module panel (a toolbar button that opens it).
+    pub fn panel(self, id: &str, title: &str) -> Self {
+        self.panel_in(id, title, PanelSlot::Module)
+    }
+
+    /// A panel in another place of the main window (user card, quick list, phone
+    /// area, status bar).
+    pub fn panel_in(mut self, id: &str, title: &str, slot: PanelSlot) -> Self {
+        self.0.panels.push(PanelDecl { id: id.into(), title: title.into(), icon: None, slot });
+        self
+    }
+
+    /// The icon (from the shell's icon set) of the panel `id` declared before.
+    pub fn icon(mut self, id: &str, icon: &str) -> Self {
+        match self.0.panels.iter_mut().find(|p| p.id == id) {
+            Some(p) => p.icon = Some(icon.to_string()),
+            None => panic!("icon({id:?}): declare the panel first"),
+        }
         self
     }
 
@@ -76,7 +93,18 @@ impl ManifestBuilder {
             default,
             help: String::new(),
             shared: false,
+            login: None,
         });
+        self
+    }
+
+    /// Marks the setting `name` (declared before) as filled by the login wizard's
+    /// `field`.
+    pub fn login(mut self, name: &str, field: LoginField) -> Self {
+        match self.0.settings.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.login = Some(field),
+            None => panic!("login({name:?}): declare the setting first"),
+        }
         self
     }
 

@@ -66,6 +66,8 @@ struct State {
     settings: HashMap<String, Value>,
     secrets: HashMap<String, String>,
     services: HashMap<String, Handler>,
+    images: HashMap<String, Vec<u8>>,
+    frames: HashMap<String, (u32, u32, Vec<u8>)>,
 }
 
 /// The plugin's view of the test host.
@@ -134,6 +136,14 @@ impl Host for TestHostImpl {
 
     fn log(&self, level: u8, message: RStr<'_>) {
         self.state().logs.push((level, message.to_string()));
+    }
+
+    fn publish_image(&self, hash: RStr<'_>, bytes: RVec<u8>) {
+        self.state().images.insert(hash.to_string(), bytes.into_vec());
+    }
+
+    fn publish_frame(&self, surface: RStr<'_>, width: u32, height: u32, rgba: RVec<u8>) {
+        self.state().frames.insert(surface.to_string(), (width, height, rgba.into_vec()));
     }
 
     fn setting(&self, name: RStr<'_>) -> ROption<RString> {
@@ -252,6 +262,16 @@ impl TestHost {
     pub fn ui(&mut self, panel: &str, event: &UiEvent) -> Result<(), Fault> {
         let bytes = serde_json::to_vec(event).expect("UiEvent serializes");
         self.plugin()?.on_ui(panel.into(), bytes.as_slice().into()).into_result()
+    }
+
+    /// The bytes of an image the plugin published with `Context::publish_image`.
+    pub fn image(&self, hash: &str) -> Option<Vec<u8>> {
+        self.host.state().images.get(hash).cloned()
+    }
+
+    /// The last frame of a surface: `(width, height, rgba)`.
+    pub fn frame(&self, surface: &str) -> Option<(u32, u32, Vec<u8>)> {
+        self.host.state().frames.get(surface).cloned()
     }
 
     /// Everything published so far, oldest first.

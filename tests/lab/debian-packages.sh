@@ -9,7 +9,9 @@
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
 #            readiness checks, PulseAudio null sinks as a paced sound card, lame to
-#            make an MP3 ringtone, and the XMPP lab: Prosody
+#            make an MP3 ringtone, and the XMPP lab: Prosody, and slixmpp for the chat bot
+#   demo   - the first run's lab: Kamailio, baresip, Prosody, the chat bot
+#   screenshot - Xvfb, xwininfo and ImageMagick for tests/lab/screenshot.sh
 set -euo pipefail
 
 build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev libasound2-dev)
@@ -17,7 +19,12 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
   libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
-  pulseaudio pulseaudio-utils lame prosody lua-unbound)
+  pulseaudio pulseaudio-utils lame prosody lua-unbound python3-slixmpp)
+# The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.
+# tests/lab/screenshot.sh: the window under Xvfb, saved as PNG.
+screenshot=(xvfb x11-utils imagemagick libgl1-mesa-dri)
+demo=(kamailio kamailio-tls-modules kamailio-extra-modules baresip-core prosody lua-unbound python3-slixmpp
+  openssl iproute2)
 
 want=()
 for purpose in "${@:-build}"; do
@@ -25,7 +32,9 @@ for purpose in "${@:-build}"; do
     build) want+=("${build[@]}") ;;
     app) want+=("${build[@]}" "${app[@]}") ;;
     test) want+=("${build[@]}" "${app[@]}" "${test[@]}") ;;
-    *) echo "unknown purpose: $purpose (build, app, test)" >&2; exit 2 ;;
+    demo) want+=("${demo[@]}") ;;
+    screenshot) want+=("${app[@]}" "${screenshot[@]}") ;;
+    *) echo "unknown purpose: $purpose (build, app, test, demo, screenshot)" >&2; exit 2 ;;
   esac
 done
 

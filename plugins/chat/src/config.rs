@@ -4,13 +4,15 @@ use crate::connection::Account;
 use crate::tls::TlsSettings;
 use serde_json::json;
 use tokio_xmpp::jid::BareJid;
-use ucdesk_sdk::{Context, ManifestBuilder, SettingKind};
+use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
 
 /// Declares the settings on the manifest under construction.
 pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
     let text = |max| SettingKind::Text { max_len: Some(max) };
     m.setting("jid", "Chat address (user@domain)", text(320), Some(json!("")))
         .setting("password", "Chat password", SettingKind::Secret, None)
+        .login("jid", LoginField::Address)
+        .login("password", LoginField::Password)
         .setting(
             "server",
             "Server (host[:port]; empty: the domain's SRV records)",

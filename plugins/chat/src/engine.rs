@@ -32,6 +32,7 @@ use ucdesk_sdk::contract::chat::{
     self as contract, Connection, ConnectionState, Conversation, Direction, History, HistoryQuery, Message,
     MessageState, Receipt, SearchQuery, SearchResults, SyncProgress, TransferState, Typing,
 };
+use ucdesk_sdk::contract::notify::{self, Notification, NotifyKind};
 use ucdesk_sdk::contract::presence::{self, Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
 
@@ -1164,6 +1165,22 @@ impl Core {
             && self.should_notify(&new.conversation, mentions_me);
         if !self.quiet(source) {
             self.ctx.publish(contract::TOPIC_MESSAGE, &new);
+        }
+        if new.notify {
+            let from = new.from.split('@').next().unwrap_or(&new.from).to_string();
+            let mut body: String = new.body.chars().take(120).collect();
+            if body.is_empty() {
+                body = "(file)".into();
+            }
+            let note = Notification {
+                id: format!("chat:{}", new.conversation),
+                kind: NotifyKind::Message,
+                title: format!("Message from {from}"),
+                body,
+                panel: Some("conversation".into()),
+                close: false,
+            };
+            self.ctx.publish(notify::TOPIC, &note);
         }
     }
 

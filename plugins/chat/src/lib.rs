@@ -42,9 +42,14 @@ impl Plugin for Chat {
             .feature("chat")
             .provides("presence")
             .panel("chats", "Chats")
+            .icon("chats", "chat")
             .panel("conversation", "Conversation")
+            .icon("conversation", "chat")
             .panel("search", "Search")
-            .panel("contacts", "Contacts")
+            .icon("search", "search")
+            .panel_in("contacts", "Contacts", PanelSlot::QuickList)
+            .panel_in("presence", "My status", PanelSlot::UserCard)
+            .panel_in("status", "Chat", PanelSlot::Status)
             .service(
                 "chat.send",
                 "{to, body, reply_to?} -> the stored message (pending until the server has it)",
@@ -113,6 +118,8 @@ impl Plugin for Chat {
                 ctx.publish_view("chats", &views::chats(&s, &form));
                 ctx.publish_view("conversation", &views::conversation(&s, &form));
                 ctx.publish_view("contacts", &views::contacts(&s));
+                ctx.publish_view("presence", &views::presence(&s, &form));
+                ctx.publish_view("status", &views::status(&s));
             })
         };
         let engine = Engine::start(ctx.clone(), store, republish)
@@ -196,6 +203,8 @@ impl Plugin for Chat {
             "conversation" => Ok(views::conversation(&s, &form)),
             "search" => Ok(views::search(&form)),
             "contacts" => Ok(views::contacts(&s)),
+            "presence" => Ok(views::presence(&s, &form)),
+            "status" => Ok(views::status(&s)),
             other => Err(Error::new(format!("chat has no panel {other}"))),
         }
     }
@@ -327,6 +336,7 @@ impl Plugin for Chat {
         let form = self.form();
         self.ctx.publish_view("chats", &views::chats(&s, &form));
         self.ctx.publish_view("search", &views::search(&form));
+        self.ctx.publish_view("presence", &views::presence(&s, &form));
         Ok(())
     }
 

@@ -102,8 +102,7 @@ fn presence_selector(me: &PresenceChanged, custom: &[(String, Status)], form: &F
 
 /// The conversation list: connection, my presence, search, conversations by activity.
 pub fn chats(s: &Snapshot, form: &Form) -> View {
-    let mut children =
-        vec![connection_line(s), presence_selector(&s.me, &s.custom_statuses, form), ui::separator()];
+    let mut children = vec![connection_line(s), ui::separator()];
     children.push(ui::input("search", form.search.clone(), "Search messages and contacts"));
     children.push(ui::row([
         ui::input("new_chat", form.new_chat.clone(), "Start a chat with user@domain"),
@@ -151,7 +150,8 @@ pub fn chats(s: &Snapshot, form: &Form) -> View {
     } else if !s.conversations.is_empty() {
         children.push(ui::button("close_all", "Close all"));
     }
-    ui::view(ui::column(children))
+    // The toolbar's badge: unread messages outside muted conversations.
+    ui::view(ui::column(children)).with_badge(unread)
 }
 
 fn size(bytes: u64) -> String {
@@ -167,8 +167,8 @@ fn message_row(m: &Message, me: &str) -> Vec<Node> {
     let mark = match (m.direction, m.state) {
         (Direction::Inbound, _) => "",
         (_, MessageState::Pending) => " ⏳",
-        (_, MessageState::Sent) => " ✓",
-        (_, MessageState::Delivered) => " ✓✓",
+        (_, MessageState::Sent) => " ✔",
+        (_, MessageState::Delivered) => " ✔✔",
         (_, MessageState::Seen) => " 👁",
     };
     let mut rows = Vec::new();
@@ -260,6 +260,7 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
     children.push(ui::row([
         Node::TextInput {
             id: "draft".into(),
+            label: "Message".into(),
             value: form.draft.clone(),
             hint: "Write a message".into(),
             multiline: true,
@@ -301,6 +302,16 @@ pub fn search(form: &Form) -> View {
         }),
     ));
     ui::view(ui::column(children))
+}
+
+/// The user card: my presence selector (the shell puts it beside the avatar).
+pub fn presence(s: &Snapshot, form: &Form) -> View {
+    ui::view(presence_selector(&s.me, &s.custom_statuses, form))
+}
+
+/// The status-bar item: the chat connection in a word, with the outbox when it waits.
+pub fn status(s: &Snapshot) -> View {
+    ui::view(connection_line(s))
 }
 
 /// Contacts' presence: status, message, devices, phone, last seen.

@@ -8,7 +8,7 @@ use crate::media::ring::Tone;
 use crate::rtp::MediaSetup;
 use crate::sdp::Codec;
 use serde_json::json;
-use ucdesk_sdk::{Context, ManifestBuilder, SettingKind};
+use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
 
 /// How SIP reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,11 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             Some(json!("default")),
         )
         .setting("srv_domain", "SRV domain (empty: the server's)", text(255), Some(json!("")))
+        .login("server", LoginField::Server)
+        .login("username", LoginField::User)
+        .login("password", LoginField::Password)
+        .login("proxy", LoginField::Proxy)
+        .login("srv_domain", LoginField::SrvDomain)
         .setting("dns_server", "DNS server for SRV (ip[:port], empty: system)", text(64), Some(json!("")))
         .setting("tls_ca_file", "Extra CA certificate to trust (PEM file)", text(1024), Some(json!("")))
         .setting("register_interval", "Register every (seconds)", number(30.0, 86_400.0), Some(json!(300)))

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ucdesk_sdk::Context;
+use ucdesk_sdk::contract::notify::{self, Notification, NotifyKind};
 use ucdesk_sdk::contract::phone::{
     self as contract, CallEvent, CallResult, Direction, DtmfEvent, HistoryEntry, Registration as RegEvent,
     RegistrationState,
@@ -396,6 +397,23 @@ fn later<T: ucdesk_sdk::contract::Contract + serde::Serialize + Clone + Send + '
 ) -> Box<dyn FnOnce(&Context) + Send> {
     let payload = payload.clone();
     Box::new(move |ctx: &Context| ctx.publish(topic, &payload))
+}
+
+/// The shell's inbound call alert for `event`, or (`close`) its end.
+fn call_alert(event: &CallEvent, close: bool) -> Box<dyn FnOnce(&Context) + Send> {
+    let who = match &event.name {
+        Some(n) if !n.is_empty() => format!("{n} ({})", event.number),
+        _ => event.number.clone(),
+    };
+    let note = Notification {
+        id: format!("call:{}", event.callid),
+        kind: NotifyKind::IncomingCall,
+        title: "Incoming call".into(),
+        body: who,
+        panel: Some("phone".into()),
+        close,
+    };
+    later(notify::TOPIC, &note)
 }
 
 impl Core {
@@ -1022,6 +1040,7 @@ impl Core {
         }
         let event = call.event();
         self.pending.push(later(contract::TOPIC_ANSWERED, &event));
+        self.pending.push(call_alert(&event, true));
         Ok(())
     }
 
@@ -1321,6 +1340,7 @@ impl Core {
         self.calls.insert(callid, call);
         self.pending.push(later(contract::TOPIC_INCOMING, &event));
         self.pending.push(later(contract::TOPIC_RINGING, &event));
+        self.pending.push(call_alert(&event, false));
     }
 
     async fn dialog_state(&mut self, state: DialogState) {
@@ -1622,6 +1642,9 @@ impl Core {
         }
         let event = call.event();
         self.pending.push(later(contract::TOPIC_ENDED, &event));
+        if event.direction == Direction::Inbound {
+            self.pending.push(call_alert(&event, true));
+        }
         if let Some(h) = &self.history {
             let entry = HistoryEntry {
                 callid: call.id.clone(),

@@ -42,8 +42,9 @@ impl Plugin for Softphone {
             .description("SIP calls: accounts, registration, calls, transfer, DTMF, call history.")
             .feature("softphone")
             .provides("phone")
-            .panel("phone", "Phone")
-            .panel("recent", "Recent calls")
+            .panel_in("phone", "Phone", PanelSlot::Phone)
+            .panel_in("recent", "Recent", PanelSlot::QuickList)
+            .panel_in("status", "Phone", PanelSlot::Status)
             .service("phone.dial", "{number, hide_caller_id?} -> {callid, number}")
             .service("phone.answer", "{callid}")
             .service("phone.hangup", "{callid}: hang up, cancel or reject")
@@ -85,6 +86,7 @@ impl Plugin for Softphone {
                 let form = form.lock().unwrap_or_else(|p| p.into_inner());
                 ctx.publish_view("phone", &views::phone(&s, &form));
                 ctx.publish_view("recent", &views::recent(&s));
+                ctx.publish_view("status", &views::status(&s));
             });
             (f, snapshot)
         };
@@ -194,6 +196,7 @@ impl Plugin for Softphone {
         match panel {
             "phone" => Ok(views::phone(&s, &form)),
             "recent" => Ok(views::recent(&s)),
+            "status" => Ok(views::status(&s)),
             other => Err(Error::new(format!("softphone has no panel {other}"))),
         }
     }

@@ -16,15 +16,29 @@ pub struct Form {
     pub transfer_input: String,
 }
 
-pub fn phone(s: &Snapshot, form: &Form) -> View {
+fn registration(s: &Snapshot) -> String {
     let reg = &s.registration;
-    let status = match reg.state {
+    match reg.state {
         RegistrationState::Registered => format!("Registered · {}", reg.server.as_deref().unwrap_or("")),
         RegistrationState::Registering => "Registering…".to_string(),
         RegistrationState::Unregistered => "Not registered".to_string(),
         RegistrationState::AuthFailed => "Wrong user or password".to_string(),
         RegistrationState::Failed => "Server unreachable".to_string(),
-    };
+    }
+}
+
+/// The status-bar item: registration in a few words.
+pub fn status(s: &Snapshot) -> View {
+    let mut row = vec![ui::text(registration(s))];
+    if !s.calls.is_empty() {
+        row.push(ui::badge(format!("{} on call", s.calls.len())));
+    }
+    ui::view(ui::row(row))
+}
+
+pub fn phone(s: &Snapshot, form: &Form) -> View {
+    let reg = &s.registration;
+    let status = registration(s);
     let mut children = vec![ui::row([
         ui::heading("Phone"),
         ui::badge(status),
@@ -160,4 +174,5 @@ pub fn recent(s: &Snapshot) -> View {
         ]),
         ui::list("history", rows),
     ]))
+    .with_badge(s.missed)
 }

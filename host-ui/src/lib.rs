@@ -1,0 +1,18 @@
+//! The ucdesk shell: the egui window that composes plugin views. The `ucdesk` binary
+//! (`main.rs`) wraps it in eframe; tests drive it headless with egui_kittest.
+//!
+//! Rooms: [`shell`] lays out the main window, [`render`] draws view trees, [`dock`]
+//! keeps module panels as tabs or windows, [`prefs`] and [`wizard`] are the
+//! preferences and login windows, [`notify`] the toasts and desktop notifications,
+//! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish.
+
+pub mod dock;
+pub mod i18n;
+pub mod notify;
+pub mod prefs;
+pub mod render;
+pub mod shell;
+pub mod textures;
+pub mod wizard;
+
+pub use shell::Shell;

@@ -1,0 +1,186 @@
+//! Notifications: what plugins publish on the `notify` topic and the toasts views ask
+//! for become in-app toasts in the lower right corner, and (when the user wants them)
+//! desktop notifications over D-Bus. The inbound call alert lasts as long as the
+//! Alerts preference says (5-15 s) and can bring the window to front; every other
+//! alert lasts 5 s (the manual).
+//!
+//! A listener thread waits on the bus and wakes the window; nothing polls, so an idle
+//! shell stays idle. Expiring toasts schedule one repaint for when the next expires.
+
+use crate::prefs::ShellPrefs;
+use crate::render::ToastRequest;
+use eframe::egui::{self, Color32, RichText};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use ucdesk_kernel::Kernel;
+use ucdesk_plugin_api::contract::{
+    Contract,
+    notify::{self, Notification, NotifyKind},
+};
+use ucdesk_plugin_api::view::Level;
+
+/// Every alert but the inbound call's.
+pub const OTHER_ALERT: Duration = Duration::from_secs(5);
+
+pub struct Toast {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub level: Level,
+    pub until: Instant,
+    /// `(plugin, panel)` to open on click.
+    pub open: Option<(String, String)>,
+}
+
+type Inbox = Arc<Mutex<Vec<(String, Notification)>>>;
+
+#[derive(Default)]
+pub struct Notifier {
+    pub toasts: Vec<Toast>,
+    inbox: Inbox,
+    listening: bool,
+    /// Desktop notifications sent so far (for tests and the status line).
+    pub desktop_sent: usize,
+}
+
+impl Notifier {
+    /// Subscribes to `notify` and wakes `ctx` when one arrives.
+    pub fn listen(&mut self, kernel: &Kernel, ctx: &egui::Context) {
+        if self.listening {
+            return;
+        }
+        self.listening = true;
+        let queue = kernel.subscribe_client("shell", notify::TOPIC);
+        let (inbox, ctx) = (self.inbox.clone(), ctx.clone());
+        let spawned = std::thread::Builder::new().name("shell-notify".into()).spawn(move || {
+            while let Ok(event) = queue.receiver().recv() {
+                match Notification::from_bytes(&event.payload) {
+                    Ok(n) => {
+                        inbox.lock().unwrap_or_else(|p| p.into_inner()).push((event.source.clone(), n));
+                        ctx.request_repaint();
+                    }
+                    Err(e) => tracing::warn!("{} published an unreadable notification: {e}", event.source),
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("notifications are off: {e}");
+        }
+    }
+
+    /// Turns what arrived into toasts (and desktop notifications), as `prefs` say.
+    pub fn take_arrivals(&mut self, ctx: &egui::Context, prefs: &ShellPrefs) {
+        let arrived: Vec<_> = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|p| p.into_inner()));
+        for (plugin, n) in arrived {
+            self.toasts.retain(|t| t.id != n.id);
+            if n.close {
+                continue;
+            }
+            let wanted = match n.kind {
+                NotifyKind::IncomingCall => prefs.notify_calls,
+                NotifyKind::Message => prefs.notify_messages,
+                NotifyKind::Other => true,
+            };
+            if !wanted {
+                continue;
+            }
+            let lasts = if n.kind == NotifyKind::IncomingCall { prefs.call_alert() } else { OTHER_ALERT };
+            if n.kind == NotifyKind::IncomingCall && prefs.bring_to_front_on_call {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+                ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+                ctx.send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                    egui::UserAttentionType::Critical,
+                ));
+            }
+            if prefs.desktop_notifications {
+                desktop(&n.title, &n.body, lasts);
+                self.desktop_sent += 1;
+            }
+            self.toasts.push(Toast {
+                id: n.id,
+                title: n.title,
+                body: n.body,
+                level: if n.kind == NotifyKind::IncomingCall { Level::Warning } else { Level::Info },
+                until: Instant::now() + lasts,
+                open: n.panel.map(|p| (plugin, p)),
+            });
+        }
+    }
+
+    /// A toast a view asked for.
+    pub fn view_toast(&mut self, plugin: &str, t: ToastRequest) {
+        self.toasts.push(Toast {
+            id: format!("view:{plugin}:{}", self.toasts.len()),
+            title: String::new(),
+            body: t.text,
+            level: t.level,
+            until: Instant::now() + OTHER_ALERT,
+            open: None,
+        });
+    }
+
+    /// Draws the toasts; returns the panel to open when one was clicked.
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<(String, String)> {
+        let now = Instant::now();
+        self.toasts.retain(|t| t.until > now);
+        let next = self.toasts.iter().map(|t| t.until - now).min();
+        if let Some(after) = next {
+            ctx.request_repaint_after(after);
+        }
+        let mut open = None;
+        let mut dismissed = None;
+        egui::Area::new(egui::Id::unique("toasts"))
+            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
+            .order(egui::Order::Foreground)
+            .movable(false)
+            .show(ctx, |ui| {
+                for t in &self.toasts {
+                    let stripe = match t.level {
+                        Level::Info => ui.visuals().selection.bg_fill,
+                        Level::Success => Color32::from_rgb(0x2e, 0xcc, 0x71),
+                        Level::Warning => Color32::from_rgb(0xe6, 0x7e, 0x22),
+                        Level::Error => ui.visuals().error_fg_color,
+                    };
+                    egui::Frame::popup(ui.style()).stroke(egui::Stroke::new(2.0, stripe)).show(ui, |ui| {
+                        ui.set_width(260.0);
+                        ui.horizontal(|ui| {
+                            ui.vertical(|ui| {
+                                if !t.title.is_empty() {
+                                    ui.label(RichText::new(&t.title).strong());
+                                }
+                                let body = ui.add(egui::Button::new(&t.body).frame(false));
+                                if body.clicked() {
+                                    open = t.open.clone();
+                                    dismissed = Some(t.id.clone());
+                                }
+                            });
+                            if ui.small_button(crate::render::symbol::CLOSE).clicked() {
+                                dismissed = Some(t.id.clone());
+                            }
+                        });
+                    });
+                }
+            });
+        if let Some(id) = dismissed {
+            self.toasts.retain(|t| t.id != id);
+        }
+        open
+    }
+}
+
+/// A desktop notification, sent off the UI thread (D-Bus may take a moment, and a
+/// desktop without a notification service just logs it).
+fn desktop(title: &str, body: &str, lasts: Duration) {
+    let (title, body) = (title.to_string(), body.to_string());
+    std::thread::spawn(move || {
+        let shown = notify_rust::Notification::new()
+            .appname("ucdesk")
+            .summary(&title)
+            .body(&body)
+            .timeout(notify_rust::Timeout::Milliseconds(lasts.as_millis() as u32))
+            .show();
+        if let Err(e) = shown {
+            tracing::debug!("no desktop notification: {e}");
+        }
+    });
+}

@@ -1,0 +1,368 @@
+//! Preferences: the shell's own (language, always on top, alerts) kept in
+//! `<config>/shell.json`, and the window that draws one page per plugin from the
+//! settings schema in its manifest. Locked settings (the admin's policy) are shown but
+//! cannot be changed; every change goes through the kernel, which checks it.
+
+use crate::i18n::Strings;
+use eframe::egui::{self, RichText};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+use ucdesk_kernel::{Kernel, PluginState};
+use ucdesk_plugin_api::{SettingDecl, SettingKind};
+
+/// The shell's own preferences (the manual's General and Alerts pages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShellPrefs {
+    pub language: String,
+    pub always_on_top: bool,
+    pub bring_to_front_on_call: bool,
+    pub notify_calls: bool,
+    pub notify_messages: bool,
+    pub desktop_notifications: bool,
+    /// The inbound call alert lasts 5-15 s; every other alert 5 s (the manual).
+    pub call_alert_seconds: u8,
+}
+
+impl Default for ShellPrefs {
+    fn default() -> Self {
+        ShellPrefs {
+            language: "en".into(),
+            always_on_top: false,
+            bring_to_front_on_call: true,
+            notify_calls: true,
+            notify_messages: true,
+            desktop_notifications: true,
+            call_alert_seconds: 10,
+        }
+    }
+}
+
+impl ShellPrefs {
+    pub fn file(config: &Path) -> PathBuf {
+        config.join("shell.json")
+    }
+
+    /// The stored preferences; defaults when there are none, and (logged) when the
+    /// file is unreadable, which then is kept aside rather than overwritten.
+    pub fn load(config: &Path) -> ShellPrefs {
+        let path = Self::file(config);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("{} is unreadable ({e}); using defaults", path.display());
+                let _ = std::fs::rename(&path, path.with_extension("json.broken"));
+                ShellPrefs::default()
+            }),
+            Err(_) => ShellPrefs::default(),
+        }
+    }
+
+    pub fn save(&self, config: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(config)?;
+        let tmp = Self::file(config).with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).expect("prefs serialize"))?;
+        std::fs::rename(tmp, Self::file(config))
+    }
+
+    pub fn call_alert(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.call_alert_seconds.clamp(5, 15) as u64)
+    }
+}
+
+/// The preferences window's memory: the page, edit buffers, last errors.
+#[derive(Default)]
+pub struct PrefsWindow {
+    pub open: bool,
+    pub page: String,
+    text: HashMap<String, String>,
+    errors: HashMap<String, String>,
+    notes: HashMap<String, String>,
+    language_file: String,
+}
+
+impl PrefsWindow {
+    /// Draws the window. Returns true when the shell's own preferences changed.
+    pub fn show(
+        &mut self,
+        ctx: &egui::Context,
+        kernel: Option<&Kernel>,
+        prefs: &mut ShellPrefs,
+        strings: &Strings,
+        languages_dir: &Path,
+    ) -> bool {
+        if !self.open {
+            return false;
+        }
+        let mut open = self.open;
+        let mut changed = false;
+        egui::Window::new(strings.t("preferences"))
+            .id(egui::Id::unique("preferences"))
+            .open(&mut open)
+            .default_size([620.0, 440.0])
+            .show(ctx, |ui| {
+                let pages = plugin_pages(kernel);
+                egui::Panel::left("prefs-pages").resizable(false).default_size(140.0).show(ui, |ui| {
+                    if ui.selectable_label(self.page.is_empty(), strings.t("general")).clicked() {
+                        self.page.clear();
+                    }
+                    for (id, name, _) in &pages {
+                        if ui.selectable_label(self.page == *id, name.as_str()).clicked() {
+                            self.page = id.clone();
+                        }
+                    }
+                });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        match pages.iter().find(|(id, _, _)| *id == self.page) {
+                            Some((id, _, settings)) if kernel.is_some() => {
+                                self.plugin_page(ui, kernel.expect("checked"), id, settings, strings)
+                            }
+                            _ => changed = self.general_page(ui, prefs, strings, languages_dir),
+                        }
+                    });
+                });
+            });
+        self.open = open;
+        changed
+    }
+
+    fn general_page(
+        &mut self,
+        ui: &mut egui::Ui,
+        prefs: &mut ShellPrefs,
+        strings: &Strings,
+        dir: &Path,
+    ) -> bool {
+        let before = prefs.clone();
+        ui.heading(strings.t("general"));
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t("language"));
+            egui::ComboBox::from_id_salt("language")
+                .selected_text(prefs.language.as_str())
+                .show_ui(ui, |ui| {
+                    for lang in Strings::available(dir) {
+                        ui.selectable_value(&mut prefs.language, lang.clone(), lang);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t("language-file"));
+            ui.text_edit_singleline(&mut self.language_file).labelled_by(l.id);
+            if ui.button(strings.t("add-language")).clicked() {
+                match Strings::add_language(Path::new(self.language_file.trim()), dir) {
+                    Ok(lang) => {
+                        self.notes
+                            .insert("language".into(), strings.t_args("language-added", &[("lang", &lang)]));
+                        self.errors.remove("language");
+                        prefs.language = lang;
+                    }
+                    Err(e) => {
+                        self.errors.insert("language".into(), e.to_string());
+                    }
+                }
+            }
+        });
+        self.feedback(ui, "language");
+        ui.separator();
+        ui.strong(strings.t("always-on-top"));
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut prefs.always_on_top, false, strings.t("always-on-top-off"));
+            ui.radio_value(&mut prefs.always_on_top, true, strings.t("always-on-top-main"));
+        });
+        ui.separator();
+        ui.strong(strings.t("alerts"));
+        ui.checkbox(&mut prefs.bring_to_front_on_call, strings.t("bring-to-front"));
+        ui.checkbox(&mut prefs.notify_calls, strings.t("notify-calls"));
+        ui.checkbox(&mut prefs.notify_messages, strings.t("notify-messages"));
+        ui.checkbox(&mut prefs.desktop_notifications, strings.t("desktop-notifications"));
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t("call-alert-seconds"));
+            ui.add(egui::Slider::new(&mut prefs.call_alert_seconds, 5..=15)).labelled_by(l.id);
+        });
+        *prefs != before
+    }
+
+    fn feedback(&self, ui: &mut egui::Ui, key: &str) {
+        if let Some(e) = self.errors.get(key) {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        } else if let Some(n) = self.notes.get(key) {
+            ui.weak(n);
+        }
+    }
+
+    fn plugin_page(
+        &mut self,
+        ui: &mut egui::Ui,
+        kernel: &Kernel,
+        plugin: &str,
+        settings: &[SettingDecl],
+        strings: &Strings,
+    ) {
+        ui.heading(
+            kernel
+                .manifest(plugin)
+                .map(|m| m.name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or(plugin.into()),
+        );
+        egui::Grid::new(("prefs", plugin)).num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            for decl in settings {
+                let key = format!("{plugin}.{}", decl.name);
+                let label = if decl.label.is_empty() { decl.name.clone() } else { decl.label.clone() };
+                let locked = kernel.setting_locked(&key);
+                let l = ui.label(label);
+                if !decl.help.is_empty() {
+                    l.clone().on_hover_text(&decl.help);
+                }
+                ui.vertical(|ui| {
+                    ui.horizontal(|ui| {
+                        ui.add_enabled_ui(!locked, |ui| {
+                            self.setting_widget(ui, kernel, &key, decl, l.id, strings)
+                        });
+                        if locked {
+                            ui.label(crate::render::symbol::LOCK).on_hover_text(strings.t("locked-by-admin"));
+                        }
+                    });
+                    self.feedback(ui, &key);
+                });
+                ui.end_row();
+            }
+        });
+    }
+
+    fn apply(&mut self, kernel: &Kernel, key: &str, value: Value) {
+        match kernel.set_setting(key, value) {
+            Ok(()) => {
+                self.errors.remove(key);
+            }
+            Err(e) => {
+                self.errors.insert(key.to_string(), e.to_string());
+            }
+        }
+    }
+
+    fn setting_widget(
+        &mut self,
+        ui: &mut egui::Ui,
+        kernel: &Kernel,
+        key: &str,
+        decl: &SettingDecl,
+        label: egui::Id,
+        strings: &Strings,
+    ) {
+        let current = kernel.setting(key).ok().flatten().unwrap_or(Value::Null);
+        match &decl.kind {
+            SettingKind::Bool => {
+                let mut v = current.as_bool().unwrap_or(false);
+                if ui.checkbox(&mut v, "").labelled_by(label).changed() {
+                    self.apply(kernel, key, Value::Bool(v));
+                }
+            }
+            SettingKind::Number { min, max, integer } => {
+                let mut v = current.as_f64().unwrap_or(0.0);
+                let mut d =
+                    egui::DragValue::new(&mut v).range(min.unwrap_or(f64::MIN)..=max.unwrap_or(f64::MAX));
+                if *integer {
+                    d = d.fixed_decimals(0).speed(1.0);
+                }
+                let r = ui.add(d).labelled_by(label);
+                if r.drag_stopped() || (r.changed() && !r.dragged()) {
+                    let value =
+                        if *integer { serde_json::json!(v.round() as i64) } else { serde_json::json!(v) };
+                    self.apply(kernel, key, value);
+                }
+            }
+            SettingKind::Enum { options } => {
+                let selected = current.as_str().unwrap_or_default().to_string();
+                let mut chosen = None;
+                egui::ComboBox::from_id_salt(("enum", key))
+                    .selected_text(selected.as_str())
+                    .show_ui(ui, |ui| {
+                        for o in options {
+                            if ui.selectable_label(*o == selected, o.as_str()).clicked() {
+                                chosen = Some(o.clone());
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(label);
+                if let Some(o) = chosen {
+                    self.apply(kernel, key, Value::String(o));
+                }
+            }
+            SettingKind::Text { .. } | SettingKind::Device { .. } => {
+                let shown = current.as_str().unwrap_or_default().to_string();
+                let buffer = self.text.entry(key.to_string()).or_insert(shown.clone());
+                let mut edit = egui::TextEdit::singleline(buffer).desired_width(260.0);
+                if let SettingKind::Device { class } = &decl.kind {
+                    edit = edit.hint_text(format!("default, null, file:PATH or a {class} device id"));
+                }
+                let r = ui.add(edit).labelled_by(label);
+                let value = buffer.clone();
+                if r.lost_focus() && value != shown {
+                    self.apply(kernel, key, Value::String(value));
+                }
+            }
+            SettingKind::List => {
+                let shown: Vec<String> = current
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                let buffer = self.text.entry(key.to_string()).or_insert(shown.join("\n"));
+                let r = ui
+                    .add(egui::TextEdit::multiline(buffer).desired_rows(3).desired_width(260.0))
+                    .labelled_by(label);
+                let items: Vec<String> =
+                    buffer.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
+                if r.lost_focus() && items != shown {
+                    self.apply(kernel, key, serde_json::json!(items));
+                }
+            }
+            SettingKind::Secret => {
+                let buffer = self.text.entry(key.to_string()).or_default();
+                ui.add(egui::TextEdit::singleline(buffer).password(true).desired_width(200.0))
+                    .labelled_by(label);
+                if ui.button(strings.t("save")).clicked() {
+                    let value = std::mem::take(buffer);
+                    match kernel.set_secret(key, &value) {
+                        Ok(()) => {
+                            self.errors.remove(key);
+                            self.notes.insert(key.to_string(), strings.t("saved"));
+                        }
+                        Err(e) => {
+                            self.errors.insert(key.to_string(), e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `(plugin id, name, settings)` of the plugins the user has (locked ones do not
+/// exist for the user).
+fn plugin_pages(kernel: Option<&Kernel>) -> Vec<(String, String, Vec<SettingDecl>)> {
+    let Some(k) = kernel else { return Vec::new() };
+    k.plugins()
+        .into_iter()
+        .filter(|p| p.state != PluginState::Locked)
+        .filter_map(|p| {
+            let m = k.manifest(&p.id)?;
+            (!m.settings.is_empty()).then(|| {
+                let name = if m.name.is_empty() { p.id.clone() } else { m.name.clone() };
+                (p.id.clone(), name, m.settings.clone())
+            })
+        })
+        .collect()
+}
+
+/// Small label helper for the module toolbar's badges.
+pub fn badge_text(n: u32) -> RichText {
+    RichText::new(if n > 99 { "99+".to_string() } else { n.to_string() }).small().strong()
+}

@@ -1,0 +1,302 @@
+//! The shell driven like a user would, headless (egui_kittest), over real plugin
+//! cdylibs: the `widgets` fixture (every widget kind of the view protocol, an account
+//! for the login wizard) and the hello example. Run `cargo build --workspace` first so
+//! the libraries exist (the README's test command does).
+
+use egui_kittest::{
+    Harness,
+    kittest::{NodeT, Queryable},
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use ucdesk_kernel::{Kernel, KernelConfig, policy::Policy};
+use ucdesk_shell::Shell;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// `target/debug`, where the workspace's cdylibs are.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let mut dir = exe.parent().unwrap().to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+fn install(plugins: &Path, built: &str, id: &str) {
+    let from = target_dir().join(format!("lib{built}.so"));
+    assert!(from.exists(), "{} is missing: run `cargo build --workspace` first", from.display());
+    std::fs::copy(&from, plugins.join(format!("libucdesk_plugin_{id}.so"))).unwrap();
+}
+
+/// A profile with the widgets fixture and hello, and a kernel over it (not activated).
+struct Setup {
+    home: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        // Secrets go to the profile's sealed file, never to the tester's keyring.
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var("UCDESK_SECRET_STORE", "file") };
+        let home = tempfile::tempdir().unwrap();
+        let plugins = home.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        install(&plugins, "ucdesk_fixture_widgets", "widgets");
+        install(&plugins, "ucdesk_plugin_hello", "hello");
+        Setup { home }
+    }
+
+    fn kernel(&self, policy: Option<&str>) -> Kernel {
+        let home = ucdesk_kernel::Home::under(self.home.path());
+        let policy = policy.map(|p| Policy::parse(p).unwrap());
+        let config = KernelConfig::with_policy(home, vec![self.home.path().join("plugins")], policy);
+        Kernel::new(config).unwrap()
+    }
+
+    /// A kernel whose account is already set up (as `ucdesk settings set` would), so
+    /// the shell goes straight to the main window.
+    fn logged_in(&self, policy: Option<&str>) -> Kernel {
+        let k = self.kernel(policy);
+        k.scan();
+        k.set_setting("widgets.user", json!("ada")).unwrap();
+        k
+    }
+
+    fn config(&self) -> PathBuf {
+        self.home.path().join("config")
+    }
+}
+
+fn harness(kernel: Kernel) -> Harness<'static, Shell> {
+    Harness::builder()
+        .with_size([1400.0, 2600.0])
+        .build_ui_state(|ui, shell: &mut Shell| shell.ui(ui), Shell::new(kernel))
+}
+
+/// Steps the UI until `done` (plugins run on their own threads; the UI only sees
+/// their views a frame later).
+fn until(h: &mut Harness<'_, Shell>, what: &str, mut done: impl FnMut(&Harness<'_, Shell>) -> bool) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h) {
+            return;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn shows(h: &Harness<'_, Shell>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn wait_for(h: &mut Harness<'_, Shell>, text: &str) {
+    until(h, text, |h| shows(h, text));
+}
+
+/// Clicks the widget labelled `label` once it shows.
+fn click(h: &mut Harness<'_, Shell>, label: &str) {
+    until(h, label, |h| h.query_all_by_label(label).next().is_some());
+    h.get_by_label(label).click();
+    h.step();
+}
+
+fn events(h: &Harness<'_, Shell>) -> Vec<Value> {
+    let answer = h.state().kernel().call("widgets.events", b"null".to_vec(), Duration::from_secs(5)).unwrap();
+    serde_json::from_slice(&answer).unwrap()
+}
+
+fn running(kernel: Kernel) -> Harness<'static, Shell> {
+    let mut h = harness(kernel);
+    until(&mut h, "the plugins to start", |h| h.state().running());
+    wait_for(&mut h, "Widgets OK");
+    h
+}
+
+fn open_gallery(h: &mut Harness<'_, Shell>) {
+    h.get_by_label_contains("Gallery").click();
+    wait_for(h, "Widget gallery");
+}
+
+/// The harness fails on a glyph no bundled font has: every symbol and icon the shell
+/// draws must render.
+#[test]
+fn every_shell_symbol_and_icon_has_a_glyph() {
+    use ucdesk_shell::render::{ICON_NAMES, fonts, icon, symbol};
+    let mut h = Harness::builder().build_ui(|ui| {
+        ui.ctx().set_fonts(fonts());
+        for s in symbol::ALL {
+            ui.label(s);
+        }
+        for name in ICON_NAMES {
+            ui.label(icon(name));
+        }
+        // What the bundled plugins draw: arrows, ticks, pins.
+        ui.label("← → · – … ⏳ ✔ 👁 📌 📎 🔒 🔕");
+    });
+    h.run();
+}
+
+#[test]
+fn toolbar_panel_button_event_and_a_new_view() {
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    // Every place of the main window got its plugin's panel.
+    assert!(shows(&h, "Side row"), "quick list");
+    assert!(shows(&h, "Card: available"), "user card");
+    // Toolbar -> panel -> button -> the plugin hears it -> its new view is drawn.
+    open_gallery(&mut h);
+    assert!(shows(&h, "Clicks: 0"));
+    h.get_by_label("Click me").click();
+    wait_for(&mut h, "Clicks: 1");
+    assert_eq!(events(&h)[0], json!({"widget": "click", "action": "clicked"}));
+    // Typing reaches the plugin as changes; the layout was saved for next time.
+    h.get_by_label("Name").focus();
+    h.step();
+    h.get_by_label("Name").type_text("Ada");
+    until(&mut h, "the typed name", |h| {
+        events(h).iter().any(|e| e["widget"] == "name" && e["value"] == "Ada")
+    });
+    assert!(Path::new(&s.config().join("layout.json")).exists());
+}
+
+#[test]
+fn unknown_nodes_render_a_placeholder_and_every_kind_draws() {
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    open_gallery(&mut h);
+    assert!(shows(&h, "cannot show a part of this panel"));
+    for text in ["Right-click me", "Drag me", "Drop here", "First tab", "Uploading", "Col 0", "ada"] {
+        assert!(shows(&h, text), "{text} is drawn");
+    }
+    // The keypad and the tabs talk back.
+    h.get_by_label("5").click();
+    h.get_by_label("Two").click();
+    until(&mut h, "keypad and tab events", |h| {
+        let e = events(h);
+        e.iter().any(|e| e["action"] == "key_pressed" && e["key"] == "5")
+            && e.iter().any(|e| e["widget"] == "tabs" && e["row"] == "two")
+    });
+    wait_for(&mut h, "Second tab");
+}
+
+#[test]
+fn dialogs_open_and_closing_them_tells_the_plugin() {
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    open_gallery(&mut h);
+    h.get_by_label("Open dialog").click();
+    wait_for(&mut h, "Really?");
+    h.key_press(eframe::egui::Key::Escape);
+    until(&mut h, "the dialog to close", |h| !shows(h, "Really?"));
+    assert!(events(&h).iter().any(|e| e["widget"] == "confirm" && e["action"] == "dialog_closed"));
+}
+
+#[test]
+fn a_preferences_edit_is_persisted_and_locked_settings_are_not_editable() {
+    let s = Setup::new();
+    let policy = "[settings.locked]\n\"widgets.theme\" = \"dark\"\n";
+    let mut h = running(s.logged_in(Some(policy)));
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    click(&mut h, "Preferences");
+    wait_for(&mut h, "General");
+    click(&mut h, "Widgets");
+    wait_for(&mut h, "Greeting");
+    let field = h.get_by_label("Greeting");
+    field.focus();
+    h.step();
+    h.get_by_label("Greeting").type_text(" there");
+    h.step();
+    h.key_press(eframe::egui::Key::Tab);
+    until(&mut h, "the setting to be stored", |h| {
+        h.state().kernel().setting("widgets.greeting").unwrap() == Some(json!("hi there"))
+    });
+    let stored = std::fs::read_to_string(s.config().join("settings.json")).unwrap();
+    assert!(stored.contains("hi there"), "{stored}");
+    // The admin's lock: shown, not editable.
+    let theme = h.get_by_label("Theme");
+    let _ = theme;
+    let combos: Vec<_> = h.get_all_by_value("dark").collect();
+    assert!(!combos.is_empty(), "the locked value is shown");
+    assert!(combos.iter().all(|c| c.accesskit_node().is_disabled()), "and cannot be changed");
+    assert!(h.query_by_label("🔒").is_some());
+}
+
+#[test]
+fn the_wizard_creates_a_profile_that_logs_in_next_time() {
+    let s = Setup::new();
+    let mut h = harness(s.kernel(None));
+    h.step();
+    assert!(h.state().logging_in(), "no account yet: the login wizard shows");
+    for (label, value) in [
+        ("Server address", "pbx.example.com"),
+        ("E-mail or extension", "ada@example.com"),
+        ("Password or secret", "s3cret"),
+    ] {
+        h.get_by_label(label).focus();
+        h.step();
+        h.get_by_label(label).type_text(value);
+        h.step();
+    }
+    h.get_by_label("Log in automatically next time").click();
+    h.step();
+    h.get_by_label("Log in").click();
+    until(&mut h, "the plugins to start", |h| h.state().running());
+    let k = h.state().kernel().clone();
+    assert_eq!(k.setting("widgets.server").unwrap(), Some(json!("pbx.example.com")));
+    assert_eq!(k.setting("widgets.user").unwrap(), Some(json!("ada")));
+    assert_eq!(k.setting("widgets.address").unwrap(), Some(json!("ada@example.com")));
+    let logins: Value =
+        serde_json::from_slice(&std::fs::read(s.config().join("logins.json")).unwrap()).unwrap();
+    assert_eq!(logins["profiles"][0]["name"], "Default");
+    assert_eq!(logins["auto_login"], "Default");
+    drop(h);
+    k.shutdown();
+    // Next start: logged in without asking, password from the secret store.
+    let mut again = harness(s.kernel(None));
+    again.step();
+    assert!(!again.state().logging_in());
+    until(&mut again, "the plugins to start", |h| h.state().running());
+}
+
+#[test]
+fn notifications_become_toasts_that_open_their_panel() {
+    use ucdesk_kernel::bus::BusEvent;
+    use ucdesk_plugin_api::contract::{Contract, notify::Notification};
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    let note = Notification {
+        id: "call:1".into(),
+        kind: ucdesk_plugin_api::contract::notify::NotifyKind::IncomingCall,
+        title: "Incoming call".into(),
+        body: "Bob (201)".into(),
+        panel: Some("gallery".into()),
+        close: false,
+    };
+    h.state().kernel().bus().publish(BusEvent {
+        topic: "notify".into(),
+        source: "widgets".into(),
+        schema: Notification::SCHEMA.into(),
+        payload: note.to_bytes(),
+    });
+    wait_for(&mut h, "Bob (201)");
+    h.get_by_label("Bob (201)").click_accesskit();
+    wait_for(&mut h, "Widget gallery");
+    // A close for the same id takes an alert down.
+    let mut again = note.clone();
+    again.id = "call:2".into();
+    again.body = "Carol (202)".into();
+    for n in [again.clone(), Notification { close: true, ..again }] {
+        h.state().kernel().bus().publish(BusEvent {
+            topic: "notify".into(),
+            source: "widgets".into(),
+            schema: Notification::SCHEMA.into(),
+            payload: n.to_bytes(),
+        });
+    }
+    until(&mut h, "the closed alert to go", |h| !shows(h, "Carol (202)"));
+}
