@@ -144,7 +144,10 @@ pub struct Shell {
     boot: Arc<Mutex<Boot>>,
     logins: Logins,
     wizard: Wizard,
-    user: Option<String>,
+    /// `(user, address)` for the user card.
+    user: Option<(String, String)>,
+    /// No layout was saved yet: open the first module once the plugins run.
+    fresh_layout: bool,
     prefs: ShellPrefs,
     prefs_window: PrefsWindow,
     plugins_window: bool,
@@ -179,6 +182,7 @@ impl Shell {
             no_panel: strings.t("no-panel"),
         };
         let mut shell = Shell {
+            fresh_layout: !Dock::file(&config).exists(),
             dock: Dock::load(&config),
             kernel,
             config,
@@ -204,7 +208,6 @@ impl Shell {
             let password = wizard::password(&shell.kernel, &login.name);
             match wizard::apply(&shell.kernel, &login, password.as_deref()) {
                 Ok(_) => {
-                    shell.user = Some(login.field(ucdesk_plugin_api::LoginField::Address));
                     shell.start();
                 }
                 Err(e) => shell.wizard.error = Some(e.to_string()),
@@ -304,6 +307,7 @@ impl Shell {
             if b.done {
                 drop(b);
                 self.phase = Phase::Running;
+                self.user = wizard::identity(&self.kernel);
             } else {
                 drop(b);
                 // The activation thread cannot wake us; look again shortly.
@@ -370,7 +374,6 @@ impl Shell {
         })();
         match saved {
             Ok(()) => {
-                self.user = Some(login.field(ucdesk_plugin_api::LoginField::Address));
                 self.wizard.error = None;
                 self.start();
             }
@@ -384,6 +387,11 @@ impl Shell {
         let modules: Vec<&Contribution> = all.iter().filter(|c| c.slot == PanelSlot::Module).collect();
         let active = |c: &&Contribution| c.state == PluginState::Active;
         self.dock.retain(|p| all.iter().any(|c| c.pane == *p && c.state == PluginState::Active));
+        if std::mem::take(&mut self.fresh_layout)
+            && let Some(first) = modules.iter().find(|c| c.state == PluginState::Active)
+        {
+            self.open(first.pane.clone());
+        }
 
         // The window title carries the unread/missed total: the taskbar's badge.
         let total: u32 =
@@ -578,10 +586,10 @@ impl Shell {
         };
         // The user card: avatar, who, and the presence provider's selector.
         ui.horizontal(|ui| {
-            let who = self.user.clone().unwrap_or_else(|| "ucdesk".into());
+            let (user, address) = self.user.clone().unwrap_or_else(|| ("ucdesk".into(), String::new()));
             let (rect, _) = ui.allocate_exact_size(egui::vec2(40.0, 40.0), egui::Sense::hover());
             ui.painter().circle_filled(rect.center(), 20.0, ui.visuals().selection.bg_fill);
-            let initial = who.chars().next().unwrap_or('?').to_uppercase().to_string();
+            let initial = user.chars().next().unwrap_or('?').to_uppercase().to_string();
             ui.painter().text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
@@ -590,8 +598,8 @@ impl Shell {
                 egui::Color32::WHITE,
             );
             ui.vertical(|ui| {
-                ui.strong(who.split('@').next().unwrap_or(&who).to_string());
-                ui.weak(who.clone());
+                ui.strong(user);
+                ui.weak(address);
             });
         });
         for c in live(PanelSlot::UserCard) {

@@ -177,6 +177,34 @@ pub fn needs_login(kernel: &Kernel) -> bool {
     })
 }
 
+/// Who is logged in, as the plugins' accounts say: `(user, address)` from the first
+/// user and address settings that are set (e.g. `demo`, `demo@localhost`).
+pub fn identity(kernel: &Kernel) -> Option<(String, String)> {
+    let mut user = None;
+    let mut address = None;
+    for p in kernel.plugins().into_iter().filter(|p| p.state != PluginState::Locked) {
+        let Some(m) = kernel.manifest(&p.id) else { continue };
+        for s in &m.settings {
+            let value = || {
+                kernel
+                    .setting(&format!("{}.{}", m.id, s.name))
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .filter(|v| !v.trim().is_empty())
+            };
+            match s.login {
+                Some(LoginField::User) if user.is_none() => user = value(),
+                Some(LoginField::Address) if address.is_none() => address = value(),
+                _ => {}
+            }
+        }
+    }
+    let address = address.or_else(|| user.clone())?;
+    let user = user.unwrap_or_else(|| address.split('@').next().unwrap_or(&address).to_string());
+    Some((user, address))
+}
+
 /// Whether some plugin already has an account (set up from the command line or by an
 /// earlier login): then the shell starts without asking.
 pub fn configured(kernel: &Kernel) -> bool {

@@ -3,7 +3,9 @@
 chat message it gets ("You said: ..."), accepting everyone as a contact.
 
     BOT_JID=bot@localhost BOT_PASS=botpw XMPP_SERVER=127.0.0.1:5322 CA_FILE=DIR/ca.pem \
-    tests/lab/chatbot.py
+    [BOT_BEFRIEND="demo@localhost ..."] tests/lab/chatbot.py
+
+BOT_BEFRIEND: addresses the bot asks to be a contact of, so it shows in their lists.
 
 Uses slixmpp (Debian python3-slixmpp), a client independent of ours, with TLS verified
 against the lab CA. Prints `ready` once online; SIGTERM stops it.
@@ -28,6 +30,8 @@ class Bot(slixmpp.ClientXMPP):
     async def start(self, _event):
         self.send_presence(pstatus="I answer everything you write")
         await self.get_roster()
+        for jid in os.environ.get("BOT_BEFRIEND", "").split():
+            self.send_presence_subscription(pto=jid)
         print("ready", flush=True)
 
     def message(self, msg):

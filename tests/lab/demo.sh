@@ -95,6 +95,7 @@ case "$cmd" in
       start_one baresip "$lab/baresip.sh" "$dir/baresip"
     XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 start_one prosody "$lab/prosody.sh" "$dir/prosody"
     BOT_JID=bot@localhost BOT_PASS=botpw XMPP_SERVER=127.0.0.1:5322 CA_FILE="$dir/prosody/ca.pem" \
+      BOT_BEFRIEND=demo@localhost \
       start_one chatbot "$lab/chatbot.py"
     echo ready
     ;;
