@@ -3,46 +3,7 @@
 //! Needs Xvfb (tests/run.sh installs it).
 
 use serde_json::json;
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
-use ucdesk_tests::{Profile, wait_for};
-
-/// An Xvfb server on a free display number, killed on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let n = (100 + std::process::id() % 800..1000)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .expect("a free display number");
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb is installed (tests/lab/debian-packages.sh test)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        wait_for(Duration::from_secs(10), || Path::new(&socket).exists().then_some(())).expect("Xvfb ready");
-        Xvfb { child, display }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use ucdesk_tests::{Profile, Xvfb};
 
 #[test]
 fn the_window_serves_the_control_socket_and_closes_cleanly() {

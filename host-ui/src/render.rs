@@ -764,18 +764,14 @@ pub fn parse_keys(keys: &str) -> Option<(egui::Modifiers, egui::Key)> {
     let mut key = None;
     for part in keys.split('+').map(str::trim) {
         match part.to_ascii_lowercase().as_str() {
-            "ctrl" | "control" => mods.ctrl = true,
+            // egui's logical Ctrl: Ctrl on Linux and Windows, Cmd on macOS.
+            "ctrl" | "control" | "cmd" | "command" => mods.command = true,
             "shift" => mods.shift = true,
             "alt" => mods.alt = true,
-            "cmd" | "command" => mods.command = true,
             _ => {
                 key = Some(egui::Key::from_name(part).or_else(|| egui::Key::from_name(&part.to_uppercase()))?)
             }
         }
-    }
-    if mods.ctrl && !mods.command {
-        // On Linux and Windows, Ctrl is the command key; egui matches on `command`.
-        mods.command = true;
     }
     key.map(|k| (mods, k))
 }

@@ -301,3 +301,47 @@ fn notifications_become_toasts_that_open_their_panel() {
     }
     until(&mut h, "the closed alert to go", |h| !shows(h, "Carol (202)"));
 }
+
+#[test]
+fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    open_gallery(&mut h);
+    // Right-click -> the plugin's menu -> its entry.
+    h.get_by_label("Right-click me").click_secondary();
+    click(&mut h, "Copy");
+    until(&mut h, "the context action", |h| {
+        events(h)
+            .iter()
+            .any(|e| e["widget"] == "menu" && e["action"] == "context_action" && e["item"] == "copy")
+    });
+    // A row's own menu names the row.
+    h.get_by_label("bob  —  desk").click_secondary();
+    click(&mut h, "Remove");
+    until(&mut h, "the row's context action", |h| {
+        events(h).iter().any(|e| e["widget"] == "people" && e["item"] == "remove" && e["row"] == "bob")
+    });
+    // Drag "Drag me" onto "Drop here", pointer step by pointer step.
+    let from = h.get_by_label("Drag me").rect().center();
+    let to = h.get_by_label("Drop here").rect().center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.step();
+    }
+    h.drop_at(to);
+    until(&mut h, "the drop", |h| {
+        events(h).iter().any(|e| e["widget"] == "drop" && e["action"] == "dropped" && e["source"] == "drag")
+    });
+    // Ctrl+Shift+R is the plugin's `ready` shortcut.
+    h.key_press_modifiers(
+        eframe::egui::Modifiers::COMMAND | eframe::egui::Modifiers::SHIFT,
+        eframe::egui::Key::R,
+    );
+    until(&mut h, "the shortcut", |h| {
+        events(h).iter().any(|e| e["widget"] == "keys" && e["action"] == "key_pressed" && e["key"] == "ready")
+    });
+}

@@ -632,8 +632,17 @@ impl Inner {
         }
     }
 
+    /// Keeps a panel's new view and wakes the shell, unless it is the same tree again:
+    /// plugins republish on timers, and an unchanged tree must not cost a frame.
     pub(crate) fn store_view(&self, id: &str, panel: &str, view: Vec<u8>) {
-        lock(&self.views).insert((id.to_string(), panel.to_string()), Arc::new(view));
+        {
+            let mut views = lock(&self.views);
+            let key = (id.to_string(), panel.to_string());
+            if views.get(&key).is_some_and(|old| **old == view) {
+                return;
+            }
+            views.insert(key, Arc::new(view));
+        }
         self.changed(id, panel);
     }
 

@@ -54,5 +54,7 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 sleep "${SHOT_DELAY:-4}"
-import -display ":$n" -window root "$out"
+# The window itself when it can be found (no desktop around it), else the screen.
+wid=$(xwininfo -root -tree | awk '/"ucdesk"/ {print $1; exit}')
+import -display ":$n" -window "${wid:-root}" "$out"
 echo "$out"

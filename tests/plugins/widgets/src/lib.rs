@@ -2,7 +2,8 @@
 //! protocol, plus one panel for each other place of the main window. It records every
 //! UI event it receives (service `widgets.events`) and shows the last one, so a test
 //! can click through the shell and see the plugin react. `widgets.table {rows, cols,
-//! hz}` fills the table and republishes it `hz` times a second (the frame benchmark).
+//! hz, table_only}` fills the table and republishes it `hz` times a second (the frame
+//! benchmark).
 
 use std::sync::{
     Arc, Mutex,
@@ -21,6 +22,8 @@ struct State {
     tick: u64,
     dialog: bool,
     image: String,
+    /// Only the table (the frame benchmark).
+    table_only: bool,
 }
 
 pub struct Widgets {
@@ -68,8 +71,11 @@ fn gallery(s: &State) -> View {
             .collect(),
         selected: None,
         actions: vec![ui::menu_item("call", "Call"), ui::menu_item("chat", "Chat")],
-        height: Some(200.0),
+        height: (!s.table_only).then_some(200.0),
     };
+    if s.table_only {
+        return ui::view(ui::column([ui::heading("Widget gallery"), table]));
+    }
     let mut list = ui::list_rows(
         "people",
         ["ada", "bob", "carol"].iter().map(|n| ListRow {
@@ -260,6 +266,7 @@ impl Plugin for Widgets {
                     let mut s = lock(&self.state);
                     s.rows = rows;
                     s.cols = cols;
+                    s.table_only = call.arg::<Option<bool>>("table_only")?.unwrap_or(false);
                 }
                 self.publish();
                 if hz > 0.0 && !self.animating.swap(true, Ordering::SeqCst) {
