@@ -8,8 +8,10 @@ use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
 };
 use ucdesk_kernel::{Kernel, PluginState};
 use ucdesk_plugin_api::{SettingDecl, SettingKind};
@@ -82,6 +84,10 @@ pub struct PrefsWindow {
     errors: HashMap<String, String>,
     notes: HashMap<String, String>,
     language_file: String,
+    /// Devices a `device` setting's plugin listed, by setting key; asked once per
+    /// window, off the UI thread.
+    devices: Arc<Mutex<HashMap<String, Result<Vec<(String, String)>, String>>>>,
+    asked: HashSet<String>,
 }
 
 impl PrefsWindow {
@@ -298,9 +304,18 @@ impl PrefsWindow {
             }
             SettingKind::Text { .. } | SettingKind::Device { .. } => {
                 let shown = current.as_str().unwrap_or_default().to_string();
+                if let SettingKind::Device { class, list } = &decl.kind {
+                    if let Some(chosen) =
+                        self.device_picker(ui, kernel, key, (class, list.as_deref()), label, &shown)
+                    {
+                        self.text.insert(key.to_string(), chosen.clone());
+                        self.apply(kernel, key, Value::String(chosen));
+                        return;
+                    }
+                }
                 let buffer = self.text.entry(key.to_string()).or_insert(shown.clone());
                 let mut edit = egui::TextEdit::singleline(buffer).desired_width(260.0);
-                if let SettingKind::Device { class } = &decl.kind {
+                if let SettingKind::Device { class, .. } = &decl.kind {
                     edit = edit.hint_text(format!("default, null, file:PATH or a {class} device id"));
                 }
                 let r = ui.add(edit).labelled_by(label);
@@ -342,6 +357,72 @@ impl PrefsWindow {
                 }
             }
         }
+    }
+}
+
+impl PrefsWindow {
+    /// A combo of the devices the plugin lists (plus the system default and none);
+    /// returns the one the user picked. The text field beside it takes anything else
+    /// (`file:PATH`).
+    fn device_picker(
+        &mut self,
+        ui: &mut egui::Ui,
+        kernel: &Kernel,
+        key: &str,
+        (class, list): (&str, Option<&str>),
+        label: egui::Id,
+        current: &str,
+    ) -> Option<String> {
+        if let Some(service) = list
+            && self.asked.insert(key.to_string())
+        {
+            let (kernel, service, class, key) =
+                (kernel.clone(), service.to_string(), class.to_string(), key.to_string());
+            let (devices, ctx) = (self.devices.clone(), ui.ctx().clone());
+            std::thread::spawn(move || {
+                let request = serde_json::to_vec(&serde_json::json!({ "class": class })).expect("json");
+                let answer = kernel
+                    .call(&service, request, Duration::from_secs(5))
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| serde_json::from_slice::<Vec<Value>>(&b).map_err(|e| e.to_string()))
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|d| {
+                                let id = d["id"].as_str()?.to_string();
+                                Some((id.clone(), d["name"].as_str().unwrap_or(&id).to_string()))
+                            })
+                            .collect()
+                    });
+                devices.lock().unwrap_or_else(|p| p.into_inner()).insert(key, answer);
+                ctx.request_repaint();
+            });
+        }
+        let listed = self.devices.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned();
+        let mut options = vec![
+            ("default".to_string(), "System default".to_string()),
+            ("null".to_string(), "None".to_string()),
+        ];
+        if let Some(Ok(found)) = &listed {
+            options.extend(found.iter().cloned());
+        }
+        let shown = options.iter().find(|(id, _)| id == current).map_or(current, |(_, name)| name.as_str());
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt(("device", key))
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                for (id, name) in &options {
+                    if ui.selectable_label(id == current, name.as_str()).clicked() && id != current {
+                        chosen = Some(id.clone());
+                    }
+                }
+            })
+            .response
+            .labelled_by(label);
+        if let Some(Err(e)) = listed {
+            ui.weak("⚠").on_hover_text(format!("cannot list devices: {e}"));
+        }
+        chosen
     }
 }
 

@@ -225,6 +225,13 @@ fn a_preferences_edit_is_persisted_and_locked_settings_are_not_editable() {
     assert!(!combos.is_empty(), "the locked value is shown");
     assert!(combos.iter().all(|c| c.accesskit_node().is_disabled()), "and cannot be changed");
     assert!(h.query_by_label("🔒").is_some());
+    // A device setting offers what its plugin lists (asked off the UI thread).
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::ComboBox, "Microphone").click();
+    h.step();
+    click(&mut h, "USB Microphone");
+    until(&mut h, "the device to be stored", |h| {
+        h.state().kernel().setting("widgets.mic").unwrap() == Some(json!("usb-mic"))
+    });
 }
 
 #[test]
@@ -344,4 +351,23 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
     until(&mut h, "the shortcut", |h| {
         events(h).iter().any(|e| e["widget"] == "keys" && e["action"] == "key_pressed" && e["key"] == "ready")
     });
+}
+
+#[test]
+fn a_failed_plugin_shows_why_where_its_module_would_be_and_locked_ones_do_not_exist() {
+    let s = Setup::new();
+    let plugins = s.home.path().join("plugins");
+    install(&plugins, "ucdesk_fixture_panicky", "panicky");
+    // Needs the `sms` license feature; this profile has no license.
+    install(&plugins, "ucdesk_fixture_sms_probe", "sms_probe");
+    let k = s.logged_in(None);
+    k.set_setting("panicky.panic_in", json!("start")).unwrap();
+    let mut h = running(k);
+    let failed: Vec<_> = h.query_all_by_label_contains("panicky").collect();
+    assert!(!failed.is_empty(), "the failed module keeps its place");
+    assert!(failed.iter().all(|n| n.accesskit_node().is_disabled()), "and cannot be opened");
+    assert!(h.query_all_by_label_contains("sms_probe").next().is_none(), "a locked module is not shown");
+    // The reason is on the button's hover.
+    h.query_all_by_label_contains("panicky").next().unwrap().hover();
+    wait_for(&mut h, "configured to panic in start");
 }

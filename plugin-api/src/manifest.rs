@@ -157,6 +157,10 @@ pub enum SettingKind {
     /// An audio or HID device id; `class` is e.g. `audio_input`.
     Device {
         class: String,
+        /// A service answering `{"class": class}` with `[{"id", "name"}]`: the devices
+        /// the preferences page offers (API 1.4). Without one the user types an id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        list: Option<String>,
     },
 }
 

@@ -116,6 +116,9 @@ pub struct Config {
 pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
     let text = |max| SettingKind::Text { max_len: Some(max) };
     let number = |min: f64, max: f64| SettingKind::Number { min: Some(min), max: Some(max), integer: true };
+    // The preferences page lists the sound cards through phone.audio_devices.
+    let device =
+        |class: &str| SettingKind::Device { class: class.into(), list: Some("phone.audio_devices".into()) };
     m.setting("server", "Server", text(255), Some(json!("")))
         .shared("server")
         .setting("username", "User / extension", text(128), Some(json!("")))
@@ -180,8 +183,18 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             SettingKind::List,
             Some(json!(["opus", "g722", "pcmu", "pcma"])),
         )
-        .setting("audio_input", "Microphone (default, null, file:PATH)", text(1024), Some(json!("default")))
-        .setting("audio_output", "Speaker (default, null, file:PATH)", text(1024), Some(json!("default")))
+        .setting(
+            "audio_input",
+            "Microphone (default, null, file:PATH)",
+            device("audio_input"),
+            Some(json!("default")),
+        )
+        .setting(
+            "audio_output",
+            "Speaker (default, null, file:PATH)",
+            device("audio_output"),
+            Some(json!("default")),
+        )
         .setting(
             "srtp",
             "Media encryption (SRTP): auto = when the transport is TLS",
@@ -197,7 +210,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting(
             "ring_device",
             "Ringing device (default, a card id, null, file:PATH)",
-            text(1024),
+            device("audio_output"),
             Some(json!("default")),
         )
         .setting("ring_volume", "Ring volume", number(0.0, 100.0), Some(json!(80)))

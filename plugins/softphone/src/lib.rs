@@ -59,7 +59,7 @@ impl Plugin for Softphone {
             .service("phone.conference", "{callid, with_callid}: merge two calls (3-way)")
             .service("phone.mute", "{callid, muted}")
             .service("phone.test_device", "{kind: input|output|ring, device?} -> {level} or {played_ms}")
-            .service("phone.audio_devices", "The sound cards: [{id, name, input, output}]")
+            .service("phone.audio_devices", "{class?} -> the sound cards: [{id, name, input, output}]")
             .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
             .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
         config::declare(m).finish()
@@ -161,9 +161,16 @@ impl Plugin for Softphone {
             }
             "audio_devices" => {
                 // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine for
-                // a preferences page, wrong for the media path.
+                // a preferences page, wrong for the media path. `{class}` (the device
+                // picker of a `device` setting) keeps the inputs or the outputs.
+                let class: Option<String> = call.arg("class").ok().flatten();
                 let list: Vec<Value> = media::card::list()
                     .into_iter()
+                    .filter(|(_, _, input, output)| match class.as_deref() {
+                        Some("audio_input") => *input,
+                        Some("audio_output") => *output,
+                        _ => true,
+                    })
                     .map(|(id, name, input, output)| json!({"id": id, "name": name, "input": input, "output": output}))
                     .collect();
                 return Ok(Value::Array(list));

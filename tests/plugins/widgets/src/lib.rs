@@ -182,6 +182,7 @@ impl Plugin for Widgets {
             .panel_in("status", "Widget status", PanelSlot::Status)
             .service("widgets.events", "The UI events received so far")
             .service("widgets.table", "{rows, cols, hz}: the table's size and refresh rate")
+            .service("widgets.devices", "{class} -> [{id, name}]: two pretend microphones")
             .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
             .setting(
                 "rows",
@@ -201,7 +202,7 @@ impl Plugin for Widgets {
             .setting(
                 "mic",
                 "Microphone",
-                SettingKind::Device { class: "audio_input".into() },
+                SettingKind::Device { class: "audio_input".into(), list: Some("widgets.devices".into()) },
                 Some(json!("default")),
             )
             // An account, so the login wizard has something to fill.
@@ -258,6 +259,9 @@ impl Plugin for Widgets {
     fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
         match call.service() {
             "widgets.events" => Ok(serde_json::to_value(&lock(&self.state).events).unwrap_or_default()),
+            "widgets.devices" => {
+                Ok(json!([{"id": "usb-mic", "name": "USB Microphone"}, {"id": "hdmi", "name": "HDMI"}]))
+            }
             "widgets.table" => {
                 let rows: usize = call.arg("rows")?;
                 let cols: usize = call.arg("cols")?;
