@@ -123,9 +123,9 @@ impl PrefsWindow {
                 });
                 egui::CentralPanel::default().show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
-                        match pages.iter().find(|(id, _, _)| *id == self.page) {
-                            Some((id, _, settings)) if kernel.is_some() => {
-                                self.plugin_page(ui, kernel.expect("checked"), id, settings, strings)
+                        match (kernel, pages.iter().find(|(id, _, _)| *id == self.page)) {
+                            (Some(k), Some((id, _, settings))) => {
+                                self.plugin_page(ui, k, id, settings, strings)
                             }
                             _ => changed = self.general_page(ui, prefs, strings, languages_dir),
                         }

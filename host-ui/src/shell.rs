@@ -65,39 +65,44 @@ pub struct Panels {
     no_panel: String,
 }
 
-impl Panels {
-    fn refresh(&mut self, plugin: &str, panel: &str) -> Option<&mut PanelView> {
-        let bytes = self.kernel.view(plugin, panel)?;
-        let key = (plugin.to_string(), panel.to_string());
-        let entry = self.views.entry(key).or_insert_with(|| PanelView {
-            bytes: None,
-            view: Err(String::new()),
-            state: PanelState::default(),
-        });
-        if entry.bytes.as_ref().is_none_or(|b| !Arc::ptr_eq(b, &bytes)) {
-            entry.view = View::from_bytes(&bytes).map_err(|e| e.to_string());
-            entry.bytes = Some(bytes);
-            entry.state.generation += 1;
-        }
-        Some(entry)
+/// The panel's latest view, decoded again only when the kernel holds a new tree.
+fn refresh<'v>(
+    views: &'v mut HashMap<(String, String), PanelView>,
+    kernel: &Kernel,
+    plugin: &str,
+    panel: &str,
+) -> Option<&'v mut PanelView> {
+    let bytes = kernel.view(plugin, panel)?;
+    let key = (plugin.to_string(), panel.to_string());
+    let entry = views.entry(key).or_insert_with(|| PanelView {
+        bytes: None,
+        view: Err(String::new()),
+        state: PanelState::default(),
+    });
+    if entry.bytes.as_ref().is_none_or(|b| !Arc::ptr_eq(b, &bytes)) {
+        entry.view = View::from_bytes(&bytes).map_err(|e| e.to_string());
+        entry.bytes = Some(bytes);
+        entry.state.generation += 1;
     }
+    Some(entry)
+}
 
+impl Panels {
     /// The toolbar badge of a panel (unread, missed).
     pub fn badge(&mut self, plugin: &str, panel: &str) -> u32 {
-        self.refresh(plugin, panel).and_then(|v| v.view.as_ref().ok().and_then(|v| v.badge)).unwrap_or(0)
+        refresh(&mut self.views, &self.kernel, plugin, panel)
+            .and_then(|v| v.view.as_ref().ok().and_then(|v| v.badge))
+            .unwrap_or(0)
     }
 
     /// Draws one panel and posts what the user did to its plugin.
     pub fn draw(&mut self, ui: &mut egui::Ui, plugin: &str, panel: &str) {
-        let (placeholder, no_panel) = (self.placeholder.clone(), self.no_panel.clone());
-        let kernel = self.kernel.clone();
         let mut events = Vec::new();
         let mut toasts = Vec::new();
-        let Some(key) = self.refresh(plugin, panel).map(|_| (plugin.to_string(), panel.to_string())) else {
-            ui.weak(no_panel);
+        let Some(pv) = refresh(&mut self.views, &self.kernel, plugin, panel) else {
+            ui.weak(&self.no_panel);
             return;
         };
-        let pv = self.views.get_mut(&key).expect("refreshed above");
         match &pv.view {
             Ok(view) => {
                 let mut cx = Cx {
@@ -106,7 +111,7 @@ impl Panels {
                     pictures: self.pictures.as_mut(),
                     out: &mut events,
                     toasts: &mut toasts,
-                    placeholder: &placeholder,
+                    placeholder: &self.placeholder,
                 };
                 ui.push_id((plugin, panel), |ui| node_ui(ui, &view.root, &mut cx));
                 pv.state.end_frame();
@@ -119,7 +124,7 @@ impl Panels {
             self.toasts.push((plugin.to_string(), t));
         }
         for e in events {
-            if let Err(err) = kernel.ui_event(plugin, panel, &e) {
+            if let Err(err) = self.kernel.ui_event(plugin, panel, &e) {
                 tracing::warn!("{plugin}/{panel}: {err}");
             }
         }
