@@ -1,11 +1,14 @@
 //! The first run (README: `./run.sh`): the demo lab starts, the demo profile logs in,
-//! and calling the bot and chatting with it work at once. Same scripts as the run
-//! command (tests/lab/demo.sh), debug binaries.
+//! and calling the bot and chatting with it work at once, from the daemon and from the
+//! window (the shell driven headless). Same scripts as the run command
+//! (tests/lab/demo.sh), debug binaries. One test: the lab has fixed ports.
 
+use egui_kittest::{Harness, kittest::Queryable};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use ucdesk_shell::Shell;
 use ucdesk_tests::lab::next_event;
 use ucdesk_tests::{Lines, Profile, plugin_lib, target_dir, wait_for};
 
@@ -28,6 +31,9 @@ impl Drop for Lab {
 
 #[test]
 fn the_demo_lab_answers_calls_and_chats() {
+    // The profile's passwords are in its encrypted file (demo.sh), for this process too.
+    // SAFETY: set before this test starts any thread.
+    unsafe { std::env::set_var("UCDESK_SECRET_STORE", "file") };
     let lab = Lab(tempfile::tempdir().unwrap());
     demo(&[Path::new("start"), lab.0.path()]);
     let p = Profile::new()
@@ -64,4 +70,55 @@ fn the_demo_lab_answers_calls_and_chats() {
             break;
         }
     }
+    drop(d);
+
+    // The window on the same profile: the bot is in the contacts quick list; dragging
+    // it onto the phone's dial field calls it (two plugins, one gesture).
+    let kernel = ucdesk_kernel::Kernel::new(ucdesk_kernel::KernelConfig::new(
+        ucdesk_kernel::Home::under(p.home.path()),
+        vec![p.plugins.clone()],
+    ))
+    .unwrap();
+    let calls = kernel.subscribe_client("test", "call.");
+    let mut h = Harness::builder()
+        .with_size([1400.0, 1000.0])
+        .build_ui_state(|ui, shell: &mut Shell| shell.ui(ui), Shell::new(kernel.clone()));
+    let until = |h: &mut Harness<'_, Shell>, what: &str, done: &dyn Fn(&Harness<'_, Shell>) -> bool| {
+        let deadline = std::time::Instant::now() + T;
+        while !done(h) {
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+            h.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    until(&mut h, "the bot in the contacts", &|h| h.query_all_by_label_contains("bot  —").next().is_some());
+    until(&mut h, "the phone area", &|h| h.query_by_label("Number, #speed dial or SIP address").is_some());
+    let from = h.query_all_by_label_contains("bot  —").next().unwrap().rect().center();
+    let to = h.get_by_label("Number, #speed dial or SIP address").rect().center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.step();
+    }
+    h.drop_at(to);
+    h.step();
+    let deadline = std::time::Instant::now() + T;
+    let answered = loop {
+        assert!(std::time::Instant::now() < deadline, "dropping the bot on the dial field did not call it");
+        h.step();
+        if let Ok(e) = calls.receiver().recv_timeout(Duration::from_millis(50))
+            && e.topic == "call.answered"
+        {
+            break serde_json::from_slice::<Value>(&e.payload).unwrap();
+        }
+    };
+    assert_eq!(answered["number"], "bot", "{answered}");
+    kernel
+        .call("phone.hangup", serde_json::to_vec(&json!({"callid": answered["callid"]})).unwrap(), T)
+        .unwrap();
+    drop(h);
+    kernel.shutdown();
 }

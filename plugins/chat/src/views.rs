@@ -7,7 +7,7 @@ use ucdesk_sdk::contract::chat::{
 };
 use ucdesk_sdk::contract::presence::{Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
-use ucdesk_sdk::view::{Node, TextStyle};
+use ucdesk_sdk::view::{ListRow, Node, TextStyle};
 
 /// What the user is typing in the panels (not chat state).
 #[derive(Debug, Default)]
@@ -339,7 +339,18 @@ pub fn contacts(s: &Snapshot) -> View {
         if let Some(l) = &p.last_active {
             detail.push(format!("last seen {l}"));
         }
-        (format!("conv:{}", p.jid), local(&p.jid).to_string(), detail.join(" · "))
+        ListRow {
+            id: format!("conv:{}", p.jid),
+            text: local(&p.jid).to_string(),
+            detail: detail.join(" · "),
+            badge: None,
+            presence: Some(if p.on_call { "on_call" } else { p.status.as_str() }.to_string()),
+        }
     });
-    ui::view(ui::column([ui::heading("Contacts"), ui::list("contacts", rows)]))
+    // Contacts can be dragged (onto the phone's dial field to call them).
+    let mut list = ui::list_rows("contacts", rows);
+    if let Node::List { drag, .. } = &mut list {
+        *drag = true;
+    }
+    ui::view(ui::column([ui::heading("Contacts"), list]))
 }

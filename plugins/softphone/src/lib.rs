@@ -220,10 +220,16 @@ impl Plugin for Softphone {
                 let number = std::mem::take(&mut self.form().dial_input);
                 self.engine.request(Request::Dial { number, hide_caller_id: false })
             }
-            (key, UiAction::Clicked) if key.starts_with("key_") => {
-                let k = key.trim_start_matches("key_");
-                self.form().dial_input.push_str(k);
+            ("keypad", UiAction::KeyPressed { key }) => {
+                self.form().dial_input.push_str(&key);
                 Ok(Value::Null)
+            }
+            // A contact dropped on the dial field: a chat contact (`conv:bob@example.com`)
+            // or a recent call (`call:201`) is called by its user part.
+            ("dial_drop", UiAction::Dropped { source_row: Some(row), .. }) => {
+                let who = row.split_once(':').map_or(row.as_str(), |(_, rest)| rest);
+                let number = who.split('@').next().unwrap_or(who).to_string();
+                self.engine.request(Request::Dial { number, hide_caller_id: false })
             }
             ("transfer_to", UiAction::Changed { value }) => {
                 self.form().transfer_input = value.as_str().unwrap_or_default().to_string();

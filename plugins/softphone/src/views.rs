@@ -54,13 +54,15 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
         ui::toggle("dnd", "Do not disturb", s.dnd),
         ui::toggle("call_waiting", "Call waiting", s.call_waiting),
     ]));
-    children.push(ui::row([
-        ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"),
-        ui::button("dial", "Call"),
-    ]));
-    for keys in KEYS {
-        children.push(ui::row(keys.iter().map(|k| ui::button(format!("key_{k}"), k.to_string()))));
-    }
+    // Drop a contact (from any plugin's list) here to call them.
+    children.push(ui::drop_target(
+        "dial_drop",
+        ui::row([
+            ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"),
+            ui::primary("dial", "Call"),
+        ]),
+    ));
+    children.push(ui::keypad("keypad"));
     // Two connected calls and no conference yet: offer the 3-way merge.
     let live: Vec<&CallSnapshot> =
         s.calls.iter().filter(|c| matches!(c.event.state.as_str(), "connected" | "held")).collect();
