@@ -25,14 +25,24 @@ use eframe::egui;
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Instant,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use ucdesk_kernel::{Kernel, PluginInfo, PluginState, control::ControlServer};
 use ucdesk_plugin_api::{PanelSlot, view::View};
 
 /// How many modules the toolbar shows before the three dots (the manual).
 pub const TOOLBAR_MODULES: usize = 6;
+
+/// How often the shell tells the presence provider how long the user has been idle.
+pub const ACTIVITY_REPORT: Duration = Duration::from_secs(30);
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 /// What the background activation hands to the UI.
 #[derive(Default)]
@@ -164,6 +174,10 @@ pub struct Shell {
     listening: bool,
     title: String,
     on_top: Option<bool>,
+    /// When the user last touched the window (unix seconds), for "away when idle".
+    last_input: Arc<AtomicU64>,
+    /// Stops the activity reporter with the shell.
+    closing: Arc<AtomicBool>,
     /// When the process started, to report the time to the first frame and to the
     /// main window with every plugin running (benchmarks).
     started_at: Option<Instant>,
@@ -210,6 +224,8 @@ impl Shell {
             on_top: None,
             started_at: None,
             first_frame_reported: false,
+            last_input: Arc::new(AtomicU64::new(unix_now())),
+            closing: Arc::default(),
         };
         let auto = shell.logins.auto_login.clone().and_then(|n| shell.logins.get(&n).cloned());
         if let Some(login) = auto {
@@ -249,8 +265,10 @@ impl Shell {
     fn start(&mut self) {
         self.phase = Phase::Starting;
         let (kernel, boot) = (self.kernel.clone(), self.boot.clone());
+        let (last_input, closing) = (self.last_input.clone(), self.closing.clone());
         std::thread::spawn(move || {
             kernel.activate();
+            report_activity(kernel.clone(), last_input, closing);
             let server = ControlServer::start(kernel);
             let mut b = boot.lock().unwrap_or_else(|p| p.into_inner());
             match server {
@@ -297,6 +315,9 @@ impl Shell {
             let repaint = ctx.clone();
             self.kernel.set_view_listener(move |_, _| repaint.request_repaint());
             self.notifier.listen(&self.kernel, &ctx);
+        }
+        if ctx.input(|i| !i.events.is_empty() || i.pointer.is_moving()) {
+            self.last_input.store(unix_now(), Ordering::Relaxed);
         }
         if let Some(at) = self.started_at
             && !std::mem::replace(&mut self.first_frame_reported, true)
@@ -655,6 +676,37 @@ impl Shell {
     /// Saves what must survive a restart (the layout).
     pub fn save_layout(&self) {
         self.dock.save(&self.config);
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Tells the presence provider (`presence.activity`) every [`ACTIVITY_REPORT`] how long
+/// the user has not touched the window, so "away from desktop when inactive" works (the
+/// provider decides what idle time means away). Its own thread: a report never costs a
+/// frame. Stops with the shell, or when no plugin provides presence.
+fn report_activity(kernel: Kernel, last_input: Arc<AtomicU64>, closing: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new().name("shell-activity".into()).spawn(move || {
+        while !closing.load(Ordering::Relaxed) {
+            let idle = unix_now().saturating_sub(last_input.load(Ordering::Relaxed));
+            let request = serde_json::to_vec(&serde_json::json!({ "idle_seconds": idle })).expect("json");
+            match kernel.call("presence.activity", request, Duration::from_secs(5)) {
+                Err(e) if e.kind == ucdesk_plugin_api::CallErrorKind::UnknownService => return,
+                Err(e) => tracing::debug!("presence.activity: {e}"),
+                Ok(_) => {}
+            }
+            let until = Instant::now() + ACTIVITY_REPORT;
+            while Instant::now() < until && !closing.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("away-when-idle is off: {e}");
     }
 }
 

@@ -166,6 +166,24 @@ fn toolbar_panel_button_event_and_a_new_view() {
 }
 
 #[test]
+fn the_shell_reports_idle_time_to_the_presence_provider() {
+    let s = Setup::new();
+    let h = running(s.logged_in(None));
+    let deadline = Instant::now() + WAIT;
+    let reports = loop {
+        let answer =
+            h.state().kernel().call("widgets.activity", b"null".to_vec(), Duration::from_secs(5)).unwrap();
+        let reports: Vec<u64> = serde_json::from_slice(&answer).unwrap();
+        if !reports.is_empty() {
+            break reports;
+        }
+        assert!(Instant::now() < deadline, "no presence.activity report");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(reports[0] < 60, "just started, so barely idle: {reports:?}");
+}
+
+#[test]
 fn unknown_nodes_render_a_placeholder_and_every_kind_draws() {
     let s = Setup::new();
     let mut h = running(s.logged_in(None));

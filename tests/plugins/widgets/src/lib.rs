@@ -24,6 +24,8 @@ struct State {
     image: String,
     /// Only the table (the frame benchmark).
     table_only: bool,
+    /// What the shell reported to `presence.activity`, in order.
+    idle_reports: Vec<u64>,
 }
 
 pub struct Widgets {
@@ -183,6 +185,10 @@ impl Plugin for Widgets {
             .service("widgets.events", "The UI events received so far")
             .service("widgets.table", "{rows, cols, hz}: the table's size and refresh rate")
             .service("widgets.devices", "{class} -> [{id, name}]: two pretend microphones")
+            // Stands in for a presence provider: records the shell's idle reports.
+            .provides("presence")
+            .service("presence.activity", "{idle_seconds}: recorded")
+            .service("widgets.activity", "The idle reports received so far")
             .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
             .setting(
                 "rows",
@@ -259,6 +265,12 @@ impl Plugin for Widgets {
     fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
         match call.service() {
             "widgets.events" => Ok(serde_json::to_value(&lock(&self.state).events).unwrap_or_default()),
+            "presence.activity" => {
+                let idle: u64 = call.arg("idle_seconds")?;
+                lock(&self.state).idle_reports.push(idle);
+                Ok(json!({}))
+            }
+            "widgets.activity" => Ok(json!(lock(&self.state).idle_reports)),
             "widgets.devices" => {
                 Ok(json!([{"id": "usb-mic", "name": "USB Microphone"}, {"id": "hdmi", "name": "HDMI"}]))
             }
