@@ -225,6 +225,13 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     .expect("untrusted_certificate");
     let fp = s["fingerprint"].as_str().unwrap().to_string();
     assert_eq!(fp.len(), 32 * 3 - 1, "{fp}");
+    // The window asks in a dialog that offers exactly this certificate.
+    let status = wait_for(T, || {
+        let v = bob.run_ok(&["view", "chat", "status"]);
+        v.contains(r#""kind":"dialog""#).then_some(v)
+    })
+    .expect("a trust dialog in the status item");
+    assert!(status.contains(&format!("trust:{fp}")), "{status}");
     assert!(d.call("chat.trust_certificate", json!({"fingerprint": "00:11"})).is_err());
     d.call("chat.trust_certificate", json!({"fingerprint": fp})).unwrap();
     wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))

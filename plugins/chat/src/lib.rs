@@ -119,7 +119,7 @@ impl Plugin for Chat {
                 ctx.publish_view("conversation", &views::conversation(&s, &form));
                 ctx.publish_view("contacts", &views::contacts(&s));
                 ctx.publish_view("presence", &views::presence(&s, &form));
-                ctx.publish_view("status", &views::status(&s));
+                ctx.publish_view("status", &views::status(&s, &form));
             })
         };
         let engine = Engine::start(ctx.clone(), store, republish)
@@ -204,7 +204,7 @@ impl Plugin for Chat {
             "search" => Ok(views::search(&form)),
             "contacts" => Ok(views::contacts(&s)),
             "presence" => Ok(views::presence(&s, &form)),
-            "status" => Ok(views::status(&s)),
+            "status" => Ok(views::status(&s, &form)),
             other => Err(Error::new(format!("chat has no panel {other}"))),
         }
     }
@@ -327,6 +327,10 @@ impl Plugin for Chat {
                 self.engine.request(Request::SetPresence(set))
             }
             ("trust", UiAction::Clicked) => self.trust(arg).map(|()| Value::Null).map_err(|e| e.to_string()),
+            ("trust_cancel", UiAction::Clicked) | ("trust_dialog", UiAction::DialogClosed) => {
+                self.form().trust_dismissed = self.snapshot().connection.fingerprint.clone();
+                Ok(Value::Null)
+            }
             _ => Ok(Value::Null),
         };
         if let Err(e) = result {
@@ -337,6 +341,7 @@ impl Plugin for Chat {
         self.ctx.publish_view("chats", &views::chats(&s, &form));
         self.ctx.publish_view("search", &views::search(&form));
         self.ctx.publish_view("presence", &views::presence(&s, &form));
+        self.ctx.publish_view("status", &views::status(&s, &form));
         Ok(())
     }
 

@@ -22,6 +22,8 @@ pub struct Form {
     pub status_message: String,
     /// The list shows closed conversations too.
     pub show_closed: bool,
+    /// The untrusted certificate the user said "not now" to: not asked again.
+    pub trust_dismissed: Option<String>,
 }
 
 fn connection_line(s: &Snapshot) -> Node {
@@ -310,8 +312,32 @@ pub fn presence(s: &Snapshot, form: &Form) -> View {
 }
 
 /// The status-bar item: the chat connection in a word, with the outbox when it waits.
-pub fn status(s: &Snapshot) -> View {
-    ui::view(connection_line(s))
+///
+/// An untrusted server certificate is asked about once, in a dialog (the manual: "allow
+/// connecting with insecure certificate" asks once per server); "Not now" keeps the
+/// button in the status line for later.
+pub fn status(s: &Snapshot, form: &Form) -> View {
+    let c = &s.connection;
+    let mut children = vec![connection_line(s)];
+    if c.state == ConnectionState::UntrustedCertificate
+        && let Some(fp) = &c.fingerprint
+        && form.trust_dismissed.as_ref() != Some(fp)
+    {
+        children.push(ui::dialog(
+            "trust_dialog",
+            "Untrusted server certificate",
+            [
+                ui::text("The chat server's certificate is not signed by an authority this computer trusts."),
+                ui::text("Allow connecting only if your administrator confirms this fingerprint:"),
+                ui::selectable(format!("SHA-256 {fp}")),
+                ui::row([
+                    ui::danger(format!("trust:{fp}"), "Allow connecting"),
+                    ui::button("trust_cancel", "Not now"),
+                ]),
+            ],
+        ));
+    }
+    ui::view(ui::column(children))
 }
 
 /// Contacts' presence: status, message, devices, phone, last seen.
