@@ -666,6 +666,14 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
     host.stop().unwrap();
 }
 
+/// The first node of `kind` in a view tree.
+fn find_kind(node: &Value, kind: &str) -> Option<Value> {
+    if node["kind"] == kind {
+        return Some(node.clone());
+    }
+    node["children"].as_array()?.iter().find_map(|c| find_kind(c, kind))
+}
+
 /// The first row id of the list `list` in a view tree.
 fn find_row(node: &Value, list: &str) -> Option<String> {
     if node["kind"] == "list" && node["id"] == list {
@@ -823,6 +831,25 @@ fn images_carry_a_preview_and_forwards_carry_the_files() {
         base64::engine::general_purpose::STANDARD.decode(&thumb["data:image/jpeg;base64,".len()..]).unwrap();
     let preview = image::load_from_memory(&jpeg).unwrap();
     assert_eq!((preview.width(), preview.height()), (160, 120), "fits 160x160, aspect kept");
+    // Opened in bob's window, the conversation shows the preview as an image the chat
+    // handed to the shell (by hash, not inside the tree).
+    use ucdesk_kernel::control::Request;
+    use ucdesk_plugin_api::view::{UiAction, UiEvent};
+    let open = UiEvent {
+        widget: "conversations".into(),
+        action: UiAction::Selected { row: "conv:alice@localhost".into() },
+    };
+    b.client().request(&Request::Ui { plugin: "chat".into(), panel: "chats".into(), event: open }).unwrap();
+    let image = wait_for(T, || {
+        let v = b
+            .client()
+            .request(&Request::View { plugin: "chat".into(), panel: "conversation".into() })
+            .ok()?;
+        find_kind(&v["root"], "image")
+    })
+    .expect("an image node in the conversation");
+    assert_eq!((image["width"].as_f64(), image["height"].as_f64()), (Some(160.0), Some(120.0)), "{image}");
+    assert_eq!(image["alt"], "photo.png");
 
     // Bob forwards it to carol: the file goes along, attributed to alice.
     let fwd = b

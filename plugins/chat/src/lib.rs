@@ -114,7 +114,8 @@ impl Plugin for Chat {
             Arc::new(move || {
                 let Some(snap) = slot.lock().ok().and_then(|s| s.clone()) else { return };
                 let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let form = form.lock().unwrap_or_else(|p| p.into_inner());
+                let mut form = form.lock().unwrap_or_else(|p| p.into_inner());
+                views::publish_previews(&ctx, &s, &mut form);
                 ctx.publish_view("chats", &views::chats(&s, &form));
                 ctx.publish_view("conversation", &views::conversation(&s, &form));
                 ctx.publish_view("contacts", &views::contacts(&s));
@@ -197,10 +198,13 @@ impl Plugin for Chat {
 
     fn view(&mut self, panel: &str) -> Result<View, Error> {
         let s = self.snapshot();
-        let form = self.form();
+        let mut form = self.form();
         match panel {
             "chats" => Ok(views::chats(&s, &form)),
-            "conversation" => Ok(views::conversation(&s, &form)),
+            "conversation" => {
+                views::publish_previews(&self.ctx, &s, &mut form);
+                Ok(views::conversation(&s, &form))
+            }
             "search" => Ok(views::search(&form)),
             "contacts" => Ok(views::contacts(&s)),
             "presence" => Ok(views::presence(&s, &form)),

@@ -1,7 +1,10 @@
-//! The chat's panels as view trees: the conversation list with the user's presence
-//! selector, the open conversation, search results, and contacts' presence.
+//! The chat's panels as view trees: the conversation list, the open conversation (with
+//! image previews), search results, contacts' presence, the user card's presence
+//! selector and the status item.
 
 use crate::engine::Snapshot;
+use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
+use std::collections::HashMap;
 use ucdesk_sdk::contract::chat::{
     ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState, SearchResults, TransferState,
 };
@@ -24,6 +27,33 @@ pub struct Form {
     pub show_closed: bool,
     /// The untrusted certificate the user said "not now" to: not asked again.
     pub trust_dismissed: Option<String>,
+    /// Image previews handed to the shell: the thumbnail's data URI -> (image hash,
+    /// width, height). See [`publish_previews`].
+    pub previews: HashMap<String, (String, f32, f32)>,
+}
+
+/// How many previews the form remembers before starting over (the shell keeps the
+/// images; forgetting only means publishing one again).
+const PREVIEWS_KEPT: usize = 256;
+
+/// Hands the shell the previews of the open conversation's images that it does not
+/// have yet (`Context::publish_image`), so the conversation can show them by hash.
+pub fn publish_previews(ctx: &Context, s: &Snapshot, form: &mut Form) {
+    for f in s.open_messages.iter().flat_map(|m| &m.files) {
+        let Some(uri) = &f.thumbnail else { continue };
+        if form.previews.contains_key(uri) {
+            continue;
+        }
+        let Some(bytes) = uri.split_once(";base64,").and_then(|(_, b64)| BASE64.decode(b64).ok()) else {
+            continue;
+        };
+        let Ok(img) = image::load_from_memory(&bytes) else { continue };
+        if form.previews.len() >= PREVIEWS_KEPT {
+            form.previews.clear();
+        }
+        let hash = ctx.publish_image(&bytes);
+        form.previews.insert(uri.clone(), (hash, img.width() as f32, img.height() as f32));
+    }
 }
 
 fn connection_line(s: &Snapshot) -> Node {
@@ -164,7 +194,7 @@ fn size(bytes: u64) -> String {
     }
 }
 
-fn message_row(m: &Message, me: &str) -> Vec<Node> {
+fn message_row(m: &Message, me: &str, previews: &HashMap<String, (String, f32, f32)>) -> Vec<Node> {
     let who = if m.from == me { "Me".to_string() } else { local(&m.from).to_string() };
     let mark = match (m.direction, m.state) {
         (Direction::Inbound, _) => "",
@@ -209,6 +239,9 @@ fn message_row(m: &Message, me: &str) -> Vec<Node> {
             _ => {}
         }
         rows.push(ui::row(line));
+        if let Some((hash, w, h)) = f.thumbnail.as_ref().and_then(|t| previews.get(t)) {
+            rows.push(ui::image(hash.clone(), *w, *h, f.name.clone()));
+        }
     }
     if !m.reactions.is_empty() {
         let r: Vec<String> = m.reactions.iter().map(|(e, who)| format!("{e} {}", who.len())).collect();
@@ -249,7 +282,7 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
         if s.first_unread.as_ref() == Some(&m.id) {
             children.push(ui::styled("New messages", TextStyle::Strong));
         }
-        children.extend(message_row(m, &me));
+        children.extend(message_row(m, &me, &form.previews));
     }
     if let Some(who) = s.typing.get(open).filter(|w| !w.is_empty()) {
         let text = if who.len() == 1 {
