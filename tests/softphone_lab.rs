@@ -306,6 +306,15 @@ fn a_restarted_registrar_gets_the_registration_back() {
     set(&p, "softphone.keep_alive_interval", "5");
     let d = p.daemon();
     wait_registration(&d, "registered");
+    // While the registrar is up its answers to the keep-alives keep the registration as
+    // it is: over two intervals, no re-registration.
+    let registrations = Lines::spawn(p.command(&["events", "--topic", "phone.registration"]));
+    std::thread::sleep(Duration::from_secs(12));
+    let mut seen = Vec::new();
+    while let Some(line) = registrations.next(Duration::from_millis(100)) {
+        seen.push(line);
+    }
+    assert!(!seen.iter().any(|l| l.contains("registering")), "pings went unanswered: {seen:?}");
     k.stop();
     // The keep-alive notices the registrar is gone.
     let lost = wait_for(Duration::from_secs(30), || {

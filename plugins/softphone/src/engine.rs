@@ -2058,8 +2058,9 @@ async fn options_ping(endpoint: &EndpointInnerRef, uri: &rsip::Uri, target: &Tar
     let from = rsip::typed::From { display_name: None, uri: uri.clone(), params: vec![] }
         .with_tag(util::random_token(10).into());
     let to = rsip::typed::To { display_name: None, uri: uri.clone(), params: vec![] };
-    let mut req = endpoint.make_request(rsip::Method::Options, uri.clone(), via, from, to, 1, None);
-    req.headers.push(rsip::headers::CallId::new(format!("{}@ucdesk", util::random_token(16))).into());
+    // make_request gives it a Call-ID already: a second one makes the request malformed,
+    // and Kamailio drops it unanswered (every ping then looked like an outage).
+    let req = endpoint.make_request(rsip::Method::Options, uri.clone(), via, from, to, 1, None);
     let Ok(key) = TransactionKey::from_request(&req, TransactionRole::Client) else { return false };
     let mut tx = Transaction::new_client(key, req, endpoint.clone(), None);
     tx.destination = Some(sip_addr(target));
