@@ -5,40 +5,23 @@
 
 use egui_kittest::{Harness, kittest::Queryable};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use ucdesk_shell::Shell;
-use ucdesk_tests::{Profile, plugin_lib, target_dir, wait_for};
+use ucdesk_tests::lab::DemoLab;
+use ucdesk_tests::{Profile, plugin_lib, wait_for};
 
 const T: Duration = Duration::from_secs(20);
-
-fn demo(args: &[&Path]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/demo.sh");
-    let out = Command::new(script).args(args).output().expect("demo.sh runs");
-    assert!(out.status.success(), "demo.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Stops the demo lab however the test ends.
-struct Lab(tempfile::TempDir);
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        demo(&[Path::new("stop"), self.0.path()]);
-    }
-}
 
 #[test]
 fn the_demo_lab_answers_calls_and_chats() {
     // The profile's passwords are in its encrypted file (demo.sh), for this process too.
     // SAFETY: set before this test starts any thread.
     unsafe { std::env::set_var("UCDESK_SECRET_STORE", "file") };
-    let lab = Lab(tempfile::tempdir().unwrap());
-    demo(&[Path::new("start"), lab.0.path()]);
+    let lab = DemoLab::start();
     let p = Profile::new()
         .with_library(&plugin_lib("softphone"), "softphone")
         .with_library(&plugin_lib("chat"), "chat");
-    demo(&[Path::new("profile"), lab.0.path(), p.home.path(), &target_dir()]);
+    lab.log_in(&p);
     let d = p.daemon();
     wait_for(T, || {
         d.call("phone.status", json!(null)).ok().filter(|s| s["registration"]["state"] == "registered")

@@ -55,10 +55,6 @@ impl Dock {
         }
     }
 
-    pub fn contains(&self, pane: &Pane) -> bool {
-        self.tree.tiles.find_pane(pane).is_some() || self.popped.contains(pane)
-    }
-
     /// Shows `pane`: brings its tab forward, or adds it as a new tab.
     pub fn open(&mut self, pane: Pane) {
         if self.popped.contains(&pane) {

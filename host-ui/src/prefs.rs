@@ -4,7 +4,7 @@
 //! cannot be changed; every change goes through the kernel, which checks it.
 
 use crate::i18n::Strings;
-use eframe::egui::{self, RichText};
+use eframe::egui;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{
@@ -441,9 +441,4 @@ fn plugin_pages(kernel: Option<&Kernel>) -> Vec<(String, String, Vec<SettingDecl
             })
         })
         .collect()
-}
-
-/// Small label helper for the module toolbar's badges.
-pub fn badge_text(n: u32) -> RichText {
-    RichText::new(if n > 99 { "99+".to_string() } else { n.to_string() }).small().strong()
 }

@@ -27,18 +27,6 @@ pub trait Pictures {
     fn frame(&mut self, ctx: &egui::Context, plugin: &str, surface: &str) -> Option<egui::TextureHandle>;
 }
 
-/// A picture source with nothing in it (tests and benchmarks of pure layout).
-pub struct NoPictures;
-
-impl Pictures for NoPictures {
-    fn image(&mut self, _: &egui::Context, _: &str) -> Option<egui::TextureHandle> {
-        None
-    }
-    fn frame(&mut self, _: &egui::Context, _: &str, _: &str) -> Option<egui::TextureHandle> {
-        None
-    }
-}
-
 /// A toast a view asked for, for the shell's notification area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToastRequest {
@@ -137,33 +125,34 @@ pub fn fonts() -> egui::FontDefinitions {
     fonts
 }
 
-/// Every icon name [`icon`] knows (for the glyph test).
-pub const ICON_NAMES: [&str; 19] = [
-    "call", "hangup", "chat", "search", "contacts", "recent", "sms", "fax", "meetings", "settings",
-    "headset", "agent", "crm", "calendar", "mute", "warning", "video", "history", "unknown",
+/// The shell's icon set: names plugins use, drawn with the bundled fonts' symbols.
+pub const ICONS: [(&str, &str); 21] = [
+    ("call", "📞"),
+    ("phone", "📞"),
+    ("hangup", "☎"),
+    ("chat", "💬"),
+    ("search", "🔍"),
+    ("contacts", "👥"),
+    ("recent", "🕒"),
+    ("history", "🕒"),
+    ("sms", "✉"),
+    ("fax", "📠"),
+    ("meetings", "🎥"),
+    ("video", "🎥"),
+    ("settings", "⚙"),
+    ("headset", "🎧"),
+    ("agent", "👤"),
+    ("supervisor", "👤"),
+    ("crm", "📇"),
+    ("calendar", "📅"),
+    ("outlook", "📅"),
+    ("mute", "🔇"),
+    ("warning", symbol::WARNING),
 ];
 
-/// The shell's icon set: names plugins use, drawn with the default font's symbols.
+/// An icon by name; a small square for names the set does not have.
 pub fn icon(name: &str) -> &'static str {
-    match name {
-        "call" | "phone" => "📞",
-        "hangup" => "☎",
-        "chat" => "💬",
-        "search" => "🔍",
-        "contacts" => "👥",
-        "recent" | "history" => "🕒",
-        "sms" => "✉",
-        "fax" => "📠",
-        "meetings" | "video" => "🎥",
-        "settings" => "⚙",
-        "headset" => "🎧",
-        "agent" | "supervisor" => "👤",
-        "crm" => "📇",
-        "calendar" | "outlook" => "📅",
-        "mute" => "🔇",
-        "warning" => "⚠",
-        _ => "▪",
-    }
+    ICONS.iter().find(|(n, _)| *n == name).map_or("▪", |(_, s)| s)
 }
 
 /// Renders `node`; interactions are appended to `cx.out`.

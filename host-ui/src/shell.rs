@@ -16,7 +16,7 @@ use crate::{
     dock::{Behavior, Dock, Pane},
     i18n::Strings,
     notify::Notifier,
-    prefs::{PrefsWindow, ShellPrefs, badge_text},
+    prefs::{PrefsWindow, ShellPrefs},
     render::{Cx, PanelState, Pictures, ToastRequest, icon, node_ui},
     textures::KernelPictures,
     wizard::{self, Logins, Wizard, WizardAction},
@@ -279,10 +279,9 @@ impl Shell {
         });
     }
 
-    /// The panels plugins contribute, in plugin order; locked plugins contribute
+    /// The panels `plugins` contribute, in plugin order; locked plugins contribute
     /// nothing (the manual: an unlicensed module is not shown at all).
-    pub fn contributions(&self) -> Vec<Contribution> {
-        let plugins: Vec<PluginInfo> = self.kernel.plugins();
+    fn contributions(&self, plugins: &[PluginInfo]) -> Vec<Contribution> {
         let mut out = Vec::new();
         for p in plugins.iter().filter(|p| p.state != PluginState::Locked) {
             let Some(m) = self.kernel.manifest(&p.id) else { continue };
@@ -417,7 +416,9 @@ impl Shell {
 
     fn main_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        let all = self.contributions();
+        // One look at the plugin table and the open panes per frame.
+        let plugins = self.kernel.plugins();
+        let all = self.contributions(&plugins);
         let modules: Vec<&Contribution> = all.iter().filter(|c| c.slot == PanelSlot::Module).collect();
         let active = |c: &&Contribution| c.state == PluginState::Active;
         self.dock.retain(|p| all.iter().any(|c| c.pane == *p && c.state == PluginState::Active));
@@ -441,13 +442,14 @@ impl Shell {
                 ui.strong(self.strings.t("app-title"));
                 ui.separator();
                 let (shown, rest) = modules.split_at(modules.len().min(TOOLBAR_MODULES));
+                let visible = self.dock.visible();
                 for c in shown {
-                    self.module_button(ui, c);
+                    self.module_button(ui, c, &visible);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.menu_button(crate::render::symbol::MORE, |ui| {
                         for c in rest {
-                            self.module_button(ui, c);
+                            self.module_button(ui, c, &visible);
                         }
                         if !rest.is_empty() {
                             ui.separator();
@@ -485,7 +487,7 @@ impl Shell {
                 if let Some(e) = &self.boot.lock().unwrap_or_else(|p| p.into_inner()).error {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
-                for p in self.kernel.plugins().iter().filter(|p| {
+                for p in plugins.iter().filter(|p| {
                     matches!(
                         p.state,
                         PluginState::Failed
@@ -571,7 +573,7 @@ impl Shell {
             let mut open = true;
             egui::Window::new(self.strings.t("plugins")).open(&mut open).show(&ctx, |ui| {
                 egui::Grid::new("plugin-states").striped(true).show(ui, |ui| {
-                    for p in self.kernel.plugins().iter().filter(|p| p.state != PluginState::Locked) {
+                    for p in plugins.iter().filter(|p| p.state != PluginState::Locked) {
                         ui.label(p.name.as_deref().unwrap_or(&p.id));
                         ui.label(p.version.as_deref().unwrap_or("?"));
                         ui.label(p.state.to_string());
@@ -584,7 +586,7 @@ impl Shell {
         }
     }
 
-    fn module_button(&mut self, ui: &mut egui::Ui, c: &Contribution) {
+    fn module_button(&mut self, ui: &mut egui::Ui, c: &Contribution, visible: &[Pane]) {
         let label = match &c.icon {
             Some(i) => format!("{} {}", icon(i), c.title),
             None => c.title.clone(),
@@ -601,11 +603,12 @@ impl Shell {
             return;
         }
         let badge = self.panels.badge(&c.pane.plugin, &c.pane.panel);
-        let open = self.dock.visible().contains(&c.pane);
-        let r = ui.add(egui::Button::selectable(open, label));
+        let r = ui.add(egui::Button::selectable(visible.contains(&c.pane), label));
         if badge > 0 {
+            let text = if badge > 99 { "99+".to_string() } else { badge.to_string() };
+            let fill = ui.visuals().error_fg_color;
             ui.label(
-                badge_text(badge).background_color(ui.visuals().error_fg_color).color(egui::Color32::WHITE),
+                egui::RichText::new(text).small().strong().background_color(fill).color(egui::Color32::WHITE),
             );
         }
         if r.clicked() {

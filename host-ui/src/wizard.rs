@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use ucdesk_kernel::{Kernel, PluginState};
-use ucdesk_plugin_api::{LoginField, SettingKind};
+use ucdesk_plugin_api::{LoginField, SettingDecl, SettingKind};
 
 /// One login profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -134,6 +134,34 @@ pub fn password(kernel: &Kernel, profile: &str) -> Option<String> {
     kernel.shell_secret(&secret_name(profile)).ok().flatten()
 }
 
+/// Every setting a discovered plugin marks with a login field, as `(the plugin's state,
+/// key, declaration)`: what the functions below look at.
+fn login_settings(kernel: &Kernel) -> Vec<(PluginState, String, SettingDecl)> {
+    let mut out = Vec::new();
+    for p in kernel.plugins() {
+        let Some(m) = kernel.manifest(&p.id) else { continue };
+        for s in m.settings.iter().filter(|s| s.login.is_some()) {
+            out.push((p.state, format!("{}.{}", m.id, s.name), s.clone()));
+        }
+    }
+    out
+}
+
+/// A setting that names the account (the user or the address).
+fn is_account(s: &SettingDecl) -> bool {
+    matches!(s.login, Some(LoginField::User | LoginField::Address))
+}
+
+/// A text setting's value, when it is set to something.
+fn text_value(kernel: &Kernel, key: &str) -> Option<String> {
+    kernel
+        .setting(key)
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// Writes `login` into every setting a discovered plugin marks with a login field
 /// (the kernel must have scanned). Returns how many settings it filled.
 pub fn apply(kernel: &Kernel, login: &Login, password: Option<&str>) -> Result<usize, LoginError> {
@@ -141,27 +169,27 @@ pub fn apply(kernel: &Kernel, login: &Login, password: Option<&str>) -> Result<u
         return Err(LoginError::Missing("the server address and the user are needed".into()));
     }
     let mut filled = 0;
-    for p in kernel.plugins().into_iter().filter(|p| p.state != PluginState::Locked) {
-        let Some(m) = kernel.manifest(&p.id) else { continue };
-        for s in &m.settings {
-            let Some(field) = s.login else { continue };
-            let key = format!("{}.{}", m.id, s.name);
-            if kernel.setting_locked(&key) {
-                continue;
-            }
-            if s.kind == SettingKind::Secret {
+    for (_, key, s) in
+        login_settings(kernel).into_iter().filter(|(state, _, _)| *state != PluginState::Locked)
+    {
+        if kernel.setting_locked(&key) {
+            continue;
+        }
+        let setting = |reason: String| LoginError::Setting { setting: key.clone(), reason };
+        match (&s.kind, s.login) {
+            (SettingKind::Secret, _) => {
                 if let Some(pw) = password {
-                    kernel
-                        .set_secret(&key, pw)
-                        .map_err(|e| LoginError::Setting { setting: key.clone(), reason: e.to_string() })?;
+                    kernel.set_secret(&key, pw).map_err(|e| setting(e.to_string()))?;
                     filled += 1;
                 }
-                continue;
             }
-            kernel
-                .set_setting(&key, Value::String(login.field(field)))
-                .map_err(|e| LoginError::Setting { setting: key.clone(), reason: e.to_string() })?;
-            filled += 1;
+            (_, Some(field)) => {
+                kernel
+                    .set_setting(&key, Value::String(login.field(field)))
+                    .map_err(|e| setting(e.to_string()))?;
+                filled += 1;
+            }
+            (_, None) => {}
         }
     }
     Ok(filled)
@@ -170,11 +198,7 @@ pub fn apply(kernel: &Kernel, login: &Login, password: Option<&str>) -> Result<u
 /// Whether any plugin the user has (not locked) takes an account from the login; with
 /// none (only plugins without accounts) there is nothing to log in to.
 pub fn needs_login(kernel: &Kernel) -> bool {
-    kernel.plugins().iter().filter(|p| p.state != PluginState::Locked).any(|p| {
-        kernel.manifest(&p.id).is_some_and(|m| {
-            m.settings.iter().any(|s| matches!(s.login, Some(LoginField::User | LoginField::Address)))
-        })
-    })
+    login_settings(kernel).iter().any(|(state, _, s)| *state != PluginState::Locked && is_account(s))
 }
 
 /// Who is logged in, as the plugins' accounts say: `(user, address)` from the first
@@ -182,22 +206,13 @@ pub fn needs_login(kernel: &Kernel) -> bool {
 pub fn identity(kernel: &Kernel) -> Option<(String, String)> {
     let mut user = None;
     let mut address = None;
-    for p in kernel.plugins().into_iter().filter(|p| p.state != PluginState::Locked) {
-        let Some(m) = kernel.manifest(&p.id) else { continue };
-        for s in &m.settings {
-            let value = || {
-                kernel
-                    .setting(&format!("{}.{}", m.id, s.name))
-                    .ok()
-                    .flatten()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .filter(|v| !v.trim().is_empty())
-            };
-            match s.login {
-                Some(LoginField::User) if user.is_none() => user = value(),
-                Some(LoginField::Address) if address.is_none() => address = value(),
-                _ => {}
-            }
+    for (_, key, s) in
+        login_settings(kernel).into_iter().filter(|(state, _, _)| *state != PluginState::Locked)
+    {
+        match s.login {
+            Some(LoginField::User) if user.is_none() => user = text_value(kernel, &key),
+            Some(LoginField::Address) if address.is_none() => address = text_value(kernel, &key),
+            _ => {}
         }
     }
     let address = address.or_else(|| user.clone())?;
@@ -208,19 +223,7 @@ pub fn identity(kernel: &Kernel) -> Option<(String, String)> {
 /// Whether some plugin already has an account (set up from the command line or by an
 /// earlier login): then the shell starts without asking.
 pub fn configured(kernel: &Kernel) -> bool {
-    kernel.plugins().iter().any(|p| {
-        kernel.manifest(&p.id).is_some_and(|m| {
-            m.settings.iter().any(|s| {
-                matches!(s.login, Some(LoginField::User | LoginField::Address))
-                    && kernel
-                        .setting(&format!("{}.{}", m.id, s.name))
-                        .ok()
-                        .flatten()
-                        .and_then(|v| v.as_str().map(|t| !t.trim().is_empty()))
-                        .unwrap_or(false)
-            })
-        })
-    })
+    login_settings(kernel).iter().any(|(_, key, s)| is_account(s) && text_value(kernel, key).is_some())
 }
 
 /// What the user asked the login window for.

@@ -10,17 +10,11 @@
 
 use serde_json::json;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use ucdesk_tests::{Profile, Xvfb, plugin_lib, target_dir, wait_for};
-
-fn demo(args: &[&Path]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/demo.sh");
-    let out = Command::new(script).args(args).output().expect("demo.sh runs");
-    assert!(out.status.success(), "demo.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use ucdesk_tests::lab::DemoLab;
+use ucdesk_tests::{Profile, Xvfb, plugin_lib, wait_for};
 
 /// utime + stime of a process.
 fn cpu(pid: u32) -> Duration {
@@ -89,13 +83,12 @@ fn median(mut v: Vec<u64>) -> u64 {
 fn main() {
     let idle: u64 = std::env::var("BENCH_IDLE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
     let starts: usize = std::env::var("BENCH_STARTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let lab = tempfile::tempdir().unwrap();
-    demo(&[Path::new("start"), lab.path()]);
+    let lab = DemoLab::start();
     let p = Profile::new()
         .with_library(&plugin_lib("softphone"), "softphone")
         .with_library(&plugin_lib("chat"), "chat")
         .with_hello();
-    demo(&[Path::new("profile"), lab.path(), p.home.path(), &target_dir()]);
+    lab.log_in(&p);
     let x = Xvfb::start();
 
     let mut firsts = Vec::new();
@@ -129,7 +122,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(idle));
     let d_idle = (cpu(pid) - c0).as_secs_f64() / idle as f64 * 100.0;
     drop(d);
-    demo(&[Path::new("stop"), lab.path()]);
+    drop(lab);
 
     let (first, main) = (median(firsts), median(mains));
     println!("softphone + chat + hello, logged in to the demo lab, Xvfb + Mesa llvmpipe (GL)");
