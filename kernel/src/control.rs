@@ -96,6 +96,16 @@ fn error_line(kind: &str, message: impl std::fmt::Display) -> Value {
     json!({"error": {"kind": kind, "message": message.to_string()}})
 }
 
+/// A service call's error: its kind, and for a refusal the provider's reason
+/// (`bad_request`, `not_ready`, ...), with the message as a person reads it.
+fn call_error_line(e: &ucdesk_plugin_api::CallError) -> Value {
+    let mut line = error_line(call_kind(e.kind), e.text());
+    if let Some(reason) = e.reason() {
+        line["error"]["reason"] = json!(reason.as_str());
+    }
+    line
+}
+
 /// The value of a `setting_set`: JSON as given, or command-line text parsed for the
 /// setting's kind.
 fn setting_value(
@@ -247,7 +257,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
                     Ok(v) => json!({"ok": v}),
                     Err(e) => error_line("protocol", format!("{service} answered non-JSON: {e}")),
                 },
-                Err(e) => error_line(call_kind(e.kind), &e.message),
+                Err(e) => call_error_line(&e),
             }
         }
         Request::SettingGet { key } => match kernel.setting(&key) {
@@ -273,7 +283,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
         },
         Request::Ui { plugin, panel, event } => match kernel.ui_event(&plugin, &panel, &event) {
             Ok(()) => json!({"ok": null}),
-            Err(e) => error_line(call_kind(e.kind), &e.message),
+            Err(e) => call_error_line(&e),
         },
         Request::Events { .. } => error_line("bad_request", "events is answered by streaming"),
     }

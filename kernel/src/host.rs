@@ -144,14 +144,17 @@ impl Host for PluginHost {
         let Some(k) = self.inner.upgrade() else {
             return RResult::RErr("the kernel is gone".into());
         };
-        let value = match serde_json::from_str(json.as_str()) {
+        let value: serde_json::Value = match serde_json::from_str(json.as_str()) {
             Ok(v) => v,
             Err(e) => return RResult::RErr(format!("not JSON: {e}").into()),
         };
-        k.settings
-            .set(&self.key(name.as_str()), value, &self.manifest)
-            .map_err(|e| RString::from(e.to_string()))
-            .into()
+        match k.settings.set(&self.key(name.as_str()), value.clone(), &self.manifest) {
+            Ok(()) => {
+                k.setting_changed(self.id(), name.as_str(), value);
+                RResult::ROk(())
+            }
+            Err(e) => RResult::RErr(RString::from(e.to_string())),
+        }
     }
 
     fn secret(&self, name: RStr<'_>) -> RResult<ROption<RString>, RString> {

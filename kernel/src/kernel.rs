@@ -294,15 +294,7 @@ impl Kernel {
         let manifest =
             self.manifest(plugin).ok_or_else(|| SettingsError::UnknownPlugin(plugin.to_string()))?;
         self.inner.settings.set(key, value.clone(), &manifest)?;
-        let notice = notices::SettingChanged { name: name.to_string(), value };
-        let event = BusEvent {
-            topic: notices::TOPIC_SETTING_CHANGED.into(),
-            source: "kernel".into(),
-            schema: notices::SettingChanged::SCHEMA.into(),
-            payload: notice.to_bytes(),
-        };
-        // Not running is fine: the plugin reads the new value when it starts.
-        let _ = self.inner.send(plugin, Msg::Notice(Arc::new(event)));
+        self.inner.setting_changed(plugin, name, value);
         Ok(())
     }
 
@@ -544,6 +536,21 @@ impl Inner {
     }
 
     /// Sends a message to a running plugin's mailbox without waiting.
+    /// Tells plugin `id` that its setting `name` changed, whoever changed it (the
+    /// CLI, the preferences page, or the plugin itself from a panel toggle): its
+    /// settings handler is the one place that applies settings.
+    pub(crate) fn setting_changed(&self, id: &str, name: &str, value: Value) {
+        let notice = notices::SettingChanged { name: name.to_string(), value };
+        let event = BusEvent {
+            topic: notices::TOPIC_SETTING_CHANGED.into(),
+            source: "kernel".into(),
+            schema: notices::SettingChanged::SCHEMA.into(),
+            payload: notice.to_bytes(),
+        };
+        // Not running is fine: the plugin reads the new value when it starts.
+        let _ = self.send(id, Msg::Notice(Arc::new(event)));
+    }
+
     pub(crate) fn send(&self, id: &str, msg: Msg) -> Result<(), CallError> {
         let tx = {
             let slots = lock(&self.slots);

@@ -28,6 +28,7 @@ pub trait Contract: Serialize + DeserializeOwned {
 pub const JSON_SCHEMA: &str = "json";
 
 pub mod chat;
+pub mod contact;
 pub mod notify;
 pub mod phone;
 pub mod presence;

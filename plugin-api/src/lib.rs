@@ -27,7 +27,7 @@ mod manifest;
 pub mod view;
 
 pub use abi_stable;
-pub use error::{CallError, CallErrorKind, Fault, FaultKind};
+pub use error::{CallError, CallErrorKind, Fault, FaultKind, Reason};
 pub use library::{
     API_VERSION, OpenError, ROOT_MODULE_SYMBOL, api_compatible, api_version, open_plugin_library,
 };

@@ -1,7 +1,7 @@
 //! The glue between a safe [`Plugin`] and the ABI: the root module, and a wrapper that
 //! turns every panic into a [`Fault`] so that no unwind ever crosses the boundary.
 
-use crate::{Call, Context, Error, Event, Plugin};
+use crate::{Call, Context, Error, Event, Plugin, Services};
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
     sabi_trait::TD_Opaque,
@@ -24,31 +24,48 @@ pub fn root_module<P: Plugin>() -> PluginModRef {
 }
 
 extern "C" fn manifest<P: Plugin>() -> RResult<RString, Fault> {
-    guard("manifest", || Ok(P::manifest().to_json())).map(RString::from)
+    guard("manifest", || {
+        let mut manifest = P::manifest();
+        manifest.services.extend(P::services().declarations());
+        Ok(manifest.to_json())
+    })
+    .map(RString::from)
 }
 
 extern "C" fn instantiate<P: Plugin>(host: HostHandle) -> RResult<PluginBox, Fault> {
-    guard("new", || P::new(Context::new(host))).map(|plugin| {
-        PluginInstance_TO::from_value(Glue { plugin: ManuallyDrop::new(plugin), poisoned: None }, TD_Opaque)
+    guard("new", || Ok((P::services(), P::new(Context::new(host))?))).map(|(services, plugin)| {
+        let glue = Glue { plugin: ManuallyDrop::new(plugin), services, poisoned: None };
+        PluginInstance_TO::from_value(glue, TD_Opaque)
     })
 }
 
 /// A plugin plus what the glue remembers about it.
-struct Glue<P> {
+struct Glue<P: 'static> {
     /// Dropped by hand in `Drop`, where a panicking destructor is caught too: the
     /// vtable's drop is an `extern "C"` call, and an unwind there would abort the host.
     plugin: ManuallyDrop<P>,
+    /// The dispatch table of the services the manifest declares.
+    services: Services<P>,
     /// Set after a panic: the plugin's state may be broken, so nothing else runs.
     poisoned: Option<String>,
 }
 
 impl<P: Plugin> Glue<P> {
     fn run<T>(&mut self, entry: &str, f: impl FnOnce(&mut P) -> Result<T, Error>) -> RResult<T, Fault> {
+        self.run_with_services(entry, |p, _| f(p))
+    }
+
+    fn run_with_services<T>(
+        &mut self,
+        entry: &str,
+        f: impl FnOnce(&mut P, &Services<P>) -> Result<T, Error>,
+    ) -> RResult<T, Fault> {
         if let Some(first) = &self.poisoned {
             return RResult::RErr(Fault::panic(format!("plugin already failed: {first}")));
         }
         let plugin = &mut *self.plugin;
-        let result = guard(entry, || f(plugin));
+        let services = &self.services;
+        let result = guard(entry, || f(plugin, services));
         if let RResult::RErr(fault) = &result
             && fault.is_panic()
         {
@@ -58,7 +75,7 @@ impl<P: Plugin> Glue<P> {
     }
 }
 
-impl<P> Drop for Glue<P> {
+impl<P: 'static> Drop for Glue<P> {
     fn drop(&mut self) {
         if self.poisoned.is_some() {
             // After a panic its invariants may be broken: leak rather than run it.
@@ -96,8 +113,12 @@ impl<P: Plugin> PluginInstance for Glue<P> {
 
     fn on_call(&mut self, service: RStr<'_>, request: RSlice<'_, u8>) -> RResult<RVec<u8>, Fault> {
         let call = Call::new(service.as_str(), request.as_slice());
-        self.run("on_call", |p| {
-            let answer = p.on_call(call)?;
+        self.run_with_services("on_call", |p, services| {
+            // The refusal's reason travels as a tag at the head of the message (see
+            // `Reason`); the guard turns the error's text into the fault's.
+            let answer =
+                if services.has(call.service()) { services.dispatch(p, call) } else { p.on_call(call) };
+            let answer = answer.map_err(|e| Error::with(e.reason(), e.tagged()))?;
             Ok(RVec::from(serde_json::to_vec(&answer)?))
         })
     }

@@ -7,38 +7,55 @@
 //! failure of that plugin, never an unwind across the ABI.
 //!
 //! ```no_run
+//! use serde::Deserialize;
 //! use ucdesk_sdk::prelude::*;
+//!
+//! #[derive(Deserialize)]
+//! struct Greet { name: String }
 //!
 //! struct Hello { ctx: Context }
 //!
 //! impl Plugin for Hello {
 //!     fn manifest() -> Manifest {
-//!         Manifest::build("hello", env!("CARGO_PKG_VERSION")).service("hello.greet", "Greets").finish()
+//!         Manifest::build("hello", env!("CARGO_PKG_VERSION")).finish()
+//!     }
+//!     // Each service once: name, help, typed request, handler (the manifest lists them).
+//!     fn services() -> Services<Self> {
+//!         Services::new().service("hello.greet", "{name} -> {greeting}", |_, Greet { name }| {
+//!             Ok::<_, Error>(json!({ "greeting": format!("Hello, {name}!") }))
+//!         })
 //!     }
 //!     fn new(ctx: Context) -> Result<Self, Error> { Ok(Hello { ctx }) }
-//!     fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-//!         let name: String = call.arg("name")?;
-//!         Ok(json!({ "greeting": format!("Hello, {name}!") }))
-//!     }
 //! }
 //! export_plugin!(Hello);
 //! ```
 //!
+//! A plugin with network work runs it on an [`engine::Engine`] and draws its panels
+//! through [`Panels`]; widget ids are typed [`Action`]s. The plugin guide
+//! (`docs/plugin-guide.md`) walks through one.
+//!
 //! Test it headlessly with [`TestHost`].
 
+mod action;
 mod context;
+pub mod engine;
 mod error;
 mod glue;
 mod manifest;
+mod panels;
+mod service;
 mod test_host;
 pub mod ui;
 
+pub use action::Action;
 pub use context::{Call, Context, Event};
 pub use error::Error;
 pub use manifest::{ManifestBuilder, ManifestExt};
+pub use panels::{Panels, PanelsBuilder};
+pub use service::Services;
 pub use test_host::{Published, TestHost, TestHostError, built_library_path};
 pub use ucdesk_plugin_api::{
-    API_VERSION, CallError, CallErrorKind, LoginField, Manifest, PanelSlot, SettingKind,
+    API_VERSION, CallError, CallErrorKind, LoginField, Manifest, PanelSlot, Reason, SettingKind,
     contract::{self, Contract},
     view::{self, Node, UiAction, UiEvent, View},
 };
@@ -46,8 +63,8 @@ pub use ucdesk_plugin_api::{
 /// The usual imports of a plugin.
 pub mod prelude {
     pub use crate::{
-        Call, CallError, Context, Contract, Error, Event, LoginField, Manifest, ManifestExt, PanelSlot,
-        Plugin, SettingKind, UiAction, UiEvent, View, export_plugin, ui,
+        Action, Call, CallError, Context, Contract, Error, Event, LoginField, Manifest, ManifestExt,
+        PanelSlot, Panels, Plugin, Reason, Services, SettingKind, UiAction, UiEvent, View, export_plugin, ui,
     };
     pub use serde_json::{Value, json};
 }
@@ -59,9 +76,17 @@ use serde_json::Value;
 /// time; a method that blocks delays only this plugin. Every method but
 /// [`Plugin::manifest`] and [`Plugin::new`] has a default that does nothing.
 pub trait Plugin: Send + Sized + 'static {
-    /// What the plugin is and contributes. Called before the plugin is instantiated,
-    /// possibly many times: keep it cheap and pure.
+    /// What the plugin is and contributes (its services come from
+    /// [`Plugin::services`]). Called before the plugin is instantiated, possibly many
+    /// times: keep it cheap and pure.
     fn manifest() -> Manifest;
+
+    /// The plugin's services, each declared once with its handler: the manifest
+    /// lists them and calls are dispatched through them. Called for the manifest and
+    /// once per instance.
+    fn services() -> Services<Self> {
+        Services::new()
+    }
 
     /// Creates the plugin. Keep the [`Context`] to talk to the host later.
     fn new(ctx: Context) -> Result<Self, Error>;
@@ -77,17 +102,19 @@ pub trait Plugin: Send + Sized + 'static {
         Ok(())
     }
 
-    /// A call to one of the services in the manifest. The answer is sent as JSON.
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        Err(Error::new(format!("service {} is not implemented", call.service())))
-    }
-
     /// The current view of one of the manifest's panels.
     fn view(&mut self, panel: &str) -> Result<View, Error> {
         Err(Error::new(format!("panel {panel} has no view")))
     }
 
-    /// An interaction on one of the plugin's panels.
+    /// TRANSITIONAL (removed once every plugin declares [`Plugin::services`]): a call
+    /// to a service the manifest declares by hand.
+    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
+        Err(Error::not_found(format!("no service {}", call.service())))
+    }
+
+    /// An interaction on one of the plugin's panels. Never wait on an engine here
+    /// ([`engine::Engine::tell`]): the plugin thread serves views and calls too.
     fn on_ui(&mut self, panel: &str, event: UiEvent) -> Result<(), Error> {
         let _ = (panel, event);
         Ok(())

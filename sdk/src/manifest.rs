@@ -80,6 +80,7 @@ impl ManifestBuilder {
         self
     }
 
+    /// TRANSITIONAL: declares a service by hand, handled by `Plugin::on_call`.
     pub fn service(mut self, name: &str, description: &str) -> Self {
         self.0.services.push(ServiceDecl { name: name.into(), description: description.into() });
         self

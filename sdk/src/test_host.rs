@@ -68,6 +68,9 @@ struct State {
     services: HashMap<String, Handler>,
     images: HashMap<String, Vec<u8>>,
     frames: HashMap<String, (u32, u32, Vec<u8>)>,
+    /// `kernel.setting_changed` notices not yet delivered: like the kernel's mailbox,
+    /// a change the plugin makes itself reaches it after its entry point returns.
+    notices: Vec<(String, Value)>,
 }
 
 /// The plugin's view of the test host.
@@ -158,7 +161,9 @@ impl Host for TestHostImpl {
                 self.manifest.setting(name.as_str()).ok_or_else(|| format!("unknown setting {name}"))?;
             let value: Value = serde_json::from_str(json.as_str()).map_err(|e| e.to_string())?;
             decl.check(&value).map_err(|e| format!("{name} {e}"))?;
-            self.state().settings.insert(name.to_string(), value);
+            let mut state = self.state();
+            state.settings.insert(name.to_string(), value.clone());
+            state.notices.push((name.to_string(), value));
             Ok(())
         })();
         result.map_err(RString::from).into()
@@ -221,6 +226,30 @@ impl TestHost {
     pub fn start(&mut self) -> Result<(), Fault> {
         self.plugin()?.start().into_result()?;
         self.started = true;
+        self.deliver_notices()
+    }
+
+    /// Delivers the queued `kernel.setting_changed` notices, as the kernel does to a
+    /// running plugin (before `start` it reads its settings itself).
+    fn deliver_notices(&mut self) -> Result<(), Fault> {
+        while self.started {
+            let notices = std::mem::take(&mut self.host.state().notices);
+            if notices.is_empty() {
+                break;
+            }
+            for (name, value) in notices {
+                use ucdesk_plugin_api::contract::{Contract, kernel as notice};
+                let payload = notice::SettingChanged { name, value }.to_bytes();
+                self.plugin()?
+                    .on_event(
+                        notice::TOPIC_SETTING_CHANGED.into(),
+                        "kernel".into(),
+                        notice::SettingChanged::SCHEMA.into(),
+                        payload.as_slice().into(),
+                    )
+                    .into_result()?;
+            }
+        }
         Ok(())
     }
 
@@ -230,8 +259,9 @@ impl TestHost {
             return Err(Fault::error(format!("the manifest declares no service {service}")));
         }
         let bytes = serde_json::to_vec(request).expect("Value serializes");
-        let answer = self.plugin()?.on_call(service.into(), bytes.as_slice().into()).into_result()?;
-        serde_json::from_slice(&answer).map_err(|e| Fault::error(format!("answer is not JSON: {e}")))
+        let answer = self.plugin()?.on_call(service.into(), bytes.as_slice().into()).into_result();
+        self.deliver_notices()?;
+        serde_json::from_slice(&answer?).map_err(|e| Fault::error(format!("answer is not JSON: {e}")))
     }
 
     /// Delivers an event as if another plugin published it; returns whether the plugin
@@ -245,6 +275,7 @@ impl TestHost {
         self.plugin()?
             .on_event(topic.into(), "test".into(), "json".into(), bytes.as_slice().into())
             .into_result()?;
+        self.deliver_notices()?;
         Ok(true)
     }
 
@@ -261,7 +292,8 @@ impl TestHost {
 
     pub fn ui(&mut self, panel: &str, event: &UiEvent) -> Result<(), Fault> {
         let bytes = serde_json::to_vec(event).expect("UiEvent serializes");
-        self.plugin()?.on_ui(panel.into(), bytes.as_slice().into()).into_result()
+        self.plugin()?.on_ui(panel.into(), bytes.as_slice().into()).into_result()?;
+        self.deliver_notices()
     }
 
     /// The bytes of an image the plugin published with `Context::publish_image`.
@@ -288,12 +320,14 @@ impl TestHost {
         self.host.state().logs.clone()
     }
 
-    /// Sets a setting as the user would; checked against the manifest.
+    /// Sets a setting as the user would; checked against the manifest. A started
+    /// plugin hears of it (`kernel.setting_changed`), as under the real kernel.
     pub fn set_setting(&mut self, name: &str, value: Value) -> Result<(), String> {
         self.host
             .set_setting(name.into(), RStr::from_str(&value.to_string()))
             .into_result()
-            .map_err(String::from)
+            .map_err(String::from)?;
+        self.deliver_notices().map_err(|e| e.to_string())
     }
 
     pub fn set_secret(&mut self, name: &str, value: &str) {

@@ -15,6 +15,14 @@ struct Greet {
     name: String,
 }
 
+/// The panel's widgets, as typed ids (`Action::id`, `Action::parse`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Act {
+    Name,
+    Greet,
+}
+
 /// Answer of `hello.greet`, also published on `hello.greeted`.
 #[derive(Serialize, Deserialize)]
 struct Greeting {
@@ -34,8 +42,6 @@ impl Plugin for Hello {
             .name("Hello")
             .description("Greets people; an example of the ucdesk SDK.")
             .panel("main", "Hello")
-            .service("hello.greet", "{\"name\": S} -> {\"greeting\": \"Hello, S!\"}")
-            .service("hello.stats", "How many hello.* events were heard")
             .setting(
                 "salutation",
                 "Salutation",
@@ -43,6 +49,18 @@ impl Plugin for Hello {
                 Some(json!("Hello")),
             )
             .finish()
+    }
+
+    fn services() -> Services<Self> {
+        Services::new()
+            .service(
+                "hello.greet",
+                "{\"name\": S} -> {\"greeting\": \"Hello, S!\"}",
+                |p: &mut Self, g: Greet| Ok::<_, Error>(p.greet(&g.name)),
+            )
+            .service("hello.stats", "How many hello.* events were heard", |p: &mut Self, ()| {
+                Ok::<_, Error>(json!({ "heard": p.heard }))
+            })
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
@@ -63,18 +81,6 @@ impl Plugin for Hello {
         Ok(())
     }
 
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        match call.verb() {
-            "greet" => {
-                let Greet { name } = call.args()?;
-                let greeting = self.greet(&name);
-                Ok(json!(greeting))
-            }
-            "stats" => Ok(json!({ "heard": self.heard })),
-            other => Err(Error::new(format!("hello has no service {other}"))),
-        }
-    }
-
     fn view(&mut self, panel: &str) -> Result<View, Error> {
         match panel {
             "main" => Ok(self.main_view()),
@@ -83,15 +89,15 @@ impl Plugin for Hello {
     }
 
     fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
-        match (event.widget.as_str(), event.action) {
-            ("name", UiAction::Changed { value }) => {
+        match (Act::parse(&event.widget)?, event.action) {
+            (Act::Name, UiAction::Changed { value }) => {
                 self.name_input = value.as_str().unwrap_or_default().to_string();
             }
-            ("name", UiAction::Submitted { value }) => {
+            (Act::Name, UiAction::Submitted { value }) => {
                 self.name_input = value;
                 self.greet(&self.name_input.clone());
             }
-            ("greet", UiAction::Clicked) => {
+            (Act::Greet, UiAction::Clicked) => {
                 self.greet(&self.name_input.clone());
             }
             _ => {}
@@ -118,7 +124,10 @@ impl Hello {
     fn main_view(&self) -> View {
         ui::view(ui::column([
             ui::heading("Hello"),
-            ui::row([ui::input("name", &self.name_input, "Your name"), ui::button("greet", "Greet")]),
+            ui::row([
+                ui::input(Act::Name.id(), &self.name_input, "Your name"),
+                ui::button(Act::Greet.id(), "Greet"),
+            ]),
             ui::text(self.last_greeting.clone().unwrap_or_default()),
             ui::separator(),
             ui::weak(format!("hello.* events heard: {}", self.heard)),

@@ -9,6 +9,41 @@
 use super::Contract;
 use serde::{Deserialize, Serialize};
 
+/// Service names of the `chat` namespace (since plugin-api 1.5).
+pub const SEND: &str = "chat.send";
+pub const HISTORY: &str = "chat.history";
+pub const SEARCH: &str = "chat.search";
+pub const CONVERSATIONS: &str = "chat.conversations";
+pub const MARK_READ: &str = "chat.mark_read";
+pub const MARK_UNREAD: &str = "chat.mark_unread";
+pub const MARK_ALL_READ: &str = "chat.mark_all_read";
+pub const CLOSE: &str = "chat.close";
+pub const CLOSE_ALL: &str = "chat.close_all";
+pub const REOPEN: &str = "chat.reopen";
+pub const MUTE: &str = "chat.mute";
+pub const PIN_CONVERSATION: &str = "chat.pin_conversation";
+pub const PIN: &str = "chat.pin";
+pub const REACT: &str = "chat.react";
+pub const DELETE: &str = "chat.delete";
+pub const FORWARD: &str = "chat.forward";
+pub const TYPING: &str = "chat.typing";
+pub const ADD_CONTACT: &str = "chat.add_contact";
+pub const RESYNC: &str = "chat.resync";
+pub const OUTBOX: &str = "chat.outbox";
+pub const STATUS: &str = "chat.status";
+pub const RETRY: &str = "chat.retry";
+pub const DOWNLOAD: &str = "chat.download";
+pub const TRUST_CERTIFICATE: &str = "chat.trust_certificate";
+pub const CREATE_GROUP: &str = "chat.create_group";
+pub const ADD_PARTICIPANTS: &str = "chat.add_participants";
+pub const REMOVE_PARTICIPANT: &str = "chat.remove_participant";
+pub const MAKE_ADMIN: &str = "chat.make_admin";
+pub const RENAME: &str = "chat.rename";
+pub const LEAVE: &str = "chat.leave";
+pub const ASSIGN_MYSELF: &str = "chat.assign_myself";
+pub const PARTICIPANTS: &str = "chat.participants";
+pub const MESSAGE_INFO: &str = "chat.message_info";
+
 /// Topic of [`Message`]: a message arrived, was sent, or changed state.
 pub const TOPIC_MESSAGE: &str = "chat.message";
 /// Topic of [`Typing`].

@@ -23,6 +23,56 @@ pub const TOPIC_DTMF: &str = "call.dtmf";
 /// Every few seconds during a call: how it sounds (since plugin-api 1.2).
 pub const TOPIC_QUALITY: &str = "call.quality";
 
+/// Service names of the `phone` namespace (since plugin-api 1.5): callers name them
+/// by these constants, never by string literals.
+pub const DIAL: &str = "phone.dial";
+pub const ANSWER: &str = "phone.answer";
+pub const HANGUP: &str = "phone.hangup";
+pub const HOLD: &str = "phone.hold";
+pub const RESUME: &str = "phone.resume";
+pub const TRANSFER: &str = "phone.transfer";
+pub const DTMF: &str = "phone.dtmf";
+pub const STOP_AUTO_ANSWER: &str = "phone.stop_auto_answer";
+pub const CALLS: &str = "phone.calls";
+pub const HISTORY: &str = "phone.history";
+pub const STATUS: &str = "phone.status";
+pub const CONFERENCE: &str = "phone.conference";
+pub const MUTE: &str = "phone.mute";
+pub const TEST_DEVICE: &str = "phone.test_device";
+pub const AUDIO_DEVICES: &str = "phone.audio_devices";
+pub const QUALITY_LOG: &str = "phone.quality_log";
+pub const QUALITY_REPORT: &str = "phone.quality_report";
+
+/// Where a call stands, as [`CallEvent::state`] carries it (since plugin-api 1.5; the
+/// JSON is the same snake_case words the field always carried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Outbound: the INVITE is out, no answer yet.
+    Calling,
+    /// Inbound: offered to us; outbound: the far end rings (180/183).
+    Ringing,
+    /// Answered, media flowing both ways.
+    Connected,
+    /// Held by us or by the far end.
+    Held,
+    /// A transfer (REFER) was accepted and is under way.
+    Transferring,
+    /// Over; `result` says how.
+    Ended,
+    /// A state a newer publisher has and this build does not know.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl CallState {
+    /// Connected or held: a call in progress that has been answered.
+    pub fn in_progress(self) -> bool {
+        matches!(self, CallState::Connected | CallState::Held)
+    }
+}
+
 /// Where the account's registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,6 +11,18 @@ use serde::{Deserialize, Serialize};
 /// Topic of [`PresenceChanged`].
 pub const TOPIC_CHANGED: &str = "presence.changed";
 
+/// Service names of the `presence` namespace (since plugin-api 1.5).
+pub const SET: &str = "presence.set";
+pub const LIST: &str = "presence.list";
+/// `{idle_seconds}`: the shell's report of user inactivity (away when idle).
+pub const ACTIVITY: &str = "presence.activity";
+
+/// Request of [`ACTIVITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub idle_seconds: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

@@ -45,99 +45,9 @@ impl<S: Spec> Probe<S> {
     fn service(name: &str) -> String {
         format!("{}.{name}", S::ID)
     }
-}
 
-impl<S: Spec> Plugin for Probe<S> {
-    fn manifest() -> Manifest {
-        let mut m = Manifest::build(S::ID, S::VERSION).name(S::ID).description("test probe");
-        for (id, req) in S::REQUIRES {
-            m = m.requires(id, req);
-        }
-        if S::PANEL {
-            m = m.panel("main", S::ID);
-        }
-        if let Some(feature) = S::FEATURE {
-            m = m.feature(feature);
-        }
-        for verb in [
-            "flood",
-            "received",
-            "reset",
-            "sleep",
-            "call",
-            "panic",
-            "echo",
-            "subscribe",
-            "publish",
-            "data_dir",
-            "secret",
-            "expect",
-        ] {
-            m = m.service(&Self::service(verb), verb);
-        }
-        m.setting(
-            "panic_in",
-            "Panic in",
-            SettingKind::Enum {
-                options: ["nothing", "new", "start", "view", "stop", "drop"].map(String::from).to_vec(),
-            },
-            Some(json!("nothing")),
-        )
-        .setting("password", "Password", SettingKind::Secret, None)
-        .setting("account", "Login account", SettingKind::Text { max_len: Some(100) }, None)
-        .shared("account")
-        .setting(
-            "level",
-            "Level",
-            SettingKind::Number { min: Some(0.0), max: Some(10.0), integer: true },
-            Some(json!(1)),
-        )
-        .finish()
-    }
-
-    fn new(ctx: Context) -> Result<Self, Error> {
-        let probe =
-            Probe { ctx, events: Vec::new(), dropped: 0, expecting: None, _spec: std::marker::PhantomData };
-        if probe.panic_in("new") {
-            panic!("{} was configured to panic in new", S::ID);
-        }
-        Ok(probe)
-    }
-
-    fn start(&mut self) -> Result<(), Error> {
-        if self.panic_in("start") {
-            panic!("{} was configured to panic in start", S::ID);
-        }
-        self.ctx.subscribe(&format!("{}.", S::ID));
-        self.ctx.subscribe("kernel.");
-        Ok(())
-    }
-
-    fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
-        if event.topic == format!("{}.boom", S::ID) {
-            panic!("{} was told to go boom", S::ID);
-        }
-        if event.topic == "kernel.dropped" {
-            let n: Value = event.json()?;
-            self.dropped += n["count"].as_u64().unwrap_or(0);
-        }
-        let seq = event.json::<Value>().ok().and_then(|v| v["seq"].as_i64()).unwrap_or(-1);
-        if let Some((topic, want, got)) = &mut self.expecting
-            && topic.as_str() == event.topic
-        {
-            // Counting only: a benchmark sends far more than it wants stored.
-            *got += 1;
-            if *got == *want {
-                self.ctx.publish_json(&format!("{}.got", S::ID), &json!({ "count": *got }));
-                self.expecting = None;
-            }
-            return Ok(());
-        }
-        self.events.push((event.topic.to_string(), event.source.to_string(), seq));
-        Ok(())
-    }
-
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
+    /// Every verb's handler: the services differ only in their verb.
+    fn handle(&mut self, call: Call<'_>) -> Result<Value, Error> {
         match call.verb() {
             "flood" => {
                 let topic: String = call.arg("topic")?;
@@ -191,6 +101,102 @@ impl<S: Spec> Plugin for Probe<S> {
             "secret" => Ok(json!({ "set": self.ctx.secret(&call.arg::<String>("name")?)?.is_some() })),
             other => Err(Error::new(format!("no verb {other}"))),
         }
+    }
+}
+
+const VERBS: [&str; 12] = [
+    "flood",
+    "received",
+    "reset",
+    "sleep",
+    "call",
+    "panic",
+    "echo",
+    "subscribe",
+    "publish",
+    "data_dir",
+    "secret",
+    "expect",
+];
+
+impl<S: Spec> Plugin for Probe<S> {
+    fn manifest() -> Manifest {
+        let mut m = Manifest::build(S::ID, S::VERSION).name(S::ID).description("test probe");
+        for (id, req) in S::REQUIRES {
+            m = m.requires(id, req);
+        }
+        if S::PANEL {
+            m = m.panel("main", S::ID);
+        }
+        if let Some(feature) = S::FEATURE {
+            m = m.feature(feature);
+        }
+        m.setting(
+            "panic_in",
+            "Panic in",
+            SettingKind::Enum {
+                options: ["nothing", "new", "start", "view", "stop", "drop"].map(String::from).to_vec(),
+            },
+            Some(json!("nothing")),
+        )
+        .setting("password", "Password", SettingKind::Secret, None)
+        .setting("account", "Login account", SettingKind::Text { max_len: Some(100) }, None)
+        .shared("account")
+        .setting(
+            "level",
+            "Level",
+            SettingKind::Number { min: Some(0.0), max: Some(10.0), integer: true },
+            Some(json!(1)),
+        )
+        .finish()
+    }
+
+    fn services() -> Services<Self> {
+        VERBS.iter().fold(Services::new(), |services, verb| {
+            services.raw(Self::service(verb), *verb, |p: &mut Self, call| p.handle(call))
+        })
+    }
+
+    fn new(ctx: Context) -> Result<Self, Error> {
+        let probe =
+            Probe { ctx, events: Vec::new(), dropped: 0, expecting: None, _spec: std::marker::PhantomData };
+        if probe.panic_in("new") {
+            panic!("{} was configured to panic in new", S::ID);
+        }
+        Ok(probe)
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        if self.panic_in("start") {
+            panic!("{} was configured to panic in start", S::ID);
+        }
+        self.ctx.subscribe(&format!("{}.", S::ID));
+        self.ctx.subscribe("kernel.");
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
+        if event.topic == format!("{}.boom", S::ID) {
+            panic!("{} was told to go boom", S::ID);
+        }
+        if event.topic == "kernel.dropped" {
+            let n: Value = event.json()?;
+            self.dropped += n["count"].as_u64().unwrap_or(0);
+        }
+        let seq = event.json::<Value>().ok().and_then(|v| v["seq"].as_i64()).unwrap_or(-1);
+        if let Some((topic, want, got)) = &mut self.expecting
+            && topic.as_str() == event.topic
+        {
+            // Counting only: a benchmark sends far more than it wants stored.
+            *got += 1;
+            if *got == *want {
+                self.ctx.publish_json(&format!("{}.got", S::ID), &json!({ "count": *got }));
+                self.expecting = None;
+            }
+            return Ok(());
+        }
+        self.events.push((event.topic.to_string(), event.source.to_string(), seq));
+        Ok(())
     }
 
     fn view(&mut self, panel: &str) -> Result<View, Error> {

@@ -167,102 +167,8 @@ fn gallery(s: &State) -> View {
 }
 
 impl Widgets {
-    fn publish(&self) {
-        let view = gallery(&lock(&self.state));
-        self.ctx.publish_view("gallery", &view);
-    }
-}
-
-impl Plugin for Widgets {
-    fn manifest() -> Manifest {
-        Manifest::build("widgets", env!("CARGO_PKG_VERSION"))
-            .name("Widgets")
-            .panel("gallery", "Gallery")
-            .icon("gallery", "settings")
-            .panel_in("side", "Widget list", PanelSlot::QuickList)
-            .panel_in("card", "Widget card", PanelSlot::UserCard)
-            .panel_in("status", "Widget status", PanelSlot::Status)
-            .service("widgets.events", "The UI events received so far")
-            .service("widgets.table", "{rows, cols, hz}: the table's size and refresh rate")
-            .service("widgets.devices", "{class} -> [{id, name}]: two pretend microphones")
-            // Stands in for a presence provider: records the shell's idle reports.
-            .provides("presence")
-            .service("presence.activity", "{idle_seconds}: recorded")
-            .service("widgets.activity", "The idle reports received so far")
-            .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
-            .setting(
-                "rows",
-                "Rows",
-                SettingKind::Number { min: Some(0.0), max: Some(1000.0), integer: true },
-                Some(json!(5)),
-            )
-            .setting("greeting", "Greeting", SettingKind::Text { max_len: Some(40) }, Some(json!("hi")))
-            .setting(
-                "theme",
-                "Theme",
-                SettingKind::Enum { options: vec!["light".into(), "dark".into()] },
-                Some(json!("light")),
-            )
-            .setting("tags", "Tags", SettingKind::List, Some(json!([])))
-            .setting("token", "Token", SettingKind::Secret, None)
-            .setting(
-                "mic",
-                "Microphone",
-                SettingKind::Device { class: "audio_input".into(), list: Some("widgets.devices".into()) },
-                Some(json!("default")),
-            )
-            // An account, so the login wizard has something to fill.
-            .setting("server", "Server", SettingKind::Text { max_len: None }, Some(json!("")))
-            .setting("user", "User", SettingKind::Text { max_len: None }, Some(json!("")))
-            .setting("address", "Address", SettingKind::Text { max_len: None }, Some(json!("")))
-            .setting("password", "Password", SettingKind::Secret, None)
-            .login("server", LoginField::Server)
-            .login("user", LoginField::User)
-            .login("address", LoginField::Address)
-            .login("password", LoginField::Password)
-            .finish()
-    }
-
-    fn new(ctx: Context) -> Result<Self, Error> {
-        let state = State { rows: 20, cols: 4, image: ctx.publish_image(&png()), ..State::default() };
-        // A 4x4 "video" frame, so the surface has something to show.
-        ctx.publish_frame("video", 4, 4, [200u8, 40, 40, 255].repeat(16));
-        Ok(Widgets { ctx, state: Arc::new(Mutex::new(state)), animating: Arc::new(AtomicBool::new(false)) })
-    }
-
-    fn start(&mut self) -> Result<(), Error> {
-        self.publish();
-        self.ctx.publish_view("side", &ui::view(ui::list("side_list", [("x", "Side row", "")])));
-        self.ctx.publish_view("card", &ui::view(ui::text("Card: available")));
-        self.ctx.publish_view("status", &ui::view(ui::text("Widgets OK")));
-        Ok(())
-    }
-
-    fn view(&mut self, panel: &str) -> Result<View, Error> {
-        Ok(match panel {
-            "gallery" => gallery(&lock(&self.state)),
-            "side" => ui::view(ui::list("side_list", [("x", "Side row", "")])),
-            "card" => ui::view(ui::text("Card: available")),
-            _ => ui::view(ui::text("Widgets OK")),
-        })
-    }
-
-    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
-        {
-            let mut s = lock(&self.state);
-            match (event.widget.as_str(), &event.action) {
-                ("click", UiAction::Clicked) => s.clicks += 1,
-                ("open_dialog", UiAction::Clicked) => s.dialog = true,
-                ("confirm", UiAction::DialogClosed) | ("yes", UiAction::Clicked) => s.dialog = false,
-                _ => {}
-            }
-            s.events.push(event);
-        }
-        self.publish();
-        Ok(())
-    }
-
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
+    /// One handler for the fixture's services (they share its state).
+    fn handle(&mut self, call: Call<'_>) -> Result<Value, Error> {
         match call.service() {
             "widgets.events" => Ok(serde_json::to_value(&lock(&self.state).events).unwrap_or_default()),
             "presence.activity" => {
@@ -303,6 +209,107 @@ impl Plugin for Widgets {
             }
             other => Err(Error::new(format!("no service {other}"))),
         }
+    }
+
+    fn publish(&self) {
+        let view = gallery(&lock(&self.state));
+        self.ctx.publish_view("gallery", &view);
+    }
+}
+
+impl Plugin for Widgets {
+    fn manifest() -> Manifest {
+        Manifest::build("widgets", env!("CARGO_PKG_VERSION"))
+            .name("Widgets")
+            .panel("gallery", "Gallery")
+            .icon("gallery", "settings")
+            .panel_in("side", "Widget list", PanelSlot::QuickList)
+            .panel_in("card", "Widget card", PanelSlot::UserCard)
+            .panel_in("status", "Widget status", PanelSlot::Status)
+            // Stands in for a presence provider: records the shell's idle reports.
+            .provides("presence")
+            .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
+            .setting(
+                "rows",
+                "Rows",
+                SettingKind::Number { min: Some(0.0), max: Some(1000.0), integer: true },
+                Some(json!(5)),
+            )
+            .setting("greeting", "Greeting", SettingKind::Text { max_len: Some(40) }, Some(json!("hi")))
+            .setting(
+                "theme",
+                "Theme",
+                SettingKind::Enum { options: vec!["light".into(), "dark".into()] },
+                Some(json!("light")),
+            )
+            .setting("tags", "Tags", SettingKind::List, Some(json!([])))
+            .setting("token", "Token", SettingKind::Secret, None)
+            .setting(
+                "mic",
+                "Microphone",
+                SettingKind::Device { class: "audio_input".into(), list: Some("widgets.devices".into()) },
+                Some(json!("default")),
+            )
+            // An account, so the login wizard has something to fill.
+            .setting("server", "Server", SettingKind::Text { max_len: None }, Some(json!("")))
+            .setting("user", "User", SettingKind::Text { max_len: None }, Some(json!("")))
+            .setting("address", "Address", SettingKind::Text { max_len: None }, Some(json!("")))
+            .setting("password", "Password", SettingKind::Secret, None)
+            .login("server", LoginField::Server)
+            .login("user", LoginField::User)
+            .login("address", LoginField::Address)
+            .login("password", LoginField::Password)
+            .finish()
+    }
+
+    fn services() -> Services<Self> {
+        let handle = |p: &mut Self, call: Call<'_>| p.handle(call);
+        Services::new()
+            .raw("widgets.events", "The UI events received so far", handle)
+            .raw("widgets.table", "{rows, cols, hz}: the table's size and refresh rate", handle)
+            .raw("widgets.devices", "{class} -> [{id, name}]: two pretend microphones", handle)
+            // Stands in for a presence provider: records the shell's idle reports.
+            .raw("presence.activity", "{idle_seconds}: recorded", handle)
+            .raw("widgets.activity", "The idle reports received so far", handle)
+    }
+
+    fn new(ctx: Context) -> Result<Self, Error> {
+        let state = State { rows: 20, cols: 4, image: ctx.publish_image(&png()), ..State::default() };
+        // A 4x4 "video" frame, so the surface has something to show.
+        ctx.publish_frame("video", 4, 4, [200u8, 40, 40, 255].repeat(16));
+        Ok(Widgets { ctx, state: Arc::new(Mutex::new(state)), animating: Arc::new(AtomicBool::new(false)) })
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        self.publish();
+        self.ctx.publish_view("side", &ui::view(ui::list("side_list", [("x", "Side row", "")])));
+        self.ctx.publish_view("card", &ui::view(ui::text("Card: available")));
+        self.ctx.publish_view("status", &ui::view(ui::text("Widgets OK")));
+        Ok(())
+    }
+
+    fn view(&mut self, panel: &str) -> Result<View, Error> {
+        Ok(match panel {
+            "gallery" => gallery(&lock(&self.state)),
+            "side" => ui::view(ui::list("side_list", [("x", "Side row", "")])),
+            "card" => ui::view(ui::text("Card: available")),
+            _ => ui::view(ui::text("Widgets OK")),
+        })
+    }
+
+    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
+        {
+            let mut s = lock(&self.state);
+            match (event.widget.as_str(), &event.action) {
+                ("click", UiAction::Clicked) => s.clicks += 1,
+                ("open_dialog", UiAction::Clicked) => s.dialog = true,
+                ("confirm", UiAction::DialogClosed) | ("yes", UiAction::Clicked) => s.dialog = false,
+                _ => {}
+            }
+            s.events.push(event);
+        }
+        self.publish();
+        Ok(())
     }
 
     fn stop(&mut self) -> Result<(), Error> {
