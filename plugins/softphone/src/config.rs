@@ -1,45 +1,17 @@
 //! The softphone's settings: their declarations (the preferences page is drawn from
 //! these) and the typed [`Config`] the engine runs with, read again on every change.
+//! Settings are read into the types their users own (a [`DialPlan`], a [`DeviceSpec`],
+//! a [`Tone`], a [`Transport`]), so this sits above those modules and below the engine.
 
 use crate::dialing::DialPlan;
 use crate::emergency::Location;
 use crate::media::device::DeviceSpec;
 use crate::media::ring::Tone;
-use crate::rtp::MediaSetup;
+use crate::media::rtp::MediaSetup;
 use crate::sdp::Codec;
+use crate::srv::Transport;
 use serde_json::json;
 use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
-
-/// How SIP reaches the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-        }
-    }
-
-    /// The SRV service names for this transport (RFC 3263 §4.1).
-    pub fn srv_prefix(self) -> &'static str {
-        match self {
-            Transport::Udp => "_sip._udp",
-            Transport::Tcp => "_sip._tcp",
-            Transport::Tls => "_sips._tcp",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        if self == Transport::Tls { 5061 } else { 5060 }
-    }
-}
 
 /// When calls use SRTP (SDES keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,6 +48,7 @@ impl DialPlan {
     /// Parses the settings; a bad rule is an error naming it, never silently skipped.
     pub fn new(rules: &[String], speed_dial: &[String]) -> Result<DialPlan, DialError> {
         let mut plan = DialPlan::default();
+        let back_reference = Regex::new(r"\\(\d+)").expect("static pattern");
         for line in rules.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
             let bad = |why: &str| DialError::BadRule { rule: line.to_string(), why: why.to_string() };
             let (find, replace) = line.split_once("->").ok_or_else(|| bad("expected 'find -> replace'"))?;
@@ -56,10 +57,7 @@ impl DialPlan {
                 Some(pattern) => {
                     let re = Regex::new(pattern.trim()).map_err(|e| bad(&e.to_string()))?;
                     // The manual writes back-references as \1; regex wants ${1}.
-                    let replace = Regex::new(r"\\(\d+)")
-                        .expect("static pattern")
-                        .replace_all(&replace, "$${$1}")
-                        .into_owned();
+                    let replace = back_reference.replace_all(&replace, "$${$1}").into_owned();
                     Rule::Regex { re, replace }
                 }
                 None if find.is_empty() => return Err(bad("nothing to find")),
@@ -140,6 +138,17 @@ pub fn strip_dial_scheme(s: &str) -> &str {
 /// `sip:`/`sips:` URIs and `user@host` are addresses, not numbers.
 pub fn is_sip_address(s: &str) -> bool {
     s.starts_with("sip:") || s.starts_with("sips:") || s.contains('@')
+}
+
+/// The SIP URI a dialed number (after the dialing rules) names: a SIP address as it
+/// is (`sip:` added when it has no scheme), anything else a user at `domain`. A call, a
+/// blind transfer's Refer-To and anything else we send a number to go through here.
+pub fn sip_uri(number: &str, domain: &str) -> String {
+    if is_sip_address(number) {
+        if number.starts_with("sip") { number.to_string() } else { format!("sip:{number}") }
+    } else {
+        format!("sip:{number}@{domain}")
+    }
 }
 
 /// A SIP user name such as `bob` or `sales.desk`: letters make it a name, not a number.
@@ -259,5 +268,14 @@ mod tests {
         assert_eq!(plan(&[], &[]).apply("callto://+12125550100").unwrap(), "+12125550100");
         assert_eq!(plan(&[], &[]).apply("TEL:100").unwrap(), "100");
         assert_eq!(long_press('5'), '5');
+    }
+
+    #[test]
+    fn numbers_and_addresses_become_sip_uris() {
+        assert_eq!(sip_uri("100", "pbx.example.com:5070"), "sip:100@pbx.example.com:5070");
+        assert_eq!(sip_uri("+12125550100", "pbx"), "sip:+12125550100@pbx");
+        assert_eq!(sip_uri("bob@example.com", "pbx"), "sip:bob@example.com");
+        assert_eq!(sip_uri("sip:bob@example.com", "pbx"), "sip:bob@example.com");
+        assert_eq!(sip_uri("sips:bob@example.com", "pbx"), "sips:bob@example.com");
     }
 }

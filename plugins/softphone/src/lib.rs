@@ -13,7 +13,7 @@ mod emergency;
 mod engine;
 mod history;
 mod media;
-mod rtp;
+mod sdes;
 mod sdp;
 mod srv;
 mod util;

@@ -9,7 +9,7 @@
 //! Media itself (RTP, codecs, devices) belongs to the media module; here the port is a
 //! real bound socket so the far end's packets have somewhere to go.
 
-use crate::media::srtp::Keys;
+use crate::sdes::Keys;
 use rtc_sdp::description::common::{Address, Attribute, ConnectionInformation};
 use rtc_sdp::description::media::{MediaName, RangedPort};
 use rtc_sdp::description::session::{Origin, TimeDescription, Timing};
@@ -100,7 +100,7 @@ pub enum SdpError {
     NoAudio,
     #[error("no common audio codec (offered {0})")]
     NoCommonCodec(String),
-    #[error("the far end offers encryption we cannot use (only {suite} with SDES keys)", suite = crate::media::srtp::SUITE)]
+    #[error("the far end offers encryption we cannot use (only {suite} with SDES keys)", suite = crate::sdes::SUITE)]
     NoCommonCrypto,
     #[error("encryption is required and the far end offers none")]
     EncryptionRequired,

@@ -8,12 +8,43 @@
 //! rsipstack resolves SRV itself, but only to its first answer; failover needs the
 //! whole ordered list, so we ask hickory (the resolver rsipstack uses) directly.
 
-use crate::config::Transport;
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use std::net::{IpAddr, SocketAddr};
+
+/// How SIP reaches the server. It lives with the lookup that gives it its service names
+/// and default ports; the settings only name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+
+    /// The SRV service names for this transport (RFC 3263 §4.1).
+    pub fn srv_prefix(self) -> &'static str {
+        match self {
+            Transport::Udp => "_sip._udp",
+            Transport::Tcp => "_sip._tcp",
+            Transport::Tls => "_sips._tcp",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        if self == Transport::Tls { 5061 } else { 5060 }
+    }
+}
 
 /// One place to send requests to.
 #[derive(Debug, Clone, PartialEq, Eq)]

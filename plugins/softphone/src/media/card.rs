@@ -5,7 +5,7 @@
 //! codec rate. The rings are bounded, so a stalled side costs at most 200 ms of audio,
 //! never unbounded delay.
 
-use super::device::{DeviceError, Sink, Source};
+use super::io::{DeviceError, Sink, Source};
 use audio_codec::BoxedResampler;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::collections::VecDeque;

@@ -8,9 +8,11 @@
 //! - `default` and ids/names are sound cards through cpal. A card that cannot be
 //!   opened (none here, unplugged) is reported and replaced by `null`: the call goes on.
 //!
-//! Sources and sinks work in 20 ms frames at the rate of the call's codec; a file or a
-//! card at another rate is resampled (audio-codec's polyphase resampler).
+//! Sources and sinks (`io.rs`) work in 20 ms frames at the rate of the call's codec; a
+//! file or a card at another rate is resampled (audio-codec's polyphase resampler).
 
+use super::card::{CardSink, CardSource};
+use super::io::{DeviceError, Silence, Sink, Source};
 use audio_codec::BoxedResampler;
 use std::path::PathBuf;
 
@@ -53,56 +55,13 @@ impl DeviceSpec {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DeviceError {
-    #[error("cannot open {path}: {why}")]
-    Open { path: String, why: String },
-    #[error("{path} is not usable audio: {why}")]
-    Format { path: String, why: String },
-    #[error("sound card {name}: {why}")]
-    Card { name: String, why: String },
-}
-
-/// Gives 20 ms of audio at a time.
-pub trait Source: Send {
-    /// Fills `frame` (mono, the codec's rate).
-    fn read(&mut self, frame: &mut [i16]);
-
-    /// Whether real audio has started to come (a sound card may take a moment).
-    fn ready(&self) -> bool {
-        true
-    }
-}
-
-/// Takes 20 ms of audio at a time.
-pub trait Sink: Send {
-    fn write(&mut self, frame: &[i16]);
-
-    /// Whether the device has started to play (a sound card may take a moment).
-    fn ready(&self) -> bool {
-        true
-    }
-}
-
-pub struct Silence;
-
-impl Source for Silence {
-    fn read(&mut self, frame: &mut [i16]) {
-        frame.fill(0);
-    }
-}
-
-impl Sink for Silence {
-    fn write(&mut self, _frame: &[i16]) {}
-}
-
 /// Opens the source a setting names, for a call at `rate` Hz.
 pub fn open_source(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Source>, DeviceError> {
     match spec {
         DeviceSpec::Null => Ok(Box::new(Silence)),
         DeviceSpec::File(path) => Ok(Box::new(WavSource::open(path, rate)?)),
-        DeviceSpec::Default => Ok(Box::new(super::card::CardSource::open(None, rate)?)),
-        DeviceSpec::Card(name) => Ok(Box::new(super::card::CardSource::open(Some(name), rate)?)),
+        DeviceSpec::Default => Ok(Box::new(CardSource::open(None, rate)?)),
+        DeviceSpec::Card(name) => Ok(Box::new(CardSource::open(Some(name), rate)?)),
     }
 }
 
@@ -111,8 +70,8 @@ pub fn open_sink(spec: &DeviceSpec, rate: u32) -> Result<Box<dyn Sink>, DeviceEr
     match spec {
         DeviceSpec::Null => Ok(Box::new(Silence)),
         DeviceSpec::File(path) => Ok(Box::new(WavSink::create(path, rate)?)),
-        DeviceSpec::Default => Ok(Box::new(super::card::CardSink::open(None, rate)?)),
-        DeviceSpec::Card(name) => Ok(Box::new(super::card::CardSink::open(Some(name), rate)?)),
+        DeviceSpec::Default => Ok(Box::new(CardSink::open(None, rate)?)),
+        DeviceSpec::Card(name) => Ok(Box::new(CardSink::open(Some(name), rate)?)),
     }
 }
 

@@ -1,15 +1,20 @@
 //! A call's media between the RTP socket and the audio devices: the negotiated codec
 //! (G.711, G.722 and Opus from the pure-Rust `audio-codec` crate), the jitter buffer and
 //! concealment on the way in, the devices at either end, and the quality statistics.
-//! `rtp.rs` owns the socket and the 20 ms clock and calls into this.
+//! `rtp.rs` owns the socket and the 20 ms clock and calls into the rest; `call.rs` is
+//! the engine's side of it. Nothing here knows about SIP or the engine: the folder
+//! depends only on `sdp`, `sdes` and `util`.
 
 pub mod bridge;
+pub mod call;
 pub mod card;
 pub mod device;
 pub mod echo;
+pub mod io;
 pub mod jitter;
 pub mod quality;
 pub mod ring;
+pub mod rtp;
 pub mod srtp;
 
 use crate::sdp::{Codec, Format};
@@ -18,15 +23,22 @@ use audio_codec::{CodecType, Decoder, Encoder};
 /// Frame length: 20 ms, the ptime we offer and the one every peer here uses.
 pub const FRAME_MS: u32 = 20;
 
+/// Which device a test is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Input,
+    Output,
+    Ring,
+}
+
 /// The preferences' device test, for one second: a microphone's level (0-100 on a
 /// -60..0 dBFS scale, as the level bar shows it), or a test sound on a speaker (440 Hz)
 /// or a ringing device (the ringtone at the ring volume).
 pub async fn test_device(
-    kind: crate::engine::DeviceKind,
+    kind: DeviceKind,
     spec: device::DeviceSpec,
     ring_volume: u32,
 ) -> Result<serde_json::Value, String> {
-    use crate::engine::DeviceKind;
     use ring::{Cadence, Pattern, Tone};
     const RATE: u32 = 16_000;
     let frames = 1000 / FRAME_MS;
@@ -60,7 +72,7 @@ pub async fn test_device(
         DeviceKind::Output | DeviceKind::Ring => {
             let mut sink =
                 tokio::task::block_in_place(|| device::open_sink(&spec, RATE)).map_err(|e| e.to_string())?;
-            let mut sound: Box<dyn device::Source> = match kind {
+            let mut sound: Box<dyn io::Source> = match kind {
                 DeviceKind::Ring => ring::source(&Tone::Default, Cadence::Ring, RATE, ring_volume)
                     .map_err(|e| e.to_string())?,
                 _ => Box::new(Pattern::new(Cadence::Ringback, RATE, 100)),

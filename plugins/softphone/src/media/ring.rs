@@ -4,7 +4,8 @@
 //! 2 s on, 4 s off), outbound hears the ETSI ringback (425 Hz, 1 s on, 4 s off). A custom
 //! ringtone is a WAV or MP3 file, looped. Volume scales the samples (0-100).
 
-use super::device::{self, DeviceError, DeviceSpec, Sink, Source, WavSource};
+use super::device::{self, DeviceSpec, WavSource};
+use super::io::{DeviceError, Silence, Sink, Source};
 use std::f64::consts::PI;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,11 +91,12 @@ impl Source for Looped {
         self.inner.read(frame);
         self.played += 1;
         // A file that has run out gives silence: start it again.
-        if frame.iter().all(|&s| s == 0) && self.played > 1 {
-            if let Ok(again) = WavSource::open(&self.path, self.rate) {
-                self.inner = again;
-                self.played = 0;
-            }
+        if frame.iter().all(|&s| s == 0)
+            && self.played > 1
+            && let Ok(again) = WavSource::open(&self.path, self.rate)
+        {
+            self.inner = again;
+            self.played = 0;
         }
         for s in frame.iter_mut() {
             *s = (*s as f64 * self.gain) as i16;
@@ -105,7 +107,7 @@ impl Source for Looped {
 /// The source of a ringtone at `rate` Hz.
 pub fn source(tone: &Tone, cadence: Cadence, rate: u32, volume: u32) -> Result<Box<dyn Source>, DeviceError> {
     Ok(match tone {
-        Tone::Silent => Box::new(device::Silence),
+        Tone::Silent => Box::new(Silence),
         Tone::Default => Box::new(Pattern::new(cadence, rate, volume)),
         Tone::File(path) => Box::new(Looped {
             inner: WavSource::open(path, rate)?,

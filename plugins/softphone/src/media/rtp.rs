@@ -1,6 +1,6 @@
 //! A call's RTP stream: a bound port pair (RTP on an even port, RTCP on the next), a
-//! 20 ms clock, and the media pipeline between the socket and the devices (see
-//! `media`): each tick reads a frame from the input device, encodes it and sends it (or
+//! 20 ms clock, and the media pipeline between the socket and the devices (the rest of
+//! `media/`): each tick reads a frame from the input device, encodes it and sends it (or
 //! an RFC 4733 DTMF event instead), and plays one frame out of the jitter buffer into
 //! the output device. Every 5 s it sends an RTCP report and tells the engine how the
 //! call sounds. Packets are webrtc-rs's `rtc-rtp`/`rtc-rtcp` types.
@@ -9,13 +9,18 @@
 //! on loopback names the host's LAN address), so once a packet arrives from the far
 //! end we answer to where it came from.
 
-use crate::media::bridge::Bridge;
-use crate::media::device::{self, DeviceSpec, Sink, Source};
-use crate::media::jitter::{Concealer, JitterBuffer, Playout};
-use crate::media::quality::{self, Receiving};
-use crate::media::srtp::{Keys, Srtp};
-use crate::media::{CodecPair, FRAME_MS};
-use crate::sdp::Format;
+use super::bridge::Bridge;
+use super::device::{self, DeviceSpec};
+use super::echo::Canceller;
+use super::io::{Silence, Sink, Source};
+use super::jitter::{Concealer, JitterBuffer, Playout};
+use super::quality::{self, Receiving};
+use super::ring::{self, Cadence, Tone};
+use super::srtp::Srtp;
+use super::{CodecPair, FRAME_MS};
+use crate::sdes::Keys;
+use crate::sdp::{Codec, Format};
+use crate::util;
 use bytes::Bytes;
 use rtc_rtp::{Header, Packet};
 use rtc_shared::marshal::{Marshal, Unmarshal};
@@ -63,7 +68,7 @@ pub enum RtpCmd {
     Mute(bool),
     /// Play a ringback tone to our speaker until the far end's audio arrives (Some), or
     /// stop it (None).
-    Ringback(Option<crate::media::ring::Tone>),
+    Ringback(Option<Tone>),
 }
 
 /// What the stream tells the call.
@@ -194,10 +199,12 @@ impl Sender {
     /// The packets of one 20 ms tick; `audio` encodes the next frame when it is audio's turn.
     fn tick(&mut self, audio: impl FnOnce() -> Vec<u8>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        if self.tone.is_none() && self.gap == 0 && self.event_pt.is_some() {
-            if let Some(code) = self.queue.pop_front() {
-                self.tone = Some((code, 0, self.ts));
-            }
+        if self.tone.is_none()
+            && self.gap == 0
+            && self.event_pt.is_some()
+            && let Some(code) = self.queue.pop_front()
+        {
+            self.tone = Some((code, 0, self.ts));
         }
         match (self.tone, self.event_pt) {
             (Some((code, sent, start)), Some(pt)) => {
@@ -257,7 +264,7 @@ struct Media {
     conference: Option<(Bridge, bool)>,
     muted: bool,
     /// Echo canceller, when both devices are sound cards.
-    aec: Option<crate::media::echo::Canceller>,
+    aec: Option<Canceller>,
     /// The ringback tone, played while no audio has come from the far end.
     ringback: Option<Box<dyn Source>>,
     /// The host's speaker mix in a conference.
@@ -299,13 +306,13 @@ impl Media {
         if input {
             self.source = open_blocking(|| device::open_source(&input_spec, rate)).unwrap_or_else(|e| {
                 let _ = events.send(MediaEvent::Device(format!("microphone: {e}")));
-                Box::new(device::Silence)
+                Box::new(Silence)
             });
         }
         if output {
             self.sink = open_blocking(|| device::open_sink(&output_spec, rate)).unwrap_or_else(|e| {
                 let _ = events.send(MediaEvent::Device(format!("speaker: {e}")));
-                Box::new(device::Silence)
+                Box::new(Silence)
             });
         }
         // Acoustic echo exists only between a real speaker and microphone.
@@ -314,14 +321,10 @@ impl Media {
             .all(|d| matches!(d, DeviceSpec::Default | DeviceSpec::Card(_)));
         let wanted = self.setup.echo_cancellation || self.setup.noise_suppression;
         self.aec = (cards && wanted && matches!(rate, 8000 | 16000 | 32000 | 48000))
-            .then(|| crate::media::echo::Canceller::new(rate, self.setup.noise_suppression));
+            .then(|| Canceller::new(rate, self.setup.noise_suppression));
     }
 
-    fn ringback(
-        &mut self,
-        tone: Option<crate::media::ring::Tone>,
-        events: &mpsc::UnboundedSender<MediaEvent>,
-    ) {
+    fn ringback(&mut self, tone: Option<Tone>, events: &mpsc::UnboundedSender<MediaEvent>) {
         let Some(tone) = tone else {
             self.ringback = None;
             return;
@@ -329,11 +332,10 @@ impl Media {
         if self.codec.is_none() {
             // No session yet (a 180 without SDP): open the devices for G.711 meanwhile;
             // the real codec reopens them if its rate differs.
-            self.set_format(Format { pt: 0, codec: crate::sdp::Codec::Pcmu }, events);
+            self.set_format(Format { pt: 0, codec: Codec::Pcmu }, events);
         }
         let rate = self.codec.as_ref().map_or(8000, |c| c.rate());
-        self.ringback =
-            crate::media::ring::source(&tone, crate::media::ring::Cadence::Ringback, rate, 100).ok();
+        self.ringback = ring::source(&tone, Cadence::Ringback, rate, 100).ok();
     }
 
     fn join(&mut self, bridge: Bridge, host: bool) {
@@ -435,9 +437,9 @@ async fn run(
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let mut s = Sender {
-        ssrc: crate::util::random_u32(),
-        seq: crate::util::random_u32() as u16,
-        ts: crate::util::random_u32(),
+        ssrc: util::random_u32(),
+        seq: util::random_u32() as u16,
+        ts: util::random_u32(),
         ts_step: EVENT_UNITS_PER_FRAME,
         remote: None,
         latched: false,
@@ -454,8 +456,8 @@ async fn run(
         callid: callid.clone(),
         setup,
         codec: None,
-        source: Box::new(device::Silence),
-        sink: Box::new(device::Silence),
+        source: Box::new(Silence),
+        sink: Box::new(Silence),
         jitter: JitterBuffer::default(),
         conceal: Concealer::default(),
         recv: Receiving::new(8000),
@@ -530,7 +532,7 @@ async fn run(
                 m.jitter.adapt(m.recv.jitter_ms(), FRAME_MS as f64);
                 m.play();
                 ticks = ticks.wrapping_add(1);
-                if ticks % REPORT_FRAMES == 0 && m.codec.is_some() {
+                if ticks.is_multiple_of(REPORT_FRAMES) && m.codec.is_some() {
                     let now = Instant::now();
                     if let Some(to) = rtcp_to {
                         let sent = (s.packets > 0).then_some((s.ts, s.packets, s.octets));
