@@ -9,10 +9,12 @@
 pub mod dock;
 pub mod i18n;
 pub mod notify;
+pub mod panels;
 pub mod prefs;
 pub mod render;
 pub mod shell;
 pub mod textures;
+pub mod theme;
 pub mod wizard;
 
 pub use shell::Shell;

@@ -9,9 +9,17 @@ use eframe::egui::{self, Color32, RichText, Sense};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use ucdesk_plugin_api::view::{
-    ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, Shortcut, TableColumn, TableRow,
-    TextStyle, UiAction, UiEvent,
+    ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, Shortcut, TextStyle, UiAction, UiEvent,
 };
+
+// The theme moved to `crate::theme`; its old paths under `render` still serve dock, prefs,
+// notify and the UI tests.
+pub use crate::theme::{ICONS, color, fonts, icon, presence_color, symbol};
+
+mod table;
+// The unit tests below reach the table's sort order as they did before it moved.
+#[cfg(test)]
+use {table::order, ucdesk_plugin_api::view::TableRow};
 
 /// What is being dragged between widgets (possibly of different plugins).
 #[derive(Debug, Clone)]
@@ -77,84 +85,6 @@ impl Cx<'_> {
     }
 }
 
-/// `#rrggbb` to a colour.
-pub fn color(hex: &str) -> Option<Color32> {
-    let h = hex.strip_prefix('#')?;
-    if h.len() != 6 {
-        return None;
-    }
-    let v = u32::from_str_radix(h, 16).ok()?;
-    Some(Color32::from_rgb((v >> 16) as u8, (v >> 8) as u8, v as u8))
-}
-
-/// The colour of a presence dot.
-pub fn presence_color(status: &str) -> Color32 {
-    match status {
-        "available" | "online" => Color32::from_rgb(0x2e, 0xcc, 0x71),
-        "away" | "idle" => Color32::from_rgb(0xf1, 0xc4, 0x0f),
-        "busy" => Color32::from_rgb(0xe7, 0x4c, 0x3c),
-        "dnd" => Color32::from_rgb(0xc0, 0x39, 0x2b),
-        "on_call" | "in_meeting" => Color32::from_rgb(0xe6, 0x7e, 0x22),
-        _ => Color32::from_rgb(0x95, 0xa5, 0xa6),
-    }
-}
-
-/// Symbols the shell draws itself. Each is in the bundled fonts (egui's defaults with
-/// the monochrome emoji fonts, and Hack as the last fallback; see [`fonts`]), so
-/// nothing renders as a missing-glyph box.
-pub mod symbol {
-    pub const MORE: &str = "☰";
-    pub const POP_OUT: &str = "🗗";
-    pub const CLOSE: &str = "×";
-    pub const LOCK: &str = "🔒";
-    pub const WARNING: &str = "⚠";
-    pub const SORT_UP: &str = " ⏶";
-    pub const SORT_DOWN: &str = " ⏷";
-    pub const ALL: [&str; 7] = [MORE, POP_OUT, CLOSE, LOCK, WARNING, SORT_UP, SORT_DOWN];
-}
-
-/// The shell's fonts: egui's defaults, with Hack (which has arrows and box symbols
-/// the others lack) as the proportional family's last fallback.
-pub fn fonts() -> egui::FontDefinitions {
-    let mut fonts = egui::FontDefinitions::default();
-    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional)
-        && !family.iter().any(|f| f == "Hack")
-    {
-        family.push("Hack".to_string());
-    }
-    fonts
-}
-
-/// The shell's icon set: names plugins use, drawn with the bundled fonts' symbols.
-pub const ICONS: [(&str, &str); 21] = [
-    ("call", "📞"),
-    ("phone", "📞"),
-    ("hangup", "☎"),
-    ("chat", "💬"),
-    ("search", "🔍"),
-    ("contacts", "👥"),
-    ("recent", "🕒"),
-    ("history", "🕒"),
-    ("sms", "✉"),
-    ("fax", "📠"),
-    ("meetings", "🎥"),
-    ("video", "🎥"),
-    ("settings", "⚙"),
-    ("headset", "🎧"),
-    ("agent", "👤"),
-    ("supervisor", "👤"),
-    ("crm", "📇"),
-    ("calendar", "📅"),
-    ("outlook", "📅"),
-    ("mute", "🔇"),
-    ("warning", symbol::WARNING),
-];
-
-/// An icon by name; a small square for names the set does not have.
-pub fn icon(name: &str) -> &'static str {
-    ICONS.iter().find(|(n, _)| *n == name).map_or("▪", |(_, s)| s)
-}
-
 /// Renders `node`; interactions are appended to `cx.out`.
 pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
     match node {
@@ -217,7 +147,7 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             b = match role {
                 ButtonRole::Normal => b,
                 ButtonRole::Primary => b.fill(ui.visuals().selection.bg_fill),
-                ButtonRole::Danger => b.fill(Color32::from_rgb(0xc0, 0x39, 0x2b)),
+                ButtonRole::Danger => b.fill(crate::theme::DANGER),
             };
             if ui.add_enabled(*enabled, b).clicked() {
                 cx.emit(id, UiAction::Clicked);
@@ -302,7 +232,7 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             list(ui, cx, id, rows, selected.as_deref(), actions, *drag, *drop);
         }
         Node::Table { id, columns, rows, selected, actions, height } => {
-            table(ui, cx, id, columns, rows, selected.as_deref(), actions, *height);
+            table::table(ui, cx, id, columns, rows, selected.as_deref(), actions, *height);
         }
         Node::Tabs { id, tabs, selected } => {
             let open = cx.state.tabs.get(id).cloned().unwrap_or_else(|| selected.clone());
@@ -601,132 +531,6 @@ fn list(
                 cx.emit(id, UiAction::ContextAction { item, row: Some(row.id.clone()) });
             }
         }
-    }
-}
-
-/// Orders numbers as numbers and everything else as case-insensitive text.
-fn compare_cells(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.total_cmp(&y),
-        _ => a.to_lowercase().cmp(&b.to_lowercase()),
-    }
-}
-
-/// The display order of `rows` under `sort`, cached per view generation.
-fn order<'s>(
-    state: &'s mut PanelState,
-    id: &str,
-    rows: &[TableRow],
-    sort: Option<(usize, bool)>,
-) -> &'s [usize] {
-    let (col, asc) = sort.unwrap_or((usize::MAX, true));
-    let generation = state.generation;
-    let fresh = state
-        .order
-        .get(id)
-        .is_some_and(|(g, c, a, o)| *g == generation && *c == col && *a == asc && o.len() == rows.len());
-    if !fresh {
-        let mut o: Vec<usize> = (0..rows.len()).collect();
-        if col != usize::MAX {
-            let cell = |i: usize| rows[i].cells.get(col).map(String::as_str).unwrap_or("");
-            o.sort_by(|&x, &y| {
-                let ord = compare_cells(cell(x), cell(y));
-                if asc { ord } else { ord.reverse() }
-            });
-        }
-        state.order.insert(id.to_string(), (generation, col, asc, o));
-    }
-    &state.order[id].3
-}
-
-#[allow(clippy::too_many_arguments)]
-fn table(
-    ui: &mut egui::Ui,
-    cx: &mut Cx<'_>,
-    id: &str,
-    columns: &[TableColumn],
-    rows: &[TableRow],
-    selected: Option<&str>,
-    actions: &[MenuItem],
-    height: Option<f32>,
-) {
-    use egui_extras::{Column, TableBuilder};
-    let sort = cx.state.sort.get(id).copied();
-    let mut new_sort = None;
-    let mut clicked: Option<(String, bool, Option<String>)> = None;
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-    ui.push_id(("table", id), |ui| {
-        let mut builder = TableBuilder::new(ui).striped(true).resizable(true).sense(Sense::click());
-        if let Some(h) = height {
-            builder = builder.max_scroll_height(h);
-        }
-        for c in columns {
-            builder = builder.column(match c.width {
-                Some(w) => Column::initial(w).at_least(30.0).clip(true),
-                None => Column::remainder().at_least(30.0).clip(true),
-            });
-        }
-        let order = order(cx.state, id, rows, sort).to_vec();
-        builder
-            .header(row_height, |mut header| {
-                for (i, c) in columns.iter().enumerate() {
-                    header.col(|ui| {
-                        let arrow = match sort {
-                            Some((col, true)) if col == i => symbol::SORT_UP,
-                            Some((col, false)) if col == i => symbol::SORT_DOWN,
-                            _ => "",
-                        };
-                        let title = RichText::new(format!("{}{arrow}", c.title)).strong();
-                        if c.sortable {
-                            if ui.add(egui::Button::new(title).frame(false)).clicked() {
-                                new_sort = Some(match sort {
-                                    Some((col, asc)) if col == i => (i, !asc),
-                                    _ => (i, true),
-                                });
-                            }
-                        } else {
-                            ui.label(title);
-                        }
-                    });
-                }
-            })
-            .body(|body| {
-                // Only the rows in view are laid out (thousands cost what a screenful does).
-                body.rows(row_height, order.len(), |mut row| {
-                    let r = &rows[order[row.index()]];
-                    row.set_selected(selected == Some(r.id.as_str()));
-                    for i in 0..columns.len() {
-                        row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(r.cells.get(i).map(String::as_str).unwrap_or(""))
-                                    .selectable(false),
-                            );
-                        });
-                    }
-                    let response = row.response();
-                    if response.double_clicked() {
-                        clicked = Some((r.id.clone(), true, None));
-                    } else if response.clicked() {
-                        clicked = Some((r.id.clone(), false, None));
-                    }
-                    if !actions.is_empty() {
-                        let mut chosen = None;
-                        response.context_menu(|ui| chosen = menu(ui, actions));
-                        if let Some(item) = chosen {
-                            clicked = Some((r.id.clone(), false, Some(item)));
-                        }
-                    }
-                });
-            });
-    });
-    if let Some(s) = new_sort {
-        cx.state.sort.insert(id.to_string(), s);
-    }
-    match clicked {
-        Some((row, _, Some(item))) => cx.emit(id, UiAction::ContextAction { item, row: Some(row) }),
-        Some((row, true, None)) => cx.emit(id, UiAction::RowActivated { row }),
-        Some((row, false, None)) => cx.emit(id, UiAction::Selected { row }),
-        None => {}
     }
 }
 

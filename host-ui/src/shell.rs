@@ -8,22 +8,23 @@
 //! - centre: module panels docked as tabs ([`crate::dock`]), or in their own windows;
 //! - bottom: status items (registration, chat connection) and plugins that failed.
 //!
+//! Each region is one method in `layout`; the panels' decoded views are kept by
+//! [`crate::panels`].
+//!
 //! The kernel is activated off the UI thread, and the UI thread never waits on a
 //! plugin: a plugin that publishes a view (or a notification) wakes the window, which
 //! otherwise does not repaint at all.
 
 use crate::{
-    dock::{Behavior, Dock, Pane},
+    dock::{Dock, Pane},
     i18n::Strings,
     notify::Notifier,
     prefs::{PrefsWindow, ShellPrefs},
-    render::{Cx, PanelState, Pictures, ToastRequest, icon, node_ui},
-    textures::KernelPictures,
+    theme,
     wizard::{self, Logins, Wizard, WizardAction},
 };
 use eframe::egui;
 use std::{
-    collections::HashMap,
     path::PathBuf,
     sync::{
         Arc, Mutex,
@@ -32,7 +33,11 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use ucdesk_kernel::{Kernel, PluginInfo, PluginState, control::ControlServer};
-use ucdesk_plugin_api::{PanelSlot, view::View};
+use ucdesk_plugin_api::PanelSlot;
+
+pub use crate::panels::Panels;
+
+mod layout;
 
 /// How many modules the toolbar shows before the three dots (the manual).
 pub const TOOLBAR_MODULES: usize = 6;
@@ -56,89 +61,6 @@ enum Phase {
     Login,
     Starting,
     Running,
-}
-
-/// The latest view of one panel, decoded once per publish.
-struct PanelView {
-    bytes: Option<Arc<Vec<u8>>>,
-    view: Result<View, String>,
-    state: PanelState,
-}
-
-/// Everything needed to draw panels, apart from where they go.
-pub struct Panels {
-    kernel: Kernel,
-    views: HashMap<(String, String), PanelView>,
-    pictures: Box<dyn Pictures>,
-    toasts: Vec<(String, ToastRequest)>,
-    placeholder: String,
-    no_panel: String,
-}
-
-/// The panel's latest view, decoded again only when the kernel holds a new tree.
-fn refresh<'v>(
-    views: &'v mut HashMap<(String, String), PanelView>,
-    kernel: &Kernel,
-    plugin: &str,
-    panel: &str,
-) -> Option<&'v mut PanelView> {
-    let bytes = kernel.view(plugin, panel)?;
-    let key = (plugin.to_string(), panel.to_string());
-    let entry = views.entry(key).or_insert_with(|| PanelView {
-        bytes: None,
-        view: Err(String::new()),
-        state: PanelState::default(),
-    });
-    if entry.bytes.as_ref().is_none_or(|b| !Arc::ptr_eq(b, &bytes)) {
-        entry.view = View::from_bytes(&bytes).map_err(|e| e.to_string());
-        entry.bytes = Some(bytes);
-        entry.state.generation += 1;
-    }
-    Some(entry)
-}
-
-impl Panels {
-    /// The toolbar badge of a panel (unread, missed).
-    pub fn badge(&mut self, plugin: &str, panel: &str) -> u32 {
-        refresh(&mut self.views, &self.kernel, plugin, panel)
-            .and_then(|v| v.view.as_ref().ok().and_then(|v| v.badge))
-            .unwrap_or(0)
-    }
-
-    /// Draws one panel and posts what the user did to its plugin.
-    pub fn draw(&mut self, ui: &mut egui::Ui, plugin: &str, panel: &str) {
-        let mut events = Vec::new();
-        let mut toasts = Vec::new();
-        let Some(pv) = refresh(&mut self.views, &self.kernel, plugin, panel) else {
-            ui.weak(&self.no_panel);
-            return;
-        };
-        match &pv.view {
-            Ok(view) => {
-                let mut cx = Cx {
-                    plugin,
-                    state: &mut pv.state,
-                    pictures: self.pictures.as_mut(),
-                    out: &mut events,
-                    toasts: &mut toasts,
-                    placeholder: &self.placeholder,
-                };
-                ui.push_id((plugin, panel), |ui| node_ui(ui, &view.root, &mut cx));
-                pv.state.end_frame();
-            }
-            Err(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, format!("{plugin}: {e}"));
-            }
-        }
-        for t in toasts {
-            self.toasts.push((plugin.to_string(), t));
-        }
-        for e in events {
-            if let Err(err) = self.kernel.ui_event(plugin, panel, &e) {
-                tracing::warn!("{plugin}/{panel}: {err}");
-            }
-        }
-    }
 }
 
 /// A panel a plugin contributes, with what the shell needs to place it.
@@ -194,14 +116,7 @@ impl Shell {
         let strings = Strings::load(&prefs.language, &config.join("languages"));
         let logins = Logins::load(&config);
         let wizard = Wizard::new(&logins);
-        let panels = Panels {
-            kernel: kernel.clone(),
-            views: HashMap::new(),
-            pictures: Box::new(KernelPictures::new(kernel.clone())),
-            toasts: Vec::new(),
-            placeholder: strings.t("unknown-node"),
-            no_panel: strings.t("no-panel"),
-        };
+        let panels = Panels::new(kernel.clone(), &strings);
         let mut shell = Shell {
             fresh_layout: !Dock::file(&config).exists(),
             dock: Dock::load(&config),
@@ -308,21 +223,53 @@ impl Shell {
     /// The whole window, every frame.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.listen(&ctx);
+        self.note_input(&ctx);
+        self.note_first_frame();
+        self.follow_always_on_top(&ctx);
+        self.poll_boot(&ctx);
+        match self.phase {
+            Phase::Login => {
+                egui::CentralPanel::default().show(ui, |ui| self.login_ui(ui));
+            }
+            Phase::Starting => {
+                egui::CentralPanel::default().show(ui, |ui| self.starting_ui(ui));
+            }
+            Phase::Running => self.main_ui(ui),
+        }
+        self.prefs_dialog(&ctx);
+        self.toasts(&ctx);
+    }
+
+    /// Once: the fonts, and the wake-ups when a plugin publishes a view or a notification.
+    fn listen(&mut self, ctx: &egui::Context) {
         if !self.listening {
             self.listening = true;
-            ctx.set_fonts(crate::render::fonts());
+            ctx.set_fonts(theme::fonts());
             let repaint = ctx.clone();
             self.kernel.set_view_listener(move |_, _| repaint.request_repaint());
-            self.notifier.listen(&self.kernel, &ctx);
+            self.notifier.listen(&self.kernel, ctx);
         }
+    }
+
+    /// Remembers when the user last touched the window, for "away when idle".
+    fn note_input(&self, ctx: &egui::Context) {
         if ctx.input(|i| !i.events.is_empty() || i.pointer.is_moving()) {
             self.last_input.store(unix_now(), Ordering::Relaxed);
         }
+    }
+
+    /// The time to the first frame, once, when asked for (benchmarks).
+    fn note_first_frame(&mut self) {
         if let Some(at) = self.started_at
             && !std::mem::replace(&mut self.first_frame_reported, true)
         {
             eprintln!("first frame after {} ms", at.elapsed().as_millis());
         }
+    }
+
+    /// Keeps the window's level in step with the "always on top" preference.
+    fn follow_always_on_top(&mut self, ctx: &egui::Context) {
         if self.on_top != Some(self.prefs.always_on_top) {
             self.on_top = Some(self.prefs.always_on_top);
             let level = if self.prefs.always_on_top {
@@ -332,6 +279,10 @@ impl Shell {
             };
             ctx.send_viewport_cmd(egui::ViewportCommand::WindowLevel(level));
         }
+    }
+
+    /// While starting: switches to the main window once the activation is done.
+    fn poll_boot(&mut self, ctx: &egui::Context) {
         if matches!(self.phase, Phase::Starting) {
             let b = self.boot.lock().unwrap_or_else(|p| p.into_inner());
             if b.done {
@@ -344,27 +295,15 @@ impl Shell {
             } else {
                 drop(b);
                 // The activation thread cannot wake us; look again shortly.
-                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+                ctx.request_repaint_after(Duration::from_millis(50));
             }
         }
-        match self.phase {
-            Phase::Login => {
-                egui::CentralPanel::default().show(ui, |ui| self.login_ui(ui));
-            }
-            Phase::Starting => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    ui.centered_and_justified(|ui| {
-                        ui.horizontal(|ui| {
-                            ui.spinner();
-                            ui.label(self.strings.t("starting"));
-                        });
-                    });
-                });
-            }
-            Phase::Running => self.main_ui(ui),
-        }
+    }
+
+    /// The preferences window; saves what changed and follows a new language.
+    fn prefs_dialog(&mut self, ctx: &egui::Context) {
         if self.prefs_window.show(
-            &ctx,
+            ctx,
             self.running().then_some(&self.kernel),
             &mut self.prefs,
             &self.strings,
@@ -375,18 +314,32 @@ impl Shell {
             }
             if self.prefs.language != self.strings.lang() {
                 self.strings = Strings::load(&self.prefs.language, &self.config.join("languages"));
-                self.panels.placeholder = self.strings.t("unknown-node");
-                self.panels.no_panel = self.strings.t("no-panel");
+                self.panels.set_strings(&self.strings);
             }
         }
-        self.notifier.take_arrivals(&ctx, &self.prefs);
-        for (plugin, t) in std::mem::take(&mut self.panels.toasts) {
+    }
+
+    /// Toasts: notifications that arrived and those views asked for; clicking one opens
+    /// the panel it came from.
+    fn toasts(&mut self, ctx: &egui::Context) {
+        self.notifier.take_arrivals(ctx, &self.prefs);
+        for (plugin, t) in self.panels.take_toasts() {
             self.notifier.view_toast(&plugin, t);
         }
-        if let Some((plugin, panel)) = self.notifier.show(&ctx) {
+        if let Some((plugin, panel)) = self.notifier.show(ctx) {
             self.open(Pane { plugin, panel });
             ctx.request_repaint();
         }
+    }
+
+    /// While the plugins start: a spinner.
+    fn starting_ui(&self, ui: &mut egui::Ui) {
+        ui.centered_and_justified(|ui| {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(self.strings.t("starting"));
+            });
+        });
     }
 
     fn login_ui(&mut self, ui: &mut egui::Ui) {
@@ -411,268 +364,6 @@ impl Shell {
                 self.start();
             }
             Err(e) => self.wizard.error = Some(e),
-        }
-    }
-
-    fn main_ui(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        // One look at the plugin table and the open panes per frame.
-        let plugins = self.kernel.plugins();
-        let all = self.contributions(&plugins);
-        let modules: Vec<&Contribution> = all.iter().filter(|c| c.slot == PanelSlot::Module).collect();
-        let active = |c: &&Contribution| c.state == PluginState::Active;
-        self.dock.retain(|p| all.iter().any(|c| c.pane == *p && c.state == PluginState::Active));
-        if std::mem::take(&mut self.fresh_layout)
-            && let Some(first) = modules.iter().find(|c| c.state == PluginState::Active)
-        {
-            self.open(first.pane.clone());
-        }
-
-        // The window title carries the unread/missed total: the taskbar's badge.
-        let total: u32 =
-            all.iter().filter(active).map(|c| self.panels.badge(&c.pane.plugin, &c.pane.panel)).sum();
-        let title = if total > 0 { format!("ucdesk ({total})") } else { "ucdesk".to_string() };
-        if title != self.title {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.title = title;
-        }
-
-        egui::Panel::top("toolbar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.strong(self.strings.t("app-title"));
-                ui.separator();
-                let (shown, rest) = modules.split_at(modules.len().min(TOOLBAR_MODULES));
-                let visible = self.dock.visible();
-                for c in shown {
-                    self.module_button(ui, c, &visible);
-                }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.menu_button(crate::render::symbol::MORE, |ui| {
-                        for c in rest {
-                            self.module_button(ui, c, &visible);
-                        }
-                        if !rest.is_empty() {
-                            ui.separator();
-                        }
-                        if ui.button(self.strings.t("preferences")).clicked() {
-                            self.prefs_window.open = true;
-                            ui.close();
-                        }
-                        if ui.button(self.strings.t("plugins")).clicked() {
-                            self.plugins_window = true;
-                            ui.close();
-                        }
-                        if ui.button(self.strings.t("log-out")).clicked() {
-                            self.logins.auto_login = None;
-                            let _ = self.logins.save(&self.config);
-                            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                        }
-                        if ui.button(self.strings.t("quit")).clicked() {
-                            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                        }
-                    })
-                    .response
-                    .on_hover_text(self.strings.t("more"));
-                });
-            });
-        });
-
-        egui::Panel::bottom("status").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                for c in all.iter().filter(|c| c.slot == PanelSlot::Status && c.state == PluginState::Active)
-                {
-                    self.panels.draw(ui, &c.pane.plugin, &c.pane.panel);
-                    ui.separator();
-                }
-                if let Some(e) = &self.boot.lock().unwrap_or_else(|p| p.into_inner()).error {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
-                }
-                for p in plugins.iter().filter(|p| {
-                    matches!(
-                        p.state,
-                        PluginState::Failed
-                            | PluginState::Incompatible
-                            | PluginState::Disabled
-                            | PluginState::Refused
-                    ) && !all.iter().any(|c| c.pane.plugin == p.id && c.slot == PanelSlot::Module)
-                }) {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!("{} {}", crate::render::symbol::WARNING, p.name.as_deref().unwrap_or(&p.id)),
-                    )
-                    .on_hover_text(p.reason.as_deref().unwrap_or(""));
-                }
-            });
-        });
-
-        egui::Panel::left("side").resizable(true).default_size(300.0).show(ui, |ui| {
-            self.side_ui(ui, &all);
-        });
-
-        egui::CentralPanel::default().show(ui, |ui| {
-            if self.dock.tree.is_empty() {
-                if modules.iter().any(active) {
-                    ui.weak(self.strings.t("open-a-module"));
-                } else {
-                    ui.weak(self.strings.t("no-modules"));
-                }
-                return;
-            }
-            let titles: HashMap<Pane, String> =
-                all.iter().map(|c| (c.pane.clone(), c.title.clone())).collect();
-            let panels = &mut self.panels;
-            let mut draw = |ui: &mut egui::Ui, pane: &Pane| panels.draw(ui, &pane.plugin, &pane.panel);
-            let mut behavior = Behavior {
-                titles: &titles,
-                draw: &mut draw,
-                pop_out_label: self.strings.t("pop-out"),
-                popped: None,
-                edited: false,
-            };
-            self.dock.tree.ui(&mut behavior, ui);
-            let (popped, edited) = (behavior.popped.take(), behavior.edited);
-            let popped_any = popped.is_some();
-            if let Some(p) = popped {
-                self.dock.pop_out(&p);
-            }
-            if edited || popped_any {
-                self.dock.save(&self.config);
-            }
-        });
-
-        // Popped-out panels, each in its own window.
-        let titles: HashMap<Pane, String> = all.iter().map(|c| (c.pane.clone(), c.title.clone())).collect();
-        let mut dock_back = None;
-        for pane in self.dock.popped.clone() {
-            let title = titles.get(&pane).cloned().unwrap_or_else(|| pane.panel.clone());
-            let id = egui::ViewportId::from_hash_of(("pane", &pane.plugin, &pane.panel));
-            let panels = &mut self.panels;
-            let dock_label = self.strings.t("dock-back");
-            ctx.show_viewport_immediate(
-                id,
-                egui::ViewportBuilder::default().with_title(&title).with_inner_size([420.0, 520.0]),
-                |ui, _class| {
-                    egui::CentralPanel::default().show(ui, |ui| {
-                        if ui.small_button(&dock_label).clicked()
-                            || ui.ctx().input(|i| i.viewport().close_requested())
-                        {
-                            dock_back = Some(pane.clone());
-                        }
-                        egui::ScrollArea::vertical()
-                            .show(ui, |ui| panels.draw(ui, &pane.plugin, &pane.panel));
-                    });
-                },
-            );
-        }
-        if let Some(p) = dock_back {
-            self.dock.dock(&p);
-            self.dock.save(&self.config);
-        }
-
-        if self.plugins_window {
-            let mut open = true;
-            egui::Window::new(self.strings.t("plugins")).open(&mut open).show(&ctx, |ui| {
-                egui::Grid::new("plugin-states").striped(true).show(ui, |ui| {
-                    for p in plugins.iter().filter(|p| p.state != PluginState::Locked) {
-                        ui.label(p.name.as_deref().unwrap_or(&p.id));
-                        ui.label(p.version.as_deref().unwrap_or("?"));
-                        ui.label(p.state.to_string());
-                        ui.weak(p.reason.as_deref().unwrap_or(""));
-                        ui.end_row();
-                    }
-                });
-            });
-            self.plugins_window = open;
-        }
-    }
-
-    fn module_button(&mut self, ui: &mut egui::Ui, c: &Contribution, visible: &[Pane]) {
-        let label = match &c.icon {
-            Some(i) => format!("{} {}", icon(i), c.title),
-            None => c.title.clone(),
-        };
-        if c.state != PluginState::Active {
-            // Where the module would be: its name, a warning, and why.
-            let reason = c.reason.clone().unwrap_or_else(|| c.state.to_string());
-            let text = self.strings.t_args("not-available", &[("plugin", &c.title), ("reason", &reason)]);
-            ui.add_enabled(
-                false,
-                egui::Button::new(format!("{} {}", crate::render::symbol::WARNING, c.title)),
-            )
-            .on_disabled_hover_text(text);
-            return;
-        }
-        let badge = self.panels.badge(&c.pane.plugin, &c.pane.panel);
-        let r = ui.add(egui::Button::selectable(visible.contains(&c.pane), label));
-        if badge > 0 {
-            let text = if badge > 99 { "99+".to_string() } else { badge.to_string() };
-            let fill = ui.visuals().error_fg_color;
-            ui.label(
-                egui::RichText::new(text).small().strong().background_color(fill).color(egui::Color32::WHITE),
-            );
-        }
-        if r.clicked() {
-            self.open(c.pane.clone());
-            ui.close();
-        }
-    }
-
-    fn side_ui(&mut self, ui: &mut egui::Ui, all: &[Contribution]) {
-        let live = |slot: PanelSlot| -> Vec<&Contribution> {
-            all.iter().filter(|c| c.slot == slot && c.state == PluginState::Active).collect()
-        };
-        // The user card: avatar, who, and the presence provider's selector.
-        ui.horizontal(|ui| {
-            let (user, address) = self.user.clone().unwrap_or_else(|| ("ucdesk".into(), String::new()));
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(40.0, 40.0), egui::Sense::hover());
-            ui.painter().circle_filled(rect.center(), 20.0, ui.visuals().selection.bg_fill);
-            let initial = user.chars().next().unwrap_or('?').to_uppercase().to_string();
-            ui.painter().text(
-                rect.center(),
-                egui::Align2::CENTER_CENTER,
-                initial,
-                egui::FontId::proportional(18.0),
-                egui::Color32::WHITE,
-            );
-            ui.vertical(|ui| {
-                ui.strong(user);
-                ui.weak(address);
-            });
-        });
-        for c in live(PanelSlot::UserCard) {
-            self.panels.draw(ui, &c.pane.plugin, &c.pane.panel);
-        }
-        ui.separator();
-        let quick = live(PanelSlot::QuickList);
-        if self.quick.as_ref().is_none_or(|q| !quick.iter().any(|c| c.pane == *q)) {
-            self.quick = quick.first().map(|c| c.pane.clone());
-        }
-        ui.horizontal(|ui| {
-            for c in &quick {
-                let badge = self.panels.badge(&c.pane.plugin, &c.pane.panel);
-                let title = if badge > 0 { format!("{} ({badge})", c.title) } else { c.title.clone() };
-                if ui.selectable_label(self.quick.as_ref() == Some(&c.pane), title).clicked() {
-                    self.quick = Some(c.pane.clone());
-                }
-            }
-        });
-        let phone = live(PanelSlot::Phone);
-        let avail = ui.available_height();
-        egui::ScrollArea::vertical()
-            .id_salt("quick")
-            .max_height(if phone.is_empty() { avail } else { avail * 0.4 })
-            .show(ui, |ui| {
-                if let Some(q) = self.quick.clone() {
-                    self.panels.draw(ui, &q.plugin, &q.panel);
-                }
-            });
-        if !phone.is_empty() {
-            ui.separator();
-            egui::ScrollArea::vertical().id_salt("phone-area").show(ui, |ui| {
-                for c in phone {
-                    self.panels.draw(ui, &c.pane.plugin, &c.pane.panel);
-                }
-            });
         }
     }
 
