@@ -437,6 +437,30 @@ fn do_not_disturb_rejects_and_logging_out_unregisters() {
         .unwrap_or_else(|| panic!("alice still registered after quitting:\n{}", carol.log()));
 }
 
+/// The phone panel's do-not-disturb toggle stores the setting, and the engine hears of
+/// it like any other settings change: the toggle stays on and callers get 486.
+#[test]
+fn dnd_toggled_in_the_panel_reaches_the_engine() {
+    use ucdesk_kernel::control::Request;
+    use ucdesk_plugin_api::view::{UiAction, UiEvent};
+    let k = Kamailio::start();
+    let carol = Bot::start(&k, "carol", "manual");
+    let p = phone(&k, "udp", "alicepw");
+    let (d, events) = registered(&p);
+    assert_eq!(status(&d)["dnd"], false);
+    let toggle = UiEvent { widget: "dnd".into(), action: UiAction::Changed { value: json!(true) } };
+    d.client()
+        .request(&Request::Ui { plugin: "softphone".into(), panel: "phone".into(), event: toggle })
+        .unwrap();
+    wait_for(WAIT, || (status(&d)["dnd"] == true).then_some(()))
+        .unwrap_or_else(|| panic!("phone.status never says dnd: {}\n{}", status(&d), d.log()));
+    carol.command("dial", &format!("sip:alice@{}", k.addr()));
+    let ended = next_event(&events, "call.ended");
+    assert_eq!(ended["result"], "rejected", "{ended}");
+    wait_for(WAIT, || carol.log().contains("486").then_some(()))
+        .unwrap_or_else(|| panic!("carol was not refused busy:\n{}", carol.log()));
+}
+
 /// A caller (SIPp) sends an INVITE without SDP: we offer in the 200 OK, take the answer
 /// from its ACK, and the call runs until it hangs up.
 #[test]

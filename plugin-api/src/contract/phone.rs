@@ -58,6 +58,8 @@ pub enum CallState {
     Held,
     /// A transfer (REFER) was accepted and is under way.
     Transferring,
+    /// Handed on to another party (our leg is about to end).
+    Transferred,
     /// Over; `result` says how.
     Ended,
     /// A state a newer publisher has and this build does not know.
@@ -165,9 +167,8 @@ pub struct CallEvent {
     /// Seconds since answer (0 before it).
     #[serde(default)]
     pub duration: u64,
-    /// `ringing`, `early`, `connected`, `held`, `ended`.
     #[serde(default)]
-    pub state: String,
+    pub state: CallState,
     /// Set on `call.ended`.
     #[serde(default)]
     pub result: Option<CallResult>,

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS quality_log (
 /// Calls kept in the quality log (the manual: "the last 50 calls").
 pub const QUALITY_LOG_CALLS: u32 = 50;
 
+/// One call of the quality log: (callid, number, start, reports).
+pub type QualityLogEntry = (String, String, i64, Vec<CallQuality>);
+
 impl History {
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         let err = |source| HistoryError { path: path.display().to_string(), source };
@@ -147,8 +150,8 @@ impl History {
             .map_err(err)
     }
 
-    /// The logged calls, newest first: (callid, number, start, reports).
-    pub fn quality_log(&self) -> Result<Vec<(String, String, i64, Vec<CallQuality>)>, HistoryError> {
+    /// The logged calls, newest first.
+    pub fn quality_log(&self) -> Result<Vec<QualityLogEntry>, HistoryError> {
         let err = |source| HistoryError { path: self.path.clone(), source };
         let mut stmt = self
             .db

@@ -3,9 +3,10 @@
 //! caller id, auto answer, call waiting, DND, emergency location), and every call lands
 //! in the SQLite call history.
 //!
-//! This file is only the [`Plugin`] glue: requests become [`engine::Request`]s, settings
-//! changes reconfigure the engine, views are drawn from the engine's snapshot. The
-//! engine (one tokio runtime with rsipstack) lives in `engine.rs`.
+//! This file is the [`Plugin`] glue: the `phone.*` services (declared once, each a
+//! typed request to the engine), settings changes reconfigure the engine, panel
+//! actions are told to it without waiting, and the panels are drawn from its snapshot.
+//! The engine (the sdk's runtime with rsipstack and one core task) lives in `engine/`.
 
 mod config;
 mod dialing;
@@ -19,10 +20,12 @@ mod srv;
 mod util;
 mod views;
 
-use engine::{Engine, Request};
-use std::sync::{Arc, Mutex};
+use engine::{Engine, Msg, Request, Snapshot};
+use serde::Deserialize;
+use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, HistoryQuery, Status, Transfer};
 use ucdesk_sdk::prelude::*;
+use views::{Act, Form, Row};
 
 pub use dialing::{DialError, DialPlan, strip_dial_scheme};
 pub use emergency::{Location, pidf_lo};
@@ -32,7 +35,23 @@ pub use engine::read_sip_message;
 struct Softphone {
     ctx: Context,
     engine: Engine,
-    form: Arc<Mutex<views::Form>>,
+    panels: Panels<Snapshot, Form>,
+}
+
+/// Request of `phone.test_device`.
+#[derive(Deserialize)]
+struct TestDevice {
+    kind: engine::DeviceKind,
+    #[serde(default)]
+    device: Option<String>,
+}
+
+/// Request of `phone.audio_devices`: `{class}` (a `device` setting's picker) keeps the
+/// inputs or the outputs.
+#[derive(Deserialize, Default)]
+struct AudioQuery {
+    #[serde(default)]
+    class: Option<String>,
 }
 
 impl Plugin for Softphone {
@@ -44,25 +63,91 @@ impl Plugin for Softphone {
             .provides("phone")
             .panel_in("phone", "Phone", PanelSlot::Phone)
             .panel_in("recent", "Recent", PanelSlot::QuickList)
-            .panel_in("status", "Phone", PanelSlot::Status)
-            .service("phone.dial", "{number, hide_caller_id?} -> {callid, number}")
-            .service("phone.answer", "{callid}")
-            .service("phone.hangup", "{callid}: hang up, cancel or reject")
-            .service("phone.hold", "{callid}")
-            .service("phone.resume", "{callid}")
-            .service("phone.transfer", "{callid, target?, attended_callid?}")
-            .service("phone.dtmf", "{callid, digits}")
-            .service("phone.stop_auto_answer", "{callid}")
-            .service("phone.calls", "The calls in progress")
-            .service("phone.history", "{limit} -> {entries, missed}")
-            .service("phone.status", "Registration, calls, DND, missed calls")
-            .service("phone.conference", "{callid, with_callid}: merge two calls (3-way)")
-            .service("phone.mute", "{callid, muted}")
-            .service("phone.test_device", "{kind: input|output|ring, device?} -> {level} or {played_ms}")
-            .service("phone.audio_devices", "{class?} -> the sound cards: [{id, name, input, output}]")
-            .service("phone.quality_log", "The logged calls' quality (last 50; needs quality_log on)")
-            .service("phone.quality_report", "{callid} -> {callid, report}: the exportable text");
+            .panel_in("status", "Phone", PanelSlot::Status);
         config::declare(m).finish()
+    }
+
+    fn services() -> Services<Self> {
+        let done = |p: &mut Self, req| p.ask(req);
+        Services::new()
+            .service(contract::DIAL, "{number, hide_caller_id?} -> {callid, number}", |p: &mut Self, d: Dial| {
+                p.ask(Request::Dial { number: d.number, hide_caller_id: d.hide_caller_id })
+            })
+            .service(contract::ANSWER, "{callid}", move |p: &mut Self, c: CallRef| done(p, Request::Answer(c.callid)))
+            .service(contract::HANGUP, "{callid}: hang up, cancel or reject", move |p: &mut Self, c: CallRef| {
+                done(p, Request::Hangup(c.callid))
+            })
+            .service(contract::HOLD, "{callid}", move |p: &mut Self, c: CallRef| done(p, Request::Hold(c.callid)))
+            .service(contract::RESUME, "{callid}", move |p: &mut Self, c: CallRef| done(p, Request::Resume(c.callid)))
+            .service(contract::TRANSFER, "{callid, target?, attended_callid?}", move |p: &mut Self, t: Transfer| {
+                done(p, Request::Transfer { callid: t.callid, target: t.target, attended: t.attended_callid })
+            })
+            .service(contract::DTMF, "{callid, digits}", move |p: &mut Self, d: Dtmf| {
+                done(p, Request::Dtmf { callid: d.callid, digits: d.digits })
+            })
+            .service(contract::STOP_AUTO_ANSWER, "{callid}", move |p: &mut Self, c: CallRef| {
+                done(p, Request::StopAutoAnswer(c.callid))
+            })
+            .service(contract::CALLS, "The calls in progress", |p: &mut Self, ()| {
+                Ok::<_, Error>(p.panels.read(|s, _| s.calls.iter().map(|c| c.event.clone()).collect::<Vec<_>>()))
+            })
+            .service(contract::HISTORY, "{limit} -> {entries, missed}", move |p: &mut Self, q: Option<HistoryQuery>| {
+                done(p, Request::History(q.map_or(50, |q| q.limit)))
+            })
+            .service(contract::STATUS, "Registration, calls, DND, missed calls", |p: &mut Self, ()| {
+                Ok::<_, Error>(p.panels.read(|s, _| Status {
+                    registration: s.registration.clone(),
+                    calls: s.calls.len() as u32,
+                    dnd: s.dnd,
+                    call_waiting: s.call_waiting,
+                    auto_answer_in: s.calls.iter().find_map(|c| c.auto_answer_in),
+                    missed: s.missed,
+                }))
+            })
+            .service(
+                contract::CONFERENCE,
+                "{callid, with_callid}: merge two calls (3-way)",
+                move |p: &mut Self, c: contract::Conference| {
+                    done(p, Request::Conference { callid: c.callid, with: c.with_callid })
+                },
+            )
+            .service(contract::MUTE, "{callid, muted}", move |p: &mut Self, m: contract::Mute| {
+                done(p, Request::Mute { callid: m.callid, muted: m.muted })
+            })
+            .service(
+                contract::TEST_DEVICE,
+                "{kind: input|output|ring, device?} -> {level} or {played_ms}",
+                move |p: &mut Self, t: TestDevice| done(p, Request::TestDevice { kind: t.kind, device: t.device }),
+            )
+            .service(
+                contract::AUDIO_DEVICES,
+                "{class?} -> the sound cards: [{id, name, input, output}]",
+                |_: &mut Self, q: Option<AudioQuery>| {
+                    // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine
+                    // for a preferences page, wrong for the media path.
+                    let class = q.unwrap_or_default().class;
+                    let list: Vec<Value> = media::card::list()
+                        .into_iter()
+                        .filter(|(_, _, input, output)| match class.as_deref() {
+                            Some("audio_input") => *input,
+                            Some("audio_output") => *output,
+                            _ => true,
+                        })
+                        .map(|(id, name, input, output)| json!({"id": id, "name": name, "input": input, "output": output}))
+                        .collect();
+                    Ok::<_, Error>(list)
+                },
+            )
+            .service(
+                contract::QUALITY_LOG,
+                "The logged calls' quality (last 50; needs quality_log on)",
+                move |p: &mut Self, ()| done(p, Request::QualityLog),
+            )
+            .service(
+                contract::QUALITY_REPORT,
+                "{callid} -> {callid, report}: the exportable text",
+                move |p: &mut Self, c: CallRef| done(p, Request::QualityReport(c.callid)),
+            )
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
@@ -74,208 +159,96 @@ impl Plugin for Softphone {
                 None
             }
         };
-        let form = Arc::new(Mutex::new(views::Form::default()));
-        let republish = {
-            let ctx = ctx.clone();
-            let form = form.clone();
-            let snapshot: Arc<Mutex<Option<Arc<Mutex<engine::Snapshot>>>>> = Arc::new(Mutex::new(None));
-            let slot = snapshot.clone();
-            let f: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
-                let Some(snap) = slot.lock().ok().and_then(|s| s.clone()) else { return };
-                let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let form = form.lock().unwrap_or_else(|p| p.into_inner());
-                ctx.publish_view("phone", &views::phone(&s, &form));
-                ctx.publish_view("recent", &views::recent(&s));
-                ctx.publish_view("status", &views::status(&s));
-            });
-            (f, snapshot)
-        };
-        let engine = Engine::start(ctx.clone(), history, republish.0)
-            .map_err(|e| Error::new(format!("cannot start the SIP engine: {e}")))?;
-        *republish.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.snapshot.clone());
-        Ok(Softphone { ctx, engine, form })
+        let panels = Panels::build(&ctx, Snapshot::default(), Form::default())
+            .panel("phone", views::phone)
+            .panel("recent", |s, _| views::recent(s))
+            .panel("status", |s, _| views::status(s))
+            .finish();
+        let show = panels.clone();
+        let engine = engine::start(&ctx, history, move |s| show.set_snapshot(s))
+            .map_err(|e| Error::failed(format!("cannot start the SIP engine: {e}")))?;
+        Ok(Softphone { ctx, engine, panels })
     }
 
     fn start(&mut self) -> Result<(), Error> {
-        self.engine.reconfigure(config::Config::read(&self.ctx));
-        Ok(())
+        self.reconfigure()
     }
 
     fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
-        if event.topic == ucdesk_sdk::contract::kernel::TOPIC_SETTING_CHANGED {
-            self.engine.reconfigure(config::Config::read(&self.ctx));
+        if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
+            self.reconfigure()?;
         }
         Ok(())
     }
 
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        let req = match call.verb() {
-            "dial" => {
-                let Dial { number, hide_caller_id } = call.args()?;
-                Request::Dial { number, hide_caller_id }
-            }
-            "answer" => Request::Answer(call.args::<CallRef>()?.callid),
-            "hangup" => Request::Hangup(call.args::<CallRef>()?.callid),
-            "hold" => Request::Hold(call.args::<CallRef>()?.callid),
-            "resume" => Request::Resume(call.args::<CallRef>()?.callid),
-            "stop_auto_answer" => Request::StopAutoAnswer(call.args::<CallRef>()?.callid),
-            "transfer" => {
-                let Transfer { callid, target, attended_callid } = call.args()?;
-                Request::Transfer { callid, target, attended: attended_callid }
-            }
-            "dtmf" => {
-                let Dtmf { callid, digits } = call.args()?;
-                Request::Dtmf { callid, digits }
-            }
-            "history" => {
-                let q: HistoryQuery = if call.raw().is_empty() || call.raw() == b"null" {
-                    HistoryQuery { limit: 50 }
-                } else {
-                    call.args()?
-                };
-                Request::History(q.limit)
-            }
-            "conference" => {
-                let contract::Conference { callid, with_callid } = call.args()?;
-                Request::Conference { callid, with: with_callid }
-            }
-            "mute" => {
-                let contract::Mute { callid, muted } = call.args()?;
-                Request::Mute { callid, muted }
-            }
-            "test_device" => {
-                #[derive(serde::Deserialize)]
-                struct Test {
-                    kind: String,
-                    #[serde(default)]
-                    device: Option<String>,
-                }
-                let t: Test = call.args()?;
-                let kind = match t.kind.as_str() {
-                    "input" => engine::DeviceKind::Input,
-                    "output" => engine::DeviceKind::Output,
-                    "ring" => engine::DeviceKind::Ring,
-                    other => return Err(Error::new(format!("kind {other:?} is not input, output or ring"))),
-                };
-                Request::TestDevice { kind, device: t.device }
-            }
-            "audio_devices" => {
-                // cpal enumerates on this thread: ALSA's probe takes tens of ms, fine for
-                // a preferences page, wrong for the media path. `{class}` (the device
-                // picker of a `device` setting) keeps the inputs or the outputs.
-                let class: Option<String> = call.arg("class").ok().flatten();
-                let list: Vec<Value> = media::card::list()
-                    .into_iter()
-                    .filter(|(_, _, input, output)| match class.as_deref() {
-                        Some("audio_input") => *input,
-                        Some("audio_output") => *output,
-                        _ => true,
-                    })
-                    .map(|(id, name, input, output)| json!({"id": id, "name": name, "input": input, "output": output}))
-                    .collect();
-                return Ok(Value::Array(list));
-            }
-            "quality_log" => Request::QualityLog,
-            "quality_report" => Request::QualityReport(call.args::<CallRef>()?.callid),
-            "calls" => {
-                let s = self.snapshot();
-                return Ok(json!(s.calls.iter().map(|c| c.event.clone()).collect::<Vec<_>>()));
-            }
-            "status" => {
-                let s = self.snapshot();
-                return Ok(json!(Status {
-                    registration: s.registration.clone(),
-                    calls: s.calls.len() as u32,
-                    dnd: s.dnd,
-                    call_waiting: s.call_waiting,
-                    auto_answer_in: s.calls.iter().find_map(|c| c.auto_answer_in),
-                    missed: s.missed,
-                }));
-            }
-            other => return Err(Error::new(format!("phone has no service {other}"))),
-        };
-        self.engine.request(req).map_err(Error::new)
-    }
-
     fn view(&mut self, panel: &str) -> Result<View, Error> {
-        let s = self.snapshot();
-        let form = self.form.lock().unwrap_or_else(|p| p.into_inner());
-        match panel {
-            "phone" => Ok(views::phone(&s, &form)),
-            "recent" => Ok(views::recent(&s)),
-            "status" => Ok(views::status(&s)),
-            other => Err(Error::new(format!("softphone has no panel {other}"))),
-        }
+        self.panels.view(panel)
     }
 
+    /// Never waits on the engine: requests are told, and the panels redraw when the
+    /// engine's snapshot changes (a refusal lands in the log and the phone's notice).
     fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
-        let widget = event.widget.as_str();
-        let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
-        let result = match (name, event.action) {
-            ("number", UiAction::Changed { value }) => {
-                self.form().dial_input = value.as_str().unwrap_or_default().to_string();
-                Ok(Value::Null)
+        let act = Act::parse(&event.widget)?;
+        let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
+        let dial = |number: String| Request::Dial { number, hide_caller_id: false };
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        match (act, event.action) {
+            (Act::Number, UiAction::Changed { value }) => self.panels.form(|f| f.dial_input = text(&value)),
+            (Act::Number, UiAction::Submitted { .. }) | (Act::Dial, UiAction::Clicked) => {
+                let number = self.panels.form(|f| std::mem::take(&mut f.dial_input));
+                tell("dial", dial(number));
             }
-            ("number", UiAction::Submitted { .. }) | ("dial", UiAction::Clicked) => {
-                let number = std::mem::take(&mut self.form().dial_input);
-                self.engine.request(Request::Dial { number, hide_caller_id: false })
+            (Act::Keypad, UiAction::KeyPressed { key }) => self.panels.form(|f| f.dial_input.push_str(&key)),
+            // A row dropped on the dial field: one of our recent calls, or a contact of
+            // another plugin by the address it carries.
+            (Act::DialDrop, UiAction::Dropped { from, source_row: Some(row), .. }) => {
+                match dropped_number(&from, &row) {
+                    Some(number) => tell("dial", dial(number)),
+                    None => self.ctx.warn(format!("nothing to dial in {from}'s row {row}")),
+                }
             }
-            ("keypad", UiAction::KeyPressed { key }) => {
-                self.form().dial_input.push_str(&key);
-                Ok(Value::Null)
+            (Act::TransferTo(_), UiAction::Changed { value }) => {
+                self.panels.form(|f| f.transfer_input = text(&value))
             }
-            // A contact dropped on the dial field: a chat contact (`conv:bob@example.com`)
-            // or a recent call (`call:201`) is called by its user part.
-            ("dial_drop", UiAction::Dropped { source_row: Some(row), .. }) => {
-                let who = row.split_once(':').map_or(row.as_str(), |(_, rest)| rest);
-                let number = who.split('@').next().unwrap_or(who).to_string();
-                self.engine.request(Request::Dial { number, hide_caller_id: false })
+            (
+                Act::Transfer(callid) | Act::TransferTo(callid),
+                UiAction::Clicked | UiAction::Submitted { .. },
+            ) => {
+                let target = self.panels.form(|f| std::mem::take(&mut f.transfer_input));
+                tell("transfer", Request::Transfer { callid, target: Some(target), attended: None });
             }
-            ("transfer_to", UiAction::Changed { value }) => {
-                self.form().transfer_input = value.as_str().unwrap_or_default().to_string();
-                Ok(Value::Null)
+            (Act::Answer(callid), UiAction::Clicked) => tell("answer", Request::Answer(callid)),
+            (Act::Reject(callid) | Act::Hangup(callid), UiAction::Clicked) => {
+                tell("hang up", Request::Hangup(callid))
             }
-            ("transfer", UiAction::Clicked) | ("transfer_to", UiAction::Submitted { .. }) => {
-                let target = std::mem::take(&mut self.form().transfer_input);
-                self.engine.request(Request::Transfer {
-                    callid: arg.to_string(),
-                    target: Some(target),
-                    attended: None,
-                })
+            (Act::Hold(callid), UiAction::Clicked) => tell("hold", Request::Hold(callid)),
+            (Act::Resume(callid), UiAction::Clicked) => tell("resume", Request::Resume(callid)),
+            (Act::StopAuto(callid), UiAction::Clicked) => {
+                tell("stop auto answer", Request::StopAutoAnswer(callid))
             }
-            ("answer", UiAction::Clicked) => self.engine.request(Request::Answer(arg.into())),
-            ("reject" | "hangup", UiAction::Clicked) => self.engine.request(Request::Hangup(arg.into())),
-            ("hold", UiAction::Clicked) => self.engine.request(Request::Hold(arg.into())),
-            ("resume", UiAction::Clicked) => self.engine.request(Request::Resume(arg.into())),
-            ("stop_auto", UiAction::Clicked) => self.engine.request(Request::StopAutoAnswer(arg.into())),
-            ("mute", UiAction::Changed { value }) => self
-                .engine
-                .request(Request::Mute { callid: arg.into(), muted: value.as_bool().unwrap_or(false) }),
-            ("merge", UiAction::Clicked) => {
-                let (callid, with) = arg.split_once(':').unwrap_or((arg, ""));
-                self.engine.request(Request::Conference { callid: callid.into(), with: with.into() })
+            (Act::Mute(callid), UiAction::Changed { value }) => {
+                tell("mute", Request::Mute { callid, muted: value.as_bool().unwrap_or(false) })
             }
-            ("dtmf", UiAction::Clicked) => {
-                let (callid, key) = arg.rsplit_once(':').unwrap_or((arg, ""));
-                self.engine.request(Request::Dtmf { callid: callid.into(), digits: key.into() })
+            (Act::Merge { callid, with }, UiAction::Clicked) => {
+                tell("merge", Request::Conference { callid, with })
             }
-            ("dnd" | "call_waiting", UiAction::Changed { value }) => self
-                .ctx
-                .set_setting(name, &value.as_bool().unwrap_or(false))
-                .map(|()| Value::Null)
-                .map_err(|e| e.to_string()),
-            ("mark_seen", UiAction::Clicked) => self.engine.request(Request::MarkSeen),
-            ("history", UiAction::Selected { row }) => {
-                let number = row.trim_start_matches("call:").to_string();
-                self.engine.request(Request::Dial { number, hide_caller_id: false })
+            (Act::Dtmf { callid, key }, UiAction::Clicked) => {
+                tell("dtmf", Request::Dtmf { callid, digits: key.to_string() })
             }
-            _ => Ok(Value::Null),
-        };
-        if let Err(e) = result {
-            self.ctx.warn(format!("{widget}: {e}"));
+            // Settings: stored here, applied by the settings handler like any change.
+            (Act::Dnd, UiAction::Changed { value }) => {
+                self.ctx.set_setting("dnd", &value.as_bool().unwrap_or(false))?
+            }
+            (Act::CallWaiting, UiAction::Changed { value }) => {
+                self.ctx.set_setting("call_waiting", &value.as_bool().unwrap_or(false))?
+            }
+            (Act::MarkSeen, UiAction::Clicked) => tell("mark seen", Request::MarkSeen),
+            (Act::History, UiAction::Selected { row }) => {
+                let Row::Call(number) = Row::parse(&row)?;
+                tell("call back", dial(number));
+            }
+            _ => {}
         }
-        let s = self.snapshot();
-        self.ctx.publish_view("phone", &views::phone(&s, &self.form()));
         Ok(())
     }
 
@@ -286,13 +259,25 @@ impl Plugin for Softphone {
 }
 
 impl Softphone {
-    fn snapshot(&self) -> engine::Snapshot {
-        self.engine.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// Sends a request and waits for the engine's answer (service calls).
+    fn ask(&self, req: Request) -> Result<Value, Error> {
+        self.engine.ask(|reply| Msg::Request(req, reply))
     }
 
-    fn form(&self) -> std::sync::MutexGuard<'_, views::Form> {
-        self.form.lock().unwrap_or_else(|p| p.into_inner())
+    fn reconfigure(&self) -> Result<(), Error> {
+        self.engine.send(Msg::Reconfigure(Box::new(config::Config::read(&self.ctx))))
     }
+}
+
+/// What to dial for a row dropped from plugin `from`: our own recent calls by their
+/// typed row; another plugin's contact by its user part (until rows carry typed
+/// contact addresses).
+fn dropped_number(from: &str, row: &str) -> Option<String> {
+    if from == "softphone" {
+        return Row::parse(row).ok().map(|Row::Call(number)| number);
+    }
+    let who = row.split_once(':').map_or(row, |(_, rest)| rest);
+    who.split('@').next().filter(|u| !u.is_empty()).map(str::to_string)
 }
 
 /// The topics this plugin publishes, for documentation and tests.

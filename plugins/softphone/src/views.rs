@@ -1,11 +1,52 @@
 //! The softphone's panels as view trees: `phone` (registration status, dial pad, one
 //! section per call with its controls and auto-answer countdown) and `recent` (call
-//! history with the missed-call count). Widget ids carry the call id so the shell keeps
-//! them stable while calls come and go.
+//! history with the missed-call count). Widget ids are typed [`Act`]s carrying the call
+//! id, so the shell keeps them stable while calls come and go and any Call-ID survives.
 
 use crate::engine::{CallSnapshot, Snapshot};
-use ucdesk_sdk::contract::phone::{CallResult, Direction, RegistrationState};
-use ucdesk_sdk::{Node, View, ui};
+use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::phone::{CallResult, CallState, Direction, RegistrationState};
+use ucdesk_sdk::{Action, Node, View, ui};
+
+/// What the phone's widgets do; `on_ui` decodes the widget id back into one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    Dnd,
+    CallWaiting,
+    /// The dial field's drop target: a contact dragged from any plugin's list.
+    DialDrop,
+    Number,
+    Dial,
+    Keypad,
+    Merge {
+        callid: String,
+        with: String,
+    },
+    StopAuto(String),
+    Answer(String),
+    Reject(String),
+    Hold(String),
+    Resume(String),
+    Transfer(String),
+    TransferTo(String),
+    Mute(String),
+    Hangup(String),
+    Dtmf {
+        callid: String,
+        key: char,
+    },
+    MarkSeen,
+    /// The recent calls list; its rows are [`Row`]s.
+    History,
+}
+
+/// A row of the recent calls list: the number to call back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Row {
+    Call(String),
+}
 
 pub const KEYS: [[char; 3]; 4] = [['1', '2', '3'], ['4', '5', '6'], ['7', '8', '9'], ['*', '0', '#']];
 
@@ -51,27 +92,26 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
         children.push(ui::styled(n.clone(), ucdesk_sdk::view::TextStyle::Strong));
     }
     children.push(ui::row([
-        ui::toggle("dnd", "Do not disturb", s.dnd),
-        ui::toggle("call_waiting", "Call waiting", s.call_waiting),
+        ui::toggle(Act::Dnd.id(), "Do not disturb", s.dnd),
+        ui::toggle(Act::CallWaiting.id(), "Call waiting", s.call_waiting),
     ]));
     // Drop a contact (from any plugin's list) here to call them.
     children.push(ui::drop_target(
-        "dial_drop",
+        Act::DialDrop.id(),
         ui::row([
-            ui::input("number", &form.dial_input, "Number, #speed dial or SIP address"),
-            ui::primary("dial", "Call"),
+            ui::input(Act::Number.id(), &form.dial_input, "Number, #speed dial or SIP address"),
+            ui::primary(Act::Dial.id(), "Call"),
         ]),
     ));
-    children.push(ui::keypad("keypad"));
+    children.push(ui::keypad(Act::Keypad.id()));
     // Two connected calls and no conference yet: offer the 3-way merge.
-    let live: Vec<&CallSnapshot> =
-        s.calls.iter().filter(|c| matches!(c.event.state.as_str(), "connected" | "held")).collect();
+    let live: Vec<&CallSnapshot> = s.calls.iter().filter(|c| c.event.state.in_progress()).collect();
     if let [a, b] = live.as_slice()
         && a.conference_with.is_none()
         && b.conference_with.is_none()
     {
-        children
-            .push(ui::button(format!("merge:{}:{}", a.event.callid, b.event.callid), "Merge calls (3-way)"));
+        let merge = Act::Merge { callid: a.event.callid.clone(), with: b.event.callid.clone() };
+        children.push(ui::button(merge.id(), "Merge calls (3-way)"));
     }
     for call in &s.calls {
         children.push(ui::separator());
@@ -82,7 +122,7 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
 
 fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     let e = &c.event;
-    let id = &e.callid;
+    let id = || e.callid.clone();
     let who = match &e.name {
         Some(n) => format!("{n} ({})", e.number),
         None => e.number.clone(),
@@ -90,7 +130,7 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     let arrow = if e.direction == Direction::Inbound { "←" } else { "→" };
     let mut rows = vec![ui::row([
         ui::styled(format!("{arrow} {who}"), ucdesk_sdk::view::TextStyle::Strong),
-        ui::badge(e.state.clone()),
+        ui::badge(state_word(e.state)),
         ui::weak(format!("{}:{:02}", e.duration / 60, e.duration % 60)),
     ])];
     if c.secure {
@@ -128,31 +168,32 @@ fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     if let Some(secs) = c.auto_answer_in {
         rows.push(ui::row([
             ui::text(format!("Answering automatically in {secs} s")),
-            ui::button(format!("stop_auto:{id}"), "Stop"),
+            ui::button(Act::StopAuto(id()).id(), "Stop"),
         ]));
     }
-    let ringing_in = e.direction == Direction::Inbound && matches!(e.state.as_str(), "ringing");
+    let ringing_in = e.direction == Direction::Inbound && e.state == CallState::Ringing;
     let mut buttons = Vec::new();
     if ringing_in {
-        buttons.push(ui::button(format!("answer:{id}"), "Answer"));
-        buttons.push(ui::button(format!("reject:{id}"), "Reject"));
+        buttons.push(ui::button(Act::Answer(id()).id(), "Answer"));
+        buttons.push(ui::button(Act::Reject(id()).id(), "Reject"));
     } else {
-        if matches!(e.state.as_str(), "connected" | "held") {
+        if e.state.in_progress() {
             buttons.push(if c.local_hold {
-                ui::button(format!("resume:{id}"), "Resume")
+                ui::button(Act::Resume(id()).id(), "Resume")
             } else {
-                ui::button(format!("hold:{id}"), "Hold")
+                ui::button(Act::Hold(id()).id(), "Hold")
             });
-            buttons.push(ui::button(format!("transfer:{id}"), "Transfer"));
-            buttons.push(ui::toggle(format!("mute:{id}"), "Mute", c.muted));
+            buttons.push(ui::button(Act::Transfer(id()).id(), "Transfer"));
+            buttons.push(ui::toggle(Act::Mute(id()).id(), "Mute", c.muted));
         }
-        buttons.push(ui::button(format!("hangup:{id}"), "Hang up"));
+        buttons.push(ui::button(Act::Hangup(id()).id(), "Hang up"));
     }
     rows.push(ui::row(buttons));
-    if matches!(e.state.as_str(), "connected" | "held") {
-        rows.push(ui::row([ui::input(format!("transfer_to:{id}"), &form.transfer_input, "Transfer to…")]));
+    if e.state.in_progress() {
+        rows.push(ui::row([ui::input(Act::TransferTo(id()).id(), &form.transfer_input, "Transfer to…")]));
         for keys in KEYS {
-            rows.push(ui::row(keys.iter().map(|k| ui::button(format!("dtmf:{id}:{k}"), k.to_string()))));
+            let key = |&key: &char| ui::button(Act::Dtmf { callid: id(), key }.id(), key.to_string());
+            rows.push(ui::row(keys.iter().map(key)));
         }
     }
     ui::column(rows)
@@ -166,15 +207,29 @@ pub fn recent(s: &Snapshot) -> View {
             CallResult::Answered => format!("{}:{:02}", h.duration / 60, h.duration % 60),
             other => other.as_str().to_string(),
         };
-        (format!("call:{}", h.number), format!("{arrow} {who}"), what)
+        (Row::Call(h.number.clone()).id(), format!("{arrow} {who}"), what)
     });
     ui::view(ui::column([
         ui::row([
             ui::heading("Recent calls"),
             ui::badge(format!("{} missed", s.missed)),
-            ui::button("mark_seen", "Mark seen"),
+            ui::button(Act::MarkSeen.id(), "Mark seen"),
         ]),
-        ui::list("history", rows),
+        ui::list(Act::History.id(), rows),
     ]))
     .with_badge(s.missed)
+}
+
+/// The call's state as the call section's badge shows it.
+fn state_word(state: CallState) -> &'static str {
+    match state {
+        CallState::Calling => "calling",
+        CallState::Ringing => "ringing",
+        CallState::Connected => "connected",
+        CallState::Held => "held",
+        CallState::Transferring => "transferring",
+        CallState::Transferred => "transferred",
+        CallState::Ended => "ended",
+        CallState::Unknown => "",
+    }
 }

@@ -13,6 +13,7 @@ use crate::util;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, StatusCode};
 use std::time::{Duration, Instant};
+use ucdesk_sdk::contract::phone::CallState;
 use ucdesk_sdk::contract::phone::{self as contract, CallEvent, CallResult, Direction, HistoryEntry};
 
 /// How long a BYE may take before we stop waiting for the far end.
@@ -27,7 +28,7 @@ pub(super) struct Call {
     pub(super) name: Option<String>,
     pub(super) ext: Option<String>,
     pub(super) did: Option<String>,
-    pub(super) state: &'static str,
+    pub(super) state: CallState,
     pub(super) start_unix: i64,
     pub(super) answered: Option<Instant>,
     pub(super) local_hold: bool,
@@ -68,7 +69,11 @@ impl Call {
         rtp: RtpStream,
         local: sdp::Local,
     ) -> Call {
-        Call { number, ext: Some(ext), ..Call::new(id, dialog, Direction::Outbound, "calling", rtp, local) }
+        Call {
+            number,
+            ext: Some(ext),
+            ..Call::new(id, dialog, Direction::Outbound, CallState::Calling, rtp, local)
+        }
     }
 
     /// A call from the far end, ringing from the start: the caller as the INVITE names
@@ -92,7 +97,7 @@ impl Call {
             ext: Some(me),
             remote,
             ringing_published: true,
-            ..Call::new(id, dialog, Direction::Inbound, "ringing", rtp, local)
+            ..Call::new(id, dialog, Direction::Inbound, CallState::Ringing, rtp, local)
         }
     }
 
@@ -101,7 +106,7 @@ impl Call {
         id: String,
         dialog: InviteDialog,
         direction: Direction,
-        state: &'static str,
+        state: CallState,
         rtp: RtpStream,
         local: sdp::Local,
     ) -> Call {
@@ -152,7 +157,7 @@ impl Call {
             agent_number: None,
             agent_name: None,
             duration: self.answered.map(|a| a.elapsed().as_secs()).unwrap_or(0),
-            state: self.state.to_string(),
+            state: self.state,
             result: self.result,
             transferred_to: self.transferred_to.clone(),
             reason: self.reason.clone(),
@@ -168,7 +173,7 @@ impl Call {
     pub(super) fn apply_remote(&mut self, remote: &sdp::Remote) -> Result<(), String> {
         self.remote_hold = remote.dir.holds_us();
         self.remote = Some(remote.clone());
-        self.state = if self.remote_hold || self.local_hold { "held" } else { "connected" };
+        self.state = if self.remote_hold || self.local_hold { CallState::Held } else { CallState::Connected };
         self.start_media(remote)
     }
 
@@ -202,7 +207,7 @@ impl Core {
         call.answered = Some(Instant::now());
         call.auto_answer_at = None;
         call.auto_answer_pending = false;
-        call.state = "connected";
+        call.state = CallState::Connected;
         if let Some(r) = &remote {
             call.apply_remote(r)?;
         }
@@ -280,7 +285,7 @@ impl Core {
             let _ = call.start_media(&remote);
         }
         call.rtp.send(RtpCmd::Sending(!hold));
-        call.state = if hold || call.remote_hold { "held" } else { "connected" };
+        call.state = if hold || call.remote_hold { CallState::Held } else { CallState::Connected };
         let event = call.event();
         self.pending.push(later(if hold { contract::TOPIC_HELD } else { contract::TOPIC_RESUMED }, &event));
     }
@@ -356,7 +361,7 @@ impl Core {
             }
         }
         call.result = call.result.or(result).or(Some(CallResult::Failed));
-        call.state = "ended";
+        call.state = CallState::Ended;
         if let (Some(original), None) = (&call.referred_from, call.answered) {
             let code = call.reason.as_deref().and_then(|r| r.parse::<u16>().ok()).unwrap_or(500);
             let reason = call.result.map(|r| r.as_str()).unwrap_or("failed");

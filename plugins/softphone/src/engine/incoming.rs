@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use ucdesk_sdk::contract::phone::CallState;
 use ucdesk_sdk::contract::phone::{self as contract, CallResult, Direction, DtmfEvent};
 
 impl Core {
@@ -103,7 +104,7 @@ impl Core {
             let _ = dialog.reject(Some(code), Some(why.clone()));
             call.result = Some(result);
             call.reason = Some(why);
-            call.state = "ended";
+            call.state = CallState::Ended;
             self.calls.insert(callid.clone(), call);
             self.finish(&callid, Some(result));
             return;
@@ -133,7 +134,7 @@ impl Core {
                 let Some(call) = self.calls.get_mut(&id.call_id) else { return };
                 if call.direction == Direction::Outbound && !call.ringing_published {
                     call.ringing_published = true;
-                    call.state = "ringing";
+                    call.state = CallState::Ringing;
                     match sdp::parse(&resp.body) {
                         // Early media: the far end plays its own ringback.
                         Ok(remote) => {
@@ -171,7 +172,7 @@ impl Core {
                 }
                 if call.direction == Direction::Outbound && call.answered.is_none() {
                     call.answered = Some(Instant::now());
-                    call.state = "connected";
+                    call.state = CallState::Connected;
                     call.rtp.send(RtpCmd::Ringback(None));
                     if let Ok(remote) = sdp::parse(&resp.body)
                         && let Err(e) = call.apply_remote(&remote)
@@ -186,7 +187,7 @@ impl Core {
                     if let Some(original) = call.referred_from.clone() {
                         self.notify_referrer(&original, 200, "OK", true);
                         if let Some(o) = self.calls.get_mut(&original) {
-                            o.state = "transferred";
+                            o.state = CallState::Transferred;
                             let event = o.event();
                             self.pending.push(later(contract::TOPIC_TRANSFERRED, &event));
                         }

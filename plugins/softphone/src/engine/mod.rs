@@ -2,10 +2,11 @@
 //! the registration loop and every call. One task (`Core`) owns all call and account
 //! state; everything else (the plugin thread's requests, dialog state changes, incoming
 //! INVITEs, finished transactions, timers) reaches it as a [`Msg`], so no lock is held
-//! across network I/O. The plugin thread reads a [`Snapshot`] for views.
+//! across network I/O. The core hands each new [`Snapshot`] to the plugin's view
+//! producer, before the events and answers that it explains.
 //!
-//! This file is the plumbing between the plugin and the core: requests, messages, the
-//! snapshot, the run loop. What the core does lives in one file per concept, from the
+//! This file is what the plugin and the core share: requests, messages, the snapshot,
+//! the run loop; the runtime, mailbox and shutdown are the sdk's engine. What the core does lives in one file per concept, from the
 //! bottom up: `wire.rs` (parsing what comes off the wire), `publish.rs` (what the core
 //! tells the desktop), `call.rs` (a call and what is done to it), `incoming.rs` (calls
 //! and requests from the far end), `account.rs` (registration), `dial.rs` (placing a
@@ -35,16 +36,14 @@ use publish::{Publish, later};
 use rsipstack::dialog::dialog::DialogState;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use ucdesk_sdk::Context;
+use ucdesk_sdk::contract::phone::CallState;
 use ucdesk_sdk::contract::phone::{
     self as contract, CallEvent, DtmfEvent, HistoryEntry, Registration as RegEvent, RegistrationState,
 };
-
-/// How long the plugin thread waits for the engine to accept a request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+use ucdesk_sdk::engine::{EngineSpec, Mailbox, Reply};
+use ucdesk_sdk::{Context, Error};
 
 /// What the plugin asks of the engine.
 #[derive(Debug)]
@@ -87,12 +86,15 @@ pub enum Request {
     MarkSeen,
 }
 
-pub type Reply = std::sync::mpsc::SyncSender<Result<serde_json::Value, String>>;
+/// The plugin's handle to the engine (the sdk's, with this core's messages).
+pub type Engine = ucdesk_sdk::engine::Engine<Msg>;
 
-enum Msg {
-    Request(Request, Reply),
+/// What reaches the core: the plugin's requests and settings, and what its own tasks
+/// (dialogs, transactions, media, the ticker) report.
+pub enum Msg {
+    Request(Request, Reply<serde_json::Value>),
     Reconfigure(Box<Config>),
-    Shutdown(std::sync::mpsc::SyncSender<()>),
+    Shutdown(Reply<()>),
     Dialog(DialogState),
     Incoming(InviteDialog),
     Registered { target: Target, generation: u64 },
@@ -157,31 +159,20 @@ impl Default for Snapshot {
     }
 }
 
-/// The plugin's handle to the engine.
-pub struct Engine {
-    runtime: Option<tokio::runtime::Runtime>,
-    tx: mpsc::UnboundedSender<Msg>,
-    pub snapshot: Arc<Mutex<Snapshot>>,
-}
-
-impl Engine {
-    /// Starts the runtime and the core task. `on_change` runs (on an engine thread)
-    /// after every state change, to republish views.
-    pub fn start(
-        ctx: Context,
-        history: Option<History>,
-        on_change: Arc<dyn Fn() + Send + Sync>,
-    ) -> std::io::Result<Engine> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("softphone-sip")
-            .enable_all()
-            .build()?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+/// Starts the engine: the core task on its own runtime, ticking every 500 ms (auto
+/// answer countdowns). `show` receives every new snapshot (the plugin's panels).
+pub fn start(
+    ctx: &Context,
+    history: Option<History>,
+    show: impl Fn(Snapshot) + Send + Sync + 'static,
+) -> std::io::Result<Engine> {
+    let core_ctx = ctx.clone();
+    let spec =
+        EngineSpec::new("softphone-sip").tick(Duration::from_millis(500), || Msg::Tick).stop(Msg::Shutdown);
+    Engine::start(ctx, spec, move |mailbox: Mailbox<Msg>| {
         let core = Core {
-            ctx,
-            tx: tx.clone(),
+            ctx: core_ctx,
+            tx: mailbox.sender(),
             config: None,
             account: None,
             generation: 0,
@@ -191,56 +182,14 @@ impl Engine {
             pending: Vec::new(),
             calls: BTreeMap::new(),
             history,
-            snapshot: snapshot.clone(),
-            on_change,
+            show: Box::new(show),
             registration: RegEvent { state: RegistrationState::Unregistered, server: None, reason: None },
             notice: None,
             on_call: false,
             presence: None,
         };
-        runtime.spawn(core.run(rx));
-        let ticker = tx.clone();
-        runtime.spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_millis(500));
-            loop {
-                every.tick().await;
-                if ticker.send(Msg::Tick).is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Engine { runtime: Some(runtime), tx, snapshot })
-    }
-
-    pub fn reconfigure(&self, config: Config) {
-        let _ = self.tx.send(Msg::Reconfigure(Box::new(config)));
-    }
-
-    /// Sends a request and waits for the engine's answer.
-    pub fn request(&self, req: Request) -> Result<serde_json::Value, String> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.tx.send(Msg::Request(req, reply)).map_err(|_| "the phone engine has stopped".to_string())?;
-        answer
-            .recv_timeout(REQUEST_TIMEOUT)
-            .map_err(|_| "the phone engine did not answer in time".to_string())?
-    }
-
-    /// Hangs up every call, unregisters, and stops the runtime (bounded wait).
-    pub fn shutdown(&mut self) {
-        let (done, wait) = std::sync::mpsc::sync_channel(1);
-        if self.tx.send(Msg::Shutdown(done)).is_ok() {
-            let _ = wait.recv_timeout(Duration::from_secs(4));
-        }
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+        core.run(mailbox)
+    })
 }
 
 struct Core {
@@ -257,8 +206,8 @@ struct Core {
     ring_failed: bool,
     calls: BTreeMap<String, Call>,
     history: Option<History>,
-    snapshot: Arc<Mutex<Snapshot>>,
-    on_change: Arc<dyn Fn() + Send + Sync>,
+    /// Where each new snapshot goes (the plugin's panels).
+    show: Box<dyn Fn(Snapshot) + Send + Sync>,
     registration: RegEvent,
     notice: Option<String>,
     /// Whether the presence provider was last told we are on a call, and the thread
@@ -271,14 +220,14 @@ struct Core {
 }
 
 impl Core {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    async fn run(mut self, mut mailbox: Mailbox<Msg>) {
         self.refresh();
-        while let Some(msg) = rx.recv().await {
+        while let Some(msg) = mailbox.recv().await {
             match msg {
                 Msg::Shutdown(done) => {
                     self.stop_account(true).await;
                     self.settle();
-                    let _ = done.send(());
+                    done.ok(());
                     return;
                 }
                 Msg::Request(Request::TestDevice { kind, device }, reply) => {
@@ -291,20 +240,24 @@ impl Core {
                     let volume = self.config.as_ref().map_or(80, |c| c.ring_volume);
                     let spec = match device.as_deref().map(crate::media::device::DeviceSpec::parse) {
                         Some(Err(e)) => {
-                            let _ = reply.send(Err(e));
+                            reply.send(Err(Error::bad_request(e)));
                             continue;
                         }
                         Some(Ok(spec)) => spec,
                         None => configured.unwrap_or_default(),
                     };
                     tokio::spawn(async move {
-                        let _ = reply.send(crate::media::test_device(kind, spec, volume).await);
+                        reply
+                            .send(crate::media::test_device(kind, spec, volume).await.map_err(Error::failed));
                     });
                     continue;
                 }
                 Msg::Request(req, reply) => {
+                    // The answer goes out after the snapshot shows its effect.
                     let answer = self.request(req).await;
-                    let _ = reply.send(answer);
+                    self.settle();
+                    reply.send(answer.map_err(Error::new));
+                    continue;
                 }
                 Msg::Reconfigure(cfg) => self.reconfigure(*cfg).await,
                 Msg::Dialog(state) => self.dialog_state(state).await,
@@ -325,7 +278,7 @@ impl Core {
                     if !accepted {
                         self.notice = Some(format!("transfer refused: {reason}"));
                     } else if let Some(c) = self.calls.get_mut(&callid) {
-                        c.state = "transferring";
+                        c.state = CallState::Transferring;
                     }
                 }
                 Msg::Digit { callid, digit } => {
@@ -357,7 +310,7 @@ impl Core {
         }
     }
 
-    /// Copies state into the snapshot and tells the plugin to republish views.
+    /// Builds the snapshot from the state and shows it (the panels republish).
     fn refresh(&mut self) {
         self.ring();
         self.report_on_call();
@@ -386,17 +339,15 @@ impl Core {
             Some(h) => (h.missed().unwrap_or(0), h.recent(20).unwrap_or_default()),
             None => (0, Vec::new()),
         };
-        {
-            let mut s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
-            s.registration = self.registration.clone();
-            s.calls = calls;
-            s.dnd = self.config.as_ref().is_some_and(|c| c.dnd);
-            s.call_waiting = self.config.as_ref().is_none_or(|c| c.call_waiting);
-            s.missed = missed;
-            s.recent = recent;
-            s.notice = self.notice.clone();
-        }
-        (self.on_change)();
+        (self.show)(Snapshot {
+            registration: self.registration.clone(),
+            calls,
+            dnd: self.config.as_ref().is_some_and(|c| c.dnd),
+            call_waiting: self.config.as_ref().is_none_or(|c| c.call_waiting),
+            missed,
+            recent,
+            notice: self.notice.clone(),
+        });
     }
 
     async fn request(&mut self, req: Request) -> Result<serde_json::Value, String> {

@@ -13,6 +13,7 @@ use rsipstack::dialog::DialogId;
 use rsipstack::sip::{self as rsip, Header, StatusCode};
 use std::time::Duration;
 use ucdesk_sdk::contract::phone as contract;
+use ucdesk_sdk::contract::phone::CallState;
 
 impl Core {
     /// Transfers a connected call: blind to `target` (through the dialing rules) or
@@ -78,7 +79,7 @@ impl Core {
         let Some(call) = self.calls.get_mut(callid) else { return };
         if code / 100 == 2 {
             // The transfer target answered: our part of the call is done.
-            call.state = "transferred";
+            call.state = CallState::Transferred;
             let event = call.event();
             self.pending.push(later(contract::TOPIC_TRANSFERRED, &event));
             // The consultation call ends too: a target that honoured Replaces
@@ -89,7 +90,7 @@ impl Core {
                 bye_with_timeout(d);
             }
         } else if code >= 300 && terminated {
-            call.state = "connected";
+            call.state = CallState::Connected;
             call.consultation = None;
             call.transferred_to = None;
             self.notice = Some(format!("transfer failed: {code} {reason}"));

@@ -23,8 +23,9 @@ use audio_codec::{CodecType, Decoder, Encoder};
 /// Frame length: 20 ms, the ptime we offer and the one every peer here uses.
 pub const FRAME_MS: u32 = 20;
 
-/// Which device a test is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which device a test is for (`phone.test_device {kind}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     Input,
     Output,

@@ -87,11 +87,8 @@ impl Receiving {
         self.expected_prior = expected;
         self.received_prior = self.received;
         let interval_lost = interval_expected.saturating_sub(interval_received);
-        let fraction_lost = if interval_expected == 0 {
-            0
-        } else {
-            ((interval_lost << 8) / interval_expected).min(255) as u8
-        };
+        let fraction_lost =
+            (interval_lost << 8).checked_div(interval_expected).map_or(0, |f| f.min(255) as u8);
         let (lsr, dlsr) = match self.last_sr {
             Some((at, middle)) => (middle, (now.duration_since(at).as_secs_f64() * 65536.0) as u32),
             None => (0, 0),
