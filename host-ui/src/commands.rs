@@ -184,7 +184,7 @@ fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -
 fn call(profile: &Profile, number: String) -> Result<ExitCode> {
     let args = serde_json::json!({ "number": number });
     let answer = profile.running()?.request(&Request::Call {
-        service: "phone.dial".into(),
+        service: ucdesk_plugin_api::contract::phone::DIAL.into(),
         args,
         timeout_ms: Some(10_000),
     })?;

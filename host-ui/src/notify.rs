@@ -28,8 +28,16 @@ pub struct Toast {
     pub body: String,
     pub level: Level,
     pub until: Instant,
-    /// `(plugin, panel)` to open on click.
-    pub open: Option<(String, String)>,
+    /// What to open on click.
+    pub open: Option<Open>,
+}
+
+/// A clicked notification: the publishing plugin's panel, and the item in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open {
+    pub plugin: String,
+    pub panel: String,
+    pub target: Option<notify::Target>,
 }
 
 type Inbox = Arc<Mutex<Vec<(String, Notification)>>>;
@@ -102,7 +110,7 @@ impl Notifier {
                 body: n.body,
                 level: if n.kind == NotifyKind::IncomingCall { Level::Warning } else { Level::Info },
                 until: Instant::now() + lasts,
-                open: n.panel.map(|p| (plugin, p)),
+                open: n.panel.map(|panel| Open { plugin, panel, target: n.target }),
             });
         }
     }
@@ -119,8 +127,8 @@ impl Notifier {
         });
     }
 
-    /// Draws the toasts; returns the panel to open when one was clicked.
-    pub fn show(&mut self, ctx: &egui::Context) -> Option<(String, String)> {
+    /// Draws the toasts; returns what to open when one was clicked.
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<Open> {
         let now = Instant::now();
         self.toasts.retain(|t| t.until > now);
         let next = self.toasts.iter().map(|t| t.until - now).min();

@@ -34,6 +34,8 @@ use std::{
 };
 use ucdesk_kernel::{Kernel, PluginInfo, PluginState, control::ControlServer};
 use ucdesk_plugin_api::PanelSlot;
+use ucdesk_plugin_api::contract::{notify, presence};
+use ucdesk_plugin_api::view::{UiAction, UiEvent};
 
 pub use crate::panels::Panels;
 
@@ -320,14 +322,22 @@ impl Shell {
     }
 
     /// Toasts: notifications that arrived and those views asked for; clicking one opens
-    /// the panel it came from.
+    /// the panel it came from at the item it is about.
     fn toasts(&mut self, ctx: &egui::Context) {
         self.notifier.take_arrivals(ctx, &self.prefs);
         for (plugin, t) in self.panels.take_toasts() {
             self.notifier.view_toast(&plugin, t);
         }
-        if let Some((plugin, panel)) = self.notifier.show(ctx) {
-            self.open(Pane { plugin, panel });
+        if let Some(open) = self.notifier.show(ctx) {
+            // The panel first, then the item in it: the plugin redraws the panel to show
+            // exactly what alerted (that conversation, not the last one open).
+            if let Some(target) = open.target {
+                let event = UiEvent { widget: notify::CLICKED.into(), action: UiAction::Opened { target } };
+                if let Err(e) = self.kernel.ui_event(&open.plugin, &open.panel, &event) {
+                    tracing::warn!("{}: the notification's item: {e}", open.plugin);
+                }
+            }
+            self.open(Pane { plugin: open.plugin, panel: open.panel });
             ctx.request_repaint();
         }
     }
@@ -387,10 +397,10 @@ fn report_activity(kernel: Kernel, last_input: Arc<AtomicU64>, closing: Arc<Atom
     let spawned = std::thread::Builder::new().name("shell-activity".into()).spawn(move || {
         while !closing.load(Ordering::Relaxed) {
             let idle = unix_now().saturating_sub(last_input.load(Ordering::Relaxed));
-            let request = serde_json::to_vec(&serde_json::json!({ "idle_seconds": idle })).expect("json");
-            match kernel.call("presence.activity", request, Duration::from_secs(5)) {
+            let request = serde_json::to_vec(&presence::Activity { idle_seconds: idle }).expect("json");
+            match kernel.call(presence::ACTIVITY, request, Duration::from_secs(5)) {
                 Err(e) if e.kind == ucdesk_plugin_api::CallErrorKind::UnknownService => return,
-                Err(e) => tracing::debug!("presence.activity: {e}"),
+                Err(e) => tracing::debug!("{}: {e}", presence::ACTIVITY),
                 Ok(_) => {}
             }
             let until = Instant::now() + ACTIVITY_REPORT;

@@ -291,9 +291,10 @@ fn the_wizard_creates_a_profile_that_logs_in_next_time() {
 }
 
 #[test]
-fn notifications_become_toasts_that_open_their_panel() {
+fn notifications_become_toasts_that_open_their_panel_at_their_item() {
     use ucdesk_kernel::bus::BusEvent;
-    use ucdesk_plugin_api::contract::{Contract, notify::Notification};
+    use ucdesk_plugin_api::contract::Contract;
+    use ucdesk_plugin_api::contract::notify::{Notification, Target, TargetKind};
     let s = Setup::new();
     let mut h = running(s.logged_in(None));
     let note = Notification {
@@ -302,6 +303,7 @@ fn notifications_become_toasts_that_open_their_panel() {
         title: "Incoming call".into(),
         body: "Bob (201)".into(),
         panel: Some("gallery".into()),
+        target: Some(Target { kind: TargetKind::Call, id: "a:1@host".into() }),
         close: false,
     };
     h.state().kernel().bus().publish(BusEvent {
@@ -316,6 +318,10 @@ fn notifications_become_toasts_that_open_their_panel() {
     h.step();
     h.get_by_label("Bob (201)").click();
     wait_for(&mut h, "Widget gallery");
+    // The plugin is told which item alerted, to show exactly that one.
+    let opened = serde_json::json!({"widget": "notification", "action": "opened",
+        "target": {"kind": "call", "id": "a:1@host"}});
+    assert!(events(&h).contains(&opened), "{:?}", events(&h));
     // A close for the same id takes an alert down.
     let mut again = note.clone();
     again.id = "call:2".into();

@@ -476,6 +476,11 @@ pub enum UiAction {
         key: String,
     },
     DialogClosed,
+    /// The user clicked one of the plugin's notifications: show this item (since
+    /// plugin-api 1.5; at widget [`crate::contract::notify::CLICKED`]).
+    Opened {
+        target: crate::contract::notify::Target,
+    },
 }
 
 #[cfg(test)]

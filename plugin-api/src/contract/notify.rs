@@ -37,8 +37,36 @@ pub struct Notification {
     /// The panel of the publishing plugin to open when the user clicks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panel: Option<String>,
+    /// The item to show in that panel (since plugin-api 1.5): on a click the shell opens
+    /// the panel and sends the plugin [`UiAction::Opened`](crate::view::UiAction) with
+    /// it at widget [`CLICKED`], so the plugin shows exactly that conversation or call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub close: bool,
+}
+
+/// The widget id at which a clicked notification's [`Target`] reaches its plugin.
+pub const CLICKED: &str = "notification";
+
+/// What a notification is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub kind: TargetKind,
+    /// The plugin's own id of it (a conversation's address, a SIP Call-ID, ...).
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Conversation,
+    Call,
+    Voicemail,
+    Fax,
+    /// Anything else; the plugin knows what its id means.
+    #[serde(other)]
+    Other,
 }
 
 impl Contract for Notification {

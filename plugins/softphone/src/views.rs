@@ -39,6 +39,8 @@ pub enum Act {
     MarkSeen,
     /// The recent calls list; its rows are [`Row`]s.
     History,
+    /// A clicked call alert (the phone panel shows every call already).
+    Notification,
 }
 
 /// A row of the recent calls list: the number to call back.

@@ -33,6 +33,7 @@ pub(super) fn call_alert(event: &CallEvent, close: bool) -> Publish {
         title: "Incoming call".into(),
         body: who,
         panel: Some("phone".into()),
+        target: Some(notify::Target { kind: notify::TargetKind::Call, id: event.callid.clone() }),
         close,
     };
     later(notify::TOPIC, &note)
