@@ -256,3 +256,33 @@ fn secrets_go_to_the_keyring_when_one_runs() {
     );
     assert_eq!(file.get("probe.password").unwrap(), None);
 }
+
+/// Admins and scripts discover settings: every key with its kind, default, effective
+/// value and lock, offline and from the running instance; secrets by name only.
+#[test]
+fn settings_are_listed_with_kind_default_value_and_lock() {
+    let profile = Profile::new().with_fixture("probe");
+    profile.set_policy("[settings.locked]\n\"probe.level\" = 5\n");
+    let keys = ucdesk_tests::entry(&profile.plugins(), "probe")["settings"].clone();
+    assert_eq!(keys, json!(["probe.panic_in", "probe.password", "probe.account", "probe.level"]));
+    let offline: serde_json::Value =
+        serde_json::from_str(&profile.run_ok(&["settings", "list", "probe", "--json"])).unwrap();
+    let daemon = profile.daemon();
+    let online: serde_json::Value =
+        serde_json::from_str(&profile.run_ok(&["settings", "list", "probe", "--json"])).unwrap();
+    for list in [&offline, &online] {
+        let row = |key: &str| list.as_array().unwrap().iter().find(|r| r["key"] == key).unwrap().clone();
+        let level = row("probe.level");
+        assert_eq!((level["kind"]["type"].as_str(), level["default"].as_i64()), (Some("number"), Some(1)));
+        assert_eq!((level["value"].as_i64(), level["locked"].as_bool()), (Some(5), Some(true)));
+        let password = row("probe.password");
+        assert_eq!((password["value"].is_null(), password["locked"].as_bool()), (true, Some(false)));
+    }
+    let text = profile.run_ok(&["settings", "list"]);
+    assert!(
+        text.lines().any(|l| l.starts_with("probe.level  number  5  default 1  locked by policy")),
+        "{text}"
+    );
+    assert!(text.contains("probe.password  secret  (secret)"), "{text}");
+    drop(daemon);
+}

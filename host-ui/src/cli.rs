@@ -79,6 +79,13 @@ pub const DIAL_SCHEMES: [&str; 4] = ["tel:", "sip:", "sips:", "callto:"];
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsAction {
+    /// Every setting (of PLUGIN) with its kind, default, effective value and whether
+    /// the policy locks it; secrets by name only.
+    List {
+        plugin: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a setting's effective value as JSON.
     Get { key: String },
     /// Change a setting. Text settings take VALUE as is; others parse it as JSON.

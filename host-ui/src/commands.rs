@@ -11,11 +11,12 @@ use std::{
     process::ExitCode,
 };
 use ucdesk_kernel::{
-    Home, Kernel, KernelConfig, PluginInfo,
+    Home, Kernel, KernelConfig, PluginInfo, SettingRow,
     control::{Client, ControlError, ControlServer, Request},
     discovery,
     policy::{DEFAULT_POLICY_PATH, Policy},
 };
+use ucdesk_plugin_api::SettingKind;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -207,6 +208,10 @@ fn events(profile: &Profile, topic: &str) -> Result<ExitCode> {
 
 fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
     match (profile.client()?, action) {
+        (Some(mut c), SettingsAction::List { plugin, json }) => {
+            let rows = c.request(&Request::SettingsList { plugin })?;
+            print_settings(serde_json::from_value(rows)?, json)?;
+        }
         (Some(mut c), SettingsAction::Get { key }) => {
             println!("{}", c.request(&Request::SettingGet { key })?)
         }
@@ -217,6 +222,9 @@ fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
             let kernel = profile.kernel()?;
             kernel.scan();
             match action {
+                SettingsAction::List { plugin, json } => {
+                    print_settings(kernel.settings_list(plugin.as_deref()), json)?
+                }
                 SettingsAction::Get { key } => {
                     println!("{}", kernel.setting(&key)?.unwrap_or(Value::Null));
                 }
@@ -228,6 +236,27 @@ fn settings(profile: &Profile, action: SettingsAction) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `settings list`: JSON, or one line a setting (key, kind, value, default, lock).
+fn print_settings(rows: Vec<SettingRow>, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    for r in rows {
+        let kind = serde_json::to_value(&r.kind)?;
+        let kind = kind["type"].as_str().unwrap_or("?").to_string();
+        let value = match (&r.kind, &r.value) {
+            (SettingKind::Secret, _) => "(secret)".to_string(),
+            (_, Some(v)) => v.to_string(),
+            (_, None) => "unset".to_string(),
+        };
+        let default = r.default.map(|d| format!("  default {d}")).unwrap_or_default();
+        let locked = if r.locked { "  locked by policy" } else { "" };
+        println!("{}  {kind}  {value}{default}{locked}", r.key);
+    }
+    Ok(())
 }
 
 fn secret_set(profile: &Profile, key: &str) -> Result<ExitCode> {

@@ -49,6 +49,11 @@ pub enum Request {
         #[serde(default)]
         prefix: String,
     },
+    /// Every setting of `plugin` (all plugins when none) with kind, default, value, lock.
+    SettingsList {
+        #[serde(default)]
+        plugin: Option<String>,
+    },
     SettingGet {
         key: String,
     },
@@ -260,6 +265,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
                 Err(e) => call_error_line(&e),
             }
         }
+        Request::SettingsList { plugin } => json!({"ok": kernel.settings_list(plugin.as_deref())}),
         Request::SettingGet { key } => match kernel.setting(&key) {
             Ok(v) => json!({"ok": v}),
             Err(e) => error_line("settings", e),

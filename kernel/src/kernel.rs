@@ -20,7 +20,7 @@ use crate::{
     resolve::{self, Node},
     secrets::{self, SecretStore},
     settings::{SettingsStore, split_key},
-    state::{PluginInfo, PluginState},
+    state::{PluginInfo, PluginState, SettingRow},
 };
 use serde_json::Value;
 use std::{
@@ -280,6 +280,31 @@ impl Kernel {
             return Err(SettingsError::IsSecret(key.to_string()));
         }
         Ok(self.inner.settings.get(key, Some(&manifest)))
+    }
+
+    /// Every setting of `plugin` (or of every installed plugin), with its kind,
+    /// default, effective value and lock; secrets by name only. Unknown plugin: empty.
+    pub fn settings_list(&self, plugin: Option<&str>) -> Vec<SettingRow> {
+        let ids: Vec<String> = match plugin {
+            Some(id) => vec![id.to_string()],
+            None => self.plugins().into_iter().map(|p| p.id).collect(),
+        };
+        let mut rows = Vec::new();
+        for manifest in ids.iter().filter_map(|id| self.manifest(id)) {
+            for decl in &manifest.settings {
+                let key = format!("{}.{}", manifest.id, decl.name);
+                let secret = decl.kind == SettingKind::Secret;
+                rows.push(SettingRow {
+                    value: if secret { None } else { self.inner.settings.get(&key, Some(&manifest)) },
+                    locked: self.setting_locked(&key),
+                    key,
+                    label: decl.label.clone(),
+                    kind: decl.kind.clone(),
+                    default: if secret { None } else { decl.default.clone() },
+                });
+            }
+        }
+        rows
     }
 
     /// Whether the admin's policy locks `key` (the preferences page shows it locked).

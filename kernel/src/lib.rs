@@ -32,4 +32,4 @@ pub use error::{KernelError, SecretError, SettingsError};
 pub use home::Home;
 pub use kernel::{KERNEL_LICENSE_SERVICE, Kernel, KernelConfig};
 pub use pixels::Frame;
-pub use state::{PluginInfo, PluginState};
+pub use state::{PluginInfo, PluginState, SettingRow};

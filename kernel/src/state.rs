@@ -71,6 +71,9 @@ pub struct PluginInfo {
     /// Contract namespaces it serves besides its id.
     #[serde(default)]
     pub provides: Vec<String>,
+    /// Its setting keys (`softphone.dnd`, ...); `ucdesk settings list` tells more.
+    #[serde(default)]
+    pub settings: Vec<String>,
 }
 
 impl PluginInfo {
@@ -88,6 +91,7 @@ impl PluginInfo {
             services: Vec::new(),
             panels: Vec::new(),
             provides: Vec::new(),
+            settings: Vec::new(),
         }
     }
 
@@ -100,10 +104,25 @@ impl PluginInfo {
         self.services = m.services.iter().map(|s| s.name.clone()).collect();
         self.panels = m.panels.iter().map(|p| p.id.clone()).collect();
         self.provides = m.provides.clone();
+        self.settings = m.settings.iter().map(|s| format!("{}.{}", m.id, s.name)).collect();
     }
 
     pub(crate) fn set(&mut self, state: PluginState, reason: Option<String>) {
         self.state = state;
         self.reason = reason;
     }
+}
+
+/// One setting as `ucdesk settings list` shows it: what it is and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingRow {
+    pub key: String,
+    pub label: String,
+    pub kind: ucdesk_plugin_api::SettingKind,
+    pub default: Option<serde_json::Value>,
+    /// The effective value (locked, stored, or the default); `None` for secrets, which
+    /// are listed by name only.
+    pub value: Option<serde_json::Value>,
+    /// The admin's policy fixes it.
+    pub locked: bool,
 }
