@@ -666,6 +666,52 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
     host.stop().unwrap();
 }
 
+/// A message alert names its conversation: clicking it (the shell hands the plugin
+/// the alert's target) opens that conversation, not the one that was open.
+#[test]
+fn a_clicked_alert_opens_the_conversation_that_alerted() {
+    use ucdesk_sdk::TestHost;
+    use ucdesk_sdk::contract::notify::{CLICKED, Target};
+    use ucdesk_sdk::view::{UiAction, UiEvent};
+    let x = Prosody::start();
+    let (bob, carol) = (chat_profile(&x, "bob"), chat_profile(&x, "carol"));
+    let (b, _b_events) = online_chat(&bob);
+    let (c, _c_events) = online_chat(&carol);
+    let mut host = TestHost::load(ucdesk_tests::plugin_lib("chat")).unwrap();
+    host.set_setting("jid", json!("alice@localhost")).unwrap();
+    host.set_setting("server", json!(x.server())).unwrap();
+    host.set_setting("tls_ca_file", json!(x.ca_file().display().to_string())).unwrap();
+    host.set_secret("password", "alicepw");
+    host.start().unwrap();
+    let text_of = |host: &TestHost, panel: &str| -> String {
+        host.published_view(panel).map(|v| serde_json::to_string(&v).unwrap()).unwrap_or_default()
+    };
+    wait_for(T, || text_of(&host, "chats").contains("\"Online\"").then_some(())).expect("online");
+    b.call("chat.send", json!({"to": "alice@localhost", "body": "from bob"})).unwrap();
+    wait_for(T, || text_of(&host, "chats").contains("bob").then_some(())).expect("bob's conversation");
+    let open = UiEvent {
+        widget: "conversations".into(),
+        action: UiAction::Selected { row: "conv:bob@localhost".into() },
+    };
+    host.ui("chats", &open).unwrap();
+    wait_for(T, || text_of(&host, "conversation").contains("from bob").then_some(())).expect("bob's open");
+
+    c.call("chat.send", json!({"to": "alice@localhost", "body": "from carol"})).unwrap();
+    let alert = wait_for(T, || {
+        host.published().into_iter().rev().find(|p| p.topic == "notify" && p.payload["body"] == "from carol")
+    })
+    .expect("carol's message alerts");
+    assert!(!text_of(&host, "conversation").contains("from carol"), "bob's conversation is still open");
+    let target: Target = serde_json::from_value(alert.payload["target"].clone()).expect("the alert's target");
+    assert_eq!(target.id, "carol@localhost");
+    host.ui("conversation", &UiEvent { widget: CLICKED.into(), action: UiAction::Opened { target } })
+        .unwrap();
+    wait_for(T, || text_of(&host, "conversation").contains("from carol").then_some(()))
+        .expect("the click opened carol's conversation");
+    assert!(!text_of(&host, "conversation").contains("from bob"));
+    host.stop().unwrap();
+}
+
 /// The first node of `kind` in a view tree.
 fn find_kind(node: &Value, kind: &str) -> Option<Value> {
     if node["kind"] == kind {

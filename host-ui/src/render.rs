@@ -27,6 +27,8 @@ pub struct DragPayload {
     pub plugin: String,
     pub widget: String,
     pub row: Option<String>,
+    /// Who the dragged row is, as its plugin said.
+    pub contact: Option<ucdesk_plugin_api::contract::contact::ContactAddress>,
 }
 
 /// Pictures the tree names but does not carry: images by hash, video surfaces.
@@ -306,7 +308,8 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             }
         }
         Node::DragSource { id, child } => {
-            let payload = DragPayload { plugin: cx.plugin.to_string(), widget: id.clone(), row: None };
+            let payload =
+                DragPayload { plugin: cx.plugin.to_string(), widget: id.clone(), row: None, contact: None };
             ui.dnd_drag_source(egui::Id::unique(("drag", cx.plugin, id)), payload, |ui| {
                 node_ui(ui, child, cx)
             });
@@ -335,7 +338,13 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
 }
 
 fn dropped_action(p: &DragPayload, row: Option<String>) -> UiAction {
-    UiAction::Dropped { from: p.plugin.clone(), source: p.widget.clone(), source_row: p.row.clone(), row }
+    UiAction::Dropped {
+        from: p.plugin.clone(),
+        source: p.widget.clone(),
+        source_row: p.row.clone(),
+        row,
+        contact: p.contact.clone(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -511,6 +520,7 @@ fn list(
                 plugin: cx.plugin.to_string(),
                 widget: id.to_string(),
                 row: Some(row.id.clone()),
+                contact: row.contact.clone(),
             });
         }
         if drop && let Some(p) = response.dnd_release_payload::<DragPayload>() {

@@ -105,6 +105,21 @@ fn click(h: &mut Harness<'_, Shell>, label: &str) {
     h.step();
 }
 
+/// Drags the widget labelled `from` onto the one labelled `to`, pointer step by step.
+fn drag(h: &mut Harness<'_, Shell>, from: &str, to: &str) {
+    let from = h.get_by_label(from).rect().center();
+    let to = h.get_by_label(to).rect().center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.step();
+    }
+    h.drop_at(to);
+}
+
 fn events(h: &Harness<'_, Shell>) -> Vec<Value> {
     let answer = h.state().kernel().call("widgets.events", b"null".to_vec(), Duration::from_secs(5)).unwrap();
     serde_json::from_slice(&answer).unwrap()
@@ -356,20 +371,19 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
     until(&mut h, "the row's context action", |h| {
         events(h).iter().any(|e| e["widget"] == "people" && e["item"] == "remove" && e["row"] == "bob")
     });
-    // Drag "Drag me" onto "Drop here", pointer step by pointer step.
-    let from = h.get_by_label("Drag me").rect().center();
-    let to = h.get_by_label("Drop here").rect().center();
-    h.hover_at(from);
-    h.step();
-    h.drag_at(from);
-    h.step();
-    for i in 1..=10 {
-        h.hover_at(from + (to - from) * (i as f32 / 10.0));
-        h.step();
-    }
-    h.drop_at(to);
+    drag(&mut h, "Drag me", "Drop here");
     until(&mut h, "the drop", |h| {
         events(h).iter().any(|e| e["widget"] == "drop" && e["action"] == "dropped" && e["source"] == "drag")
+    });
+    // A dragged row carries the contact its plugin gave it, typed: the target never
+    // parses the row's id.
+    drag(&mut h, "ada  —  desk", "Drop here");
+    until(&mut h, "the row's drop with its contact", |h| {
+        events(h).iter().any(|e| {
+            e["widget"] == "drop"
+                && e["source"] == "people"
+                && e["contact"] == json!({"name": "ada", "number": "203"})
+        })
     });
     // Ctrl+Shift+R is the plugin's `ready` shortcut.
     h.key_press_modifiers(

@@ -123,6 +123,10 @@ pub struct ListRow {
     /// `offline`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<String>,
+    /// Who the row is, for a drag onto another plugin (since plugin-api 1.5): the drop
+    /// carries it in [`UiAction::Dropped`], so no plugin parses another's row ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<crate::contract::contact::ContactAddress>,
 }
 
 /// A column of a [`Node::Table`].
@@ -470,6 +474,9 @@ pub enum UiAction {
         source_row: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         row: Option<String>,
+        /// The dragged row's contact, when its plugin gave one (since plugin-api 1.5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<crate::contract::contact::ContactAddress>,
     },
     /// A keypad key, or the id of a [`Shortcut`].
     KeyPressed {
@@ -521,6 +528,7 @@ mod tests {
                 source: "contacts".into(),
                 source_row: Some("bob".into()),
                 row: Some("carol".into()),
+                contact: None,
             },
         };
         let json = serde_json::to_string(&e).unwrap();

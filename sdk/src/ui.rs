@@ -168,6 +168,7 @@ where
     list_rows(
         id,
         rows.into_iter().map(|(id, text, detail)| ListRow {
+            contact: None,
             id: id.into(),
             text: text.into(),
             detail: detail.into(),

@@ -1,10 +1,52 @@
-//! The chat plugin's settings: what the manifest declares and how they are read.
+//! The chat plugin's settings: what the manifest declares, and the typed [`Config`]
+//! the engine runs with. Every setting is read here, again on each change (lib.rs
+//! reconfigures the engine then), so the engine never looks a setting up itself.
 
 use crate::connection::Account;
 use crate::tls::TlsSettings;
 use serde_json::json;
 use tokio_xmpp::jid::BareJid;
+use ucdesk_sdk::contract::presence::Status;
 use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
+
+/// Everything the engine needs. Not `Debug`: the account holds the password, which
+/// must never reach a log.
+#[derive(Clone)]
+pub struct Config {
+    /// The account, or why there is none (shown as the connection's reason).
+    pub account: Result<Account, String>,
+    pub prefs: Prefs,
+}
+
+/// The settings that change what the engine does, not where it connects: a change
+/// applies at once, without reconnecting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefs {
+    /// `chat.conference_domain`, when set (as typed); None: `conference.<domain>`.
+    pub conference_domain: Option<String>,
+    /// `chat.upload_service`, when set (as typed); None: `upload.<domain>`.
+    pub upload_service: Option<String>,
+    /// `chat.away_when_idle`: minutes of inactivity before away; 0 never.
+    pub away_when_idle: u64,
+    /// `chat.typing_notifications`: tell others when the user is typing.
+    pub typing_notifications: bool,
+    /// `chat.statuses`: the statuses the administrator added, label and status.
+    pub custom_statuses: Vec<(String, Status)>,
+}
+
+/// What an unset setting means (also what the engine runs with before it is first
+/// configured).
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            conference_domain: None,
+            upload_service: None,
+            away_when_idle: 0,
+            typing_notifications: true,
+            custom_statuses: Vec::new(),
+        }
+    }
+}
 
 /// Declares the settings on the manifest under construction.
 pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
@@ -50,8 +92,30 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting("typing_notifications", "Tell others when I am typing", SettingKind::Bool, Some(json!(true)))
 }
 
+impl Config {
+    pub fn read(ctx: &Context) -> Config {
+        // Blank means unset; a set value is used as typed (not trimmed).
+        let service = |k: &str| ctx.setting::<String>(k).filter(|d| !d.trim().is_empty());
+        Config {
+            account: read_account(ctx),
+            prefs: Prefs {
+                conference_domain: service("conference_domain"),
+                upload_service: service("upload_service"),
+                away_when_idle: ctx.setting("away_when_idle").unwrap_or(0),
+                typing_notifications: ctx.setting("typing_notifications").unwrap_or(true),
+                custom_statuses: custom_statuses(&ctx.setting::<Vec<String>>("statuses").unwrap_or_default()),
+            },
+        }
+    }
+}
+
+/// The configuration lib.rs hands the engine, on start and on every settings change.
+pub fn account(ctx: &Context) -> Config {
+    Config::read(ctx)
+}
+
 /// The account, or why there is none.
-pub fn account(ctx: &Context) -> Result<Account, String> {
+fn read_account(ctx: &Context) -> Result<Account, String> {
     let jid: String = ctx.setting("jid").unwrap_or_default();
     if jid.trim().is_empty() {
         return Err("no chat account: set chat.jid and chat.password".into());
@@ -84,6 +148,25 @@ pub fn account(ctx: &Context) -> Result<Account, String> {
     })
 }
 
+/// `chat.statuses` entries are `Label|status` (status one of available, away, busy,
+/// dnd; a bare label means busy). Malformed entries are skipped.
+fn custom_statuses(list: &[String]) -> Vec<(String, Status)> {
+    list.iter()
+        .filter_map(|e| {
+            let (label, status) = e.split_once('|').unwrap_or((e.as_str(), "busy"));
+            let status = match status.trim() {
+                "available" => Status::Available,
+                "away" => Status::Away,
+                "busy" => Status::Busy,
+                "dnd" => Status::Dnd,
+                _ => return None,
+            };
+            let label = label.trim();
+            (!label.is_empty()).then(|| (label.to_string(), status))
+        })
+        .collect()
+}
+
 /// `host`, `host:port` or `[v6]:port` (port 5222 when none is given).
 fn parse_server(s: &str, domain: &str) -> Result<(String, u16), String> {
     if s.is_empty() {
@@ -104,6 +187,21 @@ fn parse_server(s: &str, domain: &str) -> Result<(String, u16), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn custom_statuses_are_label_and_status() {
+        use super::custom_statuses as c;
+        use ucdesk_sdk::contract::presence::Status;
+        let list = ["In a meeting|busy", " Lunch | away ", "Focus", "|dnd", "Odd|sleeping"].map(String::from);
+        assert_eq!(
+            c(&list),
+            [
+                ("In a meeting".into(), Status::Busy),
+                ("Lunch".into(), Status::Away),
+                ("Focus".into(), Status::Busy)
+            ]
+        );
+    }
+
     #[test]
     fn server_override_forms() {
         use super::parse_server as p;

@@ -23,7 +23,7 @@ mod views;
 use engine::{Engine, Request};
 use std::sync::{Arc, Mutex};
 use ucdesk_sdk::contract::chat::{self as contract, ConversationRef, HistoryQuery, SearchQuery};
-use ucdesk_sdk::contract::presence;
+use ucdesk_sdk::contract::{notify, presence};
 use ucdesk_sdk::prelude::*;
 
 struct Chat {
@@ -240,6 +240,8 @@ impl Plugin for Chat {
                 let jid = std::mem::take(&mut self.form().new_chat).trim().to_string();
                 self.engine.request(Request::AddContact(jid.clone())).and_then(|_| self.open(jid, None))
             }
+            // A clicked message alert: exactly the conversation that alerted.
+            (notify::CLICKED, UiAction::Opened { target }) => self.open(target.id, None),
             ("conversations" | "contacts" | "result_conversations", UiAction::Selected { row }) => {
                 self.open(row.trim_start_matches("conv:").to_string(), None)
             }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use ucdesk_sdk::contract::chat::{
     ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState, SearchResults, TransferState,
 };
+use ucdesk_sdk::contract::contact::ContactAddress;
 use ucdesk_sdk::contract::presence::{Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
 use ucdesk_sdk::view::{ListRow, Node, TextStyle};
@@ -404,6 +405,11 @@ pub fn contacts(s: &Snapshot) -> View {
             detail: detail.join(" · "),
             badge: None,
             presence: Some(if p.on_call { "on_call" } else { p.status.as_str() }.to_string()),
+            contact: Some(ContactAddress {
+                name: local(&p.jid).to_string(),
+                jid: Some(p.jid.clone()),
+                ..Default::default()
+            }),
         }
     });
     // Contacts can be dragged (onto the phone's dial field to call them).

@@ -22,6 +22,7 @@ mod views;
 
 use engine::{Engine, Msg, Request, Snapshot};
 use serde::Deserialize;
+use ucdesk_sdk::contract::contact::ContactAddress;
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, HistoryQuery, Status, Transfer};
 use ucdesk_sdk::prelude::*;
@@ -199,12 +200,12 @@ impl Plugin for Softphone {
                 tell("dial", dial(number));
             }
             (Act::Keypad, UiAction::KeyPressed { key }) => self.panels.form(|f| f.dial_input.push_str(&key)),
-            // A row dropped on the dial field: one of our recent calls, or a contact of
-            // another plugin by the address it carries.
-            (Act::DialDrop, UiAction::Dropped { from, source_row: Some(row), .. }) => {
-                match dropped_number(&from, &row) {
+            // A row dropped on the dial field: a contact of any plugin by the address
+            // its row carries, or one of our own recent calls.
+            (Act::DialDrop, UiAction::Dropped { from, source_row, contact, .. }) => {
+                match dropped_number(&from, source_row.as_deref(), contact.as_ref()) {
                     Some(number) => tell("dial", dial(number)),
-                    None => self.ctx.warn(format!("nothing to dial in {from}'s row {row}")),
+                    None => self.ctx.warn(format!("{from} dropped a row with no address to dial")),
                 }
             }
             (Act::TransferTo(_), UiAction::Changed { value }) => {
@@ -269,15 +270,17 @@ impl Softphone {
     }
 }
 
-/// What to dial for a row dropped from plugin `from`: our own recent calls by their
-/// typed row; another plugin's contact by its user part (until rows carry typed
-/// contact addresses).
-fn dropped_number(from: &str, row: &str) -> Option<String> {
-    if from == "softphone" {
-        return Row::parse(row).ok().map(|Row::Call(number)| number);
+/// What to dial for a row dropped from plugin `from`: the contact address the row
+/// carries (any plugin's), else our own recent call by its typed row. Another plugin's
+/// row id is never parsed.
+fn dropped_number(from: &str, row: Option<&str>, contact: Option<&ContactAddress>) -> Option<String> {
+    if let Some(target) = contact.and_then(ContactAddress::dial_target) {
+        return Some(target);
     }
-    let who = row.split_once(':').map_or(row, |(_, rest)| rest);
-    who.split('@').next().filter(|u| !u.is_empty()).map(str::to_string)
+    match (from, row) {
+        ("softphone", Some(row)) => Row::parse(row).ok().map(|Row::Call(number)| number),
+        _ => None,
+    }
 }
 
 /// The topics this plugin publishes, for documentation and tests.

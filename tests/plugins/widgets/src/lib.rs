@@ -86,6 +86,11 @@ fn gallery(s: &State) -> View {
             detail: "desk".into(),
             badge: (*n == "bob").then(|| "2".to_string()),
             presence: Some(if *n == "ada" { "available" } else { "away" }.into()),
+            contact: Some(ucdesk_sdk::contract::contact::ContactAddress {
+                name: n.to_string(),
+                number: Some(format!("20{}", n.len())),
+                ..Default::default()
+            }),
         }),
     );
     if let Node::List { actions, drag, drop, .. } = &mut list {

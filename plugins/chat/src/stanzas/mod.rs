@@ -1,10 +1,14 @@
 //! Building and reading the stanzas the chat speaks: chat messages with origin-id,
 //! receipts (XEP-0184), chat markers (XEP-0333), chat states (XEP-0085), replies
 //! (XEP-0461, which xmpp-parsers lacks), carbons (XEP-0280), MAM (XEP-0313) queries and
-//! results, and our presence extension.
+//! results, and our presence extension; group chats' stanzas are in `groups`.
 //!
 //! Payloads are read as plain elements by name and namespace: an unknown or malformed
 //! child is ignored, never fatal.
+
+mod groups;
+
+pub use groups::*;
 
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
@@ -12,7 +16,6 @@ use tokio_xmpp::minidom::rxml::NcName;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Id, Lang, Message, MessageType};
 use tokio_xmpp::parsers::ns;
-use tokio_xmpp::parsers::presence::Presence;
 use ucdesk_sdk::contract::presence::{Device, Status};
 
 pub const REPLY: &str = "urn:xmpp:reply:0";
@@ -208,137 +211,9 @@ pub fn read_status(show: Option<&str>, ext: Option<&Element>) -> (Status, Option
     (status, device, ext.attr("on-call") == Some("true"))
 }
 
-// ---- Group chats (XEP-0045 MUC, XEP-0249 invitations, XEP-0402 bookmarks) ----
-
-pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
-pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
-pub const CONFERENCE: &str = "jabber:x:conference";
-pub const BOOKMARKS2: &str = "urn:xmpp:bookmarks:1";
-/// Our group details, carried in invitations and bookmarks: the display name and
-/// whether members see the history from before they joined.
-pub const UCDESK_GROUP: &str = "urn:ucdesk:group:0";
-
-/// Entering a room as `nick`. Room history comes from MAM, not the join.
-pub fn join(room: &BareJid, nick: &str) -> Presence {
-    let full = format!("{room}/{nick}").parse::<Jid>().unwrap_or_else(|_| Jid::from(room.clone()));
-    let mut p = Presence::available().with_to(full);
-    p.payloads.push(child(el("x", ns::MUC, &[]), el("history", ns::MUC, &[("maxstanzas", "0")])));
-    p
-}
-
-pub fn leave(room: &BareJid, nick: &str) -> Presence {
-    let full = format!("{room}/{nick}").parse::<Jid>().unwrap_or_else(|_| Jid::from(room.clone()));
-    Presence::unavailable().with_to(full)
-}
-
+/// A data form field: room configuration, publish options and archive filters.
 fn field(var: &str, value: &str) -> Element {
     child(el("field", ns::DATA_FORMS, &[("var", var)]), with_text(el("value", ns::DATA_FORMS, &[]), value))
-}
-
-/// The owner's room configuration: named, persistent, members only, real addresses
-/// visible to members (so messages can be attributed), archived.
-pub fn room_config(name: &str) -> Element {
-    let mut form = el("x", ns::DATA_FORMS, &[("type", "submit")]);
-    for (var, value) in [
-        ("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
-        ("muc#roomconfig_roomname", name),
-        ("muc#roomconfig_persistentroom", "1"),
-        ("muc#roomconfig_membersonly", "1"),
-        ("muc#roomconfig_whois", "anyone"),
-        ("muc#roomconfig_enablearchiving", "1"),
-    ] {
-        form.append_child(field(var, value));
-    }
-    child(el("query", MUC_OWNER, &[]), form)
-}
-
-/// Sets `jid`'s affiliation (owner, admin, member, none).
-pub fn affiliation(jid: &str, affiliation: &str) -> Element {
-    child(el("query", MUC_ADMIN, &[]), el("item", MUC_ADMIN, &[("affiliation", affiliation), ("jid", jid)]))
-}
-
-/// Asks for the list of one affiliation.
-pub fn affiliation_list(affiliation: &str) -> Element {
-    child(el("query", MUC_ADMIN, &[]), el("item", MUC_ADMIN, &[("affiliation", affiliation)]))
-}
-
-/// A room subject message: we use the subject as the group's name.
-pub fn subject(room: &BareJid, text: &str) -> Message {
-    let mut m = Message::groupchat(Some(Jid::from(room.clone())));
-    m.subjects.insert(Lang::default(), text.to_string());
-    m
-}
-
-/// A direct invitation (XEP-0249) with our group details.
-pub fn invite(to: &BareJid, room: &BareJid, name: &str, full_history: bool) -> Message {
-    let mut m = Message::normal(Some(Jid::from(to.clone())));
-    m.payloads.push(el("x", CONFERENCE, &[("jid", room.as_str()), ("reason", name)]));
-    m.payloads.push(group_details(name, full_history));
-    m
-}
-
-pub fn group_details(name: &str, full_history: bool) -> Element {
-    el(
-        "group",
-        UCDESK_GROUP,
-        &[("name", name), ("history", if full_history { "full" } else { "since-joined" })],
-    )
-}
-
-/// Reads our group details (name, full history) from an element that may hold them.
-pub fn read_group(parent: &Element) -> Option<(Option<String>, bool)> {
-    let g = parent.get_child("group", UCDESK_GROUP)?;
-    Some((g.attr("name").map(str::to_string), g.attr("history") == Some("full")))
-}
-
-/// Publishes the room in our bookmarks (private PEP node), so every login rejoins it.
-pub fn bookmark(room: &BareJid, name: &str, nick: &str, full_history: bool) -> Element {
-    let mut conference = el("conference", BOOKMARKS2, &[("name", name), ("autojoin", "true")]);
-    conference.append_child(with_text(el("nick", BOOKMARKS2, &[]), nick));
-    conference.append_child(child(el("extensions", BOOKMARKS2, &[]), group_details(name, full_history)));
-    let item = child(el("item", ns::PUBSUB, &[("id", room.as_str())]), conference);
-    let publish = child(el("publish", ns::PUBSUB, &[("node", BOOKMARKS2)]), item);
-    let mut options = el("x", ns::DATA_FORMS, &[("type", "submit")]);
-    for (var, value) in [
-        ("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"),
-        ("pubsub#persist_items", "true"),
-        ("pubsub#max_items", "max"),
-        ("pubsub#send_last_published_item", "never"),
-        ("pubsub#access_model", "whitelist"),
-    ] {
-        options.append_child(field(var, value));
-    }
-    let mut pubsub = child(el("pubsub", ns::PUBSUB, &[]), publish);
-    pubsub.append_child(child(el("publish-options", ns::PUBSUB, &[]), options));
-    pubsub
-}
-
-pub fn bookmark_retract(room: &BareJid) -> Element {
-    let retract = child(
-        el("retract", ns::PUBSUB, &[("node", BOOKMARKS2), ("notify", "true")]),
-        el("item", ns::PUBSUB, &[("id", room.as_str())]),
-    );
-    child(el("pubsub", ns::PUBSUB, &[]), retract)
-}
-
-pub fn bookmarks_get() -> Element {
-    child(el("pubsub", ns::PUBSUB, &[]), el("items", ns::PUBSUB, &[("node", BOOKMARKS2)]))
-}
-
-/// (room, name, nick, full history) of each bookmark in a pubsub items result.
-pub fn read_bookmarks(pubsub: &Element) -> Vec<(BareJid, Option<String>, Option<String>, bool)> {
-    let Some(items) = pubsub.get_child("items", ns::PUBSUB) else { return Vec::new() };
-    items
-        .children()
-        .filter(|i| i.is("item", ns::PUBSUB))
-        .filter_map(|i| {
-            let room = i.attr("id")?.parse::<BareJid>().ok()?;
-            let c = i.get_child("conference", BOOKMARKS2)?;
-            let nick = c.get_child("nick", BOOKMARKS2).map(|n| n.text());
-            let full = c.get_child("extensions", BOOKMARKS2).and_then(read_group).is_some_and(|g| g.1);
-            Some((room, c.attr("name").map(str::to_string), nick, full))
-        })
-        .collect()
 }
 
 /// A MAM page with a start time (RFC 3339): a member who joined an ordinary group
@@ -477,8 +352,11 @@ pub fn slot_request(name: &str, size: u64, mime: &str) -> Element {
     el("request", HTTP_UPLOAD, &[("filename", name), ("size", &size.to_string()), ("content-type", mime)])
 }
 
-/// (put url, headers, get url) from a slot answer.
-pub fn read_slot(slot: &Element) -> Option<(String, Vec<(String, String)>, String)> {
+/// An upload slot: (put url, headers to send with the PUT, get url).
+pub type Slot = (String, Vec<(String, String)>, String);
+
+/// The slot in a slot answer.
+pub fn read_slot(slot: &Element) -> Option<Slot> {
     if !slot.is("slot", HTTP_UPLOAD) {
         return None;
     }

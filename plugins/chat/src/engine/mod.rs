@@ -1,0 +1,460 @@
+//! The chat engine: one task that owns the XMPP stream, the store and the presence
+//! state. Requests from the plugin thread, stream events, connection reports and
+//! timer ticks all arrive as [`Msg`]s, so there are no locks on the chat's state; the
+//! views read a [`Snapshot`] the task refreshes after each change.
+//!
+//! Delivery guarantees: a message is stored (state `pending`) and put in the outbox
+//! before anything goes on the wire. It leaves the outbox when the server acknowledges
+//! it (stream management). When a session is lost without resumption, everything still
+//! in the outbox is sent again with the same id; receivers store by (sender, id), so a
+//! message that did arrive the first time is not shown twice.
+//!
+//! The work is split by concept, each file an `impl Core` block: `session`, `outbox`,
+//! `inbound`, `actions`, `sync`, `rooms`, `presence`, `files`, with `dispatch` handing
+//! requests to them. This file is the plumbing they share: the handle, the messages,
+//! the snapshot and the loop.
+
+mod actions;
+mod dispatch;
+mod files;
+mod inbound;
+mod outbox;
+mod presence;
+mod rooms;
+mod session;
+mod sync;
+
+use crate::config::{Config, Prefs};
+use crate::connection::{Account, Status as LinkStatus};
+use crate::store::Store;
+use futures::StreamExt;
+use presence::{Contact, Mine, offline};
+use rooms::Room;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use sync::SyncRun;
+use tokio::sync::{Notify, mpsc};
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::BareJid;
+use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStream};
+use ucdesk_sdk::contract::chat::{
+    self as contract, Connection, ConnectionState, Conversation, HistoryQuery, Message, SearchQuery,
+};
+use ucdesk_sdk::contract::presence::{PresenceChanged, Status};
+use ucdesk_sdk::prelude::*;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How stale the views' snapshot may get while events stream in.
+const REFRESH_EVERY: Duration = Duration::from_millis(30);
+
+pub enum Request {
+    Send(contract::Send),
+    History(HistoryQuery),
+    Search(SearchQuery),
+    Conversations,
+    MarkRead(String),
+    MarkUnread(String),
+    MarkAllRead,
+    Close(String),
+    CloseAll,
+    Reopen(String),
+    Mute(String, bool),
+    PinConversation(String, Option<u32>),
+    React(contract::React),
+    Delete(contract::Delete),
+    PinMessage(contract::PinMessage),
+    Forward(contract::Forward),
+    Typing {
+        conversation: String,
+        composing: bool,
+    },
+    AddContact(String),
+    SetPresence(ucdesk_sdk::contract::presence::Set),
+    Presences,
+    Resync,
+    Outbox,
+    Status,
+    Retry(String, String),
+    Download(contract::FileRef),
+    MessageInfo(String, String),
+    /// The shell reports how long the user has been idle (seconds).
+    Activity(u64),
+    /// Shows a conversation in the panel (around a message, for a search result).
+    Open(Option<(String, Option<String>)>),
+    CreateGroup(contract::CreateGroup),
+    AddParticipants(contract::AddParticipants),
+    RemoveParticipant(contract::ParticipantRef),
+    MakeAdmin(contract::ParticipantRef),
+    Rename(contract::Rename),
+    Leave(String),
+    AssignMyself(String),
+    Participants(String),
+}
+
+enum Msg {
+    Request(Request, SyncSender<Result<Value, String>>),
+    Reconfigure(Config),
+    Link(u64, LinkStatus),
+    Acked(u64, String, String),
+    Tick,
+    Shutdown(SyncSender<()>),
+    Uploaded {
+        conversation: String,
+        id: String,
+        file: u32,
+        result: Result<String, String>,
+        thumbnail: Option<String>,
+    },
+    Downloaded {
+        conversation: String,
+        id: String,
+        file: u32,
+        result: Result<String, String>,
+    },
+}
+
+/// What the views show; refreshed by the engine after every change.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub connection: Connection,
+    pub conversations: Vec<Conversation>,
+    pub typing: BTreeMap<String, Vec<String>>,
+    pub me: PresenceChanged,
+    pub contacts: BTreeMap<String, PresenceChanged>,
+    /// The conversation open in the conversation panel, and what it shows: the
+    /// messages around `focus` (a search result), or the latest (all unread + 20).
+    pub open: Option<String>,
+    pub open_messages: Vec<Message>,
+    pub first_unread: Option<String>,
+    /// Statuses the administrator added (`chat.statuses`): label and the status it is.
+    pub custom_statuses: Vec<(String, Status)>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            connection: Connection {
+                state: ConnectionState::NotConfigured,
+                server: None,
+                reason: None,
+                fingerprint: None,
+                outbox: 0,
+            },
+            conversations: Vec::new(),
+            typing: BTreeMap::new(),
+            me: offline(""),
+            contacts: BTreeMap::new(),
+            open: None,
+            open_messages: Vec::new(),
+            first_unread: None,
+            custom_statuses: Vec::new(),
+        }
+    }
+}
+
+/// The plugin's handle to the engine.
+pub struct Engine {
+    runtime: Option<tokio::runtime::Runtime>,
+    tx: mpsc::UnboundedSender<Msg>,
+    pub snapshot: Arc<Mutex<Snapshot>>,
+}
+
+impl Engine {
+    pub fn start(
+        ctx: Context,
+        store: Option<Store>,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("chat-xmpp")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+        let core = Core {
+            ctx,
+            tx: tx.clone(),
+            store,
+            account: None,
+            prefs: Prefs::default(),
+            generation: 0,
+            stream: None,
+            retry: Arc::new(Notify::new()),
+            connection: Snapshot::default().connection,
+            online: false,
+            pushed: HashSet::new(),
+            iqs: HashMap::new(),
+            sync: None,
+            sync_queue: std::collections::VecDeque::new(),
+            rooms: BTreeMap::new(),
+            contacts: BTreeMap::new(),
+            mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
+            typing: HashMap::new(),
+            my_typing: HashMap::new(),
+            snapshot: snapshot.clone(),
+            on_change,
+            dirty: false,
+            refresh_at: tokio::time::Instant::now(),
+            transfers: HashSet::new(),
+            open: None,
+            idle_away: false,
+            caught_up: false,
+        };
+        runtime.spawn(core.run(rx));
+        let ticker = tx.clone();
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::Tick).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Engine { runtime: Some(runtime), tx, snapshot })
+    }
+
+    pub fn reconfigure(&self, config: Config) {
+        let _ = self.tx.send(Msg::Reconfigure(config));
+    }
+
+    pub fn request(&self, req: Request) -> Result<Value, String> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.tx.send(Msg::Request(req, reply)).map_err(|_| "the chat engine has stopped".to_string())?;
+        answer
+            .recv_timeout(REQUEST_TIMEOUT)
+            .map_err(|_| "the chat engine did not answer in time".to_string())?
+    }
+
+    /// Says goodbye to the server (unavailable presence, stream close) within a bound.
+    pub fn shutdown(&mut self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Msg::Shutdown(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(4));
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+enum PendingIq {
+    Carbons,
+    Roster,
+    Mam,
+    Bookmarks,
+    Affiliations(BareJid),
+    /// A group change that may be refused (not an admin): say so in the log.
+    RoomChange(String),
+    /// An upload slot for one file of one message, asked for at `since`.
+    Slot {
+        conversation: String,
+        id: String,
+        file: u32,
+        since: Instant,
+    },
+}
+
+struct Core {
+    ctx: Context,
+    tx: mpsc::UnboundedSender<Msg>,
+    store: Option<Store>,
+    account: Option<Account>,
+    /// The settings besides the account (see [`Prefs`]), as of the last reconfigure.
+    prefs: Prefs,
+    /// Bumped per connection, so reports from an old one are ignored.
+    generation: u64,
+    stream: Option<StanzaStream>,
+    retry: Arc<Notify>,
+    connection: Connection,
+    online: bool,
+    /// Outbox ids put on the current session's stream.
+    pushed: HashSet<String>,
+    iqs: HashMap<String, PendingIq>,
+    sync: Option<SyncRun>,
+    /// Rooms whose archive waits for the running sync to finish.
+    sync_queue: std::collections::VecDeque<BareJid>,
+    rooms: BTreeMap<BareJid, Room>,
+    contacts: BTreeMap<BareJid, Contact>,
+    mine: Mine,
+    /// Conversation -> who is typing, since when.
+    typing: HashMap<String, HashMap<String, Instant>>,
+    my_typing: HashMap<String, Instant>,
+    snapshot: Arc<Mutex<Snapshot>>,
+    on_change: Arc<dyn Fn() + Send + Sync>,
+    dirty: bool,
+    refresh_at: tokio::time::Instant,
+    /// The conversation the panel shows, and the message to show it around.
+    open: Option<(String, Option<String>)>,
+    /// Set away by inactivity (not by the user): activity brings available back.
+    idle_away: bool,
+    /// The account's archive catch-up is done this session (see `Room::caught_up`).
+    caught_up: bool,
+    /// (conversation, message id, file) with a slot request or transfer under way.
+    transfers: HashSet<(String, String, u32)>,
+}
+
+enum Next {
+    Msg(Option<Msg>),
+    Stream(Option<StreamEvent>),
+    Refresh,
+}
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        self.refresh();
+        loop {
+            // The snapshot (and the views drawn from it) is refreshed at most every
+            // REFRESH_EVERY while events keep coming: a history page is hundreds of
+            // stanzas, and redrawing the conversation list for each one was most of a
+            // sync's cost.
+            let due = self.refresh_at;
+            let dirty = self.dirty;
+            let next = match self.stream.as_mut() {
+                Some(stream) => tokio::select! {
+                    m = rx.recv() => Next::Msg(m),
+                    e = stream.next() => Next::Stream(e),
+                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
+                },
+                None => tokio::select! {
+                    m = rx.recv() => Next::Msg(m),
+                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
+                },
+            };
+            match next {
+                Next::Refresh => {
+                    self.dirty = false;
+                    self.refresh();
+                    continue;
+                }
+                Next::Msg(None) => return,
+                Next::Msg(Some(Msg::Shutdown(done))) => {
+                    self.disconnect().await;
+                    let _ = done.send(());
+                    return;
+                }
+                Next::Msg(Some(msg)) => self.on_msg(msg).await,
+                Next::Stream(Some(e)) => self.on_stream(e).await,
+                Next::Stream(None) => {
+                    // The stream gave up for good (it never does for network trouble).
+                    self.stream = None;
+                    self.online = false;
+                    self.set_connection(ConnectionState::Offline, Some("the connection closed".into()), None);
+                }
+            }
+            if !self.dirty {
+                self.dirty = true;
+                self.refresh_at = tokio::time::Instant::now() + REFRESH_EVERY;
+            }
+        }
+    }
+
+    async fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Request(req, reply) => {
+                let answer = self.on_request(req).await;
+                let _ = reply.send(answer);
+            }
+            Msg::Reconfigure(config) => self.reconfigure(config).await,
+            Msg::Link(generation, status) if generation == self.generation => {
+                if !self.online || status.state != ConnectionState::Connecting {
+                    self.online = false;
+                    self.set_connection(status.state, status.reason, status.fingerprint);
+                }
+            }
+            Msg::Link(..) => {}
+            Msg::Acked(generation, conversation, id) => self.on_acked(generation, conversation, id),
+            Msg::Tick => self.tick().await,
+            Msg::Shutdown(_) => {}
+            Msg::Uploaded { conversation, id, file, result, thumbnail } => {
+                if let (Some(t), Some(store)) = (thumbnail, self.store.as_mut()) {
+                    let _ = store.set_thumbnail(&conversation, &id, file, &t);
+                }
+                self.on_uploaded(conversation, id, file, result).await
+            }
+            Msg::Downloaded { conversation, id, file, result } => {
+                self.on_downloaded(conversation, id, file, result)
+            }
+        }
+    }
+
+    async fn tick(&mut self) {
+        self.expire_slots().await;
+        self.expire_presence().await;
+        self.expire_typing();
+    }
+
+    fn me(&self) -> Option<BareJid> {
+        self.account.as_ref().map(|a| a.jid.clone())
+    }
+
+    async fn send(&mut self, stanza: impl Into<Stanza>) -> Option<tokio_xmpp::stanzastream::StanzaToken> {
+        let stream = self.stream.as_ref()?;
+        Some(stream.send(Box::new(stanza.into())).await)
+    }
+
+    fn store(&self) -> Result<&Store, String> {
+        self.store.as_ref().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    }
+
+    fn store_mut(&mut self) -> Result<&mut Store, String> {
+        self.store.as_mut().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    }
+
+    fn refresh(&mut self) {
+        // A history page's transaction never outlives the sync (lost connection).
+        if self.sync.is_none()
+            && let Some(store) = self.store.as_mut()
+        {
+            let _ = store.commit();
+        }
+        let outbox = self.outbox_len();
+        if outbox != self.connection.outbox {
+            self.connection.outbox = outbox;
+            self.ctx.publish(contract::TOPIC_CONNECTION, &self.connection);
+        }
+        let snap = Snapshot {
+            connection: self.connection.clone(),
+            conversations: self.store.as_ref().and_then(|s| s.conversations().ok()).unwrap_or_default(),
+            typing: self
+                .typing
+                .iter()
+                .filter(|(_, w)| !w.is_empty())
+                .map(|(c, w)| (c.clone(), w.keys().cloned().collect()))
+                .collect(),
+            me: self.my_presence(),
+            contacts: self.contacts.keys().map(|j| (j.to_string(), self.contact_presence(j))).collect(),
+            open: self.open.as_ref().map(|o| o.0.clone()),
+            open_messages: Vec::new(),
+            first_unread: None,
+            custom_statuses: self.prefs.custom_statuses.clone(),
+        };
+        let mut snap = snap;
+        if let (Some((conversation, focus)), Some(store)) = (&self.open, self.store.as_ref()) {
+            let shown = match focus {
+                Some(id) => store.around(conversation, id, 10).map(|m| (m, None)),
+                None => store.history(conversation, None, 20),
+            };
+            if let Ok((messages, first_unread)) = shown {
+                snap.open_messages = messages;
+                snap.first_unread = first_unread;
+            }
+        }
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap;
+        (self.on_change)();
+    }
+}
+
+/// A bare address typed by a user or sent by another plugin, or an error naming it.
+fn address(s: &str) -> Result<BareJid, String> {
+    s.trim().parse().map_err(|e| format!("{s:?} is not an address: {e}"))
+}

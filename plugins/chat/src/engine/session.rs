@@ -1,0 +1,253 @@
+//! The session: logging in (a new connection per account change), the connection's
+//! lifecycle as the views see it, and what each new stream needs: presence, carbons,
+//! the roster, bookmarks, the archive catch-up and the outbox. Stream management
+//! (acks, resumption, reconnecting) is tokio-xmpp's; this reacts to what it reports.
+
+use super::{Core, Msg, PendingIq};
+use crate::config::Config;
+use crate::connection;
+use crate::stanzas;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_xmpp::Stanza;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::Presence;
+use tokio_xmpp::stanzastream::{Event as StreamEvent, StreamEvent as Link};
+use ucdesk_sdk::contract::chat::{self as contract, Connection, ConnectionState};
+use ucdesk_sdk::prelude::*;
+
+impl Core {
+    /// A new configuration: the preferences apply at once; the connection starts over
+    /// only when the account (or how to reach it) changed.
+    pub(super) async fn reconfigure(&mut self, config: Config) {
+        let Config { account, prefs } = config;
+        self.prefs = prefs;
+        let same = match (&account, &self.account) {
+            (Ok(a), Some(b)) => {
+                a.jid == b.jid
+                    && a.password == b.password
+                    && a.server == b.server
+                    && a.dns_server == b.dns_server
+                    && a.tls.ca_file == b.tls.ca_file
+                    && a.tls.pinned == b.tls.pinned
+            }
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        self.disconnect().await;
+        match account {
+            Err(reason) => {
+                self.account = None;
+                self.set_connection(ConnectionState::NotConfigured, Some(reason), None);
+            }
+            Ok(account) => {
+                self.generation += 1;
+                let generation = self.generation;
+                let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    while let Some(s) = status_rx.recv().await {
+                        if tx.send(Msg::Link(generation, s)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                self.connection.server = Some(account.server());
+                self.retry = Arc::new(Notify::new());
+                self.stream = Some(connection::start(account.clone(), status_tx, self.retry.clone()));
+                self.account = Some(account);
+            }
+        }
+    }
+
+    pub(super) async fn disconnect(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            if self.online {
+                let _ = stream.send(Box::new(Presence::unavailable().into())).await;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(3), stream.close()).await;
+        }
+        self.online = false;
+        self.caught_up = false;
+        self.pushed.clear();
+        self.iqs.clear();
+        self.sync = None;
+        self.sync_queue.clear();
+        for r in self.rooms.values_mut() {
+            r.present = false;
+            r.caught_up = false;
+            r.occupants.clear();
+        }
+    }
+
+    pub(super) fn set_connection(
+        &mut self,
+        state: ConnectionState,
+        reason: Option<String>,
+        fingerprint: Option<String>,
+    ) {
+        let outbox = self.outbox_len();
+        let next = Connection { state, server: self.connection.server.clone(), reason, fingerprint, outbox };
+        if next != self.connection {
+            self.connection = next;
+            self.ctx.publish(contract::TOPIC_CONNECTION, &self.connection);
+        }
+    }
+
+    /// The connection state, with the outbox counted now.
+    pub(super) fn status(&self) -> Value {
+        let mut c = self.connection.clone();
+        c.outbox = self.outbox_len();
+        json!(c)
+    }
+
+    pub(super) async fn on_stream(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Stream(Link::Reset { .. }) => {
+                // A new session: nothing of the old one survived on the server.
+                self.online = true;
+                self.caught_up = false;
+                self.pushed.clear();
+                // Slot requests died with the old session; transfers under way go on.
+                let waiting: Vec<(String, String, u32)> = self
+                    .iqs
+                    .values()
+                    .filter_map(|p| match p {
+                        PendingIq::Slot { conversation, id, file, .. } => {
+                            Some((conversation.clone(), id.clone(), *file))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                for t in waiting {
+                    self.transfers.remove(&t);
+                }
+                self.iqs.clear();
+                self.set_connection(ConnectionState::Online, None, None);
+                self.send_presence().await;
+                let carbons = stanzas::new_id();
+                self.iqs.insert(carbons.clone(), PendingIq::Carbons);
+                self.send(stanzas::iq_set(&carbons, None, stanzas::el("enable", ns::CARBONS, &[]))).await;
+                let roster = stanzas::new_id();
+                self.iqs.insert(roster.clone(), PendingIq::Roster);
+                self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
+                for r in self.rooms.values_mut() {
+                    r.present = false;
+                    r.caught_up = false;
+                    r.occupants.clear();
+                }
+                let bookmarks = stanzas::new_id();
+                self.iqs.insert(bookmarks.clone(), PendingIq::Bookmarks);
+                self.send(stanzas::iq_get(&bookmarks, None, stanzas::bookmarks_get())).await;
+                self.start_sync(false).await;
+                self.flush_outbox().await;
+            }
+            StreamEvent::Stream(Link::Resumed) => {
+                // The stream retransmits what it had; only what was never handed to it
+                // (sent while offline) goes now.
+                self.online = true;
+                self.set_connection(ConnectionState::Online, None, None);
+                self.flush_outbox().await;
+            }
+            StreamEvent::Stream(Link::Suspended) => {
+                self.online = false;
+                self.set_connection(
+                    ConnectionState::Offline,
+                    Some("the connection to the server dropped".into()),
+                    None,
+                );
+            }
+            StreamEvent::Stanza(Stanza::Message(m)) => self.on_message(m).await,
+            StreamEvent::Stanza(Stanza::Presence(p)) => self.on_presence(p).await,
+            StreamEvent::Stanza(Stanza::Iq(iq)) => self.on_iq(iq).await,
+        }
+    }
+
+    /// Answers to our requests go to the part that asked; the server's own questions
+    /// (ping, disco, roster pushes) are answered here.
+    async fn on_iq(&mut self, iq: Iq) {
+        match iq {
+            Iq::Result { id, payload, .. } => match self.iqs.remove(&id) {
+                Some(PendingIq::Mam) => {
+                    let fin = payload.as_ref().and_then(stanzas::mam_fin);
+                    self.on_mam_fin(fin).await;
+                }
+                Some(PendingIq::Roster) => {
+                    if let Some(q) = payload {
+                        self.on_roster(&q);
+                    }
+                }
+                Some(PendingIq::Bookmarks) => {
+                    if let Some(p) = payload {
+                        self.on_bookmarks(&p).await;
+                    }
+                }
+                Some(PendingIq::Affiliations(room)) => {
+                    if let Some(q) = payload {
+                        self.on_affiliations(&room, &q);
+                    }
+                }
+                Some(PendingIq::Slot { conversation, id, file, .. }) => {
+                    let slot = payload.as_ref().and_then(stanzas::read_slot);
+                    self.on_slot(conversation, id, file, slot).await;
+                }
+                Some(PendingIq::Carbons | PendingIq::RoomChange(_)) | None => {}
+            },
+            Iq::Error { id, error, .. } => match self.iqs.remove(&id) {
+                Some(PendingIq::Mam) => {
+                    self.ctx.warn(format!("history sync failed: {:?}", error.defined_condition));
+                    self.finish_sync();
+                    self.next_sync().await;
+                }
+                Some(PendingIq::RoomChange(what)) => {
+                    self.ctx.warn(format!("{what} was refused: {:?}", error.defined_condition));
+                }
+                Some(PendingIq::Slot { conversation, id, file, .. }) => {
+                    self.on_slot_refused(conversation, id, file, &error).await;
+                }
+                _ => {}
+            },
+            Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
+                // Only our own server (no from, or our bare address) may push rosters.
+                let from_server = from.as_ref().is_none_or(|f| Some(f.to_bare()) == self.me());
+                let answer = if payload.is("ping", ns::PING)
+                    || (from_server && payload.is("query", ns::ROSTER))
+                {
+                    if payload.is("query", ns::ROSTER) {
+                        self.on_roster(&payload);
+                    }
+                    Iq::Result { from: None, to: from, id, payload: None }
+                } else if payload.is("query", ns::DISCO_INFO) {
+                    let mut q = stanzas::el("query", ns::DISCO_INFO, &[]);
+                    q.append_child(stanzas::el(
+                        "identity",
+                        ns::DISCO_INFO,
+                        &[("category", "client"), ("type", "pc"), ("name", "ucdesk")],
+                    ));
+                    for f in
+                        [ns::DISCO_INFO, ns::RECEIPTS, ns::DISPLAYED_MARKERS, ns::CHATSTATES, stanzas::REPLY]
+                    {
+                        q.append_child(stanzas::el("feature", ns::DISCO_INFO, &[("var", f)]));
+                    }
+                    Iq::Result { from: None, to: from, id, payload: Some(q) }
+                } else {
+                    let mut e = stanzas::el("error", "jabber:client", &[("type", "cancel")]);
+                    e.append_child(stanzas::el(
+                        "service-unavailable",
+                        "urn:ietf:params:xml:ns:xmpp-stanzas",
+                        &[],
+                    ));
+                    match tokio_xmpp::parsers::stanza_error::StanzaError::try_from(e) {
+                        Ok(error) => Iq::Error { from: None, to: from, id, error, payload: None },
+                        Err(_) => return,
+                    }
+                };
+                self.send(answer).await;
+            }
+        }
+    }
+}
