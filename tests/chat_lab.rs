@@ -640,8 +640,9 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
 
     // Search, then open the result.
     host.ui("chats", &ev("search", UiAction::Submitted { value: "THANKS".into() })).unwrap();
-    let results = text_of(&host, "search");
-    assert!(results.contains("seen it, thanks"), "{results}");
+    // on_ui does not wait for the engine: the results show when it answers.
+    wait_for(T, || text_of(&host, "search").contains("seen it, thanks").then_some(()))
+        .unwrap_or_else(|| panic!("no result: {}", text_of(&host, "search")));
     let view = host.published_view("search").unwrap();
     let row = find_row(&serde_json::to_value(&view.root).unwrap(), "result_messages").expect("a result row");
     host.ui("search", &ev("result_messages", UiAction::Selected { row })).unwrap();

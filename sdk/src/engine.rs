@@ -106,7 +106,12 @@ pub struct Reply<T>(To<T>);
 
 enum To<T> {
     Waiting(std::sync::mpsc::SyncSender<Result<T, Error>>),
-    Log { ctx: Context, what: String },
+    Log {
+        ctx: Context,
+        what: String,
+    },
+    /// Runs on the engine's thread with the answer (see [`Engine::tell_then`]).
+    Then(Box<dyn FnOnce(Result<T, Error>) + Send>),
 }
 
 impl<T> Reply<T> {
@@ -119,6 +124,7 @@ impl<T> Reply<T> {
                     ctx.warn(format!("{what}: {e}"));
                 }
             }
+            To::Then(f) => f(answer),
         }
     }
 
@@ -200,6 +206,18 @@ impl<M: Send + 'static> Engine<M> {
         let what = what.into();
         if let Err(e) = self.send(make(Reply::log(&self.ctx, what.clone()))) {
             self.ctx.warn(format!("{what}: {e}"));
+        }
+    }
+
+    /// Sends the message and returns at once; `then` gets the answer on the engine's
+    /// thread (keep it short: store it in the UI state through [`crate::Panels::form`]).
+    pub fn tell_then<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> M,
+        then: impl FnOnce(Result<T, Error>) + Send + 'static,
+    ) {
+        if let Err(e) = self.send(make(Reply(To::Then(Box::new(then))))) {
+            self.ctx.warn(e.to_string());
         }
     }
 

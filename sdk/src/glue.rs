@@ -116,9 +116,7 @@ impl<P: Plugin> PluginInstance for Glue<P> {
         self.run_with_services("on_call", |p, services| {
             // The refusal's reason travels as a tag at the head of the message (see
             // `Reason`); the guard turns the error's text into the fault's.
-            let answer =
-                if services.has(call.service()) { services.dispatch(p, call) } else { p.on_call(call) };
-            let answer = answer.map_err(|e| Error::with(e.reason(), e.tagged()))?;
+            let answer = services.dispatch(p, call).map_err(|e| Error::with(e.reason(), e.tagged()))?;
             Ok(RVec::from(serde_json::to_vec(&answer)?))
         })
     }

@@ -70,7 +70,6 @@ pub mod prelude {
 }
 
 pub use serde_json;
-use serde_json::Value;
 
 /// A plugin. The kernel calls these methods on the plugin's own thread, one at a
 /// time; a method that blocks delays only this plugin. Every method but
@@ -105,12 +104,6 @@ pub trait Plugin: Send + Sized + 'static {
     /// The current view of one of the manifest's panels.
     fn view(&mut self, panel: &str) -> Result<View, Error> {
         Err(Error::new(format!("panel {panel} has no view")))
-    }
-
-    /// TRANSITIONAL (removed once every plugin declares [`Plugin::services`]): a call
-    /// to a service the manifest declares by hand.
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        Err(Error::not_found(format!("no service {}", call.service())))
     }
 
     /// An interaction on one of the plugin's panels. Never wait on an engine here

@@ -2,8 +2,7 @@
 
 use serde_json::Value;
 use ucdesk_plugin_api::{
-    Dependency, LoginField, Manifest, PanelDecl, PanelSlot, ServiceDecl, SettingDecl, SettingKind,
-    api_version,
+    Dependency, LoginField, Manifest, PanelDecl, PanelSlot, SettingDecl, SettingKind, api_version,
 };
 
 /// Builds a [`Manifest`]; start with [`ManifestBuilder::new`] (or `Manifest::build`
@@ -77,12 +76,6 @@ impl ManifestBuilder {
     /// Implements the contract namespace `ns` (services `ns.<verb>`), e.g. `phone`.
     pub fn provides(mut self, ns: &str) -> Self {
         self.0.provides.push(ns.to_string());
-        self
-    }
-
-    /// TRANSITIONAL: declares a service by hand, handled by `Plugin::on_call`.
-    pub fn service(mut self, name: &str, description: &str) -> Self {
-        self.0.services.push(ServiceDecl { name: name.into(), description: description.into() });
         self
     }
 

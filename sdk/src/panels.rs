@@ -103,6 +103,15 @@ impl<S: Send + 'static, F: Send + 'static> Panels<S, F> {
         r
     }
 
+    /// The plugin's side, when the change depends on the snapshot too.
+    pub fn form_with<R>(&self, f: impl FnOnce(&S, &mut F) -> R) -> R {
+        let mut state = self.lock();
+        let State { snapshot, form, .. } = &mut *state;
+        let r = f(snapshot, form);
+        self.publish(&mut state);
+        r
+    }
+
     /// Reads both without publishing.
     pub fn read<R>(&self, f: impl FnOnce(&S, &F) -> R) -> R {
         let state = self.lock();

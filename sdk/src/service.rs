@@ -98,10 +98,6 @@ impl<P: 'static> Services<P> {
             None => Err(Error::not_found(format!("no service {}", call.service()))),
         }
     }
-
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.entries.iter().any(|(d, _)| d.name == name)
-    }
 }
 
 /// The request of `call` as `T`, with the path of the field that does not fit. No

@@ -109,11 +109,6 @@ impl Config {
     }
 }
 
-/// The configuration lib.rs hands the engine, on start and on every settings change.
-pub fn account(ctx: &Context) -> Config {
-    Config::read(ctx)
-}
-
 /// The account, or why there is none.
 fn read_account(ctx: &Context) -> Result<Account, String> {
     let jid: String = ctx.setting("jid").unwrap_or_default();

@@ -5,9 +5,10 @@
 //! SQLite with a local full-text index, and never loses what the user sends: it waits
 //! in the outbox until the server acknowledges it.
 //!
-//! This file is only the [`Plugin`] glue: requests become [`engine::Request`]s,
-//! settings changes reconnect, views are drawn from the engine's snapshot. The engine
-//! (one tokio task with tokio-xmpp) lives in `engine.rs`.
+//! This file is the [`Plugin`] glue: the `chat.*` and `presence.*` services (declared
+//! once, each a typed request to the engine), settings changes reconfigure it, panel
+//! actions are told to it without waiting, and the panels are drawn from its
+//! snapshot. The engine (the sdk's runtime with tokio-xmpp) lives in `engine/`.
 
 mod config;
 mod connection;
@@ -20,16 +21,54 @@ mod tls;
 mod transfer;
 mod views;
 
-use engine::{Engine, Request};
-use std::sync::{Arc, Mutex};
+use engine::{Engine, Msg, Request, Snapshot};
+use serde::Deserialize;
 use ucdesk_sdk::contract::chat::{self as contract, ConversationRef, HistoryQuery, SearchQuery};
+use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::{notify, presence};
 use ucdesk_sdk::prelude::*;
+use views::Form;
 
 struct Chat {
     ctx: Context,
     engine: Engine,
-    form: Arc<Mutex<views::Form>>,
+    panels: Panels<Snapshot, Form>,
+}
+
+/// Requests that name one message of a conversation.
+#[derive(Deserialize)]
+struct MessageRef {
+    conversation: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct MuteReq {
+    conversation: String,
+    muted: bool,
+}
+
+#[derive(Deserialize)]
+struct PinConversation {
+    conversation: String,
+    #[serde(default)]
+    position: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct TypingReq {
+    conversation: String,
+    composing: bool,
+}
+
+#[derive(Deserialize)]
+struct Jid {
+    jid: String,
+}
+
+#[derive(Deserialize)]
+struct Fingerprint {
+    fingerprint: String,
 }
 
 impl Plugin for Chat {
@@ -49,53 +88,147 @@ impl Plugin for Chat {
             .icon("search", "search")
             .panel_in("contacts", "Contacts", PanelSlot::QuickList)
             .panel_in("presence", "My status", PanelSlot::UserCard)
-            .panel_in("status", "Chat", PanelSlot::Status)
-            .service(
-                "chat.send",
-                "{to, body, reply_to?} -> the stored message (pending until the server has it)",
-            )
-            .service("chat.history", "{conversation, before?, limit} -> {messages, first_unread}")
-            .service("chat.search", "{query, limit?} -> {conversations, messages}")
-            .service("chat.conversations", "The conversations, pinned first, then by last activity")
-            .service("chat.mark_read", "{conversation}")
-            .service("chat.mark_unread", "{conversation}")
-            .service("chat.mark_all_read", "Every conversation read")
-            .service("chat.close", "{conversation}: hide it until new activity")
-            .service("chat.close_all", "Close every conversation")
-            .service("chat.reopen", "{conversation}")
-            .service("chat.mute", "{conversation, muted}")
-            .service(
-                "chat.pin_conversation",
-                "{conversation, position?}: pin at a position (0 first); none unpins",
-            )
-            .service("chat.pin", "{conversation, id?}: pin one message for everyone; no id unpins")
-            .service("chat.react", "{conversation, id, reaction, remove?}: group chats")
-            .service("chat.delete", "{conversation, id, for_everyone?}")
-            .service("chat.forward", "{conversation, id, to: [up to 10 conversations]}")
-            .service("chat.typing", "{conversation, composing}")
-            .service("chat.add_contact", "{jid}: add to contacts and ask for their presence")
-            .service("chat.resync", "Fetch the entire history again from the server")
-            .service("chat.outbox", "Messages waiting for the server")
-            .service("chat.status", "The connection state")
-            .service("chat.retry", "{conversation, id}: upload a waiting message's failed files again")
-            .service("chat.download", "{conversation, id, file}: fetch a received file")
-            .service("chat.trust_certificate", "{fingerprint}: accept this server certificate (asked once)")
-            .service("chat.create_group", "{name?, participants, full_history?} -> the new conversation")
-            .service("chat.add_participants", "{conversation, participants}")
-            .service("chat.remove_participant", "{conversation, jid}")
-            .service("chat.make_admin", "{conversation, jid}: hand the admin role over")
-            .service("chat.rename", "{conversation, name}")
-            .service("chat.leave", "{conversation}: the last admin hands the role on first")
-            .service("chat.assign_myself", "{conversation}: ask for the admin role of a group that has none")
-            .service("chat.participants", "{conversation} -> [{jid, admin, present}]")
-            .service("presence.set", "{status?, message?, expires_in?, on_call?}")
-            .service("presence.list", "The user's and every contact's presence")
-            .service(
-                "presence.activity",
-                "{idle_seconds}: the shell's report of user inactivity (away when idle)",
-            )
-            .service("chat.message_info", "{conversation, id} -> {seen_by, not_seen}: group chats");
+            .panel_in("status", "Chat", PanelSlot::Status);
         config::declare(m).finish()
+    }
+
+    fn services() -> Services<Self> {
+        use contract as c;
+        let conv =
+            |make: fn(String) -> Request| move |p: &mut Chat, r: ConversationRef| p.ask(make(r.conversation));
+        let none = |req: fn() -> Request| move |p: &mut Chat, ()| p.ask(req());
+        Services::new()
+            .service(
+                c::SEND,
+                "{to, body, reply_to?} -> the stored message (pending until the server has it)",
+                |p: &mut Chat, r: c::Send| p.ask(Request::Send(r)),
+            )
+            .service(
+                c::HISTORY,
+                "{conversation, before?, limit} -> {messages, first_unread}",
+                |p: &mut Chat, r: HistoryQuery| p.ask(Request::History(r)),
+            )
+            .service(
+                c::SEARCH,
+                "{query, limit?} -> {conversations, messages}",
+                |p: &mut Chat, r: SearchQuery| p.ask(Request::Search(r)),
+            )
+            .service(
+                c::CONVERSATIONS,
+                "The conversations, pinned first, then by last activity",
+                none(|| Request::Conversations),
+            )
+            .service(c::MARK_READ, "{conversation}", conv(Request::MarkRead))
+            .service(c::MARK_UNREAD, "{conversation}", conv(Request::MarkUnread))
+            .service(c::MARK_ALL_READ, "Every conversation read", none(|| Request::MarkAllRead))
+            .service(c::CLOSE, "{conversation}: hide it until new activity", conv(Request::Close))
+            .service(c::CLOSE_ALL, "Close every conversation", none(|| Request::CloseAll))
+            .service(c::REOPEN, "{conversation}", conv(Request::Reopen))
+            .service(c::MUTE, "{conversation, muted}", |p: &mut Chat, r: MuteReq| {
+                p.ask(Request::Mute(r.conversation, r.muted))
+            })
+            .service(
+                c::PIN_CONVERSATION,
+                "{conversation, position?}: pin at a position (0 first); none unpins",
+                |p: &mut Chat, r: PinConversation| {
+                    p.ask(Request::PinConversation(r.conversation, r.position))
+                },
+            )
+            .service(
+                c::PIN,
+                "{conversation, id?}: pin one message for everyone; no id unpins",
+                |p: &mut Chat, r: c::PinMessage| p.ask(Request::PinMessage(r)),
+            )
+            .service(
+                c::REACT,
+                "{conversation, id, reaction, remove?}: group chats",
+                |p: &mut Chat, r: c::React| p.ask(Request::React(r)),
+            )
+            .service(c::DELETE, "{conversation, id, for_everyone?}", |p: &mut Chat, r: c::Delete| {
+                p.ask(Request::Delete(r))
+            })
+            .service(
+                c::FORWARD,
+                "{conversation, id, to: [up to 10 conversations]}",
+                |p: &mut Chat, r: c::Forward| p.ask(Request::Forward(r)),
+            )
+            .service(c::TYPING, "{conversation, composing}", |p: &mut Chat, r: TypingReq| {
+                p.ask(Request::Typing { conversation: r.conversation, composing: r.composing })
+            })
+            .service(
+                c::ADD_CONTACT,
+                "{jid}: add to contacts and ask for their presence",
+                |p: &mut Chat, r: Jid| p.ask(Request::AddContact(r.jid)),
+            )
+            .service(c::RESYNC, "Fetch the entire history again from the server", none(|| Request::Resync))
+            .service(c::OUTBOX, "Messages waiting for the server", none(|| Request::Outbox))
+            .service(c::STATUS, "The connection state", none(|| Request::Status))
+            .service(
+                c::RETRY,
+                "{conversation, id}: upload a waiting message's failed files again",
+                |p: &mut Chat, r: MessageRef| p.ask(Request::Retry(r.conversation, r.id)),
+            )
+            .service(
+                c::DOWNLOAD,
+                "{conversation, id, file}: fetch a received file",
+                |p: &mut Chat, r: c::FileRef| p.ask(Request::Download(r)),
+            )
+            .service(
+                c::TRUST_CERTIFICATE,
+                "{fingerprint}: accept this server certificate (asked once)",
+                |p: &mut Chat, r: Fingerprint| {
+                    let status = p.ask(Request::Status)?;
+                    trust(&p.ctx, &status, &r.fingerprint).map(|()| Value::Null)
+                },
+            )
+            .service(
+                c::CREATE_GROUP,
+                "{name?, participants, full_history?} -> the new conversation",
+                |p: &mut Chat, r: c::CreateGroup| p.ask(Request::CreateGroup(r)),
+            )
+            .service(
+                c::ADD_PARTICIPANTS,
+                "{conversation, participants}",
+                |p: &mut Chat, r: c::AddParticipants| p.ask(Request::AddParticipants(r)),
+            )
+            .service(c::REMOVE_PARTICIPANT, "{conversation, jid}", |p: &mut Chat, r: c::ParticipantRef| {
+                p.ask(Request::RemoveParticipant(r))
+            })
+            .service(
+                c::MAKE_ADMIN,
+                "{conversation, jid}: hand the admin role over",
+                |p: &mut Chat, r: c::ParticipantRef| p.ask(Request::MakeAdmin(r)),
+            )
+            .service(c::RENAME, "{conversation, name}", |p: &mut Chat, r: c::Rename| {
+                p.ask(Request::Rename(r))
+            })
+            .service(c::LEAVE, "{conversation}: the last admin hands the role on first", conv(Request::Leave))
+            .service(
+                c::ASSIGN_MYSELF,
+                "{conversation}: ask for the admin role of a group that has none",
+                conv(Request::AssignMyself),
+            )
+            .service(
+                c::PARTICIPANTS,
+                "{conversation} -> [{jid, admin, present}]",
+                conv(Request::Participants),
+            )
+            .service(
+                presence::SET,
+                "{status?, message?, expires_in?, on_call?}",
+                |p: &mut Chat, r: presence::Set| p.ask(Request::SetPresence(r)),
+            )
+            .service(presence::LIST, "The user's and every contact's presence", none(|| Request::Presences))
+            .service(
+                presence::ACTIVITY,
+                "{idle_seconds}: the shell's report of user inactivity (away when idle)",
+                |p: &mut Chat, r: presence::Activity| p.ask(Request::Activity(r.idle_seconds)),
+            )
+            .service(
+                c::MESSAGE_INFO,
+                "{conversation, id} -> {seen_by, not_seen}: group chats",
+                |p: &mut Chat, r: MessageRef| p.ask(Request::MessageInfo(r.conversation, r.id)),
+            )
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
@@ -107,182 +240,107 @@ impl Plugin for Chat {
                 None
             }
         };
-        let form = Arc::new(Mutex::new(views::Form::default()));
-        let slot: Arc<Mutex<Option<Arc<Mutex<engine::Snapshot>>>>> = Arc::new(Mutex::new(None));
-        let republish: Arc<dyn Fn() + Send + Sync> = {
-            let (ctx, form, slot) = (ctx.clone(), form.clone(), slot.clone());
-            Arc::new(move || {
-                let Some(snap) = slot.lock().ok().and_then(|s| s.clone()) else { return };
-                let s = snap.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let mut form = form.lock().unwrap_or_else(|p| p.into_inner());
-                views::publish_previews(&ctx, &s, &mut form);
-                ctx.publish_view("chats", &views::chats(&s, &form));
-                ctx.publish_view("conversation", &views::conversation(&s, &form));
-                ctx.publish_view("contacts", &views::contacts(&s));
-                ctx.publish_view("presence", &views::presence(&s, &form));
-                ctx.publish_view("status", &views::status(&s, &form));
-            })
-        };
-        let engine = Engine::start(ctx.clone(), store, republish)
-            .map_err(|e| Error::new(format!("cannot start the chat engine: {e}")))?;
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.snapshot.clone());
-        Ok(Chat { ctx, engine, form })
+        let panels = Panels::build(&ctx, Snapshot::default(), Form::default())
+            .prepare(views::publish_previews)
+            .panel("chats", views::chats)
+            .panel("conversation", views::conversation)
+            .panel("search", |_, f| views::search(f))
+            .panel("contacts", |s, _| views::contacts(s))
+            .panel("presence", views::presence)
+            .panel("status", views::status)
+            .finish();
+        let show = panels.clone();
+        let engine = engine::start(&ctx, store, move |s| show.set_snapshot(s))
+            .map_err(|e| Error::failed(format!("cannot start the chat engine: {e}")))?;
+        Ok(Chat { ctx, engine, panels })
     }
 
     fn start(&mut self) -> Result<(), Error> {
-        self.engine.reconfigure(config::account(&self.ctx));
-        Ok(())
+        self.reconfigure()
     }
 
     fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
-        if event.topic == ucdesk_sdk::contract::kernel::TOPIC_SETTING_CHANGED {
-            self.engine.reconfigure(config::account(&self.ctx));
+        if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
+            self.reconfigure()?;
         }
         Ok(())
     }
 
-    fn on_call(&mut self, call: Call<'_>) -> Result<Value, Error> {
-        let conv = |call: &Call<'_>| call.args::<ConversationRef>().map(|c| c.conversation);
-        let namespace = call.service().split_once('.').map_or("", |(ns, _)| ns);
-        let req = match (namespace, call.verb()) {
-            ("presence", "set") => Request::SetPresence(call.args::<presence::Set>()?),
-            ("presence", "list") => Request::Presences,
-            ("presence", "activity") => Request::Activity(call.arg("idle_seconds")?),
-            ("presence", other) => return Err(Error::new(format!("presence has no service {other}"))),
-            (_, "send") => Request::Send(call.args::<contract::Send>()?),
-            (_, "history") => Request::History(call.args::<HistoryQuery>()?),
-            (_, "search") => Request::Search(call.args::<SearchQuery>()?),
-            (_, "conversations") => Request::Conversations,
-            (_, "mark_read") => Request::MarkRead(conv(&call)?),
-            (_, "mark_unread") => Request::MarkUnread(conv(&call)?),
-            (_, "mark_all_read") => Request::MarkAllRead,
-            (_, "close") => Request::Close(conv(&call)?),
-            (_, "close_all") => Request::CloseAll,
-            (_, "reopen") => Request::Reopen(conv(&call)?),
-            (_, "mute") => Request::Mute(conv(&call)?, call.arg::<bool>("muted")?),
-            (_, "pin_conversation") => {
-                let position: Option<u32> = call.arg("position").unwrap_or(None);
-                Request::PinConversation(conv(&call)?, position)
-            }
-            (_, "pin") => Request::PinMessage(call.args()?),
-            (_, "react") => Request::React(call.args()?),
-            (_, "delete") => Request::Delete(call.args()?),
-            (_, "forward") => Request::Forward(call.args()?),
-            (_, "typing") => {
-                Request::Typing { conversation: conv(&call)?, composing: call.arg("composing")? }
-            }
-            (_, "add_contact") => Request::AddContact(call.arg("jid")?),
-            (_, "resync") => Request::Resync,
-            (_, "create_group") => Request::CreateGroup(call.args()?),
-            (_, "add_participants") => Request::AddParticipants(call.args()?),
-            (_, "remove_participant") => Request::RemoveParticipant(call.args()?),
-            (_, "make_admin") => Request::MakeAdmin(call.args()?),
-            (_, "rename") => Request::Rename(call.args()?),
-            (_, "leave") => Request::Leave(conv(&call)?),
-            (_, "assign_myself") => Request::AssignMyself(conv(&call)?),
-            (_, "participants") => Request::Participants(conv(&call)?),
-            (_, "outbox") => Request::Outbox,
-            (_, "status") => Request::Status,
-            (_, "message_info") => Request::MessageInfo(call.arg("conversation")?, call.arg("id")?),
-            (_, "retry") => Request::Retry(call.arg("conversation")?, call.arg("id")?),
-            (_, "download") => Request::Download(call.args()?),
-            (_, "trust_certificate") => {
-                let fingerprint: String = call.arg("fingerprint")?;
-                self.trust(&fingerprint)?;
-                return Ok(Value::Null);
-            }
-            (_, other) => return Err(Error::new(format!("chat has no service {other}"))),
-        };
-        self.engine.request(req).map_err(Error::new)
-    }
-
     fn view(&mut self, panel: &str) -> Result<View, Error> {
-        let s = self.snapshot();
-        let mut form = self.form();
-        match panel {
-            "chats" => Ok(views::chats(&s, &form)),
-            "conversation" => {
-                views::publish_previews(&self.ctx, &s, &mut form);
-                Ok(views::conversation(&s, &form))
-            }
-            "search" => Ok(views::search(&form)),
-            "contacts" => Ok(views::contacts(&s)),
-            "presence" => Ok(views::presence(&s, &form)),
-            "status" => Ok(views::status(&s, &form)),
-            other => Err(Error::new(format!("chat has no panel {other}"))),
-        }
+        self.panels.view(panel)
     }
 
+    /// Never waits on the engine: requests are told, and what they change shows when
+    /// the engine's next snapshot arrives (refusals land in the log).
     fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
         let widget = event.widget.as_str();
         let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
-        let open = self.form().open.clone();
+        let open = self.panels.read(|_, f| f.open.clone());
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let result: Result<Value, String> = match (name, event.action) {
-            ("search", UiAction::Changed { value }) => {
-                self.form().search = text(&value);
-                Ok(Value::Null)
-            }
+        let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
+        match (name, event.action) {
+            ("search", UiAction::Changed { value }) => self.panels.form(|f| f.search = text(&value)),
             ("search", UiAction::Submitted { value }) => {
-                let q = SearchQuery { query: value.clone(), limit: 100 };
-                let found = self.engine.request(Request::Search(q));
-                self.form().search = value;
-                found.map(|v| {
-                    self.form().results = serde_json::from_value(v).ok();
-                    Value::Null
-                })
+                self.panels.form(|f| f.search = value.clone());
+                let panels = self.panels.clone();
+                let q = SearchQuery { query: value, limit: 100 };
+                self.engine.tell_then(
+                    |r| Msg::Request(Request::Search(q), r),
+                    move |found| {
+                        let results = found.ok().and_then(|v| serde_json::from_value(v).ok());
+                        panels.form(|f| f.results = results);
+                    },
+                );
             }
-            ("new_chat", UiAction::Changed { value }) => {
-                self.form().new_chat = text(&value);
-                Ok(Value::Null)
-            }
+            ("new_chat", UiAction::Changed { value }) => self.panels.form(|f| f.new_chat = text(&value)),
             ("start", UiAction::Clicked) | ("new_chat", UiAction::Submitted { .. }) => {
-                let jid = std::mem::take(&mut self.form().new_chat).trim().to_string();
-                self.engine.request(Request::AddContact(jid.clone())).and_then(|_| self.open(jid, None))
+                let jid = self.panels.form(|f| std::mem::take(&mut f.new_chat)).trim().to_string();
+                tell("add contact", Request::AddContact(jid.clone()));
+                self.open(jid, None);
             }
-            // A clicked message alert: exactly the conversation that alerted.
-            (notify::CLICKED, UiAction::Opened { target }) => self.open(target.id, None),
             ("conversations" | "contacts" | "result_conversations", UiAction::Selected { row }) => {
                 self.open(row.trim_start_matches("conv:").to_string(), None)
             }
+            // A clicked message alert: exactly the conversation that alerted.
+            (notify::CLICKED, UiAction::Opened { target }) => self.open(target.id, None),
             ("result_messages", UiAction::Selected { row }) => {
                 // msg:<conversation>:<id>: open the conversation around the message.
-                let rest = row.trim_start_matches("msg:");
-                match rest.split_once(':') {
-                    Some((c, id)) => self.open(c.to_string(), Some(id.to_string())),
-                    None => Ok(Value::Null),
+                if let Some((c, id)) = row.trim_start_matches("msg:").split_once(':') {
+                    self.open(c.to_string(), Some(id.to_string()));
                 }
             }
             ("draft", UiAction::Changed { value }) => {
                 let t = text(&value);
-                self.form().draft = t.clone();
-                match open {
-                    Some(c) => {
-                        self.engine.request(Request::Typing { conversation: c, composing: !t.is_empty() })
-                    }
-                    None => Ok(Value::Null),
+                let composing = !t.is_empty();
+                self.panels.form(|f| f.draft = t);
+                if let Some(conversation) = open {
+                    tell("typing", Request::Typing { conversation, composing });
                 }
             }
             ("send", UiAction::Clicked) | ("draft", UiAction::Submitted { .. }) => match open {
                 Some(to) => {
-                    let body = self.form().draft.clone();
+                    let body = self.panels.read(|_, f| f.draft.clone());
                     let s = contract::Send { to, body, reply_to: None, files: Vec::new() };
-                    let r = self.engine.request(Request::Send(s));
                     // The draft survives a refusal (too long, not set up).
-                    if r.is_ok() {
-                        self.form().draft.clear();
-                    }
-                    r
+                    let panels = self.panels.clone();
+                    let ctx = self.ctx.clone();
+                    self.engine.tell_then(
+                        |r| Msg::Request(Request::Send(s), r),
+                        move |sent| match sent {
+                            Ok(_) => panels.form(|f| f.draft.clear()),
+                            Err(e) => ctx.warn(format!("send: {e}")),
+                        },
+                    );
                 }
-                None => Err("no conversation is open".into()),
+                None => self.ctx.warn("send: no conversation is open"),
             },
             ("close", UiAction::Clicked) => {
-                self.form().open = None;
-                let _ = self.engine.request(Request::Open(None));
-                self.engine.request(Request::Close(arg.to_string()))
+                self.panels.form(|f| f.open = None);
+                tell("close", Request::Open(None));
+                tell("close", Request::Close(arg.to_string()));
             }
             ("mute", UiAction::Changed { value }) => {
-                self.engine.request(Request::Mute(arg.to_string(), value.as_bool().unwrap_or(false)))
+                tell("mute", Request::Mute(arg.to_string(), value.as_bool().unwrap_or(false)))
             }
             ("download", UiAction::Clicked) => {
                 // download:<conversation>:<id>:<file>
@@ -290,27 +348,26 @@ impl Plugin for Chat {
                 let file = parts.next().and_then(|f| f.parse().ok()).unwrap_or(0);
                 let (id, conversation) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                 let f = contract::FileRef { conversation: conversation.into(), id: id.into(), file };
-                self.engine.request(Request::Download(f))
+                tell("download", Request::Download(f));
             }
-            ("retry", UiAction::Clicked) => match arg.rsplit_once(':') {
-                Some((c, id)) => self.engine.request(Request::Retry(c.to_string(), id.to_string())),
-                None => Ok(Value::Null),
-            },
-            ("mark_all_read", UiAction::Clicked) => self.engine.request(Request::MarkAllRead),
-            ("close_all", UiAction::Clicked) => self.engine.request(Request::CloseAll),
+            ("retry", UiAction::Clicked) => {
+                if let Some((c, id)) = arg.rsplit_once(':') {
+                    tell("retry", Request::Retry(c.to_string(), id.to_string()));
+                }
+            }
+            ("mark_all_read", UiAction::Clicked) => tell("mark all read", Request::MarkAllRead),
+            ("close_all", UiAction::Clicked) => tell("close all", Request::CloseAll),
             ("show_closed", UiAction::Changed { value }) => {
-                self.form().show_closed = value.as_bool().unwrap_or(false);
-                Ok(Value::Null)
+                self.panels.form(|f| f.show_closed = value.as_bool().unwrap_or(false))
             }
             ("status_message", UiAction::Changed { value }) => {
-                self.form().status_message = text(&value);
-                Ok(Value::Null)
+                self.panels.form(|f| f.status_message = text(&value))
             }
             ("status", UiAction::Clicked) => {
                 let status: Option<presence::Status> = serde_json::from_value(json!(arg)).ok();
-                let message = Some(self.form().status_message.clone());
+                let message = Some(self.panels.read(|_, f| f.status_message.clone()));
                 let set = presence::Set { status, message, expires_in: None, on_call: None };
-                self.engine.request(Request::SetPresence(set))
+                tell("status", Request::SetPresence(set));
             }
             ("custom", UiAction::Clicked) => {
                 // custom:<status>:<label>: an administrator's status, its label as message.
@@ -322,32 +379,35 @@ impl Plugin for Chat {
                     expires_in: None,
                     on_call: None,
                 };
-                self.engine.request(Request::SetPresence(set))
+                tell("status", Request::SetPresence(set));
             }
             ("expire", UiAction::Clicked) => {
                 // Re-sets the current status with an expiry.
-                let me = self.snapshot().me;
-                let message = Some(self.form().status_message.clone());
-                let expires_in = arg.parse().ok();
-                let set = presence::Set { status: Some(me.status), message, expires_in, on_call: None };
-                self.engine.request(Request::SetPresence(set))
+                let (status, message) = self.panels.read(|s, f| (s.me.status, f.status_message.clone()));
+                let set = presence::Set {
+                    status: Some(status),
+                    message: Some(message),
+                    expires_in: arg.parse().ok(),
+                    on_call: None,
+                };
+                tell("status", Request::SetPresence(set));
             }
-            ("trust", UiAction::Clicked) => self.trust(arg).map(|()| Value::Null).map_err(|e| e.to_string()),
+            ("trust", UiAction::Clicked) => {
+                let (ctx, fingerprint) = (self.ctx.clone(), arg.to_string());
+                self.engine.tell_then(
+                    |r| Msg::Request(Request::Status, r),
+                    move |status| {
+                        if let Err(e) = status.and_then(|s| trust(&ctx, &s, &fingerprint)) {
+                            ctx.warn(format!("trust: {e}"));
+                        }
+                    },
+                );
+            }
             ("trust_cancel", UiAction::Clicked) | ("trust_dialog", UiAction::DialogClosed) => {
-                self.form().trust_dismissed = self.snapshot().connection.fingerprint.clone();
-                Ok(Value::Null)
+                self.panels.form_with(|s, f| f.trust_dismissed = s.connection.fingerprint.clone())
             }
-            _ => Ok(Value::Null),
-        };
-        if let Err(e) = result {
-            self.ctx.warn(format!("{widget}: {e}"));
+            (other, action) => self.ctx.debug(format!("chat: no handler for {other} {action:?}")),
         }
-        let s = self.snapshot();
-        let form = self.form();
-        self.ctx.publish_view("chats", &views::chats(&s, &form));
-        self.ctx.publish_view("search", &views::search(&form));
-        self.ctx.publish_view("presence", &views::presence(&s, &form));
-        self.ctx.publish_view("status", &views::status(&s, &form));
         Ok(())
     }
 
@@ -358,34 +418,32 @@ impl Plugin for Chat {
 }
 
 impl Chat {
-    fn snapshot(&self) -> engine::Snapshot {
-        self.engine.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// Sends a request and waits for the engine's answer (service calls).
+    fn ask(&self, req: Request) -> Result<Value, Error> {
+        self.engine.ask(|reply| Msg::Request(req, reply))
     }
 
-    fn form(&self) -> std::sync::MutexGuard<'_, views::Form> {
-        self.form.lock().unwrap_or_else(|p| p.into_inner())
+    fn reconfigure(&self) -> Result<(), Error> {
+        self.engine.send(Msg::Reconfigure(config::Config::read(&self.ctx)))
     }
 
     /// Shows a conversation (around a message) and marks it read.
-    fn open(&self, conversation: String, around: Option<String>) -> Result<Value, String> {
-        self.engine.request(Request::Open(Some((conversation.clone(), around))))?;
-        self.form().open = Some(conversation.clone());
-        self.engine.request(Request::MarkRead(conversation))
+    fn open(&self, conversation: String, around: Option<String>) {
+        self.panels.form(|f| f.open = Some(conversation.clone()));
+        let show = Request::Open(Some((conversation.clone(), around)));
+        self.engine.tell("open", |r| Msg::Request(show, r));
+        self.engine.tell("mark read", |r| Msg::Request(Request::MarkRead(conversation), r));
     }
+}
 
-    /// The user accepted the certificate with this fingerprint: pin it (only the one
-    /// that was presented), which reconnects.
-    fn trust(&self, fingerprint: &str) -> Result<(), Error> {
-        let status = self.engine.request(Request::Status).map_err(Error::new)?;
-        let presented = status["fingerprint"].as_str().map(str::to_string);
-        if presented.as_deref() != Some(fingerprint) {
-            return Err(Error::new("that is not the certificate the server presented"));
-        }
-        self.ctx.set_setting("trusted_certificate", &fingerprint)?;
-        self.ctx.set_setting("allow_insecure_tls", &true)?;
-        self.engine.reconfigure(config::account(&self.ctx));
-        Ok(())
+/// The user accepted the certificate with this fingerprint: pin it (only the one the
+/// server presented, as `status` reports it). The settings change reconnects.
+fn trust(ctx: &Context, status: &Value, fingerprint: &str) -> Result<(), Error> {
+    if status["fingerprint"].as_str() != Some(fingerprint) {
+        return Err(Error::bad_request("that is not the certificate the server presented"));
     }
+    ctx.set_setting("trusted_certificate", &fingerprint)?;
+    ctx.set_setting("allow_insecure_tls", &true)
 }
 
 /// The topics this plugin publishes, for documentation and tests.

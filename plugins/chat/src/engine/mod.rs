@@ -31,8 +31,7 @@ use futures::StreamExt;
 use presence::{Contact, Mine, offline};
 use rooms::Room;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use sync::SyncRun;
 use tokio::sync::{Notify, mpsc};
@@ -43,8 +42,11 @@ use ucdesk_sdk::contract::chat::{
     self as contract, Connection, ConnectionState, Conversation, HistoryQuery, Message, SearchQuery,
 };
 use ucdesk_sdk::contract::presence::{PresenceChanged, Status};
+use ucdesk_sdk::engine::{EngineSpec, Mailbox, Reply};
 use ucdesk_sdk::prelude::*;
 
+/// The chat's requests may wait on the server (a room's configuration, a history
+/// page): more than the sdk's default.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How stale the views' snapshot may get while events stream in.
 const REFRESH_EVERY: Duration = Duration::from_millis(30);
@@ -93,13 +95,18 @@ pub enum Request {
     Participants(String),
 }
 
-enum Msg {
-    Request(Request, SyncSender<Result<Value, String>>),
+/// The plugin's handle to the engine (the sdk's, with this core's messages).
+pub type Engine = ucdesk_sdk::engine::Engine<Msg>;
+
+/// What reaches the core: the plugin's requests and settings, and what its own tasks
+/// (the link, uploads, downloads, the ticker) report.
+pub enum Msg {
+    Request(Request, Reply<Value>),
     Reconfigure(Config),
     Link(u64, LinkStatus),
     Acked(u64, String, String),
     Tick,
-    Shutdown(SyncSender<()>),
+    Shutdown(Reply<()>),
     Uploaded {
         conversation: String,
         id: String,
@@ -154,29 +161,23 @@ impl Default for Snapshot {
     }
 }
 
-/// The plugin's handle to the engine.
-pub struct Engine {
-    runtime: Option<tokio::runtime::Runtime>,
-    tx: mpsc::UnboundedSender<Msg>,
-    pub snapshot: Arc<Mutex<Snapshot>>,
-}
-
-impl Engine {
-    pub fn start(
-        ctx: Context,
-        store: Option<Store>,
-        on_change: Arc<dyn Fn() + Send + Sync>,
-    ) -> std::io::Result<Engine> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("chat-xmpp")
-            .enable_all()
-            .build()?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+/// Starts the engine: the core task on its own one-thread runtime, ticking every
+/// second (expiries, typing, upload slots). `show` receives every new snapshot.
+pub fn start(
+    ctx: &Context,
+    store: Option<Store>,
+    show: impl Fn(Snapshot) + Send + Sync + 'static,
+) -> std::io::Result<Engine> {
+    let core_ctx = ctx.clone();
+    let spec = EngineSpec::new("chat-xmpp")
+        .workers(1)
+        .tick(Duration::from_secs(1), || Msg::Tick)
+        .stop(Msg::Shutdown)
+        .ask_timeout(REQUEST_TIMEOUT);
+    Engine::start(ctx, spec, move |mailbox: Mailbox<Msg>| {
         let core = Core {
-            ctx,
-            tx: tx.clone(),
+            ctx: core_ctx,
+            tx: mailbox.sender(),
             store,
             account: None,
             prefs: Prefs::default(),
@@ -194,8 +195,7 @@ impl Engine {
             mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
             typing: HashMap::new(),
             my_typing: HashMap::new(),
-            snapshot: snapshot.clone(),
-            on_change,
+            show: Box::new(show),
             dirty: false,
             refresh_at: tokio::time::Instant::now(),
             transfers: HashSet::new(),
@@ -203,48 +203,8 @@ impl Engine {
             idle_away: false,
             caught_up: false,
         };
-        runtime.spawn(core.run(rx));
-        let ticker = tx.clone();
-        runtime.spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                if ticker.send(Msg::Tick).is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Engine { runtime: Some(runtime), tx, snapshot })
-    }
-
-    pub fn reconfigure(&self, config: Config) {
-        let _ = self.tx.send(Msg::Reconfigure(config));
-    }
-
-    pub fn request(&self, req: Request) -> Result<Value, String> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.tx.send(Msg::Request(req, reply)).map_err(|_| "the chat engine has stopped".to_string())?;
-        answer
-            .recv_timeout(REQUEST_TIMEOUT)
-            .map_err(|_| "the chat engine did not answer in time".to_string())?
-    }
-
-    /// Says goodbye to the server (unavailable presence, stream close) within a bound.
-    pub fn shutdown(&mut self) {
-        let (done, wait) = std::sync::mpsc::sync_channel(1);
-        if self.tx.send(Msg::Shutdown(done)).is_ok() {
-            let _ = wait.recv_timeout(Duration::from_secs(4));
-        }
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+        core.run(mailbox)
+    })
 }
 
 enum PendingIq {
@@ -289,8 +249,8 @@ struct Core {
     /// Conversation -> who is typing, since when.
     typing: HashMap<String, HashMap<String, Instant>>,
     my_typing: HashMap<String, Instant>,
-    snapshot: Arc<Mutex<Snapshot>>,
-    on_change: Arc<dyn Fn() + Send + Sync>,
+    /// Where each new snapshot goes (the plugin's panels).
+    show: Box<dyn Fn(Snapshot) + Send + Sync>,
     dirty: bool,
     refresh_at: tokio::time::Instant,
     /// The conversation the panel shows, and the message to show it around.
@@ -310,7 +270,7 @@ enum Next {
 }
 
 impl Core {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    async fn run(mut self, mut rx: Mailbox<Msg>) {
         self.refresh();
         loop {
             // The snapshot (and the views drawn from it) is refreshed at most every
@@ -339,7 +299,7 @@ impl Core {
                 Next::Msg(None) => return,
                 Next::Msg(Some(Msg::Shutdown(done))) => {
                     self.disconnect().await;
-                    let _ = done.send(());
+                    done.ok(());
                     return;
                 }
                 Next::Msg(Some(msg)) => self.on_msg(msg).await,
@@ -361,8 +321,11 @@ impl Core {
     async fn on_msg(&mut self, msg: Msg) {
         match msg {
             Msg::Request(req, reply) => {
+                // The answer goes out after the snapshot shows its effect.
                 let answer = self.on_request(req).await;
-                let _ = reply.send(answer);
+                self.dirty = false;
+                self.refresh();
+                reply.send(answer.map_err(Error::new));
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
             Msg::Link(generation, status) if generation == self.generation => {
@@ -449,8 +412,7 @@ impl Core {
                 snap.first_unread = first_unread;
             }
         }
-        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap;
-        (self.on_change)();
+        (self.show)(snap);
     }
 }
 
