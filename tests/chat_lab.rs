@@ -607,20 +607,11 @@ fn files_upload_with_the_message_small_ones_download_by_themselves() {
 /// host, clicks and typing as UI events, the published view trees read back.
 #[test]
 fn the_panels_follow_the_chat_and_answer_clicks() {
-    use ucdesk_sdk::TestHost;
     use ucdesk_sdk::view::{UiAction, UiEvent};
     let x = Prosody::start();
     let bob = chat_profile(&x, "bob");
     let (b, b_events) = online_chat(&bob);
-    let mut host = TestHost::load(ucdesk_tests::plugin_lib("chat")).unwrap();
-    host.set_setting("jid", json!("alice@localhost")).unwrap();
-    host.set_setting("server", json!(x.server())).unwrap();
-    host.set_setting("tls_ca_file", json!(x.ca_file().display().to_string())).unwrap();
-    host.set_secret("password", "alicepw");
-    host.start().unwrap();
-    let text_of = |host: &TestHost, panel: &str| -> String {
-        host.published_view(panel).map(|v| serde_json::to_string(&v).unwrap()).unwrap_or_default()
-    };
+    let mut host = alice_in_a_test_host(&x);
     wait_for(T, || text_of(&host, "chats").contains("\"Online\"").then_some(()))
         .expect("the list shows Online");
 
@@ -671,22 +662,13 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
 /// the alert's target) opens that conversation, not the one that was open.
 #[test]
 fn a_clicked_alert_opens_the_conversation_that_alerted() {
-    use ucdesk_sdk::TestHost;
     use ucdesk_sdk::contract::notify::{CLICKED, Target};
     use ucdesk_sdk::view::{UiAction, UiEvent};
     let x = Prosody::start();
     let (bob, carol) = (chat_profile(&x, "bob"), chat_profile(&x, "carol"));
     let (b, _b_events) = online_chat(&bob);
     let (c, _c_events) = online_chat(&carol);
-    let mut host = TestHost::load(ucdesk_tests::plugin_lib("chat")).unwrap();
-    host.set_setting("jid", json!("alice@localhost")).unwrap();
-    host.set_setting("server", json!(x.server())).unwrap();
-    host.set_setting("tls_ca_file", json!(x.ca_file().display().to_string())).unwrap();
-    host.set_secret("password", "alicepw");
-    host.start().unwrap();
-    let text_of = |host: &TestHost, panel: &str| -> String {
-        host.published_view(panel).map(|v| serde_json::to_string(&v).unwrap()).unwrap_or_default()
-    };
+    let mut host = alice_in_a_test_host(&x);
     wait_for(T, || text_of(&host, "chats").contains("\"Online\"").then_some(())).expect("online");
     b.call("chat.send", json!({"to": "alice@localhost", "body": "from bob"})).unwrap();
     wait_for(T, || text_of(&host, "chats").contains("bob").then_some(())).expect("bob's conversation");
@@ -711,6 +693,22 @@ fn a_clicked_alert_opens_the_conversation_that_alerted() {
         .expect("the click opened carol's conversation");
     assert!(!text_of(&host, "conversation").contains("from bob"));
     host.stop().unwrap();
+}
+
+/// The chat plugin as alice, in the sdk's headless host (so a test drives its panels).
+fn alice_in_a_test_host(x: &Prosody) -> ucdesk_sdk::TestHost {
+    let mut host = ucdesk_sdk::TestHost::load(ucdesk_tests::plugin_lib("chat")).unwrap();
+    host.set_setting("jid", json!("alice@localhost")).unwrap();
+    host.set_setting("server", json!(x.server())).unwrap();
+    host.set_setting("tls_ca_file", json!(x.ca_file().display().to_string())).unwrap();
+    host.set_secret("password", "alicepw");
+    host.start().unwrap();
+    host
+}
+
+/// What a panel last published, as JSON text.
+fn text_of(host: &ucdesk_sdk::TestHost, panel: &str) -> String {
+    host.published_view(panel).map(|v| serde_json::to_string(&v).unwrap()).unwrap_or_default()
 }
 
 /// The first node of `kind` in a view tree.
