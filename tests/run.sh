@@ -13,6 +13,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+# House rules first: formatting and clippy (with the workspace lints) gate the suite.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
 # The cross-crate tests load the built cdylibs and run the built binary, which
 # `cargo test` alone would not produce.
 cargo build --workspace --all-targets

@@ -75,6 +75,9 @@ impl ShellPrefs {
     }
 }
 
+/// The devices a plugin listed for a `device` setting: (id, name) pairs, or why not.
+type DeviceList = Result<Vec<(String, String)>, String>;
+
 /// The preferences window's memory: the page, edit buffers, last errors.
 #[derive(Default)]
 pub struct PrefsWindow {
@@ -86,7 +89,7 @@ pub struct PrefsWindow {
     language_file: String,
     /// Devices a `device` setting's plugin listed, by setting key; asked once per
     /// window, off the UI thread.
-    devices: Arc<Mutex<HashMap<String, Result<Vec<(String, String)>, String>>>>,
+    devices: Arc<Mutex<HashMap<String, DeviceList>>>,
     asked: HashSet<String>,
 }
 
@@ -304,14 +307,13 @@ impl PrefsWindow {
             }
             SettingKind::Text { .. } | SettingKind::Device { .. } => {
                 let shown = current.as_str().unwrap_or_default().to_string();
-                if let SettingKind::Device { class, list } = &decl.kind {
-                    if let Some(chosen) =
+                if let SettingKind::Device { class, list } = &decl.kind
+                    && let Some(chosen) =
                         self.device_picker(ui, kernel, key, (class, list.as_deref()), label, &shown)
-                    {
-                        self.text.insert(key.to_string(), chosen.clone());
-                        self.apply(kernel, key, Value::String(chosen));
-                        return;
-                    }
+                {
+                    self.text.insert(key.to_string(), chosen.clone());
+                    self.apply(kernel, key, Value::String(chosen));
+                    return;
                 }
                 let buffer = self.text.entry(key.to_string()).or_insert(shown.clone());
                 let mut edit = egui::TextEdit::singleline(buffer).desired_width(260.0);

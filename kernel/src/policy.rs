@@ -253,12 +253,12 @@ impl<G: Gate> Gate for PolicyGate<G> {
             Err(e) => return Verdict::Refuse(format!("cannot read the library to check it: {e}")),
         };
         let actual = hex::encode(Sha256::digest(&bytes));
-        if let Some(expected) = pinned {
-            if !actual.eq_ignore_ascii_case(expected) {
-                return Verdict::Refuse(format!(
-                    "sha256 mismatch: the policy pins {expected}, the file is {actual}"
-                ));
-            }
+        if let Some(expected) = pinned
+            && !actual.eq_ignore_ascii_case(expected)
+        {
+            return Verdict::Refuse(format!(
+                "sha256 mismatch: the policy pins {expected}, the file is {actual}"
+            ));
         }
         if self.policy.require_signed_plugins {
             let sig_path = c.path.with_file_name(format!(

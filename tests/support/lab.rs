@@ -593,7 +593,7 @@ impl ImpairedEcho {
             let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
             // An even port whose successor (RTCP) is free too, as SDP implies.
             let port = s.local_addr().unwrap().port();
-            if port % 2 == 0 && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+            if port.is_multiple_of(2) && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
                 break s;
             }
         };

@@ -235,7 +235,7 @@ impl ServerConnector for Connector {
         }
         plain.send(&XmppStreamElement::Starttls(starttls::Nonza::Request(starttls::Request))).await?;
         loop {
-            match plain.next().await.map(|v| v.map(|v| v.into_read_error()).flatten()) {
+            match plain.next().await.map(|v| v.and_then(|v| v.into_read_error())) {
                 Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
                 Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
                 Some(Err(ReadError::HardError(e))) => return Err(e.into()),
