@@ -437,6 +437,30 @@ fn do_not_disturb_rejects_and_logging_out_unregisters() {
         .unwrap_or_else(|| panic!("alice still registered after quitting:\n{}", carol.log()));
 }
 
+/// A refusal says why, as a reason the caller can act on: a bad request names its
+/// field, an unknown call is not found, a phone without registration is not ready.
+#[test]
+fn refusals_say_why() {
+    let k = Kamailio::start();
+    let p = phone(&k, "udp", "alicepw");
+    let (d, _events) = registered(&p);
+    let (reason, message) = d.refusal("phone.hold", json!({"callid": 7}));
+    assert_eq!(reason.as_deref(), Some("bad_request"), "{message}");
+    assert!(message.contains("field 'callid'"), "{message}");
+    let (reason, message) = d.refusal("phone.hangup", json!({"callid": "nope:1@host"}));
+    assert_eq!((reason.as_deref(), message.as_str()), (Some("not_found"), "no call nope:1@host"));
+    let (reason, message) = d.refusal("phone.dial", json!({"number": "201", "hide_caller_id": "yes"}));
+    assert_eq!(reason.as_deref(), Some("bad_request"), "{message}");
+    drop(d);
+
+    let p = phone(&k, "udp", "wrong");
+    let d = p.daemon();
+    wait_registration(&d, "auth_failed");
+    let (reason, message) = d.refusal("phone.dial", json!({"number": "bob"}));
+    assert_eq!(reason.as_deref(), Some("not_ready"), "{message}");
+    assert!(message.contains("not registered"), "{message}");
+}
+
 /// The phone panel's do-not-disturb toggle stores the setting, and the engine hears of
 /// it like any other settings change: the toggle stays on and callers get 486.
 #[test]

@@ -94,7 +94,12 @@ pub enum ControlError {
     Protocol(String),
     /// The instance answered with an error.
     #[error("{message}")]
-    Remote { kind: String, message: String },
+    Remote {
+        kind: String,
+        message: String,
+        /// A refusal's reason (`bad_request`, `not_ready`, ...), when the provider gave one.
+        reason: Option<String>,
+    },
 }
 
 fn error_line(kind: &str, message: impl std::fmt::Display) -> Value {
@@ -386,6 +391,7 @@ impl Client {
         Err(ControlError::Remote {
             kind: err["kind"].as_str().unwrap_or("unknown").to_string(),
             message: err["message"].as_str().unwrap_or("(no message)").to_string(),
+            reason: err["reason"].as_str().map(str::to_string),
         })
     }
 

@@ -15,7 +15,7 @@ use std::{
     sync::mpsc,
     time::{Duration, Instant},
 };
-use ucdesk_kernel::control::{Client, Request};
+use ucdesk_kernel::control::{Client, ControlError, Request};
 
 /// `target/<profile>` of the running test binary.
 pub fn target_dir() -> PathBuf {
@@ -214,6 +214,16 @@ impl Daemon {
         self.client()
             .request(&Request::Call { service: service.into(), args, timeout_ms: Some(10_000) })
             .map_err(|e| e.to_string())
+    }
+
+    /// A service call's refusal reason (`bad_request`, `not_ready`, ...) and message;
+    /// panics when the call succeeds.
+    pub fn refusal(&self, service: &str, args: Value) -> (Option<String>, String) {
+        let request = Request::Call { service: service.into(), args, timeout_ms: Some(10_000) };
+        match self.client().request(&request) {
+            Err(ControlError::Remote { reason, message, .. }) => (reason, message),
+            other => panic!("{service} was not refused: {other:?}"),
+        }
     }
 
     pub fn plugins(&self) -> Vec<Value> {

@@ -3,6 +3,7 @@
 //! A new account is a new generation, so late answers from the one it replaced are
 //! ignored instead of undoing the current state.
 
+use super::error::PhoneError;
 use super::incoming::serve_incoming;
 use super::publish::later;
 use super::{Core, Msg};
@@ -240,13 +241,16 @@ impl Core {
     }
 
     /// The account, when it is registered; why not otherwise.
-    pub(super) fn ready(&self) -> Result<&Account, String> {
-        let account = self.account.as_ref().ok_or("the phone has no account configured")?;
+    pub(super) fn ready(&self) -> Result<&Account, PhoneError> {
+        let account = self
+            .account
+            .as_ref()
+            .ok_or_else(|| PhoneError::NotReady("the phone has no account configured".into()))?;
         if self.registration.state != RegistrationState::Registered {
-            return Err(format!(
+            return Err(PhoneError::NotReady(format!(
                 "the phone is not registered ({})",
                 self.registration.reason.as_deref().unwrap_or("registering")
-            ));
+            )));
         }
         Ok(account)
     }

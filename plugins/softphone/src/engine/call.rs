@@ -3,6 +3,7 @@
 //! made by [`Call::outbound`] or [`Call::inbound`], so every field starts the same way
 //! whichever path creates it; only what differs is spelled out at the call site.
 
+use super::error::PhoneError;
 use super::publish::{call_alert, later};
 use super::wire::{caller_of, header_value, uri_user};
 use super::{Core, Msg, no_call};
@@ -186,10 +187,10 @@ impl Call {
 }
 
 impl Core {
-    pub(super) async fn answer(&mut self, id: &str) -> Result<(), String> {
+    pub(super) async fn answer(&mut self, id: &str) -> Result<(), PhoneError> {
         let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
         if call.direction != Direction::Inbound || call.answered.is_some() {
-            return Err(format!("call {id} is not ringing"));
+            return Err(PhoneError::Refused(format!("call {id} is not ringing")));
         }
         let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
         call.local.version += 1;
@@ -217,7 +218,7 @@ impl Core {
         Ok(())
     }
 
-    pub(super) async fn hangup(&mut self, id: &str) -> Result<(), String> {
+    pub(super) async fn hangup(&mut self, id: &str) -> Result<(), PhoneError> {
         let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
         let Some(dialog) = call.dialog.clone() else { return Ok(()) };
         match (call.direction, call.answered) {
@@ -239,10 +240,10 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn hold(&mut self, id: &str, hold: bool) -> Result<(), String> {
+    pub(super) fn hold(&mut self, id: &str, hold: bool) -> Result<(), PhoneError> {
         let call = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
         if !call.connected() {
-            return Err(format!("call {id} is not connected"));
+            return Err(PhoneError::Refused(format!("call {id} is not connected")));
         }
         if call.local_hold == hold {
             return Ok(());
@@ -291,17 +292,17 @@ impl Core {
     }
 
     /// Merges two connected calls into a local conference; `host` keeps the sound card.
-    pub(super) fn conference(&mut self, host: &str, guest: &str) -> Result<(), String> {
+    pub(super) fn conference(&mut self, host: &str, guest: &str) -> Result<(), PhoneError> {
         if host == guest {
             return Err("a conference needs two different calls".into());
         }
         for id in [host, guest] {
             let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
             if !call.connected() {
-                return Err(format!("call {id} is not connected"));
+                return Err(PhoneError::Refused(format!("call {id} is not connected")));
             }
             if call.conference.is_some() {
-                return Err(format!("call {id} is already in a conference"));
+                return Err(PhoneError::Refused(format!("call {id} is already in a conference")));
             }
         }
         // Both parties must hear us: take them off our hold first.
@@ -320,13 +321,13 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), String> {
+    pub(super) fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), PhoneError> {
         if let Some(bad) = digits.chars().find(|c| crate::media::rtp::event_code(*c).is_none()) {
-            return Err(format!("{bad:?} is not a DTMF key (0-9 * # A-D)"));
+            return Err(PhoneError::BadArgument(format!("{bad:?} is not a DTMF key (0-9 * # A-D)")));
         }
         let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
         if !call.connected() {
-            return Err(format!("call {id} is not connected"));
+            return Err(PhoneError::Refused(format!("call {id} is not connected")));
         }
         if call.remote.as_ref().and_then(|r| r.telephone_event).is_some() {
             call.rtp.send(RtpCmd::Dtmf(digits.to_string()));

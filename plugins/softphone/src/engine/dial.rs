@@ -5,6 +5,7 @@
 
 use super::account::sip_addr;
 use super::call::Call;
+use super::error::PhoneError;
 use super::{Core, Msg, media_msg};
 use crate::dialing;
 use crate::emergency;
@@ -32,23 +33,30 @@ pub(super) struct DialOptions {
 impl Core {
     /// Places a call to `input` (a number through the dialing rules, or a SIP address)
     /// and answers `{callid, number}` at once; how it goes arrives as dialog states.
-    pub(super) async fn dial(&mut self, input: &str, opts: DialOptions) -> Result<serde_json::Value, String> {
+    pub(super) async fn dial(
+        &mut self,
+        input: &str,
+        opts: DialOptions,
+    ) -> Result<serde_json::Value, PhoneError> {
         let DialOptions { hide_once, headers: extra, referred_from } = opts;
         let cfg = self.config.clone().ok_or("the phone is not configured")?;
         // A transfer target is a full SIP URI chosen by the far end: no dialing rules.
         let number = match &referred_from {
             Some(_) => input.to_string(),
-            None => cfg.dial_plan.apply(input).map_err(|e| e.to_string())?,
+            None => cfg.dial_plan.apply(input).map_err(|e| PhoneError::BadArgument(e.to_string()))?,
         };
         let account = self.ready()?;
-        let target = account.target.clone().ok_or("the phone is not registered")?;
+        let target = account
+            .target
+            .clone()
+            .ok_or_else(|| PhoneError::NotReady("the phone is not registered".into()))?;
         let callee =
             rsip::Uri::try_from(dialing::sip_uri(&number, &account.domain).as_str()).map_err(|e| {
-                if dialing::is_sip_address(&number) {
+                PhoneError::BadArgument(if dialing::is_sip_address(&number) {
                     format!("{number:?} is not a SIP address: {e}")
                 } else {
                     e.to_string()
-                }
+                })
             })?;
         let hide = hide_once || cfg.hide_caller_id;
         let me = rsip::Uri::try_from(format!("sip:{}@{}", cfg.username, account.domain).as_str())
@@ -57,7 +65,7 @@ impl Core {
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let rtp = RtpStream::bind(account.local_ip, callid.clone(), cfg.media_setup(), media_tx)
             .await
-            .map_err(|e| format!("no RTP port: {e}"))?;
+            .map_err(|e| PhoneError::Failed(format!("no RTP port: {e}")))?;
         let local = sdp::Local {
             addr: account.local_ip,
             port: rtp.port,
@@ -118,7 +126,7 @@ impl Core {
         let (dialog, handle) = account
             .dialogs
             .do_invite_async(opt, account.state_tx.clone())
-            .map_err(|e| format!("cannot call: {e}"))?;
+            .map_err(|e| PhoneError::Failed(format!("cannot call: {e}")))?;
         let tx = self.tx.clone();
         let id = callid.clone();
         tokio::spawn(async move {

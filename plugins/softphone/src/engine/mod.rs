@@ -15,6 +15,7 @@
 mod account;
 mod call;
 mod dial;
+mod error;
 mod incoming;
 mod publish;
 mod transfer;
@@ -32,6 +33,7 @@ use crate::util;
 use account::Account;
 use call::Call;
 use dial::DialOptions;
+use error::PhoneError;
 use publish::{Publish, later};
 use rsipstack::dialog::dialog::DialogState;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -256,7 +258,7 @@ impl Core {
                     // The answer goes out after the snapshot shows its effect.
                     let answer = self.request(req).await;
                     self.settle();
-                    reply.send(answer.map_err(Error::new));
+                    reply.send(answer.map_err(Error::from));
                     continue;
                 }
                 Msg::Reconfigure(cfg) => self.reconfigure(*cfg).await,
@@ -350,7 +352,7 @@ impl Core {
         });
     }
 
-    async fn request(&mut self, req: Request) -> Result<serde_json::Value, String> {
+    async fn request(&mut self, req: Request) -> Result<serde_json::Value, PhoneError> {
         match req {
             Request::Dial { number, hide_caller_id } => {
                 self.dial(&number, DialOptions { hide_once: hide_caller_id, ..Default::default() }).await
@@ -365,9 +367,10 @@ impl Core {
             Request::Dtmf { callid, digits } => self.dtmf(&callid, &digits).map(|()| serde_json::json!({})),
             Request::History(limit) => {
                 let h = self.history.as_ref().ok_or("call history is unavailable")?;
-                let entries = h.recent(limit.min(10_000)).map_err(|e| e.to_string())?;
-                let missed = h.missed().map_err(|e| e.to_string())?;
-                serde_json::to_value(contract::History { entries, missed }).map_err(|e| e.to_string())
+                let entries = h.recent(limit.min(10_000)).map_err(|e| PhoneError::Failed(e.to_string()))?;
+                let missed = h.missed().map_err(|e| PhoneError::Failed(e.to_string()))?;
+                serde_json::to_value(contract::History { entries, missed })
+                    .map_err(|e| PhoneError::Failed(e.to_string()))
             }
             Request::TestDevice { .. } => Err("device tests run beside the engine".into()),
             Request::Conference { callid, with } => {
@@ -424,6 +427,6 @@ impl Core {
     }
 }
 
-fn no_call(id: &str) -> String {
-    format!("no call {id}")
+fn no_call(id: &str) -> PhoneError {
+    PhoneError::NoCall(id.to_string())
 }

@@ -5,6 +5,7 @@
 
 use super::call::bye_with_timeout;
 use super::dial::DialOptions;
+use super::error::PhoneError;
 use super::publish::later;
 use super::wire::{ReferProgress, ReferTarget, header_value, percent_encode, refer_progress};
 use super::{Core, Msg, no_call};
@@ -23,12 +24,12 @@ impl Core {
         id: &str,
         target: Option<String>,
         attended: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PhoneError> {
         let account = self.ready()?;
         let domain = account.domain.clone();
         let call = self.calls.get(id).ok_or_else(|| no_call(id))?;
         if !call.connected() {
-            return Err(format!("call {id} is not connected"));
+            return Err(PhoneError::Refused(format!("call {id} is not connected")));
         }
         let dialog = call.dialog.clone().ok_or_else(|| no_call(id))?;
         let refer_to = match (&attended, &target) {
