@@ -73,6 +73,14 @@ fn too_long_messages_are_refused_and_nothing_is_stored() {
     let long = "a".repeat(10_001);
     let err = a.call("chat.send", json!({"to": "bob@localhost", "body": long})).unwrap_err();
     assert!(err.contains("10001") && err.contains("10000"), "{err}");
+    // Refusals say why: a bad request (naming the field), an unknown conversation.
+    let long_again = json!({"to": "bob@localhost", "body": "a".repeat(10_001)});
+    assert_eq!(a.refusal("chat.send", long_again).0.as_deref(), Some("bad_request"));
+    let (reason, message) = a.refusal("chat.mute", json!({"conversation": "bob@localhost"}));
+    assert_eq!(reason.as_deref(), Some("bad_request"), "{message}");
+    assert!(message.contains("missing field `muted`"), "{message}");
+    let (reason, message) = a.refusal("chat.close", json!({"conversation": "nobody@localhost"}));
+    assert_eq!(reason.as_deref(), Some("not_found"), "{message}");
     // Exactly the limit goes.
     let ok = a.call("chat.send", json!({"to": "bob@localhost", "body": "é".repeat(10_000)})).unwrap();
     assert_eq!(ok["body"].as_str().unwrap().chars().count(), 10_000);

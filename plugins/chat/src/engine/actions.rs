@@ -3,6 +3,7 @@
 //! message in place instead of adding one.
 
 use super::Core;
+use super::error::ChatError;
 use crate::stanzas;
 use tokio_xmpp::jid::BareJid;
 use tokio_xmpp::parsers::message::Message as XmppMessage;
@@ -51,7 +52,7 @@ impl Core {
         true
     }
 
-    pub(super) async fn react(&mut self, r: contract::React) -> Result<Value, String> {
+    pub(super) async fn react(&mut self, r: contract::React) -> Result<Value, ChatError> {
         let to = self.group(&r.conversation).map_err(|_| "reactions are for group chats".to_string())?;
         let me = self.me().ok_or("chat is not set up")?;
         let store = self.store_mut()?;
@@ -72,7 +73,7 @@ impl Core {
         Ok(json!(updated))
     }
 
-    pub(super) async fn delete(&mut self, d: contract::Delete) -> Result<Value, String> {
+    pub(super) async fn delete(&mut self, d: contract::Delete) -> Result<Value, ChatError> {
         let me = self.me().ok_or("chat is not set up")?;
         let msg = self
             .store()?
@@ -87,7 +88,7 @@ impl Core {
             return Err("only your own messages can be deleted for everyone".into());
         }
         if !self.online {
-            return Err("not connected: deleting for everyone needs the server".into());
+            return Err(ChatError::NotReady("not connected: deleting for everyone needs the server".into()));
         }
         let to: BareJid = d.conversation.parse().map_err(|e| format!("{e}"))?;
         let group = self.rooms.contains_key(&to);
@@ -101,9 +102,9 @@ impl Core {
         Ok(json!(updated))
     }
 
-    pub(super) async fn pin_message(&mut self, p: contract::PinMessage) -> Result<Value, String> {
+    pub(super) async fn pin_message(&mut self, p: contract::PinMessage) -> Result<Value, ChatError> {
         if !self.online {
-            return Err("not connected: pinning needs the server".into());
+            return Err(ChatError::NotReady("not connected: pinning needs the server".into()));
         }
         let to: BareJid = p.conversation.parse().map_err(|e| format!("{e}"))?;
         if let Some(id) = &p.id {
@@ -119,12 +120,12 @@ impl Core {
     }
 
     /// Sends a copy naming the original author; its files go along by address.
-    pub(super) async fn forward(&mut self, f: contract::Forward) -> Result<Value, String> {
+    pub(super) async fn forward(&mut self, f: contract::Forward) -> Result<Value, ChatError> {
         if f.to.is_empty() || f.to.len() > contract::MAX_FORWARD_TARGETS {
-            return Err(format!(
+            return Err(ChatError::BadArgument(format!(
                 "a message can be forwarded to 1 to {} conversations",
                 contract::MAX_FORWARD_TARGETS
-            ));
+            )));
         }
         let msg = self
             .store()?

@@ -2,6 +2,7 @@
 //! goes, downloads of received ones (small ones by themselves), and retries. Transfers
 //! run on the blocking pool and report back as messages to the engine's task.
 
+use super::error::ChatError;
 use super::{Core, Msg, PendingIq};
 use crate::stanzas;
 use std::time::{Duration, Instant};
@@ -177,14 +178,16 @@ impl Core {
     }
 
     /// Uploads a waiting message's failed files again (and sends it once all are up).
-    pub(super) async fn retry(&mut self, conversation: String, id: String) -> Result<Value, String> {
+    pub(super) async fn retry(&mut self, conversation: String, id: String) -> Result<Value, ChatError> {
         let m =
             self.store()?.message(&conversation, &id).map_err(|e| e.to_string())?.ok_or("no such message")?;
         if m.direction != Direction::Outbound || m.state != MessageState::Pending {
             return Err("only a message of ours still waiting can be retried".into());
         }
         if !self.online {
-            return Err("not connected: it goes by itself when the connection is back".into());
+            return Err(ChatError::NotReady(
+                "not connected: it goes by itself when the connection is back".into(),
+            ));
         }
         self.start_uploads(&m).await;
         if m.files.iter().all(|f| f.state == TransferState::Uploaded) && !self.pushed.contains(&m.id) {
@@ -194,7 +197,12 @@ impl Core {
     }
 
     /// Downloads one received file into the plugin's data dir, on the blocking pool.
-    pub(super) fn start_download(&mut self, conversation: &str, id: &str, file: u32) -> Result<(), String> {
+    pub(super) fn start_download(
+        &mut self,
+        conversation: &str,
+        id: &str,
+        file: u32,
+    ) -> Result<(), ChatError> {
         let key = (conversation.to_string(), id.to_string(), file);
         if self.transfers.contains(&key) {
             return Ok(());

@@ -3,6 +3,7 @@
 //! chat states around them update message states and who is typing. Our own markers
 //! and chat states, the answers to these, go out from here too.
 
+use super::error::ChatError;
 use super::{Core, address};
 use crate::stanzas::{self, Marker};
 use crate::store::{Incoming, now_ms};
@@ -391,7 +392,7 @@ impl Core {
 
     /// Marks a conversation read here and tells the other side (a displayed marker; in a
     /// group, to the room).
-    pub(super) async fn mark_read(&mut self, c: String) -> Result<Value, String> {
+    pub(super) async fn mark_read(&mut self, c: String) -> Result<Value, ChatError> {
         let last = self.store_mut()?.mark_read(&c).map_err(|e| e.to_string())?;
         let group = c.parse::<BareJid>().is_ok_and(|r| self.rooms.contains_key(&r));
         if let Some((id, sender)) = last {
@@ -408,7 +409,7 @@ impl Core {
         Ok(Value::Null)
     }
 
-    pub(super) async fn mark_all_read(&mut self) -> Result<Value, String> {
+    pub(super) async fn mark_all_read(&mut self) -> Result<Value, ChatError> {
         let ids: Vec<String> = self
             .store()?
             .conversations()
@@ -428,7 +429,7 @@ impl Core {
         &mut self,
         conversation: String,
         composing: bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ChatError> {
         let enabled = self.prefs.typing_notifications;
         let to = address(&conversation)?;
         if !enabled || !self.online {

@@ -16,6 +16,7 @@
 
 mod actions;
 mod dispatch;
+mod error;
 mod files;
 mod inbound;
 mod outbox;
@@ -27,6 +28,7 @@ mod sync;
 use crate::config::{Config, Prefs};
 use crate::connection::{Account, Status as LinkStatus};
 use crate::store::Store;
+use error::ChatError;
 use futures::StreamExt;
 use presence::{Contact, Mine, offline};
 use rooms::Room;
@@ -325,7 +327,7 @@ impl Core {
                 let answer = self.on_request(req).await;
                 self.dirty = false;
                 self.refresh();
-                reply.send(answer.map_err(Error::new));
+                reply.send(answer.map_err(Error::from));
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
             Msg::Link(generation, status) if generation == self.generation => {
@@ -365,12 +367,16 @@ impl Core {
         Some(stream.send(Box::new(stanza.into())).await)
     }
 
-    fn store(&self) -> Result<&Store, String> {
-        self.store.as_ref().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    fn store(&self) -> Result<&Store, ChatError> {
+        self.store
+            .as_ref()
+            .ok_or_else(|| ChatError::Failed("the chat store could not be opened (see the log)".into()))
     }
 
-    fn store_mut(&mut self) -> Result<&mut Store, String> {
-        self.store.as_mut().ok_or_else(|| "the chat store could not be opened (see the log)".to_string())
+    fn store_mut(&mut self) -> Result<&mut Store, ChatError> {
+        self.store
+            .as_mut()
+            .ok_or_else(|| ChatError::Failed("the chat store could not be opened (see the log)".into()))
     }
 
     fn refresh(&mut self) {
@@ -417,6 +423,6 @@ impl Core {
 }
 
 /// A bare address typed by a user or sent by another plugin, or an error naming it.
-fn address(s: &str) -> Result<BareJid, String> {
-    s.trim().parse().map_err(|e| format!("{s:?} is not an address: {e}"))
+fn address(s: &str) -> Result<BareJid, ChatError> {
+    s.trim().parse().map_err(|e| ChatError::BadArgument(format!("{s:?} is not an address: {e}")))
 }

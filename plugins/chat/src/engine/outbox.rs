@@ -2,6 +2,7 @@
 //! leaves the queue only when the server acknowledges it; whatever a lost session
 //! swallowed goes again with the same id (receivers store by id, so nothing shows twice).
 
+use super::error::ChatError;
 use super::{Core, Msg, address};
 use crate::stanzas;
 use crate::store::{Incoming, now_ms};
@@ -20,29 +21,29 @@ impl Core {
         s: contract::Send,
         forwarded_from: Option<&str>,
         uploaded: Vec<contract::Attachment>,
-    ) -> Result<Message, String> {
+    ) -> Result<Message, ChatError> {
         let chars = s.body.chars().count();
         if chars > contract::MAX_BODY_CHARS {
-            return Err(format!(
+            return Err(ChatError::BadArgument(format!(
                 "the message is {chars} characters long; the limit is {}",
                 contract::MAX_BODY_CHARS
-            ));
+            )));
         }
         if s.body.trim().is_empty() && s.files.is_empty() && uploaded.is_empty() {
             return Err("the message is empty".into());
         }
         if s.files.len() > contract::MAX_FILES_PER_SEND {
-            return Err(format!(
+            return Err(ChatError::BadArgument(format!(
                 "{} files: at most {} can go in one message",
                 s.files.len(),
                 contract::MAX_FILES_PER_SEND
-            ));
+            )));
         }
         let mut files = uploaded;
         for f in &s.files {
             let meta = std::fs::metadata(f).map_err(|e| format!("cannot attach {f}: {e}"))?;
             if !meta.is_file() {
-                return Err(format!("cannot attach {f}: not a file"));
+                return Err(ChatError::BadArgument(format!("cannot attach {f}: not a file")));
             }
             let name = crate::transfer::safe_name(f);
             files.push(contract::Attachment {
@@ -57,7 +58,9 @@ impl Core {
         }
         let to = address(&s.to)?;
         if to.node().is_none() {
-            return Err(format!("{to} is not a person's or room's address (user@domain)"));
+            return Err(ChatError::BadArgument(format!(
+                "{to} is not a person's or room's address (user@domain)"
+            )));
         }
         let me = match (&self.account, self.connection.state) {
             (None, _) => return Err("chat is not set up: set chat.jid and chat.password".into()),

@@ -2,6 +2,7 @@
 //! every contact's, summed over their devices. The roster and subscriptions are here
 //! too: they decide whose presence we see.
 
+use super::error::ChatError;
 use super::{Core, address};
 use crate::stanzas;
 use crate::store::now_ms;
@@ -200,7 +201,7 @@ impl Core {
         }
     }
 
-    pub(super) async fn set_presence(&mut self, set: presence::Set) -> Result<Value, String> {
+    pub(super) async fn set_presence(&mut self, set: presence::Set) -> Result<Value, ChatError> {
         if set.status.is_some() {
             self.idle_away = false;
         }
@@ -229,7 +230,7 @@ impl Core {
     }
 
     /// Adds a contact and asks for their presence.
-    pub(super) async fn add_contact(&mut self, jid: String) -> Result<Value, String> {
+    pub(super) async fn add_contact(&mut self, jid: String) -> Result<Value, ChatError> {
         let bare: BareJid = address(&jid)?;
         self.contacts.entry(bare.clone()).or_default();
         self.store_mut()?

@@ -3,6 +3,7 @@
 //! the admin role, leaving. Affiliations are [`Affiliation`]s here; their strings stay
 //! in `stanzas`.
 
+use super::error::ChatError;
 use super::{Core, PendingIq, address};
 use crate::stanzas::{self, Affiliation};
 use crate::store::{Flag, now_ms};
@@ -177,13 +178,13 @@ impl Core {
         self.send(stanzas::iq_set(&id, Some(Jid::from(room.clone())), payload)).await;
     }
 
-    pub(super) fn group(&self, conversation: &str) -> Result<BareJid, String> {
+    pub(super) fn group(&self, conversation: &str) -> Result<BareJid, ChatError> {
         let room: BareJid = address(conversation)?;
         if !self.rooms.contains_key(&room) {
-            return Err(format!("{conversation} is not one of our groups"));
+            return Err(ChatError::NotFound(format!("{conversation} is not one of our groups")));
         }
         if !self.online {
-            return Err("not connected: group changes need the server".into());
+            return Err(ChatError::NotReady("not connected: group changes need the server".into()));
         }
         Ok(room)
     }
@@ -205,9 +206,9 @@ impl Core {
         }
     }
 
-    pub(super) async fn create_group(&mut self, g: contract::CreateGroup) -> Result<Value, String> {
+    pub(super) async fn create_group(&mut self, g: contract::CreateGroup) -> Result<Value, ChatError> {
         if !self.online {
-            return Err("not connected: creating a group needs the server".into());
+            return Err(ChatError::NotReady("not connected: creating a group needs the server".into()));
         }
         let me = self.me().ok_or("chat is not set up")?;
         let domain =
@@ -230,14 +231,20 @@ impl Core {
         Ok(json!(conv.into_iter().find(|c| c.id == room.as_str())))
     }
 
-    pub(super) async fn add_participants(&mut self, a: contract::AddParticipants) -> Result<Value, String> {
+    pub(super) async fn add_participants(
+        &mut self,
+        a: contract::AddParticipants,
+    ) -> Result<Value, ChatError> {
         let room = self.group(&a.conversation)?;
         let participants = parse_jids(&a.participants)?;
         self.invite(&room, &participants).await;
         Ok(Value::Null)
     }
 
-    pub(super) async fn remove_participant(&mut self, p: contract::ParticipantRef) -> Result<Value, String> {
+    pub(super) async fn remove_participant(
+        &mut self,
+        p: contract::ParticipantRef,
+    ) -> Result<Value, ChatError> {
         let room = self.group(&p.conversation)?;
         let jid: BareJid = address(&p.jid)?;
         self.room_iq(
@@ -252,7 +259,7 @@ impl Core {
         Ok(Value::Null)
     }
 
-    pub(super) async fn make_admin(&mut self, p: contract::ParticipantRef) -> Result<Value, String> {
+    pub(super) async fn make_admin(&mut self, p: contract::ParticipantRef) -> Result<Value, ChatError> {
         let room = self.group(&p.conversation)?;
         let me = self.me().ok_or("chat is not set up")?;
         let jid: BareJid = address(&p.jid)?;
@@ -275,7 +282,7 @@ impl Core {
         Ok(Value::Null)
     }
 
-    pub(super) async fn rename(&mut self, r: contract::Rename) -> Result<Value, String> {
+    pub(super) async fn rename(&mut self, r: contract::Rename) -> Result<Value, ChatError> {
         let room = self.group(&r.conversation)?;
         let name = r.name.trim().to_string();
         if name.is_empty() {
@@ -294,7 +301,7 @@ impl Core {
         Ok(Value::Null)
     }
 
-    pub(super) async fn leave(&mut self, c: String) -> Result<Value, String> {
+    pub(super) async fn leave(&mut self, c: String) -> Result<Value, ChatError> {
         let room = self.group(&c)?;
         let me = self.me().ok_or("chat is not set up")?;
         // The last admin leaving hands the role on first (to the first member by
@@ -337,7 +344,7 @@ impl Core {
         Ok(Value::Null)
     }
 
-    pub(super) async fn assign_myself(&mut self, c: String) -> Result<Value, String> {
+    pub(super) async fn assign_myself(&mut self, c: String) -> Result<Value, ChatError> {
         let room = self.group(&c)?;
         let me = self.me().ok_or("chat is not set up")?;
         let r = self.rooms.get(&room).ok_or("not one of our groups")?;
@@ -355,7 +362,7 @@ impl Core {
         Ok(json!({"requested": true}))
     }
 
-    pub(super) fn participants(&self, c: String) -> Result<Value, String> {
+    pub(super) fn participants(&self, c: String) -> Result<Value, ChatError> {
         let room: BareJid = address(&c)?;
         let r = self.rooms.get(&room).ok_or_else(|| format!("{c} is not one of our groups"))?;
         let present: HashSet<String> = r.occupants.values().flatten().map(|j| j.to_string()).collect();
@@ -372,7 +379,7 @@ impl Core {
     }
 
     /// Who has seen one of our group's messages, and who has not.
-    pub(super) fn message_info(&self, conversation: String, id: String) -> Result<Value, String> {
+    pub(super) fn message_info(&self, conversation: String, id: String) -> Result<Value, ChatError> {
         let room: BareJid = conversation.parse().map_err(|e| format!("{conversation:?}: {e}"))?;
         let r = self.rooms.get(&room).ok_or("message info is for group chats")?;
         let store = self.store()?;
@@ -384,12 +391,12 @@ impl Core {
     }
 }
 
-fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, String> {
+fn parse_jids(list: &[String]) -> Result<Vec<BareJid>, ChatError> {
     list.iter()
         .map(|j| {
             let jid = address(j)?;
             if jid.node().is_none() {
-                return Err(format!("{jid} is not a person's address (user@domain)"));
+                return Err(ChatError::BadArgument(format!("{jid} is not a person's address (user@domain)")));
             }
             Ok(jid)
         })

@@ -2,6 +2,7 @@
 //! one at a time and page by page from where the last sync stopped, so a restart or a
 //! long absence fills the gaps without fetching everything again.
 
+use super::error::ChatError;
 use super::{Core, PendingIq};
 use crate::stanzas;
 use tokio_xmpp::jid::{BareJid, Jid};
@@ -170,9 +171,11 @@ impl Core {
     }
 
     /// The entire history again, the account's and every room's.
-    pub(super) async fn resync(&mut self) -> Result<Value, String> {
+    pub(super) async fn resync(&mut self) -> Result<Value, ChatError> {
         if !self.online {
-            return Err("not connected: history syncs when the connection is back".into());
+            return Err(ChatError::NotReady(
+                "not connected: history syncs when the connection is back".into(),
+            ));
         }
         self.start_sync(true).await;
         Ok(Value::Null)
