@@ -1,8 +1,9 @@
 //! The ucdesk shell: the egui window that composes plugin views. The `ucdesk` binary
 //! (`main.rs`) wraps it in eframe; tests drive it headless with egui_kittest.
 //!
-//! Rooms: [`shell`] lays out the main window, [`render`] draws view trees, [`dock`]
-//! keeps module panels as tabs or windows, [`prefs`] and [`wizard`] are the
+//! Rooms: [`shell`] lays out the main window, [`panels`] keeps each panel's decoded
+//! view, [`render`] draws view trees, [`theme`] holds colours, symbols, icons and
+//! fonts, [`dock`] keeps module panels as tabs or windows, [`prefs`] and [`wizard`] are the
 //! preferences and login windows, [`notify`] the toasts and desktop notifications,
 //! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish.
 

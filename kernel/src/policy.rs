@@ -20,7 +20,7 @@
 //! sha256 = "<64 hex>"
 //!
 //! [settings.preset]
-//! "softphone.auto_answer_delay" = 10
+//! "softphone.auto_answer_seconds" = 10
 //!
 //! [settings.locked]
 //! "softphone.transport" = "tls"

@@ -89,7 +89,9 @@ pub struct Mailbox<M> {
 }
 
 impl<M> Mailbox<M> {
-    /// The next message; `None` once every handle is gone.
+    /// The next message. The mailbox holds a sender of its own (for [`Mailbox::sender`]),
+    /// so this does not end by itself: the core returns on its stop message, or ends
+    /// with the runtime.
     pub async fn recv(&mut self) -> Option<M> {
         self.rx.recv().await
     }
