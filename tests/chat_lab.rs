@@ -658,7 +658,7 @@ fn the_panels_follow_the_chat_and_answer_clicks() {
 
     // The presence selector reaches bob.
     host.ui("presence", &ev("status_message", UiAction::Changed { value: json!("Lunch break") })).unwrap();
-    host.ui("presence", &ev("status:away", UiAction::Clicked)).unwrap();
+    host.ui("presence", &ev(r#"status:"away""#, UiAction::Clicked)).unwrap();
     b.call("chat.add_contact", json!({"jid": "alice@localhost"})).unwrap();
     event_where(&b_events, "presence.changed", |v| {
         v["jid"] == "alice@localhost" && v["status"] == "away" && v["message"] == "Lunch break"
@@ -682,7 +682,7 @@ fn a_clicked_alert_opens_the_conversation_that_alerted() {
     wait_for(T, || text_of(&host, "chats").contains("bob").then_some(())).expect("bob's conversation");
     let open = UiEvent {
         widget: "conversations".into(),
-        action: UiAction::Selected { row: "conv:bob@localhost".into() },
+        action: UiAction::Selected { row: r#"conv:"bob@localhost""#.into() },
     };
     host.ui("chats", &open).unwrap();
     wait_for(T, || text_of(&host, "conversation").contains("from bob").then_some(())).expect("bob's open");
@@ -890,7 +890,7 @@ fn images_carry_a_preview_and_forwards_carry_the_files() {
     use ucdesk_plugin_api::view::{UiAction, UiEvent};
     let open = UiEvent {
         widget: "conversations".into(),
-        action: UiAction::Selected { row: "conv:alice@localhost".into() },
+        action: UiAction::Selected { row: r#"conv:"alice@localhost""#.into() },
     };
     b.client().request(&Request::Ui { plugin: "chat".into(), panel: "chats".into(), event: open }).unwrap();
     let image = wait_for(T, || {

@@ -25,9 +25,9 @@ use engine::{Engine, Msg, Request, Snapshot};
 use serde::Deserialize;
 use ucdesk_sdk::contract::chat::{self as contract, ConversationRef, HistoryQuery, SearchQuery};
 use ucdesk_sdk::contract::kernel as contract_kernel;
-use ucdesk_sdk::contract::{notify, presence};
+use ucdesk_sdk::contract::presence;
 use ucdesk_sdk::prelude::*;
-use views::Form;
+use views::{Act, Form, Row};
 
 struct Chat {
     ctx: Context,
@@ -273,14 +273,13 @@ impl Plugin for Chat {
     /// Never waits on the engine: requests are told, and what they change shows when
     /// the engine's next snapshot arrives (refusals land in the log).
     fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
-        let widget = event.widget.as_str();
-        let (name, arg) = widget.split_once(':').unwrap_or((widget, ""));
+        let act = Act::parse(&event.widget)?;
         let open = self.panels.read(|_, f| f.open.clone());
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
-        match (name, event.action) {
-            ("search", UiAction::Changed { value }) => self.panels.form(|f| f.search = text(&value)),
-            ("search", UiAction::Submitted { value }) => {
+        match (act, event.action) {
+            (Act::Search, UiAction::Changed { value }) => self.panels.form(|f| f.search = text(&value)),
+            (Act::Search, UiAction::Submitted { value }) => {
                 self.panels.form(|f| f.search = value.clone());
                 let panels = self.panels.clone();
                 let q = SearchQuery { query: value, limit: 100 };
@@ -292,24 +291,23 @@ impl Plugin for Chat {
                     },
                 );
             }
-            ("new_chat", UiAction::Changed { value }) => self.panels.form(|f| f.new_chat = text(&value)),
-            ("start", UiAction::Clicked) | ("new_chat", UiAction::Submitted { .. }) => {
+            (Act::NewChat, UiAction::Changed { value }) => self.panels.form(|f| f.new_chat = text(&value)),
+            (Act::Start, UiAction::Clicked) | (Act::NewChat, UiAction::Submitted { .. }) => {
                 let jid = self.panels.form(|f| std::mem::take(&mut f.new_chat)).trim().to_string();
                 tell("add contact", Request::AddContact(jid.clone()));
                 self.open(jid, None);
             }
-            ("conversations" | "contacts" | "result_conversations", UiAction::Selected { row }) => {
-                self.open(row.trim_start_matches("conv:").to_string(), None)
-            }
+            (
+                Act::Conversations | Act::Contacts | Act::ResultConversations | Act::ResultMessages,
+                UiAction::Selected { row },
+            ) => match Row::parse(&row)? {
+                Row::Conv(conversation) => self.open(conversation, None),
+                // A search result: the conversation around the message.
+                Row::Msg { conversation, id } => self.open(conversation, Some(id)),
+            },
             // A clicked message alert: exactly the conversation that alerted.
-            (notify::CLICKED, UiAction::Opened { target }) => self.open(target.id, None),
-            ("result_messages", UiAction::Selected { row }) => {
-                // msg:<conversation>:<id>: open the conversation around the message.
-                if let Some((c, id)) = row.trim_start_matches("msg:").split_once(':') {
-                    self.open(c.to_string(), Some(id.to_string()));
-                }
-            }
-            ("draft", UiAction::Changed { value }) => {
+            (Act::Notification, UiAction::Opened { target }) => self.open(target.id, None),
+            (Act::Draft, UiAction::Changed { value }) => {
                 let t = text(&value);
                 let composing = !t.is_empty();
                 self.panels.form(|f| f.draft = t);
@@ -317,7 +315,7 @@ impl Plugin for Chat {
                     tell("typing", Request::Typing { conversation, composing });
                 }
             }
-            ("send", UiAction::Clicked) | ("draft", UiAction::Submitted { .. }) => match open {
+            (Act::Send, UiAction::Clicked) | (Act::Draft, UiAction::Submitted { .. }) => match open {
                 Some(to) => {
                     let body = self.panels.read(|_, f| f.draft.clone());
                     let s = contract::Send { to, body, reply_to: None, files: Vec::new() };
@@ -334,66 +332,55 @@ impl Plugin for Chat {
                 }
                 None => self.ctx.warn("send: no conversation is open"),
             },
-            ("close", UiAction::Clicked) => {
+            (Act::Close(conversation), UiAction::Clicked) => {
                 self.panels.form(|f| f.open = None);
                 tell("close", Request::Open(None));
-                tell("close", Request::Close(arg.to_string()));
+                tell("close", Request::Close(conversation));
             }
-            ("mute", UiAction::Changed { value }) => {
-                tell("mute", Request::Mute(arg.to_string(), value.as_bool().unwrap_or(false)))
+            (Act::Mute(conversation), UiAction::Changed { value }) => {
+                tell("mute", Request::Mute(conversation, value.as_bool().unwrap_or(false)))
             }
-            ("download", UiAction::Clicked) => {
-                // download:<conversation>:<id>:<file>
-                let mut parts = arg.rsplitn(3, ':');
-                let file = parts.next().and_then(|f| f.parse().ok()).unwrap_or(0);
-                let (id, conversation) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                let f = contract::FileRef { conversation: conversation.into(), id: id.into(), file };
-                tell("download", Request::Download(f));
+            (Act::Download { conversation, id, file }, UiAction::Clicked) => {
+                tell("download", Request::Download(contract::FileRef { conversation, id, file }))
             }
-            ("retry", UiAction::Clicked) => {
-                if let Some((c, id)) = arg.rsplit_once(':') {
-                    tell("retry", Request::Retry(c.to_string(), id.to_string()));
-                }
+            (Act::Retry { conversation, id }, UiAction::Clicked) => {
+                tell("retry", Request::Retry(conversation, id))
             }
-            ("mark_all_read", UiAction::Clicked) => tell("mark all read", Request::MarkAllRead),
-            ("close_all", UiAction::Clicked) => tell("close all", Request::CloseAll),
-            ("show_closed", UiAction::Changed { value }) => {
+            (Act::MarkAllRead, UiAction::Clicked) => tell("mark all read", Request::MarkAllRead),
+            (Act::CloseAll, UiAction::Clicked) => tell("close all", Request::CloseAll),
+            (Act::ShowClosed, UiAction::Changed { value }) => {
                 self.panels.form(|f| f.show_closed = value.as_bool().unwrap_or(false))
             }
-            ("status_message", UiAction::Changed { value }) => {
+            (Act::StatusMessage, UiAction::Changed { value }) => {
                 self.panels.form(|f| f.status_message = text(&value))
             }
-            ("status", UiAction::Clicked) => {
-                let status: Option<presence::Status> = serde_json::from_value(json!(arg)).ok();
+            (Act::Status(status), UiAction::Clicked) => {
                 let message = Some(self.panels.read(|_, f| f.status_message.clone()));
-                let set = presence::Set { status, message, expires_in: None, on_call: None };
+                let set = presence::Set { status: Some(status), message, expires_in: None, on_call: None };
                 tell("status", Request::SetPresence(set));
             }
-            ("custom", UiAction::Clicked) => {
-                // custom:<status>:<label>: an administrator's status, its label as message.
-                let (status, label) = arg.split_once(':').unwrap_or((arg, ""));
-                let status: Option<presence::Status> = serde_json::from_value(json!(status)).ok();
+            (Act::Custom { status, label }, UiAction::Clicked) => {
                 let set = presence::Set {
-                    status,
-                    message: Some(label.to_string()),
+                    status: Some(status),
+                    message: Some(label),
                     expires_in: None,
                     on_call: None,
                 };
                 tell("status", Request::SetPresence(set));
             }
-            ("expire", UiAction::Clicked) => {
+            (Act::Expire(seconds), UiAction::Clicked) => {
                 // Re-sets the current status with an expiry.
                 let (status, message) = self.panels.read(|s, f| (s.me.status, f.status_message.clone()));
                 let set = presence::Set {
                     status: Some(status),
                     message: Some(message),
-                    expires_in: arg.parse().ok(),
+                    expires_in: Some(seconds),
                     on_call: None,
                 };
                 tell("status", Request::SetPresence(set));
             }
-            ("trust", UiAction::Clicked) => {
-                let (ctx, fingerprint) = (self.ctx.clone(), arg.to_string());
+            (Act::Trust(fingerprint), UiAction::Clicked) => {
+                let ctx = self.ctx.clone();
                 self.engine.tell_then(
                     |r| Msg::Request(Request::Status, r),
                     move |status| {
@@ -403,10 +390,10 @@ impl Plugin for Chat {
                     },
                 );
             }
-            ("trust_cancel", UiAction::Clicked) | ("trust_dialog", UiAction::DialogClosed) => {
+            (Act::TrustCancel, UiAction::Clicked) | (Act::TrustDialog, UiAction::DialogClosed) => {
                 self.panels.form_with(|s, f| f.trust_dismissed = s.connection.fingerprint.clone())
             }
-            (other, action) => self.ctx.debug(format!("chat: no handler for {other} {action:?}")),
+            _ => {}
         }
         Ok(())
     }

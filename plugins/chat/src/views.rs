@@ -4,6 +4,7 @@
 
 use crate::engine::Snapshot;
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use ucdesk_sdk::contract::chat::{
     ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState, SearchResults, TransferState,
@@ -36,6 +37,59 @@ pub struct Form {
 /// How many previews the form remembers before starting over (the shell keeps the
 /// images; forgetting only means publishing one again).
 const PREVIEWS_KEPT: usize = 256;
+
+/// What the chat's widgets do; `on_ui` decodes the widget id back into one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    Search,
+    NewChat,
+    Start,
+    MarkAllRead,
+    /// The conversation list; its rows are [`Row`]s.
+    Conversations,
+    ShowClosed,
+    CloseAll,
+    Draft,
+    Send,
+    Mute(String),
+    Close(String),
+    Download {
+        conversation: String,
+        id: String,
+        file: u32,
+    },
+    Retry {
+        conversation: String,
+        id: String,
+    },
+    StatusMessage,
+    Status(Status),
+    /// An administrator's status: its label is the message.
+    Custom {
+        status: Status,
+        label: String,
+    },
+    /// Re-set the current status with an expiry (seconds; 0: none).
+    Expire(u64),
+    Trust(String),
+    TrustCancel,
+    TrustDialog,
+    /// The contacts quick list and the search results; their rows are [`Row`]s.
+    Contacts,
+    ResultConversations,
+    ResultMessages,
+    /// A clicked message alert (`contract::notify::CLICKED`).
+    Notification,
+}
+
+/// A row of the chat's lists: a conversation, or one message of one (search results).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Row {
+    Conv(String),
+    Msg { conversation: String, id: String },
+}
 
 /// Hands the shell the previews of the open conversation's images that it does not
 /// have yet (`Context::publish_image`), so the conversation can show them by hash.
@@ -78,7 +132,7 @@ fn connection_line(s: &Snapshot) -> Node {
         && let Some(fp) = &c.fingerprint
     {
         row.push(ui::weak(format!("SHA-256 {fp}")));
-        row.push(ui::button(format!("trust:{fp}"), "Allow this certificate"));
+        row.push(ui::button(Act::Trust(fp.clone()).id(), "Allow this certificate"));
     }
     ui::row(row)
 }
@@ -111,24 +165,25 @@ fn presence_selector(me: &PresenceChanged, custom: &[(String, Status)], form: &F
     }
     let statuses = [Status::Available, Status::Away, Status::Busy, Status::Dnd, Status::Offline]
         .into_iter()
-        .map(|st| ui::button(format!("status:{}", st.as_str()), status_label(st)));
-    let custom =
-        custom.iter().map(|(label, st)| ui::button(format!("custom:{}:{label}", st.as_str()), label.clone()));
+        .map(|st| ui::button(Act::Status(st).id(), status_label(st)));
+    let custom = custom
+        .iter()
+        .map(|(label, st)| ui::button(Act::Custom { status: *st, label: label.clone() }.id(), label.clone()));
     ui::column([
         ui::row(head),
         ui::row(statuses),
         ui::row(custom),
         ui::row([
             ui::input(
-                "status_message",
+                Act::StatusMessage.id(),
                 form.status_message.clone(),
                 "Custom status message (e.g. In a meeting)",
             ),
             // Expiry: back to Available after this long (0: no expiry).
-            ui::button("expire:0", "No expiry"),
-            ui::button("expire:1800", "30 min"),
-            ui::button("expire:3600", "1 hour"),
-            ui::button("expire:14400", "4 hours"),
+            ui::button(Act::Expire(0).id(), "No expiry"),
+            ui::button(Act::Expire(1800).id(), "30 min"),
+            ui::button(Act::Expire(3600).id(), "1 hour"),
+            ui::button(Act::Expire(14400).id(), "4 hours"),
         ]),
     ])
 }
@@ -136,15 +191,17 @@ fn presence_selector(me: &PresenceChanged, custom: &[(String, Status)], form: &F
 /// The conversation list: connection, my presence, search, conversations by activity.
 pub fn chats(s: &Snapshot, form: &Form) -> View {
     let mut children = vec![connection_line(s), ui::separator()];
-    children.push(ui::input("search", form.search.clone(), "Search messages and contacts"));
+    children.push(ui::input(Act::Search.id(), form.search.clone(), "Search messages and contacts"));
     children.push(ui::row([
-        ui::input("new_chat", form.new_chat.clone(), "Start a chat with user@domain"),
-        ui::button("start", "Chat"),
+        ui::input(Act::NewChat.id(), form.new_chat.clone(), "Start a chat with user@domain"),
+        ui::button(Act::Start.id(), "Chat"),
     ]));
     let unread: u32 = s.conversations.iter().filter(|c| !c.muted).map(|c| c.unread).sum();
     if unread > 0 {
-        children
-            .push(ui::row([ui::badge(unread.to_string()), ui::button("mark_all_read", "Mark all as read")]));
+        children.push(ui::row([
+            ui::badge(unread.to_string()),
+            ui::button(Act::MarkAllRead.id(), "Mark all as read"),
+        ]));
     }
     let rows = s.conversations.iter().filter(|c| form.show_closed || !c.closed).map(|c| {
         let mut text = c.name.clone();
@@ -171,17 +228,17 @@ pub fn chats(s: &Snapshot, form: &Form) -> View {
             let last: String = c.last_message.clone().unwrap_or_default().chars().take(60).collect();
             format!("{presence} · {last}")
         };
-        (format!("conv:{}", c.id), text, detail)
+        (Row::Conv(c.id.clone()).id(), text, detail)
     });
-    children.push(ui::list("conversations", rows));
+    children.push(ui::list(Act::Conversations.id(), rows));
     let closed = s.conversations.iter().filter(|c| c.closed).count();
     if closed > 0 {
         children.push(ui::row([
-            ui::toggle("show_closed", format!("Show {closed} closed"), form.show_closed),
-            ui::button("close_all", "Close all"),
+            ui::toggle(Act::ShowClosed.id(), format!("Show {closed} closed"), form.show_closed),
+            ui::button(Act::CloseAll.id(), "Close all"),
         ]));
     } else if !s.conversations.is_empty() {
-        children.push(ui::button("close_all", "Close all"));
+        children.push(ui::button(Act::CloseAll.id(), "Close all"));
     }
     // The toolbar's badge: unread messages outside muted conversations.
     ui::view(ui::column(children)).with_badge(unread)
@@ -228,15 +285,12 @@ fn message_row(m: &Message, me: &str, previews: &HashMap<String, (String, f32, f
         };
         let mut line = vec![ui::text(format!("📎 {} ({})", f.name, size(f.size))), ui::weak(state)];
         match f.state {
-            TransferState::Remote => {
-                line.push(ui::button(format!("download:{}:{}:{i}", m.conversation, m.id), "Download"))
-            }
-            TransferState::Failed if m.direction == Direction::Outbound => {
-                line.push(ui::button(format!("retry:{}:{}", m.conversation, m.id), "Retry"))
-            }
-            TransferState::Failed => {
-                line.push(ui::button(format!("download:{}:{}:{i}", m.conversation, m.id), "Retry"))
-            }
+            TransferState::Remote => line.push(ui::button(download(m, i).id(), "Download")),
+            TransferState::Failed if m.direction == Direction::Outbound => line.push(ui::button(
+                Act::Retry { conversation: m.conversation.clone(), id: m.id.clone() }.id(),
+                "Retry",
+            )),
+            TransferState::Failed => line.push(ui::button(download(m, i).id(), "Retry")),
             _ => {}
         }
         rows.push(ui::row(line));
@@ -269,8 +323,8 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
         }
     }
     let muted = conv.is_some_and(|c| c.muted);
-    head.push(ui::toggle(format!("mute:{open}"), "Mute", muted));
-    head.push(ui::button(format!("close:{open}"), "Close"));
+    head.push(ui::toggle(Act::Mute(open.clone()).id(), "Mute", muted));
+    head.push(ui::button(Act::Close(open.clone()).id(), "Close"));
     let mut children = vec![ui::row(head)];
     if let Some(pinned) = conv.and_then(|c| c.pinned_message.as_ref())
         && let Some(m) = s.open_messages.iter().find(|m| &m.id == pinned)
@@ -295,7 +349,7 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
     }
     children.push(ui::row([
         Node::TextInput {
-            id: "draft".into(),
+            id: Act::Draft.id(),
             label: "Message".into(),
             value: form.draft.clone(),
             hint: "Write a message".into(),
@@ -303,7 +357,7 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
             password: false,
             max_len: Some(MAX_BODY_CHARS),
         },
-        ui::button("send", "Send"),
+        ui::button(Act::Send.id(), "Send"),
     ]));
     ui::view(ui::column(children))
 }
@@ -319,8 +373,8 @@ pub fn search(form: &Form) -> View {
     if !r.conversations.is_empty() {
         children.push(ui::styled("Contacts and chats", TextStyle::Strong));
         children.push(ui::list(
-            "result_conversations",
-            r.conversations.iter().map(|c| (format!("conv:{}", c.id), c.name.clone(), c.id.clone())),
+            Act::ResultConversations.id(),
+            r.conversations.iter().map(|c| (Row::Conv(c.id.clone()).id(), c.name.clone(), c.id.clone())),
         ));
     }
     children.push(ui::styled("Messages", TextStyle::Strong));
@@ -328,10 +382,10 @@ pub fn search(form: &Form) -> View {
         children.push(ui::weak("No messages found."));
     }
     children.push(ui::list(
-        "result_messages",
+        Act::ResultMessages.id(),
         r.messages.iter().map(|m| {
             (
-                format!("msg:{}:{}", m.conversation, m.id),
+                Row::Msg { conversation: m.conversation.clone(), id: m.id.clone() }.id(),
                 m.body.chars().take(100).collect::<String>(),
                 format!("{} · {} · {}", local(&m.conversation), local(&m.from), m.timestamp),
             )
@@ -358,15 +412,15 @@ pub fn status(s: &Snapshot, form: &Form) -> View {
         && form.trust_dismissed.as_ref() != Some(fp)
     {
         children.push(ui::dialog(
-            "trust_dialog",
+            Act::TrustDialog.id(),
             "Untrusted server certificate",
             [
                 ui::text("The chat server's certificate is not signed by an authority this computer trusts."),
                 ui::text("Allow connecting only if your administrator confirms this fingerprint:"),
                 ui::selectable(format!("SHA-256 {fp}")),
                 ui::row([
-                    ui::danger(format!("trust:{fp}"), "Allow connecting"),
-                    ui::button("trust_cancel", "Not now"),
+                    ui::danger(Act::Trust(fp.clone()).id(), "Allow connecting"),
+                    ui::button(Act::TrustCancel.id(), "Not now"),
                 ]),
             ],
         ));
@@ -400,7 +454,7 @@ pub fn contacts(s: &Snapshot) -> View {
             detail.push(format!("last seen {l}"));
         }
         ListRow {
-            id: format!("conv:{}", p.jid),
+            id: Row::Conv(p.jid.clone()).id(),
             text: local(&p.jid).to_string(),
             detail: detail.join(" · "),
             badge: None,
@@ -413,9 +467,27 @@ pub fn contacts(s: &Snapshot) -> View {
         }
     });
     // Contacts can be dragged (onto the phone's dial field to call them).
-    let mut list = ui::list_rows("contacts", rows);
+    let mut list = ui::list_rows(Act::Contacts.id(), rows);
     if let Node::List { drag, .. } = &mut list {
         *drag = true;
     }
     ui::view(ui::column([ui::heading("Contacts"), list]))
+}
+
+/// The button that downloads file `i` of message `m`.
+fn download(m: &Message, i: usize) -> Act {
+    Act::Download { conversation: m.conversation.clone(), id: m.id.clone(), file: i as u32 }
+}
+
+#[cfg(test)]
+mod act_tests {
+    use super::Act;
+    use ucdesk_sdk::Action;
+
+    /// A clicked notification arrives at `notify::CLICKED`: the action must decode it.
+    #[test]
+    fn the_notification_widget_is_an_action() {
+        assert_eq!(Act::Notification.id(), ucdesk_sdk::contract::notify::CLICKED);
+        assert_eq!(Act::parse(ucdesk_sdk::contract::notify::CLICKED).unwrap(), Act::Notification);
+    }
 }

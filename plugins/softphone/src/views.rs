@@ -235,3 +235,16 @@ fn state_word(state: CallState) -> &'static str {
         CallState::Unknown => "",
     }
 }
+
+#[cfg(test)]
+mod act_tests {
+    use super::Act;
+    use ucdesk_sdk::Action;
+
+    /// A clicked notification arrives at `notify::CLICKED`: the action must decode it.
+    #[test]
+    fn the_notification_widget_is_an_action() {
+        assert_eq!(Act::Notification.id(), ucdesk_sdk::contract::notify::CLICKED);
+        assert_eq!(Act::parse(ucdesk_sdk::contract::notify::CLICKED).unwrap(), Act::Notification);
+    }
+}
