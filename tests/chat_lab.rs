@@ -239,7 +239,8 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
         v.contains(r#""kind":"dialog""#).then_some(v)
     })
     .expect("a trust dialog in the status item");
-    assert!(status.contains(&format!("trust:{fp}")), "{status}");
+    // The widget id is the typed action `trust` with this fingerprint (JSON-escaped here).
+    assert!(status.contains(&format!(r#"trust:\"{fp}\""#)), "{status}");
     assert!(d.call("chat.trust_certificate", json!({"fingerprint": "00:11"})).is_err());
     d.call("chat.trust_certificate", json!({"fingerprint": fp})).unwrap();
     wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
@@ -789,7 +790,8 @@ fn message_info_away_when_idle_and_administrator_statuses() {
         v.contains("Lunch Break").then_some(v)
     })
     .expect("the selector offers Lunch Break");
-    assert!(view.contains("custom:away:Lunch Break"), "{view}");
+    // The typed action `custom` with the status and its label (JSON-escaped here).
+    assert!(view.contains(r#"custom:{\"label\":\"Lunch Break\",\"status\":\"away\"}"#), "{view}");
     assert!(!view.contains("broken"), "{view}");
 }
 
