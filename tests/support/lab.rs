@@ -417,6 +417,20 @@ pub fn registered_daemon(p: &Profile, env: &[(&str, String)]) -> (Daemon, Lines)
 }
 
 /// The payload of the next event on `topic` from an `events` stream, within `timeout`.
+/// The next event on `topic` whose payload satisfies `pred`; the test fails without one
+/// within `within`.
+pub fn event_where(events: &Lines, topic: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if let Some(v) = next_event(events, topic, Duration::from_millis(200))
+            && pred(&v)
+        {
+            return v;
+        }
+    }
+    panic!("no {topic} event matched within {within:?}");
+}
+
 pub fn next_event(events: &Lines, topic: &str, timeout: Duration) -> Option<Value> {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
