@@ -18,6 +18,8 @@ pub const TOPIC_HELD: &str = "call.held";
 pub const TOPIC_RESUMED: &str = "call.resumed";
 pub const TOPIC_TRANSFERRED: &str = "call.transferred";
 pub const TOPIC_ENDED: &str = "call.ended";
+/// The call's microphone was muted or unmuted (`CallEvent::muted`; since plugin-api 1.6).
+pub const TOPIC_MUTED: &str = "call.muted";
 /// Topic of [`DtmfEvent`]: digits received from the far end during a call.
 pub const TOPIC_DTMF: &str = "call.dtmf";
 /// Every few seconds during a call: how it sounds (since plugin-api 1.2).
@@ -178,6 +180,10 @@ pub struct CallEvent {
     /// SIP status or reason text when the call failed.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Our microphone is muted on this call (since plugin-api 1.6; older publishers
+    /// leave it out, which reads as false).
+    #[serde(default)]
+    pub muted: bool,
 }
 impl Contract for CallEvent {
     const SCHEMA: &'static str = "phone.call/v1";

@@ -162,6 +162,7 @@ impl Call {
             result: self.result,
             transferred_to: self.transferred_to.clone(),
             reason: self.reason.clone(),
+            muted: self.muted,
         }
     }
 

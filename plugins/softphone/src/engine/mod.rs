@@ -380,6 +380,9 @@ impl Core {
                 let call = self.calls.get_mut(&callid).ok_or_else(|| no_call(&callid))?;
                 call.muted = muted;
                 call.rtp.send(RtpCmd::Mute(muted));
+                // Headsets and other panels show the microphone's state too.
+                let event = call.event();
+                self.pending.push(later(contract::TOPIC_MUTED, &event));
                 Ok(serde_json::json!({}))
             }
             Request::QualityLog => {
