@@ -12,6 +12,7 @@ use crate::machine::{Command, Machine, Options};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use ucdesk_sdk::contract::headset::{self, ButtonPressed, Device};
 use ucdesk_sdk::contract::phone::{self, CallEvent, CallState};
 use ucdesk_sdk::contract::presence::Status;
 use ucdesk_sdk::engine::{Mailbox, Reply};
@@ -95,6 +96,14 @@ pub struct Core {
     started: Instant,
     last_scan: Option<Instant>,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    /// Bus events held back until the snapshot shows their effect.
+    events: Vec<Notice>,
+}
+
+enum Notice {
+    Connected(Device),
+    Disconnected(Device),
+    Button(ButtonPressed),
 }
 
 pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapshot, ()>, config: Config) {
@@ -114,6 +123,7 @@ pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapsho
         calls: BTreeMap::new(),
         started: Instant::now(),
         last_scan: None,
+        events: Vec::new(),
     };
     core.scan();
     core.publish();
@@ -125,6 +135,13 @@ pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapsho
         core.handle(msg);
         core.flush();
         core.publish();
+        for event in std::mem::take(&mut core.events) {
+            match event {
+                Notice::Connected(d) => core.ctx.publish(headset::TOPIC_CONNECTED, &d),
+                Notice::Disconnected(d) => core.ctx.publish(headset::TOPIC_DISCONNECTED, &d),
+                Notice::Button(b) => core.ctx.publish(headset::TOPIC_BUTTON, &b),
+            }
+        }
     }
 }
 
@@ -139,6 +156,9 @@ impl Core {
             Msg::Io(Io::Report { path, bytes }) => {
                 let commands = self.machine.report(&path, &bytes, now);
                 self.ctx.debug(format!("{path}: input {bytes:02x?} -> {commands:?}"));
+                for (device, press) in self.machine.take_presses() {
+                    self.events.push(Notice::Button(ButtonPressed { device, button: press.name() }));
+                }
                 for command in commands {
                     self.command(command);
                 }
@@ -305,6 +325,7 @@ impl Core {
             (None, None) => return,
         };
         self.ctx.info(format!("using {} {} at {}", row.vendor, row.product, row.path));
+        self.events.push(Notice::Connected(device_of(&row)));
         self.open.insert(device.path.clone(), Open { port, role });
         self.rows.insert(device.path, row);
         self.refresh_lights();
@@ -321,6 +342,9 @@ impl Core {
     fn close(&mut self, path: &str) {
         if self.open.remove(path).is_some() {
             self.machine.remove_device(path);
+            if let Some(row) = self.rows.get(path) {
+                self.events.push(Notice::Disconnected(device_of(row)));
+            }
         }
     }
 
@@ -431,6 +455,15 @@ impl Core {
         }
         // Give the device threads a moment to write before the ports drop.
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn device_of(row: &DeviceRow) -> Device {
+    Device {
+        device: row.path.clone(),
+        vendor: row.vendor.clone(),
+        product: row.product.clone(),
+        kind: if row.kind == "light" { headset::Kind::Light } else { headset::Kind::Headset },
     }
 }
 

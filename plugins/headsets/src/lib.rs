@@ -16,14 +16,11 @@ mod views;
 use config::Config;
 use engine::{DeviceRow, Msg, Snapshot, TICK};
 use serde::Deserialize;
+use ucdesk_sdk::contract::headset::{DEVICES, TEST};
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::{phone, presence};
 use ucdesk_sdk::engine::{Engine, EngineSpec};
 use ucdesk_sdk::prelude::*;
-
-/// Service names (the plugin's own contract).
-pub const DEVICES: &str = "headsets.devices";
-pub const TEST: &str = "headsets.test";
 
 /// Request of `headsets.test`.
 #[derive(Deserialize)]

@@ -45,6 +45,23 @@ pub enum Command {
     Redial,
 }
 
+impl Press {
+    /// The name `headset.button` gives it: `hook_off`/`hook_on` for the hook switch,
+    /// `<button>` for a press or an absolute button going on, `<button>_released` for
+    /// an absolute button going off.
+    pub fn name(self) -> String {
+        let word = |b: Button| {
+            serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        };
+        match self {
+            Press::Level(Button::Hook, true) => "hook_off".into(),
+            Press::Level(Button::Hook, false) | Press::Again(Button::Hook, false) => "hook_on".into(),
+            Press::Edge(b) | Press::Level(b, true) | Press::Again(b, true) => word(b),
+            Press::Level(b, false) | Press::Again(b, false) => format!("{}_released", word(b)),
+        }
+    }
+}
+
 /// A button happening, after the absolute/relative flag is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Press {
@@ -99,6 +116,8 @@ pub struct Machine {
     options: Options,
     /// Light reports waiting to be written, per device.
     writes: Vec<(String, Vec<u8>)>,
+    /// Buttons used since the last [`Machine::take_presses`], per device.
+    pressed: Vec<(String, Press)>,
 }
 
 impl Machine {
@@ -146,6 +165,11 @@ impl Machine {
     /// The device that owns the call (used last).
     pub fn owner(&self) -> Option<&str> {
         self.owner.as_deref()
+    }
+
+    /// The buttons used since the last call, oldest first (for `headset.button`).
+    pub fn take_presses(&mut self) -> Vec<(String, Press)> {
+        std::mem::take(&mut self.pressed)
     }
 
     /// Reports waiting to go to the devices, oldest first.
@@ -214,6 +238,8 @@ impl Machine {
             presses.push(Press::Again(Button::Hook, false));
         }
         let mut commands = Vec::new();
+        self.pressed
+            .extend(presses.iter().filter(|p| !matches!(p, Press::Again(..))).map(|p| (id.to_string(), *p)));
         for press in presses {
             commands.extend(self.press(id, press, now));
         }

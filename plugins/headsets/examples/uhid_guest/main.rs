@@ -230,6 +230,24 @@ fn steps(plugin: &str, fixtures: &str, slot: &mut Option<TestHost>) -> Result<()
         // Available: the app's green, #2ecc71, as PWM percentages.
         kuando(b).is_some_and(|p| p[0] == 0x10 && p[5] == 0 && p[2..5] == [18, 80, 44])
     })?;
+    // The bus heard it all: three devices connected, and the two buttons.
+    let published = host.published();
+    let on = |topic: &str| {
+        published.iter().filter(|p| p.topic == topic).map(|p| p.payload.clone()).collect::<Vec<_>>()
+    };
+    let connected = on("headset.connected");
+    let buttons = on("headset.button");
+    println!("guest: headset.connected {} times, headset.button {buttons:?}", connected.len());
+    if connected.iter().filter(|d| d["kind"] == "headset").count() < 2
+        || !connected.iter().any(|d| d["kind"] == "light")
+    {
+        return Err(format!("headset.connected: {connected:?}"));
+    }
+    let pressed =
+        |device: &str, button: &str| buttons.iter().any(|b| b["device"] == device && b["button"] == button);
+    if !pressed("/dev/hidraw0", "hook_off") || !pressed("/dev/hidraw1", "mute") {
+        return Err(format!("headset.button: {buttons:?}"));
+    }
     host.stop().map_err(|e| e.to_string())?;
     drop((jabra, poly, light));
     Ok(())
