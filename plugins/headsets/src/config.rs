@@ -81,7 +81,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
             Some(json!(defaults.text(name))),
         )
     });
-    m.setting("plantronics", "Enable Plantronics headset support", SettingKind::Bool, on.clone())
+    m.setting(
+        "plantronics",
+        "Enable Plantronics headset support (over USB HID directly: Plantronics Runtime does not exist on Linux and is not needed)",
+        SettingKind::Bool,
+        on.clone(),
+    )
         .setting("jabra", "Enable Jabra headset support", SettingKind::Bool, on.clone())
         .setting("epos", "Enable EPOS Sennheiser headset support", SettingKind::Bool, on.clone())
         .setting("yealink", "Enable Yealink headset integration", SettingKind::Bool, on.clone())

@@ -23,8 +23,9 @@ use ucdesk_sdk::prelude::*;
 const SCAN_EVERY: Duration = Duration::from_secs(2);
 /// The engine's clock tick: software pulses and keep-alives are scheduled on it.
 pub const TICK: Duration = Duration::from_millis(100);
-/// How long `headsets.test` rings a headset.
+/// How long `headsets.test` rings a headset, and blinks a light white.
 const TEST_RING: Duration = Duration::from_secs(2);
+const TEST_BLINK: Duration = Duration::from_secs(1);
 
 pub enum Msg {
     Io(Io),
@@ -75,7 +76,13 @@ pub struct Snapshot {
 
 enum Role {
     Headset,
-    Light { kind: Kind, shown: Option<Show>, timer: LightTimer },
+    /// `blink_until`: a `headsets.test` blink shows until then.
+    Light {
+        kind: Kind,
+        shown: Option<Show>,
+        timer: LightTimer,
+        blink_until: Duration,
+    },
 }
 
 struct Open {
@@ -316,7 +323,12 @@ impl Core {
             }
         };
         let role = match (light, layout) {
-            (Some(kind), _) => Role::Light { kind, shown: None, timer: LightTimer::new(kind, self.now()) },
+            (Some(kind), _) => Role::Light {
+                kind,
+                shown: None,
+                timer: LightTimer::new(kind, self.now()),
+                blink_until: Duration::ZERO,
+            },
             (None, Some(layout)) => {
                 row.connected = true;
                 self.machine.add_device(&device.path, layout, self.now());
@@ -386,9 +398,13 @@ impl Core {
         match &open.role {
             Role::Light { kind, .. } => {
                 open.port.write(kind.frame(Show::Solid(crate::light::protocol::Rgb(255, 255, 255))));
-                if let Role::Light { shown, .. } = &mut self.open.get_mut(path).expect("just found").role {
-                    // The next tick puts the status colour back.
+                let now = self.now();
+                if let Role::Light { shown, blink_until, .. } =
+                    &mut self.open.get_mut(path).expect("just found").role
+                {
+                    // The status colour comes back when the blink is over.
                     *shown = None;
+                    *blink_until = now + TEST_BLINK;
                 }
             }
             Role::Headset => {
@@ -423,8 +439,9 @@ impl Core {
         let want = show(self.presence, self.phone_state(), &self.config.colors, self.config.pulse);
         let now = self.now();
         for open in self.open.values_mut() {
-            if let Role::Light { kind, shown, timer } = &mut open.role
+            if let Role::Light { kind, shown, timer, blink_until } = &mut open.role
                 && *shown != Some(want)
+                && now >= *blink_until
             {
                 *shown = Some(want);
                 timer.shown(now);

@@ -230,6 +230,19 @@ fn steps(plugin: &str, fixtures: &str, slot: &mut Option<TestHost>) -> Result<()
         // Available: the app's green, #2ecc71, as PWM percentages.
         kuando(b).is_some_and(|p| p[0] == 0x10 && p[5] == 0 && p[2..5] == [18, 80, 44])
     })?;
+    // `headsets.test`: the light blinks white, the headset rings.
+    let at = outputs.mark();
+    host.call("headsets.test", &json!({"device": "/dev/hidraw2"})).map_err(|e| e.to_string())?;
+    outputs
+        .expect(at, "light", "the test blink", |b| kuando(b).is_some_and(|p| p[2..5] == [100, 100, 100]))?;
+    host.call("headsets.test", &json!({"device": "/dev/hidraw0"})).map_err(|e| e.to_string())?;
+    outputs.expect(at, "jabra", "the test ring", |b| {
+        b.first() == Some(&2) && b.get(1).is_some_and(|v| v & 0x04 != 0)
+    })?;
+    if host.call("headsets.test", &json!({"device": "/dev/nothing"})).is_ok() {
+        return Err("headsets.test accepted a device that does not exist".into());
+    }
+
     // The bus heard it all: three devices connected, and the two buttons.
     let published = host.published();
     let on = |topic: &str| {
