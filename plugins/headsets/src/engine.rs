@@ -50,8 +50,7 @@ pub struct DeviceRow {
     pub vendor: String,
     pub product: String,
     pub path: String,
-    /// `headset` or `light`.
-    pub kind: &'static str,
+    pub kind: headset::Kind,
     pub enabled: bool,
     /// Opened: false when hidraw's permissions keep this user out.
     pub accessible: bool,
@@ -287,7 +286,7 @@ impl Core {
             vendor: light.map(|k| k.vendor().to_string()).unwrap_or_else(|| vendor.label().to_string()),
             product: device.product.clone(),
             path: device.path.clone(),
-            kind: if light.is_some() { "light" } else { "headset" },
+            kind: if light.is_some() { headset::Kind::Light } else { headset::Kind::Headset },
             enabled,
             accessible: true,
             capabilities: match (&layout, light) {
@@ -480,7 +479,7 @@ fn device_of(row: &DeviceRow) -> Device {
         device: row.path.clone(),
         vendor: row.vendor.clone(),
         product: row.product.clone(),
-        kind: if row.kind == "light" { headset::Kind::Light } else { headset::Kind::Headset },
+        kind: row.kind,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::engine::Snapshot;
 use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::headset::Kind;
 use ucdesk_sdk::{Action, View, ui};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,15 +28,15 @@ pub fn devices(s: &Snapshot, _: &()) -> View {
     for d in &s.devices {
         let state = match (&d.problem, d.kind) {
             (Some(p), _) => p.clone(),
-            (None, "light") if d.connected => "connected".to_string(),
-            (None, "light") => "not connected".to_string(),
+            (None, Kind::Light) if d.connected => "connected".to_string(),
+            (None, Kind::Light) => "not connected".to_string(),
             (None, _) if s.owner.as_deref() == Some(d.path.as_str()) => "in use (owns the call)".to_string(),
             (None, _) => "ready".to_string(),
         };
         children.push(ui::row([
             ui::text(format!("{} {}", d.vendor, d.product)),
-            ui::weak(format!("{} · {}", d.kind, state)),
-            ui::button(Act::Test(d.path.clone()).id(), if d.kind == "light" { "Blink" } else { "Ring" }),
+            ui::weak(format!("{} · {state}", if d.kind == Kind::Light { "light" } else { "headset" })),
+            ui::button(Act::Test(d.path.clone()).id(), if d.kind == Kind::Light { "Blink" } else { "Ring" }),
         ]));
     }
     if denied {
