@@ -4,7 +4,7 @@
 //! after the state it reflects changed.
 
 use crate::config::{Config, Vendor};
-use crate::hid::descriptor::Layout;
+use crate::hid::descriptor::{Layout, name_of};
 use crate::hid::device::{DeviceError, Found, Io, Port, Scanner, spawn};
 use crate::light::protocol::{Kind, Show, kind as light_kind};
 use crate::light::{LightTimer, PhoneState, show};
@@ -70,6 +70,8 @@ pub struct DeviceRow {
 pub struct Snapshot {
     pub devices: Vec<DeviceRow>,
     pub busylight: bool,
+    /// Busylight colours that are not `#rrggbb` (their defaults are used).
+    pub bad_colors: Vec<&'static str>,
     pub owner: Option<String>,
 }
 
@@ -98,7 +100,6 @@ pub struct Core {
     rows: BTreeMap<String, DeviceRow>,
     open: BTreeMap<String, Open>,
     presence: Status,
-    calls: BTreeMap<String, CallState>,
     started: Instant,
     last_scan: Option<Instant>,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
@@ -126,7 +127,6 @@ pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapsho
         // Until the presence provider says otherwise (or when there is none), the user is
         // logged in and reachable.
         presence: Status::Available,
-        calls: BTreeMap::new(),
         started: Instant::now(),
         last_scan: None,
         events: Vec::new(),
@@ -180,11 +180,6 @@ impl Core {
                 self.rows.remove(&path);
             }
             Msg::Call(event) => {
-                if matches!(event.state, CallState::Ended | CallState::Transferred) {
-                    self.calls.remove(&event.callid);
-                } else {
-                    self.calls.insert(event.callid.clone(), event.state);
-                }
                 self.machine.call_event(&event, now);
                 self.refresh_lights();
             }
@@ -247,6 +242,7 @@ impl Core {
         let snapshot = Snapshot {
             devices: self.rows.values().cloned().collect(),
             busylight: self.config.busylight,
+            bad_colors: self.config.colors.invalid(),
             owner: self.machine.owner().map(str::to_string),
         };
         self.panels.set_snapshot(snapshot);
@@ -378,6 +374,8 @@ impl Core {
                     let r = ctx
                         .call::<_, Value>(phone::MUTE, &phone::Mute { callid: callid.clone(), muted: *muted })
                         .map_err(Error::from);
+                    // A phone built before plugin-api 1.6 publishes no `call.muted`: take
+                    // its answer as the new state (a newer one's event says the same).
                     if r.is_ok() {
                         let _ = tx.send(Msg::Muted { callid: callid.clone(), muted: *muted });
                     }
@@ -393,21 +391,17 @@ impl Core {
 
     /// `headsets.test`: blink a light, or ring a headset for a moment.
     fn test(&mut self, path: &str) -> Result<(), Error> {
-        let open = self.open.get(path).ok_or_else(|| Error::not_found(format!("no open device {path}")))?;
-        match &open.role {
-            Role::Light { kind, .. } => {
+        let now = self.now();
+        let open =
+            self.open.get_mut(path).ok_or_else(|| Error::not_found(format!("no open device {path}")))?;
+        match &mut open.role {
+            Role::Light { kind, shown, blink_until, .. } => {
                 open.port.write(kind.frame(Show::Solid(crate::light::protocol::Rgb(255, 255, 255))));
-                let now = self.now();
-                if let Role::Light { shown, blink_until, .. } =
-                    &mut self.open.get_mut(path).expect("just found").role
-                {
-                    // The status colour comes back when the blink is over.
-                    *shown = None;
-                    *blink_until = now + TEST_BLINK;
-                }
+                // The status colour comes back when the blink is over.
+                *shown = None;
+                *blink_until = now + TEST_BLINK;
             }
             Role::Headset => {
-                let now = self.now();
                 self.machine.test_ring(path, true, now);
                 let tx = self.tx.clone();
                 let path = path.to_string();
@@ -421,7 +415,7 @@ impl Core {
     }
 
     fn phone_state(&self) -> PhoneState {
-        let any = |s: CallState| self.calls.values().any(|c| *c == s);
+        let any = |s: CallState| self.machine.call_states().any(|c| c == s);
         if any(CallState::Connected) || any(CallState::Calling) {
             PhoneState::OnCall
         } else if any(CallState::Ringing) {
@@ -496,10 +490,7 @@ fn redial(ctx: &Context) -> Result<Value, Error> {
 
 /// The headset's buttons and lights, by their contract names (`hook`, `mute_light`, ...).
 fn capabilities(layout: &Layout) -> Vec<String> {
-    let word = |v: serde_json::Result<Value>| {
-        v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-    };
-    let buttons = layout.buttons.keys().map(|b| word(serde_json::to_value(b)));
-    let lights = layout.lights.keys().map(|l| format!("{}_light", word(serde_json::to_value(l))));
+    let buttons = layout.buttons.keys().map(name_of);
+    let lights = layout.lights.keys().map(|l| format!("{}_light", name_of(l)));
     buttons.chain(lights).collect()
 }

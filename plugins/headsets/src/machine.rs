@@ -18,7 +18,7 @@
 //! - several headsets: the one used last owns the call; a device that goes away leaves
 //!   the call alone.
 
-use crate::hid::descriptor::{Button, Layout, Light};
+use crate::hid::descriptor::{Button, Layout, Light, name_of};
 use crate::hid::report::{LightWriter, read_buttons};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,9 +50,7 @@ impl Press {
     /// `<button>` for a press or an absolute button going on, `<button>_released` for
     /// an absolute button going off.
     pub fn name(self) -> String {
-        let word = |b: Button| {
-            serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-        };
+        let word = |b: Button| name_of(&b);
         match self {
             Press::Level(Button::Hook, true) => "hook_off".into(),
             Press::Level(Button::Hook, false) | Press::Again(Button::Hook, false) => "hook_on".into(),
@@ -160,6 +158,11 @@ impl Machine {
 
     pub fn devices(&self) -> impl Iterator<Item = &str> {
         self.devices.keys().map(String::as_str)
+    }
+
+    /// The state of every call the phone has published and not yet ended.
+    pub fn call_states(&self) -> impl Iterator<Item = CallState> + '_ {
+        self.calls.iter().map(|c| c.state)
     }
 
     /// The device that owns the call (used last).

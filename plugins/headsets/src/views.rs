@@ -44,6 +44,12 @@ pub fn devices(s: &Snapshot, _: &()) -> View {
     }
     children.push(ui::separator());
     children.push(ui::weak(format!("Busylight integration is {}.", if s.busylight { "on" } else { "off" })));
+    if !s.bad_colors.is_empty() {
+        children.push(ui::colored(
+            format!("Not #rrggbb, so the default colour is used for: {}.", s.bad_colors.join(", ")),
+            "#c0392b",
+        ));
+    }
     // The manual's Windows installer step has no Linux counterpart.
     children.push(ui::weak(
         "Poly (Plantronics) headsets work directly over USB HID: Plantronics Runtime does not exist on Linux and is not needed.",

@@ -144,3 +144,19 @@ fn a_luxafor_pulse_is_driven_by_the_timer() {
     assert_eq!(frames[0], luxafor(Rgb::OFF));
     assert_eq!(frames[1], luxafor(RED));
 }
+
+#[test]
+fn a_colour_that_is_not_rrggbb_falls_back_to_its_default_and_is_named() {
+    use ucdesk_plugin_headsets::light::{Colors, PhoneState, Pulse, show};
+    use ucdesk_sdk::contract::presence::Status;
+    let mut colors = Colors::default();
+    colors.set("busy", "red".into());
+    assert_eq!(colors.invalid(), vec!["busy"]);
+    assert_eq!(
+        show(Status::Busy, PhoneState::Idle, &colors, Pulse::Medium),
+        Show::Solid(Rgb(0xe7, 0x4c, 0x3c))
+    );
+    colors.set("busy", "#0000ff".into());
+    assert_eq!(show(Status::Busy, PhoneState::Idle, &colors, Pulse::Medium), Show::Solid(Rgb(0, 0, 255)));
+    assert_eq!(show(Status::Offline, PhoneState::Idle, &colors, Pulse::Medium), Show::Off);
+}

@@ -92,6 +92,12 @@ impl Light {
     }
 }
 
+/// The contract's name of a button or light: its serde name (`hook`, `speed_dial`,
+/// `off_hook`, ...).
+pub fn name_of(control: &impl Serialize) -> String {
+    serde_json::to_value(control).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 /// Where one 1-bit control sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Bit {

@@ -19,74 +19,45 @@ pub enum PhoneState {
     OnHold,
 }
 
-/// A colour per presence status and per phone state (`busylight.colors`). The defaults
-/// are the app's presence colours (the shell's theme), as the manual asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Colors {
-    pub available: String,
-    pub away: String,
-    pub busy: String,
-    pub dnd: String,
-    pub offline: String,
-    pub ringing: String,
-    pub on_call: String,
-    pub on_hold: String,
-}
+/// The statuses and phone states that have a colour (`headsets.busylight_color_<name>`).
+pub const NAMES: [&str; 8] = ["available", "away", "busy", "dnd", "offline", "ringing", "on_call", "on_hold"];
+
+/// The defaults, in [`NAMES`] order: the app's presence colours (the shell's theme), as
+/// the manual asks. Offline is dark: the theme's grey would read as "on".
+const DEFAULTS: [&str; 8] =
+    ["#2ecc71", "#f1c40f", "#e74c3c", "#c0392b", "#000000", "#e67e22", "#e67e22", "#e67e22"];
+
+/// A colour (`#rrggbb`, as the user typed it) per name in [`NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Colors([String; 8]);
 
 impl Default for Colors {
     fn default() -> Colors {
-        Colors {
-            available: "#2ecc71".into(),
-            away: "#f1c40f".into(),
-            busy: "#e74c3c".into(),
-            dnd: "#c0392b".into(),
-            // Offline: the light is dark (the theme's grey would read as "on").
-            offline: "#000000".into(),
-            ringing: "#e67e22".into(),
-            on_call: "#e67e22".into(),
-            on_hold: "#e67e22".into(),
-        }
+        Colors(DEFAULTS.map(String::from))
     }
 }
 
-pub const NAMES: [&str; 8] = ["available", "away", "busy", "dnd", "offline", "ringing", "on_call", "on_hold"];
+/// Where `name` sits in [`NAMES`]; an unknown name is the last phone state.
+fn slot(name: &str) -> usize {
+    NAMES.iter().position(|n| *n == name).unwrap_or(NAMES.len() - 1)
+}
 
 impl Colors {
     pub fn text(&self, name: &str) -> &str {
-        match name {
-            "available" => &self.available,
-            "away" => &self.away,
-            "busy" => &self.busy,
-            "dnd" => &self.dnd,
-            "offline" => &self.offline,
-            "ringing" => &self.ringing,
-            "on_call" => &self.on_call,
-            _ => &self.on_hold,
-        }
+        &self.0[slot(name)]
     }
 
     pub fn set(&mut self, name: &str, text: String) {
-        let slot = match name {
-            "available" => &mut self.available,
-            "away" => &mut self.away,
-            "busy" => &mut self.busy,
-            "dnd" => &mut self.dnd,
-            "offline" => &mut self.offline,
-            "ringing" => &mut self.ringing,
-            "on_call" => &mut self.on_call,
-            _ => &mut self.on_hold,
-        };
-        *slot = text;
+        self.0[slot(name)] = text;
     }
 
     /// The colour for a status or phone state; one that does not parse falls back to
     /// the default (and is listed by [`Colors::invalid`]).
     fn get(&self, name: &str) -> Rgb {
-        Rgb::parse(self.text(name)).or_else(|| Rgb::parse(Colors::default().text(name))).unwrap_or(Rgb::OFF)
+        Rgb::parse(self.text(name)).or_else(|| Rgb::parse(DEFAULTS[slot(name)])).unwrap_or(Rgb::OFF)
     }
 
-    /// The colours that do not parse as `#rrggbb` (reported on the preferences page).
+    /// The colours that do not parse as `#rrggbb` (the Headsets panel lists them).
     pub fn invalid(&self) -> Vec<&'static str> {
         NAMES.into_iter().filter(|n| Rgb::parse(self.text(n)).is_none()).collect()
     }
