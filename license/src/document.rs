@@ -23,7 +23,7 @@ pub enum Edition {
 /// Features each edition includes. Add-ons (`sms`, `meetings`, `omnichannel`, `dialer`)
 /// are never implied: a license names them in `features`. Keep in step with
 /// docs/admin-guide.md.
-const OFFICE: &[&str] = &["softphone", "chat", "presence", "contacts", "headsets", "outlook"];
+const OFFICE: &[&str] = &["softphone", "chat", "presence", "contacts", "headsets", "outlook", "call_popup"];
 const BUSINESS: &[&str] = &["skype", "crm", "fax"];
 const AGENT: &[&str] = &["contact_center", "agent"];
 const SUPERVISOR: &[&str] = &["supervisor"];

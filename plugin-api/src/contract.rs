@@ -29,6 +29,7 @@ pub const JSON_SCHEMA: &str = "json";
 
 pub mod chat;
 pub mod contact;
+pub mod crm;
 pub mod headset;
 pub mod notify;
 pub mod phone;

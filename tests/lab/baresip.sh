@@ -66,7 +66,8 @@ CFG
 if [ "${BOT_RECORD:-}" = 1 ]; then
   printf 'module sndfile.so\nsnd_path %s\n' "$dir" >>"$dir/config"
 fi
-echo "<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=${BOT_CODECS:-PCMU,PCMA}${BOT_MEDIAENC:+;mediaenc=$BOT_MEDIAENC}" >"$dir/accounts"
+# BOT_NAME: the display name in the bot's From ("Carol & Co" <sip:carol@...>).
+echo "${BOT_NAME:+\"$BOT_NAME\" }<sip:$BOT_USER@$REGISTRAR>;auth_pass=$BOT_PASS;answermode=$answer;regint=300;audio_codecs=${BOT_CODECS:-PCMU,PCMA}${BOT_MEDIAENC:+;mediaenc=$BOT_MEDIAENC}" >"$dir/accounts"
 : >"$dir/contacts"
 # From inside DIR: if a bot ever dumps core, the core stays in the throwaway dir.
 cd "$dir"

@@ -10,7 +10,8 @@
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
 #            readiness checks, PulseAudio null sinks as a paced sound card, lame to
 #            make an MP3 ringtone, the XMPP lab: Prosody, and slixmpp for the chat bot,
-#            and QEMU to boot a real kernel for the uhid headset test
+#            QEMU to boot a real kernel for the uhid headset test, and xdg-utils
+#            (xdg-open: the call popup opens the default browser through it)
 #   demo   - the first run's lab: Kamailio, baresip, Prosody, the chat bot
 #   screenshot - Xvfb, xwininfo and ImageMagick for tests/lab/screenshot.sh
 set -euo pipefail
@@ -21,7 +22,7 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
   pulseaudio pulseaudio-utils lame prosody lua-unbound python3-slixmpp
-  qemu-system-x86)
+  qemu-system-x86 xdg-utils)
 # The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.
 # tests/lab/screenshot.sh: the window under Xvfb, saved as PNG.
 screenshot=(xvfb x11-utils imagemagick libgl1-mesa-dri)

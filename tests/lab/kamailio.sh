@@ -5,7 +5,9 @@
 #
 # Env: SIP_USERS ("user:password ..."; default alice bob carol dave with <user>pw),
 # SIP_DOMAINS (extra names that are "us", e.g. lab.test), SIP_ROUTES ("911=127.0.0.1:6000 ..."
-# sends calls to that user straight to a fixed address: an emergency trunk in the lab).
+# sends calls to that user straight to a fixed address: an emergency trunk in the lab),
+# SIP_DIDS ("5550100=alice": a DID routed to a user) and SIP_QUEUES (lines of
+# "number user queue name": a queue that offers its calls to a user with X-Queue headers).
 # Writes DIR/kamailio.cfg, DIR/db (db_text users), DIR/cert.pem + DIR/key.pem and
 # DIR/ca.pem (the throwaway CA a client must trust). Prints `ready` once every
 # port listens, then waits; SIGTERM stops Kamailio.
@@ -78,6 +80,21 @@ for r in ${SIP_ROUTES:-}; do
   routes="$routes
     if (\$rU == \"${r%%=*}\") { \$du = \"sip:${r#*=}\"; route(RELAY); exit; }"
 done
+
+# A DID (SIP_DIDS="5550100=alice"): the request goes to the user, To keeps the number
+# dialed, as a PBX's inbound route does.
+for r in ${SIP_DIDS:-}; do
+  routes="$routes
+    if (\$rU == \"${r%%=*}\") { \$rU = \"${r#*=}\"; }"
+done
+# A queue, one per line (SIP_QUEUES="8001 alice Sales & Support"): the call is offered to
+# the user with the queue headers an Asterisk dialplan adds (PJSIP_HEADER), so the
+# phone contract's queue fields come off a real INVITE.
+while read -r number user name; do
+  [ -n "$number" ] || continue
+  routes="$routes
+    if (\$rU == \"$number\") { append_hf(\"X-Queue-Number: $number\\r\\n\"); append_hf(\"X-Queue-Name: $name\\r\\n\"); \$rU = \"$user\"; }"
+done <<<"${SIP_QUEUES:-}"
 
 cat >"$dir/kamailio.cfg" <<CFG
 #!KAMAILIO

@@ -2,7 +2,8 @@
 //! gave, GET from a message's URL, with progress. Blocking (ureq) on the runtime's
 //! blocking pool: a file transfer is a long read/write loop with nothing async in it.
 //!
-//! TLS for HTTPS uses the system roots plus `chat.tls_ca_file`, like the XMPP link.
+//! TLS for HTTPS uses the system roots plus `chat.tls_ca_file`, like the XMPP link
+//! (through `ucdesk-https`, the client the plugins share).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,25 +13,9 @@ use std::time::{Duration, Instant};
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 fn agent(ca_file: &str) -> Result<ureq::Agent, String> {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig};
-    let mut pem = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
-    if !ca_file.is_empty() {
-        pem.push(b'\n');
-        pem.extend(std::fs::read(ca_file).map_err(|e| format!("cannot read the CA file {ca_file}: {e}"))?);
-    }
-    let roots: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect();
-    let config = ureq::Agent::config_builder()
-        .tls_config(TlsConfig::builder().root_certs(RootCerts::new_with_certs(&roots)).build())
-        .timeout_connect(Some(Duration::from_secs(15)))
-        // Statuses are errors we word ourselves.
-        .http_status_as_error(false)
-        .build();
-    Ok(config.into())
+    // No overall timeout: a large file may take long; a stalled connect may not.
+    let timeouts = ucdesk_https::Timeouts { connect: Duration::from_secs(15), total: None };
+    ucdesk_https::agent(&ucdesk_https::Trust::with_ca(ca_file), timeouts).map_err(|e| e.to_string())
 }
 
 struct Counting<'a, R> {

@@ -20,6 +20,37 @@ use ucdesk_sdk::contract::phone::{self as contract, CallEvent, CallResult, Direc
 /// How long a BYE may take before we stop waiting for the far end.
 const BYE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The queue an inbound call came from, as the PBX names it in the INVITE. There is no
+/// standard header for this: Asterisk dialplans add it with `PJSIP_HEADER(add,...)` or
+/// `SIPADDHEADER`, and `X-Queue-Number` / `X-Queue-Name` (with `X-Agent-Number` /
+/// `X-Agent-Name` when the PBX names the agent) are the names most PBXs and CRM
+/// connectors use; docs/plugin-guide.md lists them beside the phone contract.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Queue {
+    pub(super) number: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) agent_number: Option<String>,
+    pub(super) agent_name: Option<String>,
+}
+
+impl Queue {
+    /// Reads the queue headers of `req`; on a queue call without agent headers the agent
+    /// is the user `me` the PBX offered it to.
+    pub(super) fn of(req: &rsipstack::sip::Request, me: &str) -> Queue {
+        let get =
+            |name: &str| header_value(req, name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let number = get("X-Queue-Number");
+        let name = get("X-Queue-Name");
+        let from_queue = number.is_some() || name.is_some();
+        Queue {
+            agent_number: get("X-Agent-Number").or_else(|| from_queue.then(|| me.to_string())),
+            agent_name: get("X-Agent-Name"),
+            number,
+            name,
+        }
+    }
+}
+
 /// One call, from its INVITE until [`Core::finish`] takes it out of the core.
 pub(super) struct Call {
     pub(super) id: String,
@@ -28,7 +59,11 @@ pub(super) struct Call {
     pub(super) number: String,
     pub(super) name: Option<String>,
     pub(super) ext: Option<String>,
+    /// Our own display name (the account's `display_name`), for CRM popups' `ext_name`.
+    pub(super) ext_name: Option<String>,
     pub(super) did: Option<String>,
+    /// The queue the PBX offered this call from, and the agent it was offered to.
+    pub(super) queue: Queue,
     pub(super) state: CallState,
     pub(super) start_unix: i64,
     pub(super) answered: Option<Instant>,
@@ -91,10 +126,12 @@ impl Call {
         let (number, name) = caller_of(&req);
         let to_user = header_value(&req, "To").and_then(|v| uri_user(&v));
         let id = dialog.id().call_id.clone();
+        let queue = Queue::of(&req, &me);
         Call {
             number,
             name,
             did: to_user.filter(|u| *u != me),
+            queue,
             ext: Some(me),
             remote,
             ringing_published: true,
@@ -118,7 +155,9 @@ impl Call {
             number: String::new(),
             name: None,
             ext: None,
+            ext_name: None,
             did: None,
+            queue: Queue::default(),
             state,
             start_unix: util::unix_now(),
             answered: None,
@@ -151,12 +190,12 @@ impl Call {
             number: self.number.clone(),
             name: self.name.clone(),
             ext: self.ext.clone(),
-            ext_name: None,
+            ext_name: self.ext_name.clone(),
             did: self.did.clone(),
-            queue_number: None,
-            queue_name: None,
-            agent_number: None,
-            agent_name: None,
+            queue_number: self.queue.number.clone(),
+            queue_name: self.queue.name.clone(),
+            agent_number: self.queue.agent_number.clone(),
+            agent_name: self.queue.agent_name.clone(),
             duration: self.answered.map(|a| a.elapsed().as_secs()).unwrap_or(0),
             state: self.state,
             result: self.result,

@@ -145,6 +145,7 @@ impl Core {
         let call = Call {
             referred_from,
             emergency: emergency_summary.clone().filter(|s| !s.is_empty()),
+            ext_name: (!cfg.display_name.is_empty()).then(|| cfg.display_name.clone()),
             ..Call::outbound(callid.clone(), dialog, number.clone(), cfg.username.clone(), rtp, local)
         };
         self.calls.insert(callid.clone(), call);

@@ -79,6 +79,7 @@ impl Core {
                 .is_some_and(|(c, t)| c.srtp.required(t.transport)),
         };
         let mut call = Call::inbound(dialog.clone(), me, rtp, local, remote.as_ref().ok().cloned());
+        call.ext_name = cfg.as_ref().map(|c| c.display_name.clone()).filter(|n| !n.is_empty());
         let refuse = match (&cfg, &remote) {
             (_, Err(e)) if !req.body.is_empty() => {
                 Some((StatusCode::NotAcceptableHere, CallResult::Failed, e.to_string()))
