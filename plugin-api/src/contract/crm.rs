@@ -25,6 +25,16 @@ pub enum PopupEvent {
     Finished,
 }
 
+impl PopupEvent {
+    /// The word the JSON carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PopupEvent::Started => "started",
+            PopupEvent::Finished => "finished",
+        }
+    }
+}
+
 /// How a popup reached its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -113,6 +113,16 @@ pub enum Direction {
     Outbound,
 }
 
+impl Direction {
+    /// The word the JSON carries (`inbound`, `outbound`; since plugin-api 1.7).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
 /// How a call ended, as call history records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

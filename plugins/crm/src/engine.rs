@@ -28,7 +28,7 @@ pub enum Msg {
 }
 
 /// Answer of `crm.status`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Status {
     /// Popups on their way (silent requests retrying, a browser starting).
     pub pending: usize,
@@ -47,13 +47,11 @@ pub struct UnknownMacro {
     pub name: String,
 }
 
-/// What the panel shows.
+/// What the panel shows: the popups and the same status `crm.status` answers.
 #[derive(Clone, Default)]
 pub struct Snapshot {
     pub popups: Vec<Popup>,
-    pub problems: Vec<String>,
-    pub unknown_macros: Vec<UnknownMacro>,
-    pub pending: usize,
+    pub status: Status,
 }
 
 struct Core {
@@ -190,12 +188,8 @@ impl Core {
     }
 
     fn publish(&self) {
-        self.panels.set_snapshot(Snapshot {
-            popups: self.recent.iter().cloned().collect(),
-            problems: self.problems(),
-            unknown_macros: self.unknown(),
-            pending: self.pending,
-        });
+        self.panels
+            .set_snapshot(Snapshot { popups: self.recent.iter().cloned().collect(), status: self.status() });
     }
 }
 

@@ -5,7 +5,7 @@
 //! is not one (`%caller%`) stays as typed and is reported, so a typo is visible in the
 //! module instead of silently sending an empty field.
 
-use ucdesk_sdk::contract::phone::{CallEvent, Direction};
+use ucdesk_sdk::contract::phone::CallEvent;
 
 /// The macros the manual lists, in its order.
 pub const NAMES: [&str; 12] = [
@@ -26,10 +26,6 @@ pub const NAMES: [&str; 12] = [
 /// A call's value for each macro: what the network did not say is empty.
 pub fn values(call: &CallEvent) -> [(&'static str, String); 12] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let direction = match call.direction {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    };
     [
         ("callerid", call.number.clone()),
         ("callerid_name", opt(&call.name)),
@@ -38,7 +34,7 @@ pub fn values(call: &CallEvent) -> [(&'static str, String); 12] {
         ("duration", call.duration.to_string()),
         ("callid", call.callid.clone()),
         ("did", opt(&call.did)),
-        ("direction", direction.to_string()),
+        ("direction", call.direction.as_str().to_string()),
         ("queue_number", opt(&call.queue_number)),
         ("queue_name", opt(&call.queue_name)),
         ("agent_number", opt(&call.agent_number)),

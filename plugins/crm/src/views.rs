@@ -3,8 +3,7 @@
 
 use crate::engine::Snapshot;
 use serde::{Deserialize, Serialize};
-use ucdesk_sdk::contract::crm::{Outcome, Popup, PopupEvent};
-use ucdesk_sdk::contract::phone::Direction;
+use ucdesk_sdk::contract::crm::{Outcome, Popup};
 use ucdesk_sdk::{Action, View, ui};
 
 const RED: &str = "#c0392b";
@@ -30,15 +29,15 @@ fn result(p: &Popup) -> String {
 
 pub fn popups(s: &Snapshot, _: &()) -> View {
     let mut children = vec![ui::heading("Call Popup")];
-    for p in &s.problems {
+    for p in &s.status.problems {
         children.push(ui::colored(p, RED));
     }
-    for u in &s.unknown_macros {
+    for u in &s.status.unknown_macros {
         children
             .push(ui::colored(format!("{}: {} is not a macro and is sent as typed.", u.field, u.name), RED));
     }
-    if s.pending > 0 {
-        children.push(ui::weak(format!("{} popup(s) on their way.", s.pending)));
+    if s.status.pending > 0 {
+        children.push(ui::weak(format!("{} popup(s) on their way.", s.status.pending)));
     }
     if s.popups.is_empty() {
         children.push(ui::weak(
@@ -49,14 +48,7 @@ pub fn popups(s: &Snapshot, _: &()) -> View {
         let when = chrono::DateTime::from_timestamp(p.at, 0)
             .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
             .unwrap_or_default();
-        let event = match p.event {
-            PopupEvent::Started => "started",
-            PopupEvent::Finished => "finished",
-        };
-        let direction = match p.direction {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        };
+        let (event, direction) = (p.event.as_str(), p.direction.as_str());
         let target = p.url.clone().or_else(|| p.program.as_ref().map(|a| a.join(" "))).unwrap_or_default();
         let line =
             format!("{when} · {direction} call {event}{}", if p.from_queue { " · queue URL" } else { "" });

@@ -67,7 +67,7 @@ impl History {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     e.callid,
-                    direction_str(e.direction),
+                    Direction::as_str(e.direction),
                     e.number,
                     e.name,
                     e.start,
@@ -175,13 +175,6 @@ impl History {
             .query_row("SELECT result FROM calls WHERE callid = ?1", [callid], |r| r.get(0))
             .optional()
             .map_err(|source| HistoryError { path: self.path.clone(), source })
-    }
-}
-
-fn direction_str(d: Direction) -> &'static str {
-    match d {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
     }
 }
 
