@@ -47,6 +47,23 @@ pub mod kernel {
     /// Topic of [`SettingChanged`], sent only to the plugin that owns the setting.
     pub const TOPIC_SETTING_CHANGED: &str = "kernel.setting_changed";
 
+    /// The kernel's service answering the license's state, edition, features and limits.
+    pub const LICENSE: &str = "kernel.license";
+    /// The kernel's service keeping a new value of one of the caller's own secrets
+    /// ([`StoreSecret`], since plugin-api 1.8): a refresh token a server rotated, so the
+    /// next start signs in with the one that still works.
+    pub const STORE_SECRET: &str = "kernel.store_secret";
+
+    /// Request of [`STORE_SECRET`]: `name` is a setting the caller declares as a secret.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct StoreSecret {
+        pub name: String,
+        pub value: String,
+    }
+    impl Contract for StoreSecret {
+        const SCHEMA: &'static str = "kernel.store_secret/v1";
+    }
+
     /// A plugin changed state (activated, failed, disabled, stopped).
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct PluginState {

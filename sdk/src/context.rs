@@ -116,6 +116,15 @@ impl Context {
         }
     }
 
+    /// Keeps a new value of one of the plugin's secrets (a rotated refresh token) in the
+    /// profile's secret store, through the kernel's `kernel.store_secret` (plugin-api 1.8).
+    pub fn store_secret(&self, name: &str, value: &str) -> Result<(), Error> {
+        let ask = crate::contract::kernel::StoreSecret { name: name.into(), value: value.into() };
+        self.call::<_, Value>(crate::contract::kernel::STORE_SECRET, &ask)
+            .map(|_| ())
+            .map_err(|e| Error::new(e.to_string()))
+    }
+
     /// The plugin's own data directory (exists).
     pub fn data_dir(&self) -> PathBuf {
         PathBuf::from(self.host.data_dir().as_str())

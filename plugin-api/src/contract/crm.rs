@@ -1,9 +1,11 @@
-//! The CRM contract (since plugin-api 1.7): call popups as the `crm` plugin fires them.
-//! Other plugins (a call-center agent panel, a logger) learn what was opened or sent for
-//! a call without reading the popup settings. The CRM integrations' services and the
-//! contact match come with the CRM providers.
+//! The CRM contract: call popups as the `crm` plugin fires them (since plugin-api 1.7),
+//! and its CRM integration (since 1.8): the contacts a call's number matched, calls
+//! logged, lookups, searches and syncs. Other plugins (a call-center agent panel, the
+//! call window) learn who is calling and what was logged without a CRM client of their
+//! own; the agent plugin hands its disposition and notes over with [`LOG`].
 
 use super::Contract;
+use super::contact::Contact;
 use super::phone::Direction;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,71 @@ pub const TOPIC_POPUP: &str = "crm.popup";
 pub const STATUS: &str = "crm.status";
 /// The popups fired lately, newest first (`-> [Popup]`).
 pub const POPUPS: &str = "crm.popups";
+/// `{number} -> Match`: the CRM's contacts with that number.
+pub const LOOKUP: &str = "crm.lookup";
+/// `{query} -> [Contact]`: the CRM's contacts by name, e-mail or number.
+pub const SEARCH: &str = "crm.search";
+/// `{id} -> {url}`: opens the record (browser or the in-app view) and says where.
+pub const OPEN: &str = "crm.open";
+/// `{callid, notes?, disposition?} -> Logged`: logs a call that ended, now, with the
+/// agent's notes and disposition (when calls wait for them: `crm.log_when`).
+pub const LOG: &str = "crm.log";
+/// `-> {contacts, pages}`: fetches every contact again (also daily and at start).
+pub const SYNC: &str = "crm.sync";
+/// `-> [Contact]`: the synced contacts (the contacts-source convention).
+pub const CONTACTS: &str = "crm.contacts";
+
+/// A call's number was looked up ([`Match`]).
+pub const TOPIC_MATCH: &str = "crm.match";
+/// A call was logged in the CRM, or logging it failed ([`Logged`]).
+pub const TOPIC_LOGGED: &str = "crm.logged";
+
+/// Who a number is in the CRM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// The call it was looked up for (none for `crm.lookup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callid: Option<String>,
+    /// The number as the call or the caller gave it.
+    pub number: String,
+    /// Its E.164 form, when it is a full number (`crm.country` for national ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e164: Option<String>,
+    /// Which CRM (`salesforce`, `sugar`, `zoho`, `dynamics`, `bullhorn`, `zendesk`).
+    pub vendor: String,
+    /// Every contact with the number; none is a "no match".
+    pub contacts: Vec<Contact>,
+    /// The one the call is about: the only match, or the one the user picked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
+    /// Why the lookup failed (the CRM did not answer, the answer was unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+impl Contract for Match {
+    const SCHEMA: &'static str = "crm.match/v1";
+}
+
+/// A call's log in the CRM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Logged {
+    pub callid: String,
+    pub vendor: String,
+    /// The record the CRM made (a Task, a Call, a Note, a ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// The contact it is logged against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The fields that were written (`subject`, `direction`, `duration`, ...).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+impl Contract for Logged {
+    const SCHEMA: &'static str = "crm.logged/v1";
+}
 
 /// When in a call's life a popup fires (the manual's "Call started/answered" and
 /// "Call finished").

@@ -7,6 +7,7 @@
 //! `engine.rs` owns the state; this file is the plugin glue and panel.
 
 pub mod config;
+pub mod crm;
 pub mod engine;
 pub mod fire;
 pub mod macros;

@@ -1,0 +1,175 @@
+//! Zoho CRM (API v2): the refresh-token grant at the data centre's accounts server
+//! (parameters in the query string; errors come back as 200 with an `error` field), the
+//! API at the token's `api_domain` with `Zoho-oauthtoken`; `Contacts/search?phone=` (204
+//! when nothing matches), a Calls record for the log, `page`/`more_records` for the
+//! sync. Shapes: docs/crm-vendors.md §3.
+
+use super::http::{Body, Http, Request, url};
+use super::phone::PhoneQuery;
+use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, numbers, text};
+use serde_json::{Value, json};
+use ucdesk_sdk::contract::contact::Contact;
+
+const FIELDS: &str =
+    "Full_Name,First_Name,Last_Name,Phone,Mobile,Home_Phone,Other_Phone,Email,Title,Account_Name";
+const PHONES: [(&str, &str); 4] =
+    [("work", "Phone"), ("mobile", "Mobile"), ("home", "Home_Phone"), ("other", "Other_Phone")];
+
+pub struct Zoho {
+    account: Account,
+    token: Option<String>,
+    api: String,
+}
+
+impl Zoho {
+    pub fn new(account: Account) -> Zoho {
+        let api = Account::or(&account.base_url, "");
+        Zoho { account, token: None, api }
+    }
+
+    fn authed(&self, req: Request) -> Request {
+        req.header("Authorization", format!("Zoho-oauthtoken {}", self.token.as_deref().unwrap_or_default()))
+    }
+
+    /// A search answer: 204 and no body is Zoho's "no records".
+    fn found(&self, http: &Http, target: String, what: &'static str) -> Result<Vec<Contact>, CrmError> {
+        let resp = http.send(&self.authed(Request::get(target, what)))?;
+        if resp.status == 204 || (resp.body.is_empty() && resp.status < 300) {
+            return Ok(Vec::new());
+        }
+        let answer: Value = resp.json()?;
+        Ok(array(&answer, "data", what)?.iter().filter_map(contact).collect())
+    }
+}
+
+fn contact(v: &Value) -> Option<Contact> {
+    Some(Contact {
+        id: text(v, "id")?,
+        name: text(v, "Full_Name").unwrap_or_default(),
+        company: v.get("Account_Name").and_then(|a| text(a, "name")),
+        title: text(v, "Title"),
+        numbers: numbers(v, &PHONES),
+        emails: text(v, "Email").into_iter().collect(),
+        ..Default::default()
+    })
+}
+
+impl CrmProvider for Zoho {
+    fn vendor(&self) -> Vendor {
+        Vendor::Zoho
+    }
+
+    fn signed_in(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
+        let a = &self.account;
+        let accounts = Account::or(&a.auth_url, "https://accounts.zoho.com");
+        let target = url(
+            &format!("{accounts}/oauth/v2/token"),
+            &[
+                ("refresh_token", &Account::need(&a.refresh_token, "the refresh token")?),
+                ("client_id", &Account::need(&a.client_id, "the client id")?),
+                ("client_secret", &a.client_secret),
+                ("grant_type", "refresh_token"),
+            ],
+        );
+        let answer: Value = http
+            .send(&Request::post(target, Body::None, "the sign-in"))
+            .map_err(|e| match e {
+                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
+                e => e,
+            })?
+            .json()?;
+        if let Some(error) = text(&answer, "error") {
+            return Err(CrmError::Unauthorized(error));
+        }
+        let token = text(&answer, "access_token").ok_or_else(|| CrmError::Malformed {
+            what: "the sign-in".into(),
+            detail: "no access_token".into(),
+        })?;
+        if self.account.base_url.trim().is_empty() {
+            self.api = text(&answer, "api_domain").unwrap_or_else(|| "https://www.zohoapis.com".into());
+        }
+        self.token = Some(token);
+        Ok(())
+    }
+
+    fn lookup(&self, http: &Http, number: &PhoneQuery) -> Result<Vec<Contact>, CrmError> {
+        let target = url(
+            &format!("{}/crm/v2/Contacts/search", self.api),
+            &[("phone", &number.digits), ("page", "1"), ("per_page", "200")],
+        );
+        self.found(http, target, "the lookup")
+    }
+
+    fn search(&self, http: &Http, query: &str) -> Result<Vec<Contact>, CrmError> {
+        let target = url(&format!("{}/crm/v2/Contacts/search", self.api), &[("word", query)]);
+        self.found(http, target, "the search")
+    }
+
+    fn log_call(&self, http: &Http, call: &CallLog) -> Result<String, CrmError> {
+        // Call_Type, Call_Start_Time and (for a held call) Call_Duration are mandatory.
+        let kind = match (call.inbound(), call.answered()) {
+            (true, false) => "Missed",
+            (true, true) => "Inbound",
+            (false, _) => "Outbound",
+        };
+        let mut record = json!({
+            "Subject": call.subject(),
+            "Call_Type": kind,
+            "Call_Start_Time": call.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "Call_Duration": call.mm_ss(),
+            "Description": call.description(),
+        });
+        if call.fields.result || call.fields.disposition {
+            let result = call.disposition.clone().filter(|_| call.fields.disposition);
+            if let Some(r) = result.or_else(|| call.result.map(|r| r.as_str().to_string())) {
+                record["Call_Result"] = json!(r);
+            }
+        }
+        if let Some(id) = &call.contact {
+            record["Who_Id"] = json!(id);
+        }
+        let req = self.authed(Request::post(
+            format!("{}/crm/v2/Calls", self.api),
+            Body::Json(json!({"data": [record]})),
+            "the call log",
+        ));
+        let answer: Value = http.send(&req)?.json()?;
+        let first = answer.get("data").and_then(|d| d.get(0)).cloned().unwrap_or(Value::Null);
+        if text(&first, "status").as_deref() == Some("error") {
+            let message = text(&first, "message").unwrap_or_default();
+            return Err(CrmError::Refused { status: 400, message });
+        }
+        first
+            .get("details")
+            .and_then(|d| text(d, "id"))
+            .ok_or_else(|| CrmError::Malformed { what: "the call log".into(), detail: "no record id".into() })
+    }
+
+    fn contacts(&self, http: &Http, next: Option<&str>) -> Result<Page, CrmError> {
+        let page = next.unwrap_or("1");
+        let target = url(
+            &format!("{}/crm/v2/Contacts", self.api),
+            &[("fields", FIELDS), ("page", page), ("per_page", "200")],
+        );
+        let resp = http.send(&self.authed(Request::get(target, "the contact list")))?;
+        if resp.status == 204 {
+            return Ok(Page::default());
+        }
+        let answer: Value = resp.json()?;
+        let more = answer.pointer("/info/more_records").and_then(Value::as_bool).unwrap_or(false);
+        let n: u64 = page.parse().unwrap_or(1);
+        Ok(Page {
+            contacts: array(&answer, "data", "the contact list")?.iter().filter_map(contact).collect(),
+            next: more.then(|| (n + 1).to_string()),
+        })
+    }
+
+    fn record_url(&self, id: &str) -> Option<String> {
+        let web = Account::or(&self.account.web_url, "https://crm.zoho.com/crm");
+        Some(format!("{web}/tab/Contacts/{id}"))
+    }
+}
