@@ -1,9 +1,11 @@
 //! The engine's core: hears the phone's call events through the plugin, plans each
 //! call's popups, fires them on the blocking pool and keeps the last ones for the panel,
-//! `crm.popups` and `crm.status`. A slow CRM server delays only its own popup.
+//! `crm.popups` and `crm.status`; hands the same events and the CRM services to the
+//! [`Integration`]. A slow CRM server delays only its own popup or request.
 
 use crate::config::Config;
 use crate::fire;
+use crate::integration::{self, CrmMsg, CrmStatus, Integration};
 use crate::popup::Planner;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -24,6 +26,10 @@ pub enum Msg {
     Open(String),
     Popups(Reply<Vec<Popup>>),
     Status(Reply<Status>),
+    /// The CRM integration's requests and results.
+    Crm(CrmMsg),
+    /// Every second: wrap-up timers and the daily sync.
+    Tick,
     Stop(Reply<()>),
 }
 
@@ -38,6 +44,8 @@ pub struct Status {
     pub unknown_macros: Vec<UnknownMacro>,
     pub fired: usize,
     pub failed: usize,
+    /// The CRM integration.
+    pub crm: CrmStatus,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -52,11 +60,12 @@ pub struct UnknownMacro {
 pub struct Snapshot {
     pub popups: Vec<Popup>,
     pub status: Status,
+    pub crm: integration::View,
 }
 
 struct Core {
     ctx: Context,
-    panels: Panels<Snapshot, ()>,
+    panels: Panels<Snapshot, crate::views::Form>,
     config: Config,
     planner: Planner,
     /// Built once per configuration; an unusable CA is its error.
@@ -66,20 +75,30 @@ struct Core {
     fired: usize,
     failed: usize,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    crm: Integration,
 }
 
-fn agent(config: &Config) -> Arc<Result<ureq::Agent, String>> {
+fn agent(config: &Config, timeout: std::time::Duration) -> Result<ureq::Agent, String> {
     let trust = ucdesk_https::Trust {
         ca_file: (!config.tls_ca_file.is_empty()).then(|| config.tls_ca_file.clone().into()),
         pinned: config.tls_ca_pinned,
     };
-    Arc::new(ucdesk_https::agent(&trust, fire::timeouts(config.timeout)).map_err(|e| e.to_string()))
+    ucdesk_https::agent(&trust, fire::timeouts(timeout)).map_err(|e| e.to_string())
 }
 
-pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapshot, ()>, config: Config) {
+pub async fn run(
+    mut mailbox: Mailbox<Msg>,
+    ctx: Context,
+    panels: Panels<Snapshot, crate::views::Form>,
+    config: Config,
+    licensed: bool,
+) {
+    let mut crm = Integration::new(ctx.clone(), mailbox.sender(), licensed);
+    crm.configure(Some(agent(&config, crm.timeout())));
     let mut core = Core {
+        crm,
         tx: mailbox.sender(),
-        agent: agent(&config),
+        agent: Arc::new(agent(&config, config.timeout)),
         ctx,
         panels,
         config,
@@ -93,12 +112,18 @@ pub async fn run(mut mailbox: Mailbox<Msg>, ctx: Context, panels: Panels<Snapsho
     core.publish();
     while let Some(msg) = mailbox.recv().await {
         match msg {
-            Msg::Call(topic, call) => core.call(&topic, &call),
+            Msg::Call(topic, call) => {
+                core.call(&topic, &call);
+                core.crm.call(&topic, &call);
+            }
             Msg::Configure(config) => {
-                core.agent = agent(&config);
+                core.agent = Arc::new(agent(&config, config.timeout));
+                core.crm.configure(Some(agent(&config, core.crm.timeout())));
                 core.config = config;
                 core.report_problems();
             }
+            Msg::Crm(msg) => core.crm.handle(msg),
+            Msg::Tick => core.crm.tick(),
             Msg::Fired(popup) => core.fired(popup),
             Msg::Open(url) => {
                 let ctx = core.ctx.clone();
@@ -184,12 +209,16 @@ impl Core {
             unknown_macros: self.unknown(),
             fired: self.fired,
             failed: self.failed,
+            crm: self.crm.status(),
         }
     }
 
     fn publish(&self) {
-        self.panels
-            .set_snapshot(Snapshot { popups: self.recent.iter().cloned().collect(), status: self.status() });
+        self.panels.set_snapshot(Snapshot {
+            popups: self.recent.iter().cloned().collect(),
+            status: self.status(),
+            crm: self.crm.view(),
+        });
     }
 }
 

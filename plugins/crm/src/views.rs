@@ -1,18 +1,45 @@
-//! The CRM module's panel: what the settings get wrong (fields that cannot be used,
-//! `%word%`s that are not macros), and the last popups with how each went.
+//! The CRM module's panel: the CRM integration (its state, who each call is with a pick
+//! when several contacts match, search with one-click dialing, calls logged), then the
+//! call popups (what the settings get wrong, the last popups and how each went).
 
 use crate::engine::Snapshot;
+use crate::integration::View as CrmView;
 use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::contact::Contact;
 use ucdesk_sdk::contract::crm::{Outcome, Popup};
-use ucdesk_sdk::{Action, View, ui};
+use ucdesk_sdk::{Action, Node, View, ui};
 
 const RED: &str = "#c0392b";
+const GREEN: &str = "#27ae60";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Act {
     /// Open this popup's URL in the default browser again.
     Open(String),
+    /// Open a CRM record.
+    Record(String),
+    /// This contact is the one the call is with.
+    Pick {
+        callid: String,
+        id: String,
+    },
+    /// Call this number.
+    Dial(String),
+    Search,
+    Sync,
+}
+
+/// What the user is typing.
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub search: String,
+}
+
+fn local(at: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format(format).to_string())
+        .unwrap_or_default()
 }
 
 fn result(p: &Popup) -> String {
@@ -27,8 +54,92 @@ fn result(p: &Popup) -> String {
     }
 }
 
-pub fn popups(s: &Snapshot, _: &()) -> View {
-    let mut children = vec![ui::heading("Call Popup")];
+/// A contact as one row: name, company, its numbers as dial buttons, open.
+fn contact_row(c: &Contact, extra: Option<Node>) -> Node {
+    let mut label = c.name.clone();
+    if let Some(company) = c.company.as_deref().or(c.title.as_deref()) {
+        label = format!("{label} · {company}");
+    }
+    let mut row = vec![ui::text(label)];
+    for n in &c.numbers {
+        row.push(ui::button(Act::Dial(n.number.clone()).id(), format!("Call {} {}", n.label, n.number)));
+    }
+    if c.url.is_some() {
+        row.push(ui::button(Act::Record(c.id.clone()).id(), "Open"));
+    }
+    row.extend(extra);
+    ui::row(row)
+}
+
+fn integration(v: &CrmView, form: &crate::views::Form, children: &mut Vec<Node>) {
+    let s = &v.status;
+    if !s.enabled {
+        return;
+    }
+    children.push(ui::heading("CRM"));
+    match (&s.vendor, &s.problem) {
+        (_, Some(p)) => children.push(ui::colored(p, RED)),
+        (Some(vendor), None) => {
+            let state = if s.connected { "connected" } else { "not connected yet" };
+            let synced =
+                s.synced_at.map(|t| format!(", synced {}", local(t, "%d %b %H:%M"))).unwrap_or_default();
+            children.push(ui::row([
+                ui::colored(format!("{vendor}: {state}"), if s.connected { GREEN } else { RED }),
+                ui::weak(format!(
+                    "{} contacts{synced}{}",
+                    s.contacts,
+                    if s.syncing { " (syncing...)" } else { "" }
+                )),
+                ui::button(Act::Sync.id(), "Sync now"),
+            ]));
+        }
+        (None, None) => {}
+    }
+    for m in &v.matches {
+        let callid = m.callid.clone().unwrap_or_default();
+        let head = match (&m.error, m.contacts.len()) {
+            (Some(e), _) => ui::colored(format!("{}: lookup failed: {e}", m.number), RED),
+            (None, 0) => ui::weak(format!("{}: no contact in the CRM", m.number)),
+            (None, 1) => ui::text(format!("{}: {}", m.number, m.contacts[0].name)),
+            (None, n) => ui::text(format!("{}: {n} contacts match, pick the caller", m.number)),
+        };
+        children.push(head);
+        if m.contacts.len() > 1 {
+            for c in &m.contacts {
+                let pick = if m.chosen.as_ref() == Some(&c.id) {
+                    ui::badge("this call")
+                } else {
+                    ui::button(
+                        Act::Pick { callid: callid.clone(), id: c.id.clone() }.id(),
+                        "This is the caller",
+                    )
+                };
+                children.push(contact_row(c, Some(pick)));
+            }
+        }
+    }
+    children.push(ui::input(Act::Search.id(), form.search.clone(), "Search the CRM: name, e-mail or number"));
+    match &v.results {
+        Err(e) => children.push(ui::colored(e, RED)),
+        Ok(found) if found.is_empty() && !v.search.is_empty() => {
+            children.push(ui::weak(format!("No contact matches {:?}.", v.search)))
+        }
+        Ok(found) => children.extend(found.iter().map(|c| contact_row(c, None))),
+    }
+    for l in v.logged.iter().take(5) {
+        children.push(match (&l.error, &l.record) {
+            (Some(e), _) => ui::colored(format!("call {} not logged: {e}", l.callid), RED),
+            (None, Some(r)) => ui::weak(format!("call {} logged as {r} ({})", l.callid, l.fields.join(", "))),
+            (None, None) => ui::weak(format!("call {} logged", l.callid)),
+        });
+    }
+    children.push(ui::separator());
+}
+
+pub fn panel(s: &Snapshot, form: &Form) -> View {
+    let mut children = Vec::new();
+    integration(&s.crm, form, &mut children);
+    children.push(ui::heading("Call Popup"));
     for p in &s.status.problems {
         children.push(ui::colored(p, RED));
     }
@@ -45,9 +156,7 @@ pub fn popups(s: &Snapshot, _: &()) -> View {
         ));
     }
     for p in &s.popups {
-        let when = chrono::DateTime::from_timestamp(p.at, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = local(p.at, "%H:%M:%S");
         let (event, direction) = (p.event.as_str(), p.direction.as_str());
         let target = p.url.clone().or_else(|| p.program.as_ref().map(|a| a.join(" "))).unwrap_or_default();
         let line =

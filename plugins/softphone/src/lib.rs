@@ -23,6 +23,7 @@ mod views;
 use engine::{Engine, Msg, Request, Snapshot};
 use serde::Deserialize;
 use ucdesk_sdk::contract::contact::ContactAddress;
+use ucdesk_sdk::contract::crm;
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, HistoryQuery, Status, Transfer};
 use ucdesk_sdk::prelude::*;
@@ -172,12 +173,21 @@ impl Plugin for Softphone {
     }
 
     fn start(&mut self) -> Result<(), Error> {
+        // Who a CRM says a caller is (any plugin speaking the crm contract).
+        self.ctx.subscribe(crm::TOPIC_MATCH);
         self.reconfigure()
     }
 
     fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
         if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
             self.reconfigure()?;
+        }
+        if event.topic == crm::TOPIC_MATCH {
+            let m: crm::Match = event.json()?;
+            let chosen = m.contacts.iter().find(|c| Some(&c.id) == m.chosen.as_ref());
+            if let (Some(callid), Some(contact)) = (m.callid, chosen) {
+                self.engine.send(Msg::CrmName { callid, name: contact.name.clone() })?;
+            }
         }
         Ok(())
     }

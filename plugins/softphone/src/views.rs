@@ -125,9 +125,12 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
 fn call_section(c: &CallSnapshot, form: &Form) -> Node {
     let e = &c.event;
     let id = || e.callid.clone();
-    let who = match &e.name {
-        Some(n) => format!("{n} ({})", e.number),
-        None => e.number.clone(),
+    // The CRM's name for the caller wins over the network's display name, which a
+    // caller sets themselves.
+    let who = match (&c.crm_name, &e.name) {
+        (Some(n), _) => format!("{n} ({}) · CRM", e.number),
+        (None, Some(n)) => format!("{n} ({})", e.number),
+        (None, None) => e.number.clone(),
     };
     let arrow = if e.direction == Direction::Inbound { "←" } else { "→" };
     let mut rows = vec![ui::row([

@@ -22,7 +22,7 @@ use ucdesk_sdk::contract::contact::{Contact, PhoneNumber};
 use ucdesk_sdk::contract::phone::{CallResult, Direction};
 
 /// Pages a sync reads at most (a runaway cursor must end).
-const MAX_PAGES: usize = 500;
+pub const MAX_PAGES: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vendor {
@@ -209,28 +209,20 @@ impl CallLog {
     /// of their own for each: only the fields the user chose.
     pub fn description(&self) -> String {
         let mut lines = Vec::new();
-        if self.fields.notes {
-            if let Some(n) = self.notes.as_deref().filter(|n| !n.is_empty()) {
-                lines.push(n.to_string());
-            }
+        if let Some(n) = self.notes.as_deref().filter(|n| self.fields.notes && !n.is_empty()) {
+            lines.push(n.to_string());
         }
         if self.fields.duration {
             lines.push(format!("Duration: {}", self.mm_ss()));
         }
-        if self.fields.result {
-            if let Some(r) = self.result {
-                lines.push(format!("Result: {}", r.as_str()));
-            }
+        if let Some(r) = self.result.filter(|_| self.fields.result) {
+            lines.push(format!("Result: {}", r.as_str()));
         }
-        if self.fields.disposition {
-            if let Some(d) = self.disposition.as_deref().filter(|d| !d.is_empty()) {
-                lines.push(format!("Disposition: {d}"));
-            }
+        if let Some(d) = self.disposition.as_deref().filter(|d| self.fields.disposition && !d.is_empty()) {
+            lines.push(format!("Disposition: {d}"));
         }
-        if self.fields.recording {
-            if let Some(r) = self.recording.as_deref().filter(|r| !r.is_empty()) {
-                lines.push(format!("Recording: {r}"));
-            }
+        if let Some(r) = self.recording.as_deref().filter(|r| self.fields.recording && !r.is_empty()) {
+            lines.push(format!("Recording: {r}"));
         }
         lines.join("\n")
     }
@@ -360,14 +352,19 @@ impl Client {
         self.authed(|p, http| p.log_call(http, call))
     }
 
+    /// One page of every contact: the first with `None`, then the `next` it gave.
+    pub fn page(&mut self, next: Option<&str>) -> Result<Page, CrmError> {
+        let page = self.authed(|p, http| p.contacts(http, next))?;
+        Ok(Page { contacts: page.contacts.into_iter().map(|c| self.finish(c)).collect(), next: page.next })
+    }
+
     /// Every contact, page by page; answers them and the number of pages read.
     pub fn sync(&mut self) -> Result<(Vec<Contact>, usize), CrmError> {
         let mut all = Vec::new();
         let mut next: Option<String> = None;
         for pages in 1..=MAX_PAGES {
-            let cursor = next.clone();
-            let page = self.authed(|p, http| p.contacts(http, cursor.as_deref()))?;
-            all.extend(page.contacts.into_iter().map(|c| self.finish(c)));
+            let page = self.page(next.as_deref())?;
+            all.extend(page.contacts);
             match page.next {
                 Some(n) if Some(&n) != next.as_ref() => next = Some(n),
                 _ => return Ok((all, pages)),

@@ -90,6 +90,8 @@ pub(super) struct Call {
     /// The other call of the local conference this call is in, and the bridge.
     pub(super) conference: Option<(String, Bridge)>,
     pub(super) muted: bool,
+    /// Who the CRM says the far end is (`crm.match`), for the call window.
+    pub(super) crm_name: Option<String>,
     pub(super) emergency: Option<String>,
     pub(super) result: Option<CallResult>,
     pub(super) reason: Option<String>,
@@ -177,6 +179,7 @@ impl Call {
             encrypted: false,
             conference: None,
             muted: false,
+            crm_name: None,
             emergency: None,
             result: None,
             reason: None,

@@ -99,14 +99,46 @@ pub enum Msg {
     Shutdown(Reply<()>),
     Dialog(DialogState),
     Incoming(InviteDialog),
-    Registered { target: Target, generation: u64 },
-    RegFailed { state: RegistrationState, reason: String, target: Option<Target>, generation: u64 },
-    InviteDone { callid: String, status: Option<u16>, error: Option<String> },
-    ReinviteDone { callid: String, hold: bool, ok: bool, body: Option<Vec<u8>> },
-    ReferDone { callid: String, accepted: bool, reason: String },
-    Digit { callid: String, digit: char },
+    Registered {
+        target: Target,
+        generation: u64,
+    },
+    RegFailed {
+        state: RegistrationState,
+        reason: String,
+        target: Option<Target>,
+        generation: u64,
+    },
+    InviteDone {
+        callid: String,
+        status: Option<u16>,
+        error: Option<String>,
+    },
+    ReinviteDone {
+        callid: String,
+        hold: bool,
+        ok: bool,
+        body: Option<Vec<u8>>,
+    },
+    ReferDone {
+        callid: String,
+        accepted: bool,
+        reason: String,
+    },
+    Digit {
+        callid: String,
+        digit: char,
+    },
     Quality(contract::CallQuality),
-    MediaNotice { callid: String, message: String },
+    MediaNotice {
+        callid: String,
+        message: String,
+    },
+    /// The CRM matched the call's number to this contact (`crm.match`).
+    CrmName {
+        callid: String,
+        name: String,
+    },
     Tick,
 }
 
@@ -133,6 +165,8 @@ pub struct CallSnapshot {
     pub muted: bool,
     /// The other call when this one is in a local conference.
     pub conference_with: Option<String>,
+    /// The contact the CRM matched.
+    pub crm_name: Option<String>,
 }
 
 /// What the plugin thread reads for views and status.
@@ -298,6 +332,11 @@ impl Core {
                     self.ctx.warn(format!("call {callid}: {message}"));
                     self.notice = Some(message);
                 }
+                Msg::CrmName { callid, name } => {
+                    if let Some(c) = self.calls.get_mut(&callid) {
+                        c.crm_name = Some(name);
+                    }
+                }
                 Msg::Tick => self.tick().await,
             }
             self.settle();
@@ -335,6 +374,7 @@ impl Core {
                 secure: c.encrypted && tls,
                 muted: c.muted,
                 conference_with: c.conference.as_ref().map(|(other, _)| other.clone()),
+                crm_name: c.crm_name.clone(),
             })
             .collect();
         let (missed, recent) = match &self.history {
