@@ -5,6 +5,7 @@
 //! Everything here drives the real `ucdesk` binary and real cdylibs; run
 //! `cargo build --workspace` first (the README's test command does).
 
+pub mod crm;
 pub mod http;
 pub mod lab;
 

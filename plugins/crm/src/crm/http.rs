@@ -62,19 +62,29 @@ pub struct Request {
     pub body: Body,
     /// What it is for, in errors ("the lookup", "the sign-in").
     pub what: &'static str,
+    /// Safe to send again after a 5xx or a lost connection: every GET, and a POST
+    /// that only asks (Sugar's `filter`).
+    pub read: bool,
 }
 
 impl Request {
     pub fn get(url: impl Into<String>, what: &'static str) -> Request {
-        Request { method: Method::Get, url: url.into(), headers: Vec::new(), body: Body::None, what }
+        Request {
+            method: Method::Get,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Body::None,
+            what,
+            read: true,
+        }
     }
 
     pub fn post(url: impl Into<String>, body: Body, what: &'static str) -> Request {
-        Request { method: Method::Post, url: url.into(), headers: Vec::new(), body, what }
+        Request { method: Method::Post, url: url.into(), headers: Vec::new(), body, what, read: false }
     }
 
     pub fn put(url: impl Into<String>, body: Body, what: &'static str) -> Request {
-        Request { method: Method::Put, url: url.into(), headers: Vec::new(), body, what }
+        Request { method: Method::Put, url: url.into(), headers: Vec::new(), body, what, read: false }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Request {
@@ -82,10 +92,16 @@ impl Request {
         self
     }
 
+    /// Marks a POST that only reads, so it is retried like a GET.
+    pub fn reads(mut self) -> Request {
+        self.read = true;
+        self
+    }
+
     /// Writes are not repeated after a 5xx or a timeout: the CRM may have made the
     /// record already, and a call logged twice is worse than one logged late by hand.
     fn idempotent(&self) -> bool {
-        self.method == Method::Get
+        self.read
     }
 }
 

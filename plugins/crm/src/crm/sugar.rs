@@ -120,11 +120,9 @@ impl CrmProvider for Sugar {
             .flat_map(|(_, field)| number.variants.iter().map(move |v| json!({ *field: {"$contains": v} })))
             .collect();
         let body = json!({"filter": [{"$or": any}], "fields": FIELDS, "max_num": 20, "offset": 0});
-        let req = self.authed(Request::post(
-            format!("{}/Contacts/filter", self.api),
-            Body::Json(body),
-            "the lookup",
-        ));
+        let req = self.authed(
+            Request::post(format!("{}/Contacts/filter", self.api), Body::Json(body), "the lookup").reads(),
+        );
         records(&http.send(&req)?.json()?, "the lookup")
     }
 
