@@ -2,15 +2,16 @@
 //! baresip caller: every macro of real inbound (DID and queue) and outbound calls reaches
 //! a silent request and a program, encoded for each; browser popups go through
 //! `xdg-open` to the desktop's default browser (a recorder registered the XDG way), the
-//! queue's URL from the deployment policy takes over; failing servers are retried and
-//! never hold up the call.
+//! queue's URL from the deployment policy takes over; with the in-app option the page
+//! shows in the screen pop window (WebKitGTK under Xvfb) and, without one, in the
+//! browser with the reason; failing servers are retried and never hold up the call.
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use ucdesk_tests::http::{HttpRecorder, Reply};
 use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, softphone_profile};
-use ucdesk_tests::{Profile, plugin_lib, wait_for};
+use ucdesk_tests::{Profile, Xvfb, plugin_lib, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
 const MACROS: [&str; 12] = [
@@ -372,4 +373,51 @@ fn fields_that_cannot_work_are_reported_not_fired() {
     let panel = p.run_ok(&["view", "crm", "popups"]);
     assert!(panel.contains("only http and https addresses"), "{panel}");
     assert!(panel.contains("%caller% is not a macro"), "{panel}");
+}
+
+#[test]
+fn in_app_popups_show_in_the_apps_window_and_fall_back_to_the_browser_without_one() {
+    let (k, carol) = lab();
+    let x = Xvfb::start();
+    let http = HttpRecorder::start();
+    let desktop = tempfile::tempdir().unwrap();
+    let mut env = xdg_browser(desktop.path());
+    env.retain(|(k, _)| *k != "DISPLAY");
+    env.push(("DISPLAY", x.display.clone()));
+    env.push(("LIBGL_ALWAYS_SOFTWARE", "1".into()));
+    let p = alice(&k);
+    set(&p, "crm.popup_started_url", &http.url("/contact?phone=%callerid%"));
+    set(&p, "crm.popup_in_app", "true");
+
+    // The window program is found beside the running ucdesk, as installed.
+    let (d, events) = registered_daemon(&p, &env);
+    inbound_call(&d, &events, &carol, &k, "alice");
+    let asked = http.wait("/contact", 1, Duration::from_secs(30));
+    let agent = asked[0].headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.clone());
+    assert!(agent.unwrap_or_default().contains("AppleWebKit"), "not the web view's request: {:?}", asked[0]);
+    assert_eq!(asked[0].param("phone").as_deref(), Some("carol"));
+    let popups = d.call("crm.popups", json!(null)).unwrap();
+    assert_eq!(popups[0]["outcome"], "shown", "{popups:#}");
+    assert!(!desktop.path().join("opened").exists(), "the browser opened too");
+    let (clean, log) = d.stop();
+    assert!(clean, "the daemon did not stop cleanly with the window up:\n{log}");
+
+    // No window to be had: the browser, and the popup says why.
+    env.push(("UCDESK_WEBVIEW", "/nonexistent/ucdesk-webview".into()));
+    let (d, events) = registered_daemon(&p, &env);
+    inbound_call(&d, &events, &carol, &k, "alice");
+    assert_eq!(
+        opened(desktop.path(), 1),
+        ["http://127.0.0.1:".to_string() + &http.port.to_string() + "/contact?phone=carol"]
+    );
+    let popups = wait_for(WAIT, || {
+        let v = d.call("crm.popups", json!(null)).ok()?;
+        (v[0]["outcome"] == "opened").then_some(v)
+    })
+    .expect("the popup fell back to the browser");
+    let notice = popups[0]["notice"].as_str().unwrap_or_default();
+    assert!(
+        notice.contains("in-app view is unavailable") && notice.contains("/nonexistent/ucdesk-webview"),
+        "{notice}"
+    );
 }

@@ -39,6 +39,11 @@ pub fn ucdesk_bin() -> PathBuf {
     built("ucdesk")
 }
 
+/// The screen pop window program (plugins/webview).
+pub fn webview_bin() -> PathBuf {
+    built("ucdesk-webview")
+}
+
 /// The `ucdesk-sdk` tool (scaffolding, keys, licenses, plugin signatures).
 pub fn sdk_bin() -> PathBuf {
     built("ucdesk-sdk")

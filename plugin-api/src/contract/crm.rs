@@ -108,6 +108,8 @@ impl PopupEvent {
 pub enum Outcome {
     /// Handed to the desktop's default browser.
     Opened,
+    /// Shown in the app's own screen pop window (`crm.popup_in_app`).
+    Shown,
     /// Silent mode: the request was sent and the server answered `status`.
     Sent,
     /// The program was started.
@@ -141,6 +143,9 @@ pub struct Popup {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Done, but not as asked: why the in-app window gave way to the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// Unix seconds when it fired.
     pub at: i64,
 }

@@ -56,6 +56,8 @@ pub struct Config {
     pub tls_ca_pinned: bool,
     /// How long one silent request may take, answer included.
     pub timeout: std::time::Duration,
+    /// Pages open in the app's own screen pop window, not the default browser.
+    pub in_app: bool,
 }
 
 impl Config {
@@ -125,6 +127,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         Some(json!("ringing")),
     )
     .setting(
+        "popup_in_app",
+        "Show call popups and CRM records in the app's own window instead of the default browser",
+        SettingKind::Bool,
+        flag(false),
+    )
+    .setting(
         "popup_queue_url",
         "Enable Queue/ERG URL Popup. If enabled, application will use URL configured on server.",
         SettingKind::Bool,
@@ -182,6 +190,7 @@ impl Config {
             timeout: std::time::Duration::from_secs(
                 ctx.setting::<u64>("popup_timeout_seconds").unwrap_or(10).clamp(1, 60),
             ),
+            in_app: flag("popup_in_app", false),
         }
     }
 }

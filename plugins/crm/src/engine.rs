@@ -76,6 +76,8 @@ struct Core {
     failed: usize,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
     crm: Integration,
+    /// The screen pop window or the browser, shared with the integration.
+    pages: fire::Pages,
 }
 
 fn agent(config: &Config, timeout: std::time::Duration) -> Result<ureq::Agent, String> {
@@ -93,9 +95,12 @@ pub async fn run(
     config: Config,
     licensed: bool,
 ) {
-    let mut crm = Integration::new(ctx.clone(), mailbox.sender(), licensed);
+    let pages = fire::Pages::default();
+    pages.set_in_app(config.in_app);
+    let mut crm = Integration::new(ctx.clone(), mailbox.sender(), licensed, pages.clone());
     crm.configure(Some(agent(&config, crm.timeout())));
     let mut core = Core {
+        pages,
         crm,
         tx: mailbox.sender(),
         agent: Arc::new(agent(&config, config.timeout)),
@@ -119,14 +124,19 @@ pub async fn run(
             Msg::Configure(config) => {
                 core.agent = Arc::new(agent(&config, config.timeout));
                 core.crm.configure(Some(agent(&config, core.crm.timeout())));
+                core.pages.set_in_app(config.in_app);
                 core.config = config;
                 core.report_problems();
             }
             Msg::Crm(msg) => core.crm.handle(msg),
-            Msg::Tick => core.crm.tick(),
+            Msg::Tick => {
+                core.crm.tick();
+                core.window_events();
+            }
             Msg::Fired(popup) => core.fired(popup),
             Msg::Open(url) => {
                 let ctx = core.ctx.clone();
+                // "Open in default browser" means the browser, in-app view or not.
                 tokio::task::spawn_blocking(move || {
                     if let Err(e) = fire::open(&url) {
                         ctx.warn(format!("cannot open {}: {e}", redact(&url)));
@@ -145,10 +155,19 @@ impl Core {
     fn call(&mut self, topic: &str, call: &CallEvent) {
         let Some(plan) = self.planner.plan(&self.config, topic, call) else { return };
         self.pending += 1;
-        let (agent, tx) = (self.agent.clone(), self.tx.clone());
+        let (agent, tx, pages) = (self.agent.clone(), self.tx.clone(), self.pages.clone());
         tokio::task::spawn_blocking(move || {
-            let _ = tx.send(Msg::Fired(fire::fire(&plan, &agent)));
+            let _ = tx.send(Msg::Fired(fire::fire(&plan, &agent, &pages)));
         });
+    }
+
+    /// The screen pop window's failures, in the log (the window shows them itself).
+    fn window_events(&self) {
+        for event in self.pages.events() {
+            if let ucdesk_screenpop::Event::Failed { url, reason } = event {
+                self.ctx.warn(format!("the screen pop of {} did not load: {reason}", redact(&url)));
+            }
+        }
     }
 
     fn fired(&mut self, popup: Popup) {
@@ -162,6 +181,12 @@ impl Core {
                 // The URL may carry a CRM's token in its query: logs get the host only.
                 self.ctx.warn(format!("call popup for {} failed: {e} ({})", popup.callid, redact(&target)));
             }
+            (_, _) if popup.notice.is_some() => self.ctx.warn(format!(
+                "call popup for {}: {} ({})",
+                popup.callid,
+                popup.notice.as_deref().unwrap_or_default(),
+                redact(&target)
+            )),
             _ => self.ctx.debug(format!(
                 "call popup for {}: {:?} {}",
                 popup.callid,

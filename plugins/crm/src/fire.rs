@@ -1,12 +1,16 @@
-//! Carrying a popup out: the default browser through `xdg-open` (which honours the
-//! desktop's choice and `$BROWSER`), a program started directly with its arguments (no
-//! shell), or a silent HTTP GET with timeouts and retries. Each runs on the engine's
+//! Carrying a popup out: the app's own screen pop window when the user chose it
+//! ([`Pages`]), the default browser through `xdg-open` (which honours the desktop's
+//! choice and `$BROWSER`), a program started directly with its arguments (no shell),
+//! or a silent HTTP GET with timeouts and retries. Each runs on the engine's
 //! blocking pool and reports a [`Popup`]; nothing here can hold up a call, which the
 //! softphone handles on its own engine.
 
 use crate::popup::{Action, Plan};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use ucdesk_screenpop::{Event, ScreenPop};
 use ucdesk_sdk::contract::crm::{Outcome, Popup};
 
 /// Silent requests: attempts in all, and the wait before the second and third.
@@ -29,9 +33,55 @@ fn opener() -> String {
     std::env::var("UCDESK_URL_OPENER").unwrap_or_else(|_| "xdg-open".into())
 }
 
+/// Where pages are opened: the screen pop window when `crm.popup_in_app` is on, the
+/// default browser otherwise or when no window can be had. One window serves the call
+/// popups and the CRM's record pops; clones share it.
+#[derive(Clone, Default)]
+pub struct Pages {
+    in_app: Arc<AtomicBool>,
+    window: Arc<Mutex<ScreenPop>>,
+}
+
+/// How [`Pages::show`] showed a page.
+#[derive(Debug, PartialEq)]
+pub enum Shown {
+    InApp,
+    /// In the browser; `notice` says why not in the app when that was asked.
+    Browser {
+        notice: Option<String>,
+    },
+}
+
+impl Pages {
+    pub fn set_in_app(&self, on: bool) {
+        self.in_app.store(on, Ordering::Relaxed);
+    }
+
+    /// Shows `url`. Blocks while the window starts: call it on the blocking pool.
+    pub fn show(&self, url: &str) -> Result<Shown, String> {
+        if !self.in_app.load(Ordering::Relaxed) {
+            return open(url).map(|()| Shown::Browser { notice: None });
+        }
+        let tried = self.window.lock().unwrap_or_else(|p| p.into_inner()).show(url);
+        match tried {
+            Ok(()) => Ok(Shown::InApp),
+            Err(e) => {
+                let notice = format!("the in-app view is unavailable ({e}); opened in the default browser");
+                open(url).map(|()| Shown::Browser { notice: Some(notice) })
+            }
+        }
+    }
+
+    /// What the window reported since the last look; nothing while it is starting
+    /// (this runs on the engine's loop, which must not wait for it).
+    pub fn events(&self) -> Vec<Event> {
+        self.window.try_lock().map(|mut w| w.events()).unwrap_or_default()
+    }
+}
+
 /// Carries `plan` out. `agent` is `Err` when the TLS settings are unusable: silent
 /// popups then fail with that reason.
-pub fn fire(plan: &Plan, agent: &Result<ureq::Agent, String>) -> Popup {
+pub fn fire(plan: &Plan, agent: &Result<ureq::Agent, String>, pages: &Pages) -> Popup {
     let mut popup = Popup {
         event: plan.event,
         callid: plan.callid.clone(),
@@ -44,12 +94,19 @@ pub fn fire(plan: &Plan, agent: &Result<ureq::Agent, String>) -> Popup {
         status: None,
         attempts: 0,
         error: None,
+        notice: None,
         at: chrono::Utc::now().timestamp(),
     };
     let result = match &plan.action {
         Action::Open(url) => {
             popup.url = Some(url.clone());
-            open(url).map(|()| Outcome::Opened)
+            pages.show(url).map(|shown| match shown {
+                Shown::InApp => Outcome::Shown,
+                Shown::Browser { notice } => {
+                    popup.notice = notice;
+                    Outcome::Opened
+                }
+            })
         }
         Action::Run(args) => {
             popup.program = Some(args.clone());

@@ -111,6 +111,7 @@ mod tests {
             tls_ca_file: String::new(),
             tls_ca_pinned: false,
             timeout: std::time::Duration::from_secs(10),
+            in_app: false,
         }
     }
 

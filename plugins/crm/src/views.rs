@@ -44,7 +44,11 @@ fn local(at: i64, format: &str) -> String {
 
 fn result(p: &Popup) -> String {
     match (p.outcome, p.status, &p.error) {
+        (Outcome::Opened, ..) if p.notice.is_some() => {
+            format!("opened in the browser: {}", p.notice.as_deref().unwrap_or_default())
+        }
         (Outcome::Opened, ..) => "opened in the browser".into(),
+        (Outcome::Shown, ..) => "shown in the app".into(),
         (Outcome::Ran, ..) => "program started".into(),
         (Outcome::Sent, Some(s), _) if p.attempts > 1 => format!("sent: {s} (after {} attempts)", p.attempts),
         (Outcome::Sent, Some(s), _) => format!("sent: {s}"),

@@ -132,6 +132,8 @@ impl Default for View {
 
 pub struct Integration {
     ctx: Context,
+    /// Where records open: the screen pop window or the browser.
+    pages: crate::fire::Pages,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
     config: CrmConfig,
     licensed: bool,
@@ -161,9 +163,15 @@ pub fn licensed(ctx: &Context) -> bool {
 }
 
 impl Integration {
-    pub fn new(ctx: Context, tx: tokio::sync::mpsc::UnboundedSender<Msg>, licensed: bool) -> Integration {
+    pub fn new(
+        ctx: Context,
+        tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+        licensed: bool,
+        pages: crate::fire::Pages,
+    ) -> Integration {
         let file = store::path(&ctx.data_dir());
         Integration {
+            pages,
             config: CrmConfig::read(&ctx),
             ctx,
             tx,
@@ -390,11 +398,16 @@ impl Integration {
             }
             return;
         };
-        let ctx = self.ctx.clone();
+        let (ctx, pages) = (self.ctx.clone(), self.pages.clone());
         tokio::task::spawn_blocking(move || {
             let url = client.lock().unwrap_or_else(|p| p.into_inner()).record_url(&id);
             let answer = match url {
-                Some(url) => crate::fire::open(&url).map(|()| url),
+                Some(url) => pages.show(&url).map(|shown| {
+                    if let crate::fire::Shown::Browser { notice: Some(n) } = shown {
+                        ctx.warn(format!("CRM record {id}: {n}"));
+                    }
+                    url
+                }),
                 None => Err(format!(
                     "this CRM has no web address for records: set its web address (crm.web_url) to open {id}"
                 )),
