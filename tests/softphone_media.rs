@@ -446,8 +446,11 @@ fn incoming_calls_ring_and_callers_hear_ringback() {
     let mut levels = Vec::new();
     for volume in ["100", "25"] {
         let ring = home.join(format!("ring-{volume}.wav"));
-        set(&p, "softphone.ring_device", &format!("file:{}", ring.display()));
+        // The volume first: settings reach the engine in order, so the ring landing in
+        // this volume's file means the volume was in place too (the other way round, a
+        // loaded machine rang the second call at the first volume).
         set(&p, "softphone.ring_volume", volume);
+        set(&p, "softphone.ring_device", &format!("file:{}", ring.display()));
         carol.command("dial", &alice);
         let incoming = next_event(&events, "call.incoming").unwrap();
         std::thread::sleep(Duration::from_millis(1500));
