@@ -18,7 +18,12 @@ fn window(x: &Xvfb, dir: &Path) -> ScreenPop {
     std::fs::write(&opener, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >>{}/opened\n", dir.display()))
         .unwrap();
     std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // WebKit keeps cookies and its cache under the XDG directories: each test its own,
+    // as each user has.
+    let (data, cache) = (dir.join("data").display().to_string(), dir.join("cache").display().to_string());
     ScreenPop::new(webview_bin()).with_env(&[
+        ("XDG_DATA_HOME", &data),
+        ("XDG_CACHE_HOME", &cache),
         ("DISPLAY", &x.display),
         ("UCDESK_URL_OPENER", &opener.display().to_string()),
         // Mesa's software renderer: Xvfb has no GPU.
@@ -90,14 +95,15 @@ fn pages_load_with_progress_and_failures_say_why_until_reload() {
     assert!(reason.contains("Connection refused"), "{reason}");
 
     // A server that says nothing: Stop ends the wait.
-    http.script("/slow", [Reply::Stall(Duration::from_secs(15))]);
-    pop.show(&http.url("/slow")).unwrap();
+    let silent = HttpRecorder::start();
+    silent.script("/slow", [Reply::Stall(Duration::from_secs(40))]);
+    pop.show(&silent.url("/slow")).unwrap();
     until(
         &mut pop,
         "the slow page loading",
         |e| matches!(e, Event::Loading { url } if url.ends_with("/slow")),
     );
-    http.wait("/slow", 1, WAIT);
+    silent.wait("/slow", 1, WAIT);
     assert!(pop.command(&Command::Stop));
     until(&mut pop, "the stop", |e| matches!(e, Event::Stopped { url } if url.ends_with("/slow")));
 

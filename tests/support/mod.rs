@@ -345,6 +345,11 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start() -> Xvfb {
+        // Tests of one binary run on threads of one process: without this, two could pick
+        // the same free number before either server has made its socket, and the second
+        // test's window would live on the first test's server (and die with it).
+        static PICKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _picking = PICKING.lock().unwrap_or_else(|e| e.into_inner());
         let n = (100 + std::process::id() % 800..1000)
             .find(|n| {
                 !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()

@@ -24,6 +24,8 @@ struct Widgets {
     warning: gtk::Image,
     address: gtk::Label,
     progress: gtk::ProgressBar,
+    /// The failure's reason in words, under the toolbar (the warning's tooltip too).
+    reason: gtk::Label,
 }
 
 #[derive(Default)]
@@ -32,10 +34,9 @@ struct State {
     url: String,
     /// Set by `load-failed`, which WebKit emits before the load's `Finished`.
     failed: bool,
-    /// WebKit follows a failed load with its own error page: that load is not the
-    /// user's and reports nothing.
-    error_page_next: bool,
-    in_error_page: bool,
+    /// The page `open` asked for, until its load starts: at `Started` the view may
+    /// still give the previous page's URI.
+    asked: Option<String>,
 }
 
 pub struct Window {
@@ -71,9 +72,17 @@ impl Window {
         bar.append(&copy);
         let progress = gtk::ProgressBar::new();
         progress.set_visible(false);
+        let reason = gtk::Label::new(None);
+        reason.set_xalign(0.0);
+        reason.set_wrap(true);
+        reason.set_selectable(true);
+        reason.set_margin_start(8);
+        reason.set_margin_bottom(4);
+        reason.set_visible(false);
         let column = gtk::Box::new(gtk::Orientation::Vertical, 0);
         column.append(&bar);
         column.append(&progress);
+        column.append(&reason);
         column.append(&view);
         let window = gtk::Window::new();
         window.set_title(Some(TITLE));
@@ -84,7 +93,7 @@ impl Window {
             glib::Propagation::Proceed
         });
 
-        let w = Rc::new(Widgets { window, view, stop_reload, warning, address, progress });
+        let w = Rc::new(Widgets { window, view, stop_reload, warning, address, progress, reason });
         let state = Rc::new(RefCell::new(State::default()));
         let this = Window { w, state };
         this.wire(&browser, &copy);
@@ -95,27 +104,25 @@ impl Window {
         let (w, state) = (self.w.clone(), self.state.clone());
         self.w.view.connect_load_changed(move |view, event| match event {
             LoadEvent::Started => {
-                {
+                let asked = {
                     let mut s = state.borrow_mut();
-                    s.in_error_page = std::mem::take(&mut s.error_page_next);
-                    if s.in_error_page {
-                        return;
-                    }
                     s.failed = false;
-                }
+                    s.asked.take()
+                };
                 w.warning.set_visible(false);
+                w.reason.set_visible(false);
                 w.stop_reload.set_icon_name(STOP_ICON);
                 w.stop_reload.set_tooltip_text(Some("Stop"));
                 w.progress.set_fraction(0.0);
                 w.progress.set_visible(true);
-                let url = view.uri().map(|u| u.to_string()).unwrap_or_else(|| state.borrow().url.clone());
+                let url = asked.or_else(|| view.uri().map(|u| u.to_string())).unwrap_or_default();
                 emit(&Event::Loading { url });
             }
             LoadEvent::Finished => {
                 w.stop_reload.set_icon_name(RELOAD_ICON);
                 w.stop_reload.set_tooltip_text(Some("Reload"));
                 w.progress.set_visible(false);
-                if state.borrow().failed || state.borrow().in_error_page {
+                if state.borrow().failed {
                     return;
                 }
                 let url = view.uri().map(|u| u.to_string()).unwrap_or_default();
@@ -138,10 +145,10 @@ impl Window {
                 emit(&Event::Stopped { url: uri.to_string() });
             } else {
                 fail(&w, &state, uri.to_string(), error.message().to_string());
-                state.borrow_mut().error_page_next = true;
             }
-            // WebKit's own error page shows the reason in the view as well.
-            false
+            // Handled: no WebKit error page. Its load would race the next page asked
+            // for and could cancel it; the reason is on the bar under the toolbar.
+            true
         });
         let w = self.w.clone();
         self.w.view.connect_estimated_load_progress_notify(move |view| {
@@ -153,7 +160,7 @@ impl Window {
         let (w, state) = (self.w.clone(), self.state.clone());
         self.w.view.connect_title_notify(move |view| {
             let title = view.title().map(|t| t.to_string()).unwrap_or_default();
-            if title.is_empty() || state.borrow().in_error_page {
+            if title.is_empty() || state.borrow().failed {
                 return;
             }
             w.window.set_title(Some(&title));
@@ -174,7 +181,11 @@ impl Window {
 
     /// Shows `url` and brings the window to the front.
     pub fn open(&self, url: &str) {
-        self.state.borrow_mut().url = url.to_string();
+        {
+            let mut state = self.state.borrow_mut();
+            state.url = url.to_string();
+            state.asked = Some(url.to_string());
+        }
         self.w.address.set_text(url);
         self.w.view.load_uri(url);
         self.w.window.present();
@@ -199,7 +210,15 @@ impl Window {
 }
 
 fn fail(w: &Widgets, state: &RefCell<State>, url: String, reason: String) {
-    state.borrow_mut().failed = true;
+    {
+        let mut s = state.borrow_mut();
+        s.failed = true;
+        // The failed page is what Reload, Copy URL and the browser act on, though the
+        // view still shows the one before.
+        s.url = url.clone();
+    }
+    w.reason.set_text(&format!("This page did not load: {reason}"));
+    w.reason.set_visible(true);
     w.warning.set_tooltip_text(Some(&reason));
     w.warning.set_visible(true);
     w.stop_reload.set_icon_name(RELOAD_ICON);
@@ -208,8 +227,11 @@ fn fail(w: &Widgets, state: &RefCell<State>, url: String, reason: String) {
     emit(&Event::Failed { url, reason });
 }
 
-/// The page shown, or the one asked for when it never committed (a failed first load).
+/// The page shown, or the one that failed.
 fn current(w: &Widgets, state: &RefCell<State>) -> String {
+    if state.borrow().failed {
+        return state.borrow().url.clone();
+    }
     w.view
         .uri()
         .map(|u| u.to_string())
@@ -222,10 +244,11 @@ fn stop_or_reload(w: &Widgets, state: &RefCell<State>, stop: bool) {
         w.view.stop_loading();
         return;
     }
-    // After a failed first load the view holds WebKit's error page, whose reload would
-    // show the error again: load the page asked for.
+    // After a failure the view still holds the page before, whose reload is not what
+    // the user asks for: load the one that failed.
     let url = current(w, state);
     if state.borrow().failed && !url.is_empty() {
+        state.borrow_mut().asked = Some(url.clone());
         w.view.load_uri(&url);
     } else {
         w.view.reload();
