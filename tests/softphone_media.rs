@@ -446,11 +446,12 @@ fn incoming_calls_ring_and_callers_hear_ringback() {
     let mut levels = Vec::new();
     for volume in ["100", "25"] {
         let ring = home.join(format!("ring-{volume}.wav"));
-        // The volume first: settings reach the engine in order, so the ring landing in
-        // this volume's file means the volume was in place too (the other way round, a
-        // loaded machine rang the second call at the first volume).
+        // Settings reach the engine after `settings set` returns (the plugin's thread
+        // hands them on), and nothing reads back the ring settings in use: on a loaded
+        // machine a call placed at once rang with the previous ones. A second is ample.
         set(&p, "softphone.ring_volume", volume);
         set(&p, "softphone.ring_device", &format!("file:{}", ring.display()));
+        std::thread::sleep(Duration::from_secs(1));
         carol.command("dial", &alice);
         let incoming = next_event(&events, "call.incoming").unwrap();
         std::thread::sleep(Duration::from_millis(1500));
