@@ -12,7 +12,7 @@ use ucdesk_kernel::control::Request;
 use ucdesk_plugin_api::view::{UiAction, UiEvent};
 use ucdesk_tests::crm::CrmStandIn;
 use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, set_secret, softphone_profile};
-use ucdesk_tests::{Lines, Profile, plugin_lib, wait_for};
+use ucdesk_tests::{Lines, Profile, opened_urls, plugin_lib, url_recorder, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
 const JANE: &str = "2125550100";
@@ -49,11 +49,7 @@ fn alice(
     }
     set_secret(&p, "crm.client_secret", "s3cret");
     set_secret(&p, "crm.refresh_token", &format!("rt-{vendor}-1"));
-    let opener = opened.join("open.sh");
-    std::fs::write(&opener, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >>{}/opened\n", opened.display()))
-        .unwrap();
-    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    (p, vec![("UCDESK_URL_OPENER", opener.display().to_string())])
+    (p, vec![("UCDESK_URL_OPENER", url_recorder(opened).display().to_string())])
 }
 
 fn crm_events(p: &Profile) -> Lines {
@@ -74,15 +70,6 @@ fn call_from(d: &ucdesk_tests::Daemon, events: &Lines, bot: &Bot, k: &Kamailio) 
     d.call("phone.hangup", json!({ "callid": callid })).unwrap();
     next_event(events, "call.ended", WAIT).expect("call.ended");
     (callid, answering)
-}
-
-fn opened(dir: &Path, n: usize) -> Vec<String> {
-    wait_for(WAIT, || {
-        let text = std::fs::read_to_string(dir.join("opened")).ok()?;
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        (lines.len() >= n).then_some(lines)
-    })
-    .unwrap_or_else(|| panic!("no record was opened ({n} expected)"))
 }
 
 fn text_of(node: &Value, out: &mut String) {
@@ -128,7 +115,7 @@ fn a_real_call_is_looked_up_popped_named_and_logged_when_it_ends() {
     let id = m["chosen"].as_str().expect("one match is chosen").to_string();
     // The record pops, in the browser (the in-app view is not there to take it).
     let record = crm.vendor("salesforce") + "/" + &id;
-    assert_eq!(opened(dir.path(), 1), [record]);
+    assert_eq!(opened_urls(dir.path(), 1, WAIT), [record]);
     // The call window says who it is, from the CRM.
     let shown =
         wait_for(WAIT, || Some(view_text(&d, "softphone", "phone")).filter(|t| t.contains("Jane Doe")));
@@ -193,7 +180,7 @@ fn several_matches_wait_for_the_users_pick_and_the_log_follows_it() {
     d.client().request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: pick }).unwrap();
     let picked = next_event(&matches, "crm.match", WAIT).expect("the pick is published");
     assert_eq!(picked["chosen"], joan.as_str());
-    assert_eq!(opened(dir.path(), 1).len(), 1);
+    assert_eq!(opened_urls(dir.path(), 1, WAIT).len(), 1);
 
     let logged = d
         .call("crm.log", json!({"callid": callid, "notes": "Call back Monday", "disposition": "Callback"}))

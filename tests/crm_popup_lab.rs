@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use ucdesk_tests::http::{HttpRecorder, Reply};
 use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, softphone_profile};
-use ucdesk_tests::{Profile, Xvfb, plugin_lib, wait_for};
+use ucdesk_tests::{Profile, Xvfb, opened_urls, plugin_lib, url_recorder, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
 const MACROS: [&str; 12] = [
@@ -203,10 +203,7 @@ fn xdg_browser(dir: &Path) -> Vec<(&'static str, String)> {
     let (data, config) = (dir.join("data"), dir.join("config"));
     std::fs::create_dir_all(data.join("applications")).unwrap();
     std::fs::create_dir_all(&config).unwrap();
-    let browser = dir.join("browser.sh");
-    std::fs::write(&browser, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >>{}/opened\n", dir.display()))
-        .unwrap();
-    std::fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let browser = url_recorder(dir);
     std::fs::write(
         data.join("applications/lab-browser.desktop"),
         format!(
@@ -231,15 +228,6 @@ fn xdg_browser(dir: &Path) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn opened(dir: &Path, n: usize) -> Vec<String> {
-    wait_for(WAIT, || {
-        let text = std::fs::read_to_string(dir.join("opened")).ok()?;
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        (lines.len() >= n).then_some(lines)
-    })
-    .unwrap_or_else(|| panic!("the browser was not asked to open {n} URL(s)"))
-}
-
 #[test]
 fn browser_popups_open_the_default_browser_and_a_queue_url_takes_over() {
     let (k, carol) = lab();
@@ -257,14 +245,17 @@ fn browser_popups_open_the_default_browser_and_a_queue_url_takes_over() {
     let (d, events) = registered_daemon(&p, &env);
 
     inbound_call(&d, &events, &carol, &k, "5550100");
-    assert_eq!(opened(desktop.path(), 1), ["https://crm.example/contacts?phone=carol&who=Carol%20%26%20Co"]);
+    assert_eq!(
+        opened_urls(desktop.path(), 1, WAIT),
+        ["https://crm.example/contacts?phone=carol&who=Carol%20%26%20Co"]
+    );
     inbound_call(&d, &events, &carol, &k, "8001");
-    let urls = opened(desktop.path(), 2);
+    let urls = opened_urls(desktop.path(), 2, WAIT);
     assert_eq!(urls[1], "https://crm.example/queue/8001?caller=carol&name=Carol%20%26%20Co");
     // Outbound calls are off for this popup by default: nothing more opens.
     outbound_call(&d, &events);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(opened(desktop.path(), 2).len(), 2);
+    assert_eq!(opened_urls(desktop.path(), 2, WAIT).len(), 2);
     assert!(http.requests().is_empty(), "a browser popup sent a request itself");
 
     let popups = d.call("crm.popups", json!(null)).unwrap();
@@ -407,7 +398,7 @@ fn in_app_popups_show_in_the_apps_window_and_fall_back_to_the_browser_without_on
     let (d, events) = registered_daemon(&p, &env);
     inbound_call(&d, &events, &carol, &k, "alice");
     assert_eq!(
-        opened(desktop.path(), 1),
+        opened_urls(desktop.path(), 1, WAIT),
         ["http://127.0.0.1:".to_string() + &http.port.to_string() + "/contact?phone=carol"]
     );
     let popups = wait_for(WAIT, || {

@@ -9,15 +9,12 @@ use std::process::Command as Process;
 use std::time::{Duration, Instant};
 use ucdesk_screenpop::{Command, Event, ScreenPop};
 use ucdesk_tests::http::{HttpRecorder, Reply};
-use ucdesk_tests::{Xvfb, wait_for, webview_bin};
+use ucdesk_tests::{Xvfb, opened_urls, url_recorder, wait_for, webview_bin};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn window(x: &Xvfb, dir: &Path) -> ScreenPop {
-    let opener = dir.join("browser.sh");
-    std::fs::write(&opener, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >>{}/opened\n", dir.display()))
-        .unwrap();
-    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let opener = url_recorder(dir);
     // WebKit keeps cookies and its cache under the XDG directories: each test its own,
     // as each user has.
     let (data, cache) = (dir.join("data").display().to_string(), dir.join("cache").display().to_string());
@@ -127,9 +124,7 @@ fn open_in_browser_and_copy_url_act_on_the_page_shown_and_one_window_serves_ever
     assert!(pop.command(&Command::Browser));
     let events = until(&mut pop, "the browser", |e| matches!(e, Event::Browser { .. }));
     assert_eq!(events.last(), Some(&Event::Browser { url: page.clone(), error: None }));
-    let opened = wait_for(WAIT, || std::fs::read_to_string(dir.path().join("opened")).ok())
-        .expect("the default browser was asked");
-    assert_eq!(opened.trim(), page);
+    assert_eq!(opened_urls(dir.path(), 1, WAIT), std::slice::from_ref(&page));
 
     assert!(pop.command(&Command::Copy));
     until(&mut pop, "the copy", |e| *e == Event::Copied { url: page.clone() });

@@ -468,7 +468,6 @@ class Handler(BaseHTTPRequestHandler):
     def zoho(self, rest):
         v = "zoho"
         if rest == "/accounts/oauth/v2/token" and self.command == "POST":
-            self.body()
             q = self.q
             token = None
             if q.get("grant_type") == "refresh_token" and (q.get("client_id"), q.get("client_secret")) == CLIENT:
@@ -561,7 +560,6 @@ class Handler(BaseHTTPRequestHandler):
     def bullhorn(self, rest):
         v = "bullhorn"
         if rest == "/oauth/token" and self.command == "POST":
-            self.body()
             q = self.q
             token = None
             if q.get("grant_type") == "refresh_token" and (q.get("client_id"), q.get("client_secret")) == CLIENT:
@@ -570,7 +568,6 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid, expired, or revoked refresh token."})
             return {"access_token": token, "token_type": "Bearer", "expires_in": 600, "refresh_token": STATE.refresh[v]}
         if rest == "/rest-services/login" and self.command == "POST":
-            self.body()
             with STATE.lock:
                 if self.q.get("access_token") not in STATE.access[v]:
                     raise Reply(401, {"errorCode": 401, "errorMessage": "Invalid or expired OAuth access token.", "errorMessageKey": "errors.authentication.invalidOAuthToken"})

@@ -323,6 +323,27 @@ impl Drop for Lines {
     }
 }
 
+/// A stand-in browser: a script that appends each URL it is given to `dir/opened`
+/// (`UCDESK_URL_OPENER`, or the Exec of an XDG desktop entry).
+pub fn url_recorder(dir: &Path) -> PathBuf {
+    let script = dir.join("browser.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >>{}/opened\n", dir.display()))
+        .expect("write the browser script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    script
+}
+
+/// The URLs the [`url_recorder`] in `dir` was given, once there are `n`; the test fails
+/// when there are fewer within `within`.
+pub fn opened_urls(dir: &Path, n: usize, within: Duration) -> Vec<String> {
+    wait_for(within, || {
+        let text = std::fs::read_to_string(dir.join("opened")).ok()?;
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        (lines.len() >= n).then_some(lines)
+    })
+    .unwrap_or_else(|| panic!("the browser was not asked to open {n} URL(s)"))
+}
+
 /// Polls `f` every 20 ms until it returns Some, for at most `timeout`.
 pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;

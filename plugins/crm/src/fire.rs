@@ -27,12 +27,6 @@ pub fn timeouts(total: Duration) -> ucdesk_https::Timeouts {
 /// running for as long as the browser is open, so still running means opened.
 const OPENER_GRACE: Duration = Duration::from_secs(3);
 
-/// The program that opens URLs in the default browser (`UCDESK_URL_OPENER` replaces it
-/// for tests and unusual desktops).
-fn opener() -> String {
-    std::env::var("UCDESK_URL_OPENER").unwrap_or_else(|_| "xdg-open".into())
-}
-
 /// Where pages are opened: the screen pop window when `crm.popup_in_app` is on, the
 /// default browser otherwise or when no window can be had. One window serves the call
 /// popups and the CRM's record pops; clones share it.
@@ -137,7 +131,7 @@ pub fn fire(plan: &Plan, agent: &Result<ureq::Agent, String>, pages: &Pages) -> 
 
 /// Opens `url` in the default browser.
 pub fn open(url: &str) -> Result<(), String> {
-    let opener = opener();
+    let opener = ucdesk_screenpop::browser_opener();
     let mut child = Command::new(&opener)
         .arg(url)
         .stdin(Stdio::null())

@@ -81,6 +81,14 @@ pub enum Event {
     Closed,
 }
 
+/// The program that opens URLs in the default browser: `xdg-open`, which honours the
+/// desktop's choice and `$BROWSER`; `UCDESK_URL_OPENER` names another (tests, unusual
+/// desktops). The plugins' browser popups and the window's "Open in default browser"
+/// both go through it.
+pub fn browser_opener() -> String {
+    std::env::var("UCDESK_URL_OPENER").unwrap_or_else(|_| "xdg-open".into())
+}
+
 impl Command {
     pub fn line(&self) -> String {
         serde_json::to_string(self).expect("commands serialise") + "\n"

@@ -11,11 +11,6 @@ use webkit6::{LoadEvent, NetworkError, WebView, glib, gtk};
 const TITLE: &str = "Screen pop";
 const STOP_ICON: &str = "process-stop-symbolic";
 const RELOAD_ICON: &str = "view-refresh-symbolic";
-/// The program that opens URLs in the default browser, as the CRM plugin's popups
-/// use it (`UCDESK_URL_OPENER` replaces it for tests and unusual desktops).
-fn opener() -> String {
-    std::env::var("UCDESK_URL_OPENER").unwrap_or_else(|_| "xdg-open".into())
-}
 
 struct Widgets {
     window: gtk::Window,
@@ -261,7 +256,7 @@ fn copy_url(w: &Widgets, url: &str) {
 }
 
 fn open_in_browser(url: &str) {
-    let opener = opener();
+    let opener = ucdesk_screenpop::browser_opener();
     let error = match std::process::Command::new(&opener).arg(url).spawn() {
         Ok(mut child) => {
             // Reaped in the background: xdg-open may stay for as long as the browser.
