@@ -112,7 +112,13 @@ impl ScreenPop {
         let mut out: Vec<Event> = r.events.try_iter().collect();
         let ended = r.child.try_wait().ok().flatten().is_some();
         if ended || out.contains(&Event::Closed) {
-            out.extend(r.events.try_iter());
+            // The program is gone or going: take what it wrote before it went. Its
+            // reader thread may still hold the last lines; the channel closes when that
+            // thread reaches the end of the program's stdout.
+            let deadline = Instant::now() + Duration::from_millis(200);
+            while let Ok(e) = r.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                out.push(e);
+            }
             self.stop();
         }
         out
