@@ -3,7 +3,8 @@
 //! vendors' APIs (`tests/lab/crm_standin.py`): a real call is looked up, its record
 //! pops, its name shows on the call, it is logged when it ends; several matches wait
 //! for the user's pick; a stalled or failing CRM never holds up the call; rotated
-//! refresh tokens survive a restart; contacts sync and search.
+//! refresh tokens survive a restart; contacts sync and search; a user signs in through
+//! the browser and stays signed in.
 
 use serde_json::{Value, json};
 use std::path::Path;
@@ -12,7 +13,7 @@ use ucdesk_kernel::control::Request;
 use ucdesk_plugin_api::view::{UiAction, UiEvent};
 use ucdesk_tests::crm::CrmStandIn;
 use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, set_secret, softphone_profile};
-use ucdesk_tests::{Lines, Profile, opened_urls, plugin_lib, url_recorder, wait_for};
+use ucdesk_tests::{Lines, Profile, opened_urls, plugin_lib, signing_browser, url_recorder, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
 const JANE: &str = "2125550100";
@@ -32,6 +33,18 @@ fn alice(
     vendor: &str,
     opened: &Path,
 ) -> (Profile, Vec<(&'static str, String)>) {
+    let (p, env) = alice_signed_out(k, crm, vendor, &url_recorder(opened));
+    set_secret(&p, "crm.refresh_token", &format!("rt-{vendor}-1"));
+    (p, env)
+}
+
+/// The same without a refresh token: nobody signed in yet; `browser` opens URLs.
+fn alice_signed_out(
+    k: &Kamailio,
+    crm: &CrmStandIn,
+    vendor: &str,
+    browser: &Path,
+) -> (Profile, Vec<(&'static str, String)>) {
     let p = softphone_profile(k, "alice", "udp", "alicepw").with_library(&plugin_lib("crm"), "crm");
     let h = crm.vendor(vendor);
     set(&p, "crm.enabled", "true");
@@ -48,8 +61,7 @@ fn alice(
         other => panic!("no lab account for {other}"),
     }
     set_secret(&p, "crm.client_secret", "s3cret");
-    set_secret(&p, "crm.refresh_token", &format!("rt-{vendor}-1"));
-    (p, vec![("UCDESK_URL_OPENER", url_recorder(opened).display().to_string())])
+    (p, vec![("UCDESK_URL_OPENER", browser.display().to_string())])
 }
 
 fn crm_events(p: &Profile) -> Lines {
@@ -91,6 +103,12 @@ fn view_text(d: &ucdesk_tests::Daemon, plugin: &str, panel: &str) -> String {
     let mut out = String::new();
     text_of(&v, &mut out);
     out
+}
+
+/// Whether the CRM panel shows its Sign in button.
+fn sign_in_button(d: &ucdesk_tests::Daemon) -> bool {
+    let v = d.client().request(&Request::View { plugin: "crm".into(), panel: "popups".into() }).unwrap();
+    v.to_string().contains(r#""sign_in""#)
 }
 
 #[test]
@@ -256,4 +274,60 @@ fn a_rotated_refresh_token_is_kept_for_the_next_start_and_contacts_sync() {
     assert_eq!(found["contacts"][0]["name"], "Jane Doe", "signed in with the kept token: {found:#}");
     // The synced copy answers at once, before any sync of this run.
     assert_eq!(d.call("crm.contacts", json!(null)).unwrap().as_array().map(Vec::len), Some(24));
+}
+
+#[test]
+fn a_user_signs_in_through_the_browser_once_and_stays_signed_in() {
+    let k = lab();
+    let crm = CrmStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (p, env) = alice_signed_out(&k, &crm, "salesforce", &signing_browser(dir.path()));
+    {
+        let (d, _events) = registered_daemon(&p, &env);
+        // Nobody signed in: the lookup says how, and the panel offers it.
+        let m = d.call("crm.lookup", json!({"number": JANE})).unwrap();
+        assert!(m["error"].as_str().is_some_and(|e| e.contains("Sign in")), "{m:#}");
+        assert!(sign_in_button(&d), "the panel offers the sign-in");
+
+        let started = d.call("crm.sign_in", json!(null)).unwrap();
+        let url = started["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{}/services/oauth2/authorize?", crm.vendor("salesforce"))),
+            "{url}"
+        );
+        assert!(url.contains("code_challenge_method=S256"), "{url}");
+        assert!(started["redirect"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{started:#}");
+        // The system browser was asked, and came back signed in.
+        assert_eq!(opened_urls(dir.path(), 1, WAIT), [url]);
+        let status = wait_for(WAIT, || {
+            d.call("crm.status", json!(null)).ok().filter(|s| s["crm"]["connected"] == true)
+        });
+        let status = status.unwrap_or_else(|| panic!("{:#}", d.call("crm.status", json!(null)).unwrap()));
+        assert!(status["crm"]["problem"].is_null() && status["crm"]["signing_in"].is_null(), "{status:#}");
+        let m = d.call("crm.lookup", json!({"number": JANE})).unwrap();
+        assert_eq!(m["contacts"][0]["name"], "Jane Doe", "{m:#}");
+
+        // The CRM's admin revokes the app's tokens: the panel says so and offers the
+        // sign-in again; its button signs the user back in.
+        crm.control("reset", json!({}));
+        let m = d.call("crm.lookup", json!({"number": JANE})).unwrap();
+        assert!(m["error"].as_str().is_some_and(|e| e.contains("refused")), "{m:#}");
+        assert!(sign_in_button(&d));
+        let click = UiEvent { widget: "sign_in".into(), action: UiAction::Clicked };
+        d.client()
+            .request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: click })
+            .unwrap();
+        assert_eq!(opened_urls(dir.path(), 2, WAIT).len(), 2);
+        let back = wait_for(WAIT, || {
+            d.call("crm.status", json!(null)).ok().filter(|s| s["crm"]["connected"] == true)
+        });
+        assert!(back.is_some(), "{:#}", d.call("crm.status", json!(null)).unwrap());
+    }
+    // The next start signs in with the refresh token the sign-in left in the keyring.
+    crm.control("expire", json!({"vendor": "salesforce"}));
+    let (d, _events) = registered_daemon(&p, &env);
+    let m = d.call("crm.lookup", json!({"number": JANE})).unwrap();
+    assert_eq!(m["contacts"][0]["name"], "Jane Doe", "{m:#}");
+    assert_eq!(crm.get("tokens")["salesforce"]["codes"], 1, "one sign-in since the reset");
+    assert_eq!(opened_urls(dir.path(), 2, WAIT).len(), 2, "no browser at this start");
 }

@@ -327,3 +327,79 @@ fn a_malformed_answer_is_an_error_that_names_the_request() {
         );
     }
 }
+
+/// A user in the browser: opens the sign-in page and follows it back to the app's
+/// redirect (the stand-in consents at once); answers the page the app showed.
+fn browse(url: &str) -> std::thread::JoinHandle<String> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut page = agent.get(&url).call().expect("the browser reaches the pages");
+        page.body_mut().read_to_string().unwrap_or_default()
+    })
+}
+
+/// Signs `client` in through the browser; answers what the browser came back with.
+fn browser_sign_in(client: &Client) -> Result<crm::Code, CrmError> {
+    let sign_in = client.begin_sign_in(0)?;
+    let browser = browse(&sign_in.url);
+    let code = sign_in.wait(Instant::now() + Duration::from_secs(10), &|| false);
+    browser.join().unwrap();
+    code
+}
+
+#[test]
+fn every_browser_sign_in_redeems_its_code_once_and_keeps_the_new_refresh_token() {
+    let lab = Lab::start();
+    for vendor in Vendor::ALL.into_iter().filter(|v| v.browser_sign_in()) {
+        let mut account = lab.account(vendor, true);
+        account.refresh_token.clear();
+        let mut client = lab.client_with(vendor, account, T);
+        let sign_in = client.begin_sign_in(0).unwrap();
+        assert!(sign_in.url.starts_with(&lab.vendor(vendor.as_str())), "{vendor:?}: {}", sign_in.url);
+        assert!(sign_in.redirect().starts_with("http://127.0.0.1:"), "{}", sign_in.redirect());
+        let page = browse(&sign_in.url);
+        let code = sign_in.wait(Instant::now() + Duration::from_secs(10), &|| false).unwrap();
+        assert!(page.join().unwrap().contains("Signed in"), "{vendor:?}: the tab says so");
+        client.finish_sign_in(&code).unwrap();
+        // The refresh token the code bought is the one to keep (the CRM's current one).
+        let current = lab.get("tokens")[vendor.as_str()]["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(client.rotated(), Some(current), "{vendor:?}");
+        assert_eq!(names(&client.lookup("2125550100").unwrap().1), ["Jane Doe"], "{vendor:?}");
+        // After the access token expires, the refresh token signs in again.
+        lab.control("expire", json!({"vendor": vendor.as_str()}));
+        assert_eq!(names(&client.lookup("2125550100").unwrap().1), ["Jane Doe"], "{vendor:?} refreshed");
+        // A code is good once.
+        let again = client.finish_sign_in(&code).unwrap_err();
+        assert!(matches!(again, CrmError::Unauthorized(_)), "{vendor:?}: {again}");
+        assert_eq!(lab.get("tokens")[vendor.as_str()]["codes"], 1);
+    }
+    // SugarCRM's API takes the user's password: no browser page to open.
+    let sugar = lab.client(Vendor::Sugar, T);
+    assert!(matches!(sugar.begin_sign_in(0), Err(CrmError::Config(m)) if m.contains("password")));
+}
+
+#[test]
+fn a_code_without_its_pkce_verifier_or_a_refused_consent_signs_nobody_in() {
+    let lab = Lab::start();
+    for vendor in [Vendor::Salesforce, Vendor::Dynamics, Vendor::Zendesk] {
+        let mut account = lab.account(vendor, true);
+        account.refresh_token.clear();
+        let mut client = lab.client_with(vendor, account, T);
+        // A code caught on its way back is no use without the verifier only the app has.
+        let mut stolen = browser_sign_in(&client).unwrap();
+        stolen.verifier = crm::oauth::challenge("a guess");
+        let err = client.finish_sign_in(&stolen).unwrap_err();
+        assert!(matches!(err, CrmError::Unauthorized(_)), "{vendor:?}: {err}");
+        assert_eq!(client.rotated(), None, "{vendor:?}: no refresh token came of it");
+    }
+    for vendor in Vendor::ALL.into_iter().filter(|v| v.browser_sign_in()) {
+        lab.control("consent", json!({"vendor": vendor.as_str(), "allow": false}));
+        let client = lab.client_with(vendor, lab.account(vendor, true), T);
+        let err = browser_sign_in(&client).unwrap_err();
+        assert!(
+            matches!(&err, CrmError::Unauthorized(m) if m.starts_with("access_denied")),
+            "{vendor:?}: {err}"
+        );
+    }
+}

@@ -52,9 +52,12 @@ generic HTTP shape).
 
     python3 tests/lab/crm_standin.py [--port N]     # prints "listening on PORT"
 
-Control (no auth): POST /_lab/reset, POST /_lab/expire {"vendor"?}, POST /_lab/fault
-{"vendor", "kind": "429"|"500"|"stall"|"malformed", "count", "retry_after", "seconds"};
-GET /_lab/logged, /_lab/requests, /_lab/tokens. Never logs tokens or query strings.
+The browser sign-in (authorize pages, code grants with PKCE) is crm_standin_oauth.py.
+
+Control (no auth): POST /_lab/reset, POST /_lab/consent {"vendor", "allow"}, POST
+/_lab/expire {"vendor"?}, POST /_lab/fault {"vendor", "kind": "429"|"500"|"stall"|
+"malformed", "count", "retry_after", "seconds"}; GET /_lab/logged, /_lab/requests,
+/_lab/tokens. Never logs tokens or query strings.
 """
 import argparse
 import base64
@@ -67,6 +70,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from crm_standin_oauth import CODES, authorize_path
 from crm_standin_query import digits, lucene, odata_filter, same_number, sugar_match
 
 VENDORS = ["salesforce", "sugar", "zoho", "dynamics", "bullhorn", "zendesk"]
@@ -289,6 +293,8 @@ class Handler(BaseHTTPRequestHandler):
         status = 500
         try:
             try:
+                if self.command == "GET" and authorize_path(vendor, rest):
+                    raise Reply(*CODES.authorize(vendor, self.q, CLIENT[0], self.host(vendor)))
                 status = self.send(200, getattr(self, vendor)(rest), None)
             except Reply as r:
                 status = self.send(r.status, r.body, r.headers)
@@ -342,10 +348,24 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.logged.append({"vendor": vendor, "method": self.command, "path": urlsplit(self.path).path, "body": body})
 
-    def refresh_grant(self, vendor, refresh, client=True):
+    def refresh_grant(self, vendor, refresh):
         with STATE.lock:
             ok = refresh == STATE.refresh[vendor]
             return STATE.grant(vendor) if ok else None
+
+    def token_grant(self, vendor, params, secret=True):
+        """A refresh-token or authorization-code grant: the new access token, or None.
+        A redeemed code also makes a new refresh token, for every vendor."""
+        pair = (params.get("client_id"), params.get("client_secret") if secret else CLIENT[1])
+        if pair == CLIENT and params.get("grant_type") == "refresh_token":
+            return self.refresh_grant(vendor, params.get("refresh_token"))
+        if pair == CLIENT and params.get("grant_type") == "authorization_code" and CODES.redeem(vendor, params, CLIENT[0]) is None:
+            with STATE.lock:
+                token = STATE.grant(vendor)
+                STATE.rotations[vendor] += 1
+                STATE.refresh[vendor] = f"rt-{vendor}-{STATE.rotations[vendor]}"
+                return token
+        return None
 
     # ---- Salesforce ----------------------------------------------------------------
 
@@ -353,13 +373,12 @@ class Handler(BaseHTTPRequestHandler):
         v = "salesforce"
         if rest == "/services/oauth2/token" and self.command == "POST":
             form = {k: x[-1] for k, x in parse_qs(self.body().decode(errors="replace")).items()}
-            token = None
-            if form.get("grant_type") == "refresh_token" and form.get("client_id") == CLIENT[0]:
-                token = self.refresh_grant(v, form.get("refresh_token"))
+            token = self.token_grant(v, form, secret=False)
             if not token:
                 raise Reply(400, {"error": "invalid_grant", "error_description": "expired access/refresh token"})
             base = self.host(v)
-            return {"access_token": token, "instance_url": base, "id": f"{base}/id/00DLAB/005LAB",
+            issued = {"refresh_token": STATE.refresh[v]} if form.get("grant_type") == "authorization_code" else {}
+            return {**issued, "access_token": token, "instance_url": base, "id": f"{base}/id/00DLAB/005LAB",
                     "issued_at": str(int(time.time() * 1000)), "signature": "bGFi", "token_type": "Bearer"}
         self.api(v, lambda: self.bearer(v))
         records = STATE.contacts[v]
@@ -469,12 +488,11 @@ class Handler(BaseHTTPRequestHandler):
         v = "zoho"
         if rest == "/accounts/oauth/v2/token" and self.command == "POST":
             q = self.q
-            token = None
-            if q.get("grant_type") == "refresh_token" and (q.get("client_id"), q.get("client_secret")) == CLIENT:
-                token = self.refresh_grant(v, q.get("refresh_token"))
+            token = self.token_grant(v, q)
             if not token:
                 return {"error": "invalid_code"}  # Zoho's accounts server answers 200 here
-            return {"access_token": token, "expires_in": 3600, "api_domain": self.host(v), "token_type": "Bearer"}
+            issued = {"refresh_token": STATE.refresh[v]} if q.get("grant_type") == "authorization_code" else {}
+            return {**issued, "access_token": token, "expires_in": 3600, "api_domain": self.host(v), "token_type": "Bearer"}
         self.api(v, lambda: self.bearer(v, "Zoho-oauthtoken"))
         records = STATE.contacts[v]
         if rest == "/crm/v2/Contacts/search" and self.command == "GET":
@@ -513,9 +531,7 @@ class Handler(BaseHTTPRequestHandler):
         v = "dynamics"
         if rest == "/login/lab-tenant/oauth2/v2.0/token" and self.command == "POST":
             form = {k: x[-1] for k, x in parse_qs(self.body().decode(errors="replace")).items()}
-            token = None
-            if form.get("grant_type") == "refresh_token" and form.get("client_id") == CLIENT[0]:
-                token = self.refresh_grant(v, form.get("refresh_token"))
+            token = self.token_grant(v, form, secret=False)
             if not token:
                 raise Reply(400, {"error": "invalid_grant", "error_description": "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.", "error_codes": [70008]})
             return {"token_type": "Bearer", "scope": f"{self.host(v)}/user_impersonation", "expires_in": 3599,
@@ -561,9 +577,7 @@ class Handler(BaseHTTPRequestHandler):
         v = "bullhorn"
         if rest == "/oauth/token" and self.command == "POST":
             q = self.q
-            token = None
-            if q.get("grant_type") == "refresh_token" and (q.get("client_id"), q.get("client_secret")) == CLIENT:
-                token = self.refresh_grant(v, q.get("refresh_token"))
+            token = self.token_grant(v, q)
             if not token:
                 raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid, expired, or revoked refresh token."})
             return {"access_token": token, "token_type": "Bearer", "expires_in": 600, "refresh_token": STATE.refresh[v]}
@@ -604,9 +618,7 @@ class Handler(BaseHTTPRequestHandler):
         v = "zendesk"
         if rest == "/oauth/tokens" and self.command == "POST":
             b = self.json_body(v)
-            token = None
-            if b.get("grant_type") == "refresh_token" and (b.get("client_id"), b.get("client_secret")) == CLIENT:
-                token = self.refresh_grant(v, b.get("refresh_token"))
+            token = self.token_grant(v, b)
             if not token:
                 raise Reply(400, {"error": "invalid_grant", "error_description": "The provided access grant is invalid, expired, or revoked (e.g. invalid assertion, expired authorization token, bad end-user password credentials, or mismatching authorization code and redirection URI)."})
             return {"access_token": token, "token_type": "bearer", "scope": "read write", "refresh_token": STATE.refresh[v],
@@ -664,6 +676,7 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             if what == "reset" and self.command == "POST":
                 STATE.reset()
+                CODES.reset()
                 return self.send(200, {"ok": True})
             if what == "expire" and self.command == "POST":
                 for vendor in ([b["vendor"]] if b.get("vendor") else VENDORS):
@@ -677,12 +690,17 @@ class Handler(BaseHTTPRequestHandler):
                 b["count"] = int(b.get("count", 1))
                 STATE.faults[b["vendor"]].append(b)
                 return self.send(200, {"ok": True})
+            if what == "consent" and self.command == "POST":
+                CODES.consent(b.get("vendor"), bool(b.get("allow", True)))
+                return self.send(200, {"ok": True})
             if what == "logged":
                 return self.send(200, STATE.logged)
             if what == "requests":
                 return self.send(200, STATE.requests)
             if what == "tokens":
-                return self.send(200, {v: {"grants": STATE.grants[v], "refresh_token": STATE.refresh[v]} for v in VENDORS})
+                codes = CODES.report()
+                return self.send(200, {v: {"grants": STATE.grants[v], "refresh_token": STATE.refresh[v],
+                                           "codes": codes.get(v, 0)} for v in VENDORS})
         return self.send(404, {"error": f"no control endpoint {what}"})
 
 

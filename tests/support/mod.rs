@@ -333,6 +333,25 @@ pub fn url_recorder(dir: &Path) -> PathBuf {
     script
 }
 
+/// A browser for sign-in tests: records each URL like [`url_recorder`], then follows it
+/// (redirects too, never through a proxy) in the background the way a user who signs in
+/// and consents would.
+pub fn signing_browser(dir: &Path) -> PathBuf {
+    let script = dir.join("browser.sh");
+    let follow = "import sys, urllib.request as u; \
+                  u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=10).read()";
+    let d = dir.display();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >>{d}/opened\npython3 -c '{follow}' \"$1\" >>{d}/browsed 2>&1 &\n"
+        ),
+    )
+    .expect("write the browser script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    script
+}
+
 /// The URLs the [`url_recorder`] in `dir` was given, once there are `n`; the test fails
 /// when there are fewer within `within`.
 pub fn opened_urls(dir: &Path, n: usize, within: Duration) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! The CRM contract: call popups as the `crm` plugin fires them (since plugin-api 1.7),
-//! and its CRM integration (since 1.8): the contacts a call's number matched, calls
-//! logged, lookups, searches and syncs. Other plugins (a call-center agent panel, the
+//! and its CRM integration (since 1.8; the browser sign-in 1.9): the contacts a call's
+//! number matched, calls logged, lookups, searches and syncs. Other plugins (a call-center agent panel, the
 //! call window) learn who is calling and what was logged without a CRM client of their
 //! own; the agent plugin hands its disposition and notes over with [`LOG`].
 
@@ -30,6 +30,10 @@ pub const LOG: &str = "crm.log";
 pub const SYNC: &str = "crm.sync";
 /// `-> [Contact]`: the synced contacts (the contacts-source convention).
 pub const CONTACTS: &str = "crm.contacts";
+/// `-> {vendor, url, redirect, wait_seconds, notice?}` (since 1.9): opens the CRM's
+/// sign-in page in the system browser and answers at once; the sign-in ends when the
+/// browser comes back (`STATUS`: `crm.connected`, or `crm.problem` with the reason).
+pub const SIGN_IN: &str = "crm.sign_in";
 
 /// A call's number was looked up ([`Match`]).
 pub const TOPIC_MATCH: &str = "crm.match";

@@ -21,7 +21,7 @@ use config::Config;
 use engine::Msg;
 use integration::{CrmMsg, LogRequest};
 use serde::Deserialize;
-use ucdesk_sdk::contract::crm::{CONTACTS, LOG, LOOKUP, OPEN, POPUPS, SEARCH, STATUS, SYNC};
+use ucdesk_sdk::contract::crm::{CONTACTS, LOG, LOOKUP, OPEN, POPUPS, SEARCH, SIGN_IN, STATUS, SYNC};
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone;
 use ucdesk_sdk::engine::{Engine, EngineSpec};
@@ -73,6 +73,11 @@ impl Plugin for Crm {
             .service(CONTACTS, "-> [contact]: the synced contacts", |p: &mut Self, ()| {
                 p.engine.ask(|r| Msg::Crm(CrmMsg::Contacts(r)))
             })
+            .service(
+                SIGN_IN,
+                "-> {vendor, url, redirect, wait_seconds}: opens the CRM's sign-in page in the browser",
+                |p: &mut Self, ()| p.engine.ask(|r| Msg::Crm(CrmMsg::SignIn(Some(r)))),
+            )
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
@@ -134,6 +139,9 @@ impl Plugin for Crm {
             }
             (Ok(views::Act::Search), UiAction::Submitted { value }) => {
                 self.engine.send(Msg::Crm(CrmMsg::SearchBox(value)))?
+            }
+            (Ok(views::Act::SignIn), UiAction::Clicked) => {
+                self.engine.send(Msg::Crm(CrmMsg::SignIn(None)))?
             }
             (Ok(views::Act::Sync), UiAction::Clicked) => {
                 self.engine.tell("syncing CRM contacts", |r| Msg::Crm(CrmMsg::Sync(r)))

@@ -28,6 +28,8 @@ pub enum Act {
     Dial(String),
     Search,
     Sync,
+    /// Sign in to the CRM in the browser.
+    SignIn,
 }
 
 /// What the user is typing.
@@ -81,7 +83,11 @@ fn integration(v: &CrmView, form: &crate::views::Form, children: &mut Vec<Node>)
         return;
     }
     children.push(ui::heading("CRM"));
+    let sign_in = |label: &str| ui::button(Act::SignIn.id(), label);
     match (&s.vendor, &s.problem) {
+        (_, Some(p)) if s.browser_sign_in => {
+            children.push(ui::row([ui::colored(p, RED), sign_in("Sign in")]))
+        }
         (_, Some(p)) => children.push(ui::colored(p, RED)),
         (Some(vendor), None) => {
             let state = if s.connected { "connected" } else { "not connected yet" };
@@ -96,8 +102,17 @@ fn integration(v: &CrmView, form: &crate::views::Form, children: &mut Vec<Node>)
                 )),
                 ui::button(Act::Sync.id(), "Sync now"),
             ]));
+            if s.browser_sign_in && !s.connected {
+                children.push(sign_in("Sign in"));
+            }
         }
         (None, None) => {}
+    }
+    if let Some(url) = &s.signing_in {
+        children.push(ui::row([
+            ui::weak("Waiting for you to sign in in the browser..."),
+            ui::button(Act::Open(url.clone()).id(), "Open the sign-in page again"),
+        ]));
     }
     for m in &v.matches {
         let callid = m.callid.clone().unwrap_or_default();

@@ -1,10 +1,12 @@
-//! Bullhorn (REST API): the single-use refresh token at the OAuth server buys a 10-minute
+//! Bullhorn (REST API): the browser sign-in (`/oauth/authorize`, a code redeemed at
+//! `/oauth/token`), then the single-use refresh token at the OAuth server buys a 10-minute
 //! access token, which `/rest-services/login` turns into a session (`BhRestToken` and the
 //! cluster's `restUrl`); a 401 from the API means both hops again. Lucene
 //! `search/ClientContact` for numbers and names, a Note on the person for the log,
 //! `start`/`count`/`total` for the sync. Shapes: docs/crm-vendors.md §5.
 
 use super::http::{Body, Http, Request, url};
+use super::oauth::{self, Authorize, Code};
 use super::phone::PhoneQuery;
 use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, numbers, text};
 use serde_json::{Value, json};
@@ -29,6 +31,45 @@ struct Session {
 impl Bullhorn {
     pub fn new(account: Account) -> Bullhorn {
         Bullhorn { account, session: None }
+    }
+
+    /// The cluster's OAuth server.
+    fn oauth(&self) -> String {
+        Account::or(&self.account.auth_url, "https://auth.bullhornstaffing.com/oauth")
+    }
+
+    /// A grant at the OAuth server (parameters in the query, as Bullhorn documents
+    /// them), then its access token turned into a REST session.
+    fn grant(&mut self, http: &Http, grant: &[(&str, &str)]) -> Result<(), CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the client id")?;
+        let mut query =
+            vec![("client_id", client_id.as_str()), ("client_secret", &self.account.client_secret)];
+        query.extend_from_slice(grant);
+        let target = url(&format!("{}/token", self.oauth()), &query);
+        let (answer, access) = oauth::token_request(http, &Request::post(target, Body::None, "the sign-in"))?;
+        // Single use: the old refresh token is dead from here on, keep the new one.
+        if let Some(r) = text(&answer, "refresh_token") {
+            self.account.refresh_token = r;
+        }
+        let rest = Account::or(&self.account.base_url, "https://rest.bullhornstaffing.com/rest-services");
+        let login = url(&format!("{rest}/login"), &[("version", "*"), ("access_token", &access)]);
+        let session: Value = http
+            .send(&Request::post(login, Body::None, "the session login"))
+            .map_err(|e| match e {
+                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
+                e => e,
+            })?
+            .json()?;
+        let (Some(rest_token), Some(rest_url)) = (text(&session, "BhRestToken"), text(&session, "restUrl"))
+        else {
+            return Err(CrmError::Malformed {
+                what: "the session login".into(),
+                detail: "no BhRestToken or restUrl".into(),
+            });
+        };
+        let rest_url = if rest_url.ends_with('/') { rest_url } else { format!("{rest_url}/") };
+        self.session = Some(Session { rest_token, rest_url });
+        Ok(())
     }
 
     fn session(&self) -> (&str, &str) {
@@ -87,45 +128,33 @@ impl CrmProvider for Bullhorn {
     }
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
-        let a = &self.account;
-        let oauth = Account::or(&a.auth_url, "https://auth.bullhornstaffing.com/oauth");
-        let target = url(
-            &format!("{oauth}/token"),
+        let refresh = Account::need(
+            &self.account.refresh_token,
+            "the refresh token (or sign in, the CRM panel's Sign in)",
+        )?;
+        self.grant(http, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+    }
+
+    fn authorize_url(&self, grant: &Authorize) -> Result<String, CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the client id")?;
+        Ok(url(
+            &format!("{}/authorize", self.oauth()),
             &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &Account::need(&a.refresh_token, "the refresh token")?),
-                ("client_id", &Account::need(&a.client_id, "the client id")?),
-                ("client_secret", &a.client_secret),
+                ("client_id", &client_id),
+                ("response_type", "code"),
+                ("redirect_uri", &grant.redirect),
+                ("state", &grant.state),
             ],
-        );
-        let refused = |e| match e {
-            CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
-            e => e,
-        };
-        let grant: Value =
-            http.send(&Request::post(target, Body::None, "the sign-in")).map_err(refused)?.json()?;
-        let access = text(&grant, "access_token").ok_or_else(|| CrmError::Malformed {
-            what: "the sign-in".into(),
-            detail: "no access_token".into(),
-        })?;
-        // Single use: the old refresh token is dead from here on, keep the new one.
-        if let Some(r) = text(&grant, "refresh_token") {
-            self.account.refresh_token = r;
-        }
-        let rest = Account::or(&self.account.base_url, "https://rest.bullhornstaffing.com/rest-services");
-        let login = url(&format!("{rest}/login"), &[("version", "*"), ("access_token", &access)]);
-        let session: Value =
-            http.send(&Request::post(login, Body::None, "the session login")).map_err(refused)?.json()?;
-        let (Some(rest_token), Some(rest_url)) = (text(&session, "BhRestToken"), text(&session, "restUrl"))
-        else {
-            return Err(CrmError::Malformed {
-                what: "the session login".into(),
-                detail: "no BhRestToken or restUrl".into(),
-            });
-        };
-        let rest_url = if rest_url.ends_with('/') { rest_url } else { format!("{rest_url}/") };
-        self.session = Some(Session { rest_token, rest_url });
-        Ok(())
+        ))
+    }
+
+    fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.code.as_str()),
+            ("redirect_uri", code.redirect.as_str()),
+        ];
+        self.grant(http, &grant)
     }
 
     fn refresh_token(&self) -> Option<String> {

@@ -1,11 +1,13 @@
 //! Microsoft Dynamics 365 (the Dataverse Web API v9.2, OData v4): Microsoft Entra ID's
-//! refresh-token grant for a public client (no secret; rotating refresh tokens), a
+//! browser sign-in (authorization code with PKCE) and refresh-token grant for a public
+//! client (no secret; rotating refresh tokens), a
 //! `$filter` of `contains()` over the phone columns (Dataverse compares the stored
 //! text), a phonecall activity regarding the contact for the log (204 and the new
 //! record in `OData-EntityId`), `Prefer: odata.maxpagesize` and `@odata.nextLink` for the
 //! sync. Shapes: docs/crm-vendors.md §4.
 
 use super::http::{Body, Http, Request, url};
+use super::oauth::{self, Authorize, Code};
 use super::phone::PhoneQuery;
 use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, numbers, text};
 use serde_json::{Value, json};
@@ -26,6 +28,34 @@ impl Dynamics {
     pub fn new(account: Account) -> Dynamics {
         let org = Account::or(&account.base_url, "");
         Dynamics { account, org, token: None }
+    }
+
+    /// The Entra tenant's endpoints.
+    fn authority(&self) -> String {
+        Account::or(&self.account.auth_url, "https://login.microsoftonline.com/organizations")
+    }
+
+    /// The organization's delegated access; offline_access keeps a refresh token coming
+    /// with each answer.
+    fn scope(&self) -> Result<String, CrmError> {
+        let org = Account::need(&self.account.base_url, "the Dynamics organization's address")?;
+        Ok(format!("{org}/.default offline_access"))
+    }
+
+    /// A grant at the tenant's token endpoint, for a public client (no secret).
+    fn grant(&mut self, http: &Http, grant: &[(&str, &str)]) -> Result<(), CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the application (client) id")?;
+        let mut form = oauth::form(grant);
+        form.push(("client_id".into(), client_id));
+        form.push(("scope".into(), self.scope()?));
+        let target = format!("{}/oauth2/v2.0/token", self.authority());
+        let (answer, token) =
+            oauth::token_request(http, &Request::post(target, Body::Form(form), "the sign-in"))?;
+        if let Some(r) = text(&answer, "refresh_token") {
+            self.account.refresh_token = r;
+        }
+        self.token = Some(token);
+        Ok(())
     }
 
     fn api(&self) -> String {
@@ -77,33 +107,38 @@ impl CrmProvider for Dynamics {
     }
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
-        let org = Account::need(&self.account.base_url, "the Dynamics organization's address")?;
-        let authority =
-            Account::or(&self.account.auth_url, "https://login.microsoftonline.com/organizations");
-        let form = vec![
-            ("grant_type".to_string(), "refresh_token".to_string()),
-            ("client_id".into(), Account::need(&self.account.client_id, "the application (client) id")?),
-            ("refresh_token".into(), Account::need(&self.account.refresh_token, "the refresh token")?),
-            // offline_access keeps a refresh token coming with each answer.
-            ("scope".into(), format!("{org}/.default offline_access")),
+        let refresh = Account::need(
+            &self.account.refresh_token,
+            "the refresh token (or sign in, the CRM panel's Sign in)",
+        )?;
+        self.grant(http, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+    }
+
+    fn authorize_url(&self, grant: &Authorize) -> Result<String, CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the application (client) id")?;
+        Ok(url(
+            &format!("{}/oauth2/v2.0/authorize", self.authority()),
+            &[
+                ("client_id", &client_id),
+                ("response_type", "code"),
+                ("redirect_uri", &grant.redirect),
+                ("response_mode", "query"),
+                ("scope", &self.scope()?),
+                ("state", &grant.state),
+                ("code_challenge", &grant.challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+    }
+
+    fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.code.as_str()),
+            ("redirect_uri", code.redirect.as_str()),
+            ("code_verifier", code.verifier.as_str()),
         ];
-        let req = Request::post(format!("{authority}/oauth2/v2.0/token"), Body::Form(form), "the sign-in");
-        let answer: Value = http
-            .send(&req)
-            .map_err(|e| match e {
-                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
-                e => e,
-            })?
-            .json()?;
-        let token = text(&answer, "access_token").ok_or_else(|| CrmError::Malformed {
-            what: "the sign-in".into(),
-            detail: "no access_token".into(),
-        })?;
-        if let Some(r) = text(&answer, "refresh_token") {
-            self.account.refresh_token = r;
-        }
-        self.token = Some(token);
-        Ok(())
+        self.grant(http, &grant)
     }
 
     fn refresh_token(&self) -> Option<String> {

@@ -36,6 +36,9 @@ pub enum CrmError {
     /// The settings cannot work (a missing URL or secret).
     #[error("{0}")]
     Config(String),
+    /// The browser sign-in did not finish: timed out, replaced, no listener.
+    #[error("the browser sign-in did not finish: {0}")]
+    SignIn(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

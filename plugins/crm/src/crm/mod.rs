@@ -8,6 +8,7 @@
 pub mod bullhorn;
 pub mod dynamics;
 pub mod http;
+pub mod oauth;
 pub mod phone;
 pub mod salesforce;
 pub mod sugar;
@@ -16,6 +17,7 @@ pub mod zoho;
 
 use chrono::{DateTime, Utc};
 pub use http::{CrmError, Http};
+pub use oauth::{Authorize, Code, SignIn};
 use phone::PhoneQuery;
 use serde_json::Value;
 use ucdesk_sdk::contract::contact::{Contact, PhoneNumber};
@@ -65,6 +67,12 @@ impl Vendor {
             Vendor::Bullhorn => "Bullhorn",
             Vendor::Zendesk => "Zendesk",
         }
+    }
+
+    /// Whether its users sign in through the browser (OAuth's authorization code):
+    /// every one but SugarCRM, whose API takes the user's password.
+    pub fn browser_sign_in(self) -> bool {
+        self != Vendor::Sugar
     }
 
     pub fn parse(word: &str) -> Option<Vendor> {
@@ -246,6 +254,20 @@ pub trait CrmProvider: Send {
     fn refresh_token(&self) -> Option<String> {
         None
     }
+    /// The CRM's sign-in page for the browser (the authorization code grant), for
+    /// vendors that have one.
+    fn authorize_url(&self, _grant: &Authorize) -> Result<String, CrmError> {
+        Err(no_browser_sign_in(self.vendor()))
+    }
+    /// Redeems the code the browser came back with: signed in after, with a refresh
+    /// token that [`CrmProvider::refresh_token`] answers.
+    fn redeem(&mut self, _http: &Http, _code: &Code) -> Result<(), CrmError> {
+        Err(no_browser_sign_in(self.vendor()))
+    }
+    /// Settings the sign-in learned that later sign-ins need (Zoho's data centre).
+    fn learned(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
     /// Contacts with `number` (the vendor's own matching).
     fn lookup(&self, http: &Http, number: &PhoneQuery) -> Result<Vec<Contact>, CrmError>;
     /// Contacts by name or e-mail.
@@ -256,6 +278,13 @@ pub trait CrmProvider: Send {
     fn contacts(&self, http: &Http, next: Option<&str>) -> Result<Page, CrmError>;
     /// Where record `id` opens in a browser.
     fn record_url(&self, id: &str) -> Option<String>;
+}
+
+fn no_browser_sign_in(vendor: Vendor) -> CrmError {
+    CrmError::Config(format!(
+        "{} signs in with the user name and password (or an API token), not in the browser",
+        vendor.title()
+    ))
 }
 
 /// Builds the provider for `vendor`.
@@ -317,6 +346,20 @@ impl Client {
     /// Signs in now (the panel's "Test connection").
     pub fn sign_in(&mut self) -> Result<(), CrmError> {
         self.provider.authenticate(&self.http)
+    }
+
+    /// Starts a browser sign-in: a listener on 127.0.0.1:`port` (0: any) for the
+    /// redirect, and the CRM's page to open.
+    pub fn begin_sign_in(&self, port: u16) -> Result<SignIn, CrmError> {
+        SignIn::start(port, |grant| self.provider.authorize_url(grant))
+    }
+
+    /// Redeems what the browser came back with (from [`SignIn::wait`]); answers the
+    /// settings the sign-in learned. The new refresh token comes out of
+    /// [`Client::rotated`].
+    pub fn finish_sign_in(&mut self, code: &Code) -> Result<Vec<(&'static str, String)>, CrmError> {
+        self.provider.redeem(&self.http, code)?;
+        Ok(self.provider.learned())
     }
 
     pub fn query(&self, number: &str) -> PhoneQuery {

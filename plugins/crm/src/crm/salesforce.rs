@@ -1,9 +1,11 @@
-//! Salesforce (REST API v60.0): OAuth 2.0 refresh-token grant (or the password grant,
+//! Salesforce (REST API v60.0): the browser sign-in (authorization code with PKCE at
+//! `/services/oauth2/authorize`), then the refresh-token grant (or the password grant,
 //! which issues no refresh token) at `/services/oauth2/token`, SOSL `FIND {..} IN PHONE
 //! FIELDS` for numbers and `IN NAME FIELDS` for names, a Task with TaskSubtype Call for
 //! the log, SOQL with `nextRecordsUrl` for the sync. Shapes: docs/crm-vendors.md §1.
 
 use super::http::{Body, Http, Request, url};
+use super::oauth::{self, Authorize, Code};
 use super::phone::PhoneQuery;
 use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, numbers, text};
 use serde_json::{Value, json};
@@ -29,6 +31,37 @@ impl Salesforce {
 
     fn bearer(&self, req: Request) -> Request {
         req.header("Authorization", format!("Bearer {}", self.token.as_deref().unwrap_or_default()))
+    }
+
+    /// The sign-in server: My Domain, else the public one.
+    fn login(&self) -> String {
+        Account::or(&self.account.auth_url, "https://login.salesforce.com")
+    }
+
+    fn client_form(&self) -> Result<Vec<(String, String)>, CrmError> {
+        let a = &self.account;
+        let mut form = vec![("client_id".to_string(), Account::need(&a.client_id, "the consumer key")?)];
+        if !a.client_secret.is_empty() {
+            form.push(("client_secret".into(), a.client_secret.clone()));
+        }
+        Ok(form)
+    }
+
+    /// A token request of any grant; the answer's instance is the API's host unless
+    /// the user set one.
+    fn grant(&mut self, http: &Http, form: Vec<(String, String)>) -> Result<(), CrmError> {
+        let target = format!("{}/services/oauth2/token", self.login());
+        let (answer, token) =
+            oauth::token_request(http, &Request::post(target, Body::Form(form), "the sign-in"))?;
+        if self.instance.is_empty() || self.account.base_url.is_empty() {
+            self.instance =
+                text(&answer, "instance_url").unwrap_or_default().trim_end_matches('/').to_string();
+        }
+        if let Some(refresh) = text(&answer, "refresh_token") {
+            self.account.refresh_token = refresh;
+        }
+        self.token = Some(token);
+        Ok(())
     }
 
     fn records(&self, answer: &Value, key: &str, what: &str) -> Result<Vec<Contact>, CrmError> {
@@ -70,41 +103,49 @@ impl CrmProvider for Salesforce {
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
         let a = &self.account;
-        let mut form = vec![("client_id".to_string(), Account::need(&a.client_id, "the consumer key")?)];
-        if !a.client_secret.is_empty() {
-            form.push(("client_secret".into(), a.client_secret.clone()));
-        }
+        let mut form = self.client_form()?;
         if !a.refresh_token.is_empty() {
             form.push(("grant_type".into(), "refresh_token".into()));
             form.push(("refresh_token".into(), a.refresh_token.clone()));
-        } else {
+        } else if !a.password.is_empty() {
             // The password grant: the password with the user's security token appended.
             form.push(("grant_type".into(), "password".into()));
             form.push(("username".into(), Account::need(&a.username, "the user name")?));
             form.push(("password".into(), format!("{}{}", a.password, a.api_token)));
+        } else {
+            return Err(CrmError::Config(
+                "sign in to Salesforce (the CRM panel's Sign in), or set a user name and password".into(),
+            ));
         }
-        let token_url =
-            format!("{}/services/oauth2/token", Account::or(&a.auth_url, "https://login.salesforce.com"));
-        let answer: Value = http
-            .send(&Request::post(token_url, Body::Form(form), "the sign-in"))
-            .map_err(|e| match e {
-                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
-                e => e,
-            })?
-            .json()?;
-        let token = text(&answer, "access_token").ok_or_else(|| CrmError::Malformed {
-            what: "the sign-in".into(),
-            detail: "no access_token".into(),
-        })?;
-        if self.instance.is_empty() || self.account.base_url.is_empty() {
-            self.instance =
-                text(&answer, "instance_url").unwrap_or_default().trim_end_matches('/').to_string();
-        }
-        if let Some(rotated) = text(&answer, "refresh_token") {
-            self.account.refresh_token = rotated;
-        }
-        self.token = Some(token);
-        Ok(())
+        self.grant(http, form)
+    }
+
+    fn authorize_url(&self, grant: &Authorize) -> Result<String, CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the consumer key")?;
+        Ok(url(
+            &format!("{}/services/oauth2/authorize", self.login()),
+            &[
+                ("response_type", "code"),
+                ("client_id", &client_id),
+                ("redirect_uri", &grant.redirect),
+                ("state", &grant.state),
+                ("code_challenge", &grant.challenge),
+                ("code_challenge_method", "S256"),
+                // `refresh_token` is what makes the answer carry one.
+                ("scope", "api refresh_token"),
+            ],
+        ))
+    }
+
+    fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
+        let mut form = self.client_form()?;
+        form.extend(oauth::form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code.code),
+            ("redirect_uri", &code.redirect),
+            ("code_verifier", &code.verifier),
+        ]));
+        self.grant(http, form)
     }
 
     fn refresh_token(&self) -> Option<String> {

@@ -1,15 +1,19 @@
 //! Zendesk (Support API v2): an API token (`{email}/token:{token}` in Basic auth, the
-//! vendor's way for a desktop tool) or OAuth with rotating refresh tokens at
-//! `/oauth/tokens`; `users/search.json?query=phone:*digits` for numbers, a ticket with a
+//! vendor's way for a desktop tool) or OAuth (the browser sign-in at
+//! `/oauth/authorizations/new` with PKCE, rotating refresh tokens at `/oauth/tokens`); `users/search.json?query=phone:*digits` for numbers, a ticket with a
 //! private comment on the requester for the log, cursor pagination (`links.next` while
 //! `meta.has_more`) for the sync. Shapes: docs/crm-vendors.md §6.
 
 use super::http::{Body, Http, Request, url};
+use super::oauth::{self, Authorize, Code};
 use super::phone::PhoneQuery;
 use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, text};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use ucdesk_sdk::contract::contact::{Contact, PhoneNumber};
+
+/// Reading users, writing tickets.
+const SCOPE: &str = "read write";
 
 pub struct Zendesk {
     account: Account,
@@ -21,6 +25,21 @@ impl Zendesk {
     pub fn new(account: Account) -> Zendesk {
         let base = Account::or(&account.base_url, "");
         Zendesk { account, base, auth: None }
+    }
+
+    /// A grant at `/oauth/tokens` (JSON); Zendesk deletes the old pair on refresh, so
+    /// the new refresh token is the only one.
+    fn grant(&mut self, http: &Http, mut grant: Value) -> Result<(), CrmError> {
+        grant["client_id"] = json!(self.account.client_id);
+        grant["client_secret"] = json!(self.account.client_secret);
+        let target = format!("{}/oauth/tokens", self.base);
+        let (answer, token) =
+            oauth::token_request(http, &Request::post(target, Body::Json(grant), "the sign-in"))?;
+        if let Some(r) = text(&answer, "refresh_token") {
+            self.account.refresh_token = r;
+        }
+        self.auth = Some(format!("Bearer {token}"));
+        Ok(())
     }
 
     fn authed(&self, req: Request) -> Request {
@@ -63,30 +82,36 @@ impl CrmProvider for Zendesk {
         let a = &self.account;
         if a.refresh_token.is_empty() {
             let email = Account::need(&a.username, "the agent's e-mail")?;
-            let token = Account::need(&a.api_token, "the API token")?;
+            let token = Account::need(&a.api_token, "the API token (or sign in, the CRM panel's Sign in)")?;
             let pair = base64::engine::general_purpose::STANDARD.encode(format!("{email}/token:{token}"));
             self.auth = Some(format!("Basic {pair}"));
             return Ok(());
         }
-        let body = json!({"grant_type": "refresh_token", "refresh_token": a.refresh_token,
-                          "client_id": a.client_id, "client_secret": a.client_secret});
-        let answer: Value = http
-            .send(&Request::post(format!("{}/oauth/tokens", self.base), Body::Json(body), "the sign-in"))
-            .map_err(|e| match e {
-                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
-                e => e,
-            })?
-            .json()?;
-        let token = text(&answer, "access_token").ok_or_else(|| CrmError::Malformed {
-            what: "the sign-in".into(),
-            detail: "no access_token".into(),
-        })?;
-        // Zendesk deletes the old pair on refresh: the new refresh token is the only one.
-        if let Some(r) = text(&answer, "refresh_token") {
-            self.account.refresh_token = r;
-        }
-        self.auth = Some(format!("Bearer {token}"));
-        Ok(())
+        let refresh = a.refresh_token.clone();
+        self.grant(http, json!({"grant_type": "refresh_token", "refresh_token": refresh}))
+    }
+
+    fn authorize_url(&self, grant: &Authorize) -> Result<String, CrmError> {
+        let base = Account::need(&self.account.base_url, "the Zendesk address (https://yours.zendesk.com)")?;
+        let client_id = Account::need(&self.account.client_id, "the OAuth client's unique identifier")?;
+        Ok(url(
+            &format!("{base}/oauth/authorizations/new"),
+            &[
+                ("response_type", "code"),
+                ("client_id", &client_id),
+                ("redirect_uri", &grant.redirect),
+                ("scope", SCOPE),
+                ("state", &grant.state),
+                ("code_challenge", &grant.challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+    }
+
+    fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
+        let grant = json!({"grant_type": "authorization_code", "code": code.code, "redirect_uri": code.redirect,
+                           "code_verifier": code.verifier, "scope": SCOPE});
+        self.grant(http, grant)
     }
 
     fn refresh_token(&self) -> Option<String> {

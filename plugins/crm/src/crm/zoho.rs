@@ -1,10 +1,13 @@
-//! Zoho CRM (API v2): the refresh-token grant at the data centre's accounts server
-//! (parameters in the query string; errors come back as 200 with an `error` field), the
+//! Zoho CRM (API v2): the browser sign-in (`/oauth/v2/auth`, offline access, the user's
+//! data centre from the redirect's `accounts-server`), then the refresh-token grant at
+//! that accounts server (parameters in the query string; errors come back as 200 with
+//! an `error` field), the
 //! API at the token's `api_domain` with `Zoho-oauthtoken`; `Contacts/search?phone=` (204
 //! when nothing matches), a Calls record for the log, `page`/`more_records` for the
 //! sync. Shapes: docs/crm-vendors.md §3.
 
 use super::http::{Body, Http, Request, url};
+use super::oauth::{self, Authorize, Code};
 use super::phone::PhoneQuery;
 use super::{Account, CallLog, CrmError, CrmProvider, Page, Vendor, array, numbers, text};
 use serde_json::{Value, json};
@@ -12,6 +15,8 @@ use ucdesk_sdk::contract::contact::Contact;
 
 const FIELDS: &str =
     "Full_Name,First_Name,Last_Name,Phone,Mobile,Home_Phone,Other_Phone,Email,Title,Account_Name";
+/// What the integration does: read contacts, write calls (Zoho's scope names).
+const SCOPES: &str = "ZohoCRM.modules.contacts.READ,ZohoCRM.modules.calls.CREATE";
 const PHONES: [(&str, &str); 4] =
     [("work", "Phone"), ("mobile", "Mobile"), ("home", "Home_Phone"), ("other", "Other_Phone")];
 
@@ -19,12 +24,37 @@ pub struct Zoho {
     account: Account,
     token: Option<String>,
     api: String,
+    /// The accounts server the browser sign-in came back from, when not the one set.
+    learned_accounts: Option<String>,
 }
 
 impl Zoho {
     pub fn new(account: Account) -> Zoho {
         let api = Account::or(&account.base_url, "");
-        Zoho { account, token: None, api }
+        Zoho { account, token: None, api, learned_accounts: None }
+    }
+
+    /// The data centre's accounts server.
+    fn accounts(&self) -> String {
+        Account::or(&self.account.auth_url, "https://accounts.zoho.com")
+    }
+
+    /// A grant at the accounts server, parameters in the query as Zoho documents them.
+    fn grant(&mut self, accounts: &str, grant: &[(&str, &str)], http: &Http) -> Result<(), CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the client id")?;
+        let mut query =
+            vec![("client_id", client_id.as_str()), ("client_secret", &self.account.client_secret)];
+        query.extend_from_slice(grant);
+        let target = url(&format!("{accounts}/oauth/v2/token"), &query);
+        let (answer, token) = oauth::token_request(http, &Request::post(target, Body::None, "the sign-in"))?;
+        if self.account.base_url.trim().is_empty() {
+            self.api = text(&answer, "api_domain").unwrap_or_else(|| "https://www.zohoapis.com".into());
+        }
+        if let Some(refresh) = text(&answer, "refresh_token") {
+            self.account.refresh_token = refresh;
+        }
+        self.token = Some(token);
+        Ok(())
     }
 
     fn authed(&self, req: Request) -> Request {
@@ -64,36 +94,57 @@ impl CrmProvider for Zoho {
     }
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
-        let a = &self.account;
-        let accounts = Account::or(&a.auth_url, "https://accounts.zoho.com");
-        let target = url(
-            &format!("{accounts}/oauth/v2/token"),
+        let refresh = Account::need(
+            &self.account.refresh_token,
+            "the refresh token (or sign in, the CRM panel's Sign in)",
+        )?;
+        self.grant(&self.accounts(), &[("refresh_token", &refresh), ("grant_type", "refresh_token")], http)
+    }
+
+    fn refresh_token(&self) -> Option<String> {
+        Some(self.account.refresh_token.clone()).filter(|t| !t.is_empty())
+    }
+
+    fn authorize_url(&self, grant: &Authorize) -> Result<String, CrmError> {
+        let client_id = Account::need(&self.account.client_id, "the client id")?;
+        Ok(url(
+            &format!("{}/oauth/v2/auth", self.accounts()),
             &[
-                ("refresh_token", &Account::need(&a.refresh_token, "the refresh token")?),
-                ("client_id", &Account::need(&a.client_id, "the client id")?),
-                ("client_secret", &a.client_secret),
-                ("grant_type", "refresh_token"),
+                ("scope", SCOPES),
+                ("client_id", &client_id),
+                ("response_type", "code"),
+                // offline: a refresh token; consent: a new one even for a user who
+                // consented before (Zoho sends it only on consent).
+                ("access_type", "offline"),
+                ("prompt", "consent"),
+                ("redirect_uri", &grant.redirect),
+                ("state", &grant.state),
             ],
-        );
-        let answer: Value = http
-            .send(&Request::post(target, Body::None, "the sign-in"))
-            .map_err(|e| match e {
-                CrmError::Refused { message, .. } => CrmError::Unauthorized(message),
-                e => e,
-            })?
-            .json()?;
-        if let Some(error) = text(&answer, "error") {
-            return Err(CrmError::Unauthorized(error));
+        ))
+    }
+
+    fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
+        // A user of another data centre comes back with its accounts server; its codes
+        // and refresh tokens are good there only. Taken when it is Zoho's (https) or
+        // the one set up.
+        let accounts = match code.param("accounts-server").map(|s| s.trim_end_matches('/')) {
+            Some(s) if s.starts_with("https://accounts.zoho.") || s == self.accounts() => s.to_string(),
+            _ => self.accounts(),
+        };
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.code.as_str()),
+            ("redirect_uri", code.redirect.as_str()),
+        ];
+        self.grant(&accounts, &grant, http)?;
+        if accounts != self.accounts() {
+            self.learned_accounts = Some(accounts);
         }
-        let token = text(&answer, "access_token").ok_or_else(|| CrmError::Malformed {
-            what: "the sign-in".into(),
-            detail: "no access_token".into(),
-        })?;
-        if self.account.base_url.trim().is_empty() {
-            self.api = text(&answer, "api_domain").unwrap_or_else(|| "https://www.zohoapis.com".into());
-        }
-        self.token = Some(token);
         Ok(())
+    }
+
+    fn learned(&self) -> Vec<(&'static str, String)> {
+        self.learned_accounts.iter().map(|a| ("auth_url", a.clone())).collect()
     }
 
     fn lookup(&self, http: &Http, number: &PhoneQuery) -> Result<Vec<Contact>, CrmError> {

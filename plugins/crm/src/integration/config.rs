@@ -42,6 +42,8 @@ pub struct CrmConfig {
     pub fields_from_server: bool,
     pub sync: bool,
     pub timeout: std::time::Duration,
+    /// The browser sign-in's redirect port on 127.0.0.1 (0: any free one).
+    pub redirect_port: u16,
 }
 
 pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
@@ -61,6 +63,12 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
         .setting("web_url", "Where records open, when not the CRM address", text(512), Some(json!("")))
         .setting("client_id", "Client id (consumer key, application id)", text(256), Some(json!("")))
         .setting("username", "User name or e-mail", text(256), Some(json!("")))
+        .setting(
+            "redirect_port",
+            "Sign-in redirect port on 127.0.0.1 (0: any; else the port the CRM's app allows)",
+            SettingKind::Number { min: Some(0.0), max: Some(65535.0), integer: true },
+            Some(json!(0)),
+        )
         .setting("country", "Country of national numbers (ISO code such as US, GB)", text(2), Some(json!("")))
         .setting("lookup_inbound", "Look up inbound calls", SettingKind::Bool, flag(true))
         .setting("lookup_outbound", "Look up outbound calls", SettingKind::Bool, flag(true))
@@ -153,6 +161,7 @@ impl CrmConfig {
             fields_from_server,
             sync: flag("sync_contacts", true),
             timeout: seconds("timeout_seconds", 10, 60),
+            redirect_port: ctx.setting::<u16>("redirect_port").unwrap_or(0),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! answers a service only after its state has taken the result in.
 
 pub mod config;
+pub mod sign_in;
 pub mod store;
 
 use crate::crm::{self, CallLog, Client, CrmError, Http, Vendor};
@@ -13,6 +14,7 @@ use config::{CrmConfig, LogWhen};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use ucdesk_sdk::contract::contact::{Contact, ContactsUpdated, TOPIC_UPDATED};
@@ -63,6 +65,11 @@ pub struct CrmStatus {
     pub syncing: bool,
     pub lookups: usize,
     pub logged: usize,
+    /// The CRM signs in through the browser (`crm.sign_in`).
+    pub browser_sign_in: bool,
+    /// A browser sign-in is waiting: the page it opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_in: Option<String>,
 }
 
 /// Requests from the plugin thread.
@@ -82,6 +89,8 @@ pub enum CrmMsg {
     SearchBox(String),
     /// The panel's one-click dialing: the phone dials it.
     Dial(String),
+    /// Sign in through the browser (the service's reply, or the panel's button).
+    SignIn(Option<Reply<sign_in::Started>>),
     Done(Done),
 }
 
@@ -91,6 +100,10 @@ pub enum Done {
     Logged(Logged, Option<Reply<Logged>>),
     Synced(Result<store::Synced, String>, Option<Reply<SyncReport>>),
     Searched(String, Result<Vec<Contact>, String>, Option<Reply<Vec<Contact>>>),
+    /// Sign-in number N opened this page and waits for the browser.
+    SigningIn(u64, String),
+    /// Sign-in number N ended: the settings it learned, or why it failed.
+    SignedIn(u64, Result<Vec<(&'static str, String)>, CrmError>),
     Failed(String),
 }
 
@@ -149,6 +162,11 @@ pub struct Integration {
     search: (String, Result<Vec<Contact>, String>),
     lookups: usize,
     logs: usize,
+    /// The number of the latest browser sign-in; a waiting one whose number is not it
+    /// stops.
+    sign_ins: Arc<AtomicU64>,
+    /// The page the waiting sign-in opened.
+    signing_in: Option<String>,
 }
 
 /// Whether the license has the `crm` feature (the kernel's `kernel.license`).
@@ -188,6 +206,8 @@ impl Integration {
             search: (String::new(), Ok(Vec::new())),
             lookups: 0,
             logs: 0,
+            sign_ins: Arc::new(AtomicU64::new(0)),
+            signing_in: None,
         }
     }
 
@@ -195,6 +215,7 @@ impl Integration {
     /// admin set for popups, which the CRM shares.
     pub fn configure(&mut self, agent: Option<Result<ureq::Agent, String>>) {
         self.config = CrmConfig::read(&self.ctx);
+        self.cancel_sign_in();
         self.client = None;
         self.connected = false;
         self.problem = None;
@@ -291,6 +312,7 @@ impl Integration {
                     }
                 });
             }
+            CrmMsg::SignIn(reply) => self.sign_in(reply),
             CrmMsg::Done(done) => self.done(done),
         }
     }
@@ -374,6 +396,12 @@ impl Integration {
                     r.send(result.map_err(Error::new));
                 }
             }
+            Done::SigningIn(generation, url) => {
+                if generation == self.sign_ins.load(std::sync::atomic::Ordering::SeqCst) {
+                    self.signing_in = Some(url);
+                }
+            }
+            Done::SignedIn(generation, result) => self.signed_in(generation, result),
             Done::Failed(e) => self.ctx.warn(e),
         }
     }
@@ -645,6 +673,8 @@ impl Integration {
             syncing: self.syncing,
             lookups: self.lookups,
             logged: self.logs,
+            browser_sign_in: self.vendor().is_some_and(Vendor::browser_sign_in),
+            signing_in: self.signing_in.clone(),
         }
     }
 
