@@ -1,9 +1,11 @@
 //! The six CRM clients against the lab's stand-in for their cloud APIs
 //! (`tests/lab/crm_standin.py`, each vendor's documented shapes; the vendors' services
-//! cannot run here), driven directly through the crm crate's `Client`. For every vendor: signing in again after the token expired (and
-//! keeping a rotated refresh token), lookups with one, no and several matches, search, a
-//! logged call with the chosen fields, a sync across pages, a 429 waited out for its
-//! Retry-After, a 500 and a stall failing within bounds, a malformed body reported.
+//! cannot run here), driven directly through the crm crate's `Client`. For every vendor:
+//! signing in again after the token expired (and keeping a rotated refresh token),
+//! lookups with one, no and several matches, search, a logged call with the chosen
+//! fields, a sync across pages, a 429 waited out for its Retry-After, a 500 and a stall
+//! failing within bounds, a malformed body reported; the browser sign-in of the five
+//! that have one (a code redeemed once, PKCE checked, a refused consent reported).
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -382,7 +384,7 @@ fn every_browser_sign_in_redeems_its_code_once_and_keeps_the_new_refresh_token()
 #[test]
 fn a_code_without_its_pkce_verifier_or_a_refused_consent_signs_nobody_in() {
     let lab = Lab::start();
-    for vendor in [Vendor::Salesforce, Vendor::Dynamics, Vendor::Zendesk] {
+    for vendor in [Vendor::Salesforce, Vendor::Zoho, Vendor::Dynamics, Vendor::Zendesk] {
         let mut account = lab.account(vendor, true);
         account.refresh_token.clear();
         let mut client = lab.client_with(vendor, account, T);

@@ -9,8 +9,10 @@ redirect_uri, one use, ten minutes, and the PKCE verifier against the challenge
 Documentation the shapes follow:
 - Salesforce: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
   and https://help.salesforce.com/s/articleView?id=sf.remoteaccess_pkce.htm
-- Zoho: https://www.zoho.com/crm/developer/docs/api/v2/auth-request.html (access_type,
-  prompt; the redirect's location and accounts-server for multi data centre users)
+- Zoho: https://zoho.com/accounts/protocol/oauth/mobile-and-desktop-apps/get-authorization-code.html
+  and .../get-access-token.html (PKCE required for desktop apps; access_type, prompt),
+  https://zoho.com/accounts/protocol/oauth/multi-dc/client-authorization.html (the
+  redirect's location and accounts-server)
 - Microsoft Entra ID: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
 - Bullhorn: https://bullhorn.github.io/docs/oauth/ (authorize, then token with the code)
 - Zendesk: https://developer.zendesk.com/documentation/api-basics/authentication/using-oauth-to-authenticate-zendesk-api-requests-in-an-app/
@@ -31,7 +33,7 @@ AUTHORIZE = {
     "zendesk": "/oauth/authorizations/new",
 }
 # The vendors whose authorize page takes a PKCE challenge (the others ignore one).
-PKCE = {"salesforce", "dynamics", "zendesk"}
+PKCE = {"salesforce", "zoho", "dynamics", "zendesk"}
 CODE_LIFETIME = 600
 
 

@@ -145,7 +145,10 @@ pub async fn run(
             }
             Msg::Popups(reply) => reply.ok(core.recent.iter().cloned().collect()),
             Msg::Status(reply) => reply.ok(core.status()),
-            Msg::Stop(done) => return done.ok(()),
+            Msg::Stop(done) => {
+                core.crm.cancel_sign_in();
+                return done.ok(());
+            }
         }
         core.publish();
     }

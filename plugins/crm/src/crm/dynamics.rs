@@ -35,11 +35,12 @@ impl Dynamics {
         Account::or(&self.account.auth_url, "https://login.microsoftonline.com/organizations")
     }
 
-    /// The organization's delegated access; offline_access keeps a refresh token coming
-    /// with each answer.
+    /// The organization's delegated access (`user_impersonation`, what Dataverse
+    /// documents for a public client); offline_access keeps a refresh token coming with
+    /// each answer.
     fn scope(&self) -> Result<String, CrmError> {
         let org = Account::need(&self.account.base_url, "the Dynamics organization's address")?;
-        Ok(format!("{org}/.default offline_access"))
+        Ok(format!("{org}/user_impersonation offline_access"))
     }
 
     /// A grant at the tenant's token endpoint, for a public client (no secret).

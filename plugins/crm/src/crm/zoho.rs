@@ -1,10 +1,9 @@
-//! Zoho CRM (API v2): the browser sign-in (`/oauth/v2/auth`, offline access, the user's
-//! data centre from the redirect's `accounts-server`), then the refresh-token grant at
-//! that accounts server (parameters in the query string; errors come back as 200 with
-//! an `error` field), the
-//! API at the token's `api_domain` with `Zoho-oauthtoken`; `Contacts/search?phone=` (204
-//! when nothing matches), a Calls record for the log, `page`/`more_records` for the
-//! sync. Shapes: docs/crm-vendors.md §3.
+//! Zoho CRM (API v2): the browser sign-in (`/oauth/v2/auth` with PKCE, offline access,
+//! the user's data centre from the redirect's `accounts-server`), then the refresh-token
+//! grant at that accounts server (parameters in the query string; errors come back as
+//! 200 with an `error` field), the API at the token's `api_domain` with
+//! `Zoho-oauthtoken`; `Contacts/search?phone=` (204 when nothing matches), a Calls record
+//! for the log, `page`/`more_records` for the sync. Shapes: docs/crm-vendors.md §3.
 
 use super::http::{Body, Http, Request, url};
 use super::oauth::{self, Authorize, Code};
@@ -72,6 +71,30 @@ impl Zoho {
     }
 }
 
+/// Zoho's accounts servers, one per data centre (US, EU, IN, AU, CN, JP, SA, UK, CA).
+const DATA_CENTRES: [&str; 10] = [
+    "https://accounts.zoho.com",
+    "https://accounts.zoho.eu",
+    "https://accounts.zoho.in",
+    "https://accounts.zoho.com.au",
+    "https://accounts.zoho.com.cn",
+    "https://accounts.zoho.jp",
+    "https://accounts.zoho.sa",
+    "https://accounts.zoho.uk",
+    "https://accounts.zohocloud.ca",
+    "https://accounts.zoho.ca",
+];
+
+/// Where a code is redeemed: a user of another data centre comes back with its accounts
+/// server, and its codes and refresh tokens are good there only. Taken when it is one
+/// of Zoho's or the one set up; anything else is ignored.
+fn data_centre(redirected: Option<&str>, configured: &str) -> String {
+    match redirected.map(|s| s.trim_end_matches('/')) {
+        Some(s) if DATA_CENTRES.contains(&s) || s == configured => s.to_string(),
+        _ => configured.to_string(),
+    }
+}
+
 fn contact(v: &Value) -> Option<Contact> {
     Some(Contact {
         id: text(v, "id")?,
@@ -119,22 +142,20 @@ impl CrmProvider for Zoho {
                 ("prompt", "consent"),
                 ("redirect_uri", &grant.redirect),
                 ("state", &grant.state),
+                // A desktop app is a public client to Zoho: PKCE is required.
+                ("code_challenge", &grant.challenge),
+                ("code_challenge_method", "S256"),
             ],
         ))
     }
 
     fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
-        // A user of another data centre comes back with its accounts server; its codes
-        // and refresh tokens are good there only. Taken when it is Zoho's (https) or
-        // the one set up.
-        let accounts = match code.param("accounts-server").map(|s| s.trim_end_matches('/')) {
-            Some(s) if s.starts_with("https://accounts.zoho.") || s == self.accounts() => s.to_string(),
-            _ => self.accounts(),
-        };
+        let accounts = data_centre(code.param("accounts-server"), &self.accounts());
         let grant = [
             ("grant_type", "authorization_code"),
             ("code", code.code.as_str()),
             ("redirect_uri", code.redirect.as_str()),
+            ("code_verifier", code.verifier.as_str()),
         ];
         self.grant(&accounts, &grant, http)?;
         if accounts != self.accounts() {
@@ -222,5 +243,23 @@ impl CrmProvider for Zoho {
     fn record_url(&self, id: &str) -> Option<String> {
         let web = Account::or(&self.account.web_url, "https://crm.zoho.com/crm");
         Some(format!("{web}/tab/Contacts/{id}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_centre;
+
+    #[test]
+    fn the_redirects_data_centre_is_taken_only_when_it_is_zohos() {
+        let us = "https://accounts.zoho.com";
+        assert_eq!(data_centre(Some("https://accounts.zoho.eu/"), us), "https://accounts.zoho.eu");
+        assert_eq!(data_centre(Some("https://accounts.zoho.evil.example"), us), us);
+        assert_eq!(data_centre(Some("http://accounts.zoho.eu"), us), us);
+        assert_eq!(
+            data_centre(Some("http://127.0.0.1:9/zoho/accounts"), "http://127.0.0.1:9/zoho/accounts"),
+            "http://127.0.0.1:9/zoho/accounts"
+        );
+        assert_eq!(data_centre(None, us), us);
     }
 }

@@ -33,8 +33,9 @@ pub struct Started {
 }
 
 impl Integration {
-    /// Ends the sign-in waiting, if any (new settings, a newer sign-in).
-    pub(super) fn cancel_sign_in(&mut self) -> u64 {
+    /// Ends the sign-in waiting, if any (new settings, a newer sign-in, the plugin
+    /// stopping: the wait runs on its own thread, which would hold the port on).
+    pub fn cancel_sign_in(&mut self) -> u64 {
         self.signing_in = None;
         self.sign_ins.fetch_add(1, Ordering::SeqCst) + 1
     }
