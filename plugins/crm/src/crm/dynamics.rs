@@ -108,10 +108,7 @@ impl CrmProvider for Dynamics {
     }
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
-        let refresh = Account::need(
-            &self.account.refresh_token,
-            "the refresh token (or sign in, the CRM panel's Sign in)",
-        )?;
+        let refresh = self.account.refresh()?;
         self.grant(http, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
     }
 

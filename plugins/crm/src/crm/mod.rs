@@ -107,6 +107,16 @@ impl Account {
         v.trim_end_matches('/').to_string()
     }
 
+    /// The refresh token, or what to do to have one.
+    pub fn refresh(&self) -> Result<String, CrmError> {
+        Account::need(&self.refresh_token, "").map_err(|_| {
+            CrmError::Config(
+                "sign in (the CRM panel's Sign in), or set the refresh token in the CRM's Authentication options"
+                    .into(),
+            )
+        })
+    }
+
     pub fn need(value: &str, what: &str) -> Result<String, CrmError> {
         if value.trim().is_empty() {
             return Err(CrmError::Config(format!("set {what} in the CRM's Authentication options")));

@@ -117,10 +117,7 @@ impl CrmProvider for Zoho {
     }
 
     fn authenticate(&mut self, http: &Http) -> Result<(), CrmError> {
-        let refresh = Account::need(
-            &self.account.refresh_token,
-            "the refresh token (or sign in, the CRM panel's Sign in)",
-        )?;
+        let refresh = self.account.refresh()?;
         self.grant(&self.accounts(), &[("refresh_token", &refresh), ("grant_type", "refresh_token")], http)
     }
 
