@@ -303,7 +303,7 @@ fn a_user_signs_in_through_the_browser_once_and_stays_signed_in() {
             d.call("crm.status", json!(null)).ok().filter(|s| s["crm"]["connected"] == true)
         });
         let status = status.unwrap_or_else(|| panic!("{:#}", d.call("crm.status", json!(null)).unwrap()));
-        assert!(status["crm"]["problem"].is_null() && status["crm"]["signing_in"].is_null(), "{status:#}");
+        assert!(status["crm"]["problem"].is_null() && status["crm"]["signing_in"] == false, "{status:#}");
         let m = d.call("crm.lookup", json!({"number": JANE})).unwrap();
         assert_eq!(m["contacts"][0]["name"], "Jane Doe", "{m:#}");
 

@@ -335,7 +335,8 @@ fn a_malformed_answer_is_an_error_that_names_the_request() {
 fn browse(url: &str) -> std::thread::JoinHandle<String> {
     let url = url.to_string();
     std::thread::spawn(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).proxy(None).build().into();
         let mut page = agent.get(&url).call().expect("the browser reaches the pages");
         page.body_mut().read_to_string().unwrap_or_default()
     })

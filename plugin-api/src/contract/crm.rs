@@ -32,7 +32,8 @@ pub const SYNC: &str = "crm.sync";
 pub const CONTACTS: &str = "crm.contacts";
 /// `-> {vendor, url, redirect, wait_seconds, notice?}` (since 1.9): opens the CRM's
 /// sign-in page in the system browser and answers at once; the sign-in ends when the
-/// browser comes back (`STATUS`: `crm.connected`, or `crm.problem` with the reason).
+/// browser comes back (`STATUS`: `crm.signing_in` until then, `crm.connected` after,
+/// or `crm.sign_in_failed` with the reason).
 pub const SIGN_IN: &str = "crm.sign_in";
 
 /// A call's number was looked up ([`Match`]).

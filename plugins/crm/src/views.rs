@@ -83,17 +83,20 @@ fn integration(v: &CrmView, form: &crate::views::Form, children: &mut Vec<Node>)
         return;
     }
     children.push(ui::heading("CRM"));
-    let sign_in = |label: &str| ui::button(Act::SignIn.id(), label);
+    // Offered whenever the CRM has one, and not twice at once.
+    let sign_in = s.browser_sign_in && !s.signing_in;
+    let label = if s.connected { "Sign in again" } else { "Sign in" };
     match (&s.vendor, &s.problem) {
-        (_, Some(p)) if s.browser_sign_in => {
-            children.push(ui::row([ui::colored(p, RED), sign_in("Sign in")]))
+        (_, Some(p)) => {
+            let mut row = vec![ui::colored(p, RED)];
+            row.extend(sign_in.then(|| ui::button(Act::SignIn.id(), label)));
+            children.push(ui::row(row));
         }
-        (_, Some(p)) => children.push(ui::colored(p, RED)),
         (Some(vendor), None) => {
             let state = if s.connected { "connected" } else { "not connected yet" };
             let synced =
                 s.synced_at.map(|t| format!(", synced {}", local(t, "%d %b %H:%M"))).unwrap_or_default();
-            children.push(ui::row([
+            let mut row = vec![
                 ui::colored(format!("{vendor}: {state}"), if s.connected { GREEN } else { RED }),
                 ui::weak(format!(
                     "{} contacts{synced}{}",
@@ -101,14 +104,16 @@ fn integration(v: &CrmView, form: &crate::views::Form, children: &mut Vec<Node>)
                     if s.syncing { " (syncing...)" } else { "" }
                 )),
                 ui::button(Act::Sync.id(), "Sync now"),
-            ]));
-            if s.browser_sign_in && !s.connected {
-                children.push(sign_in("Sign in"));
-            }
+            ];
+            row.extend(sign_in.then(|| ui::button(Act::SignIn.id(), label)));
+            children.push(ui::row(row));
         }
         (None, None) => {}
     }
-    if let Some(url) = &s.signing_in {
+    if let Some(why) = &s.sign_in_failed {
+        children.push(ui::colored(format!("Sign-in: {why}"), RED));
+    }
+    if let Some(url) = &v.sign_in_page {
         children.push(ui::row([
             ui::weak("Waiting for you to sign in in the browser..."),
             ui::button(Act::Open(url.clone()).id(), "Open the sign-in page again"),

@@ -1,10 +1,9 @@
 //! Microsoft Dynamics 365 (the Dataverse Web API v9.2, OData v4): Microsoft Entra ID's
 //! browser sign-in (authorization code with PKCE) and refresh-token grant for a public
-//! client (no secret; rotating refresh tokens), a
-//! `$filter` of `contains()` over the phone columns (Dataverse compares the stored
-//! text), a phonecall activity regarding the contact for the log (204 and the new
-//! record in `OData-EntityId`), `Prefer: odata.maxpagesize` and `@odata.nextLink` for the
-//! sync. Shapes: docs/crm-vendors.md §4.
+//! client (no secret; rotating refresh tokens), a `$filter` of `contains()` over the
+//! phone columns (Dataverse compares the stored text), a phonecall activity regarding the
+//! contact for the log (204 and the new record in `OData-EntityId`), `Prefer:
+//! odata.maxpagesize` and `@odata.nextLink` for the sync. Shapes: docs/crm-vendors.md §4.
 
 use super::http::{Body, Http, Request, url};
 use super::oauth::{self, Authorize, Code};

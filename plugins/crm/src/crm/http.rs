@@ -108,6 +108,12 @@ impl Request {
     }
 }
 
+/// A URL for errors and logs: its query may carry a client secret, a code or a token
+/// (Zoho's and Bullhorn's grants go in the query).
+pub fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
 /// `base` and `query` pairs as one URL, the pairs percent-encoded.
 pub fn url(base: &str, query: &[(&str, &str)]) -> String {
     if query.is_empty() {
@@ -227,10 +233,14 @@ impl Http {
                 s.finish().into_bytes()
             }
         };
-        let request =
-            builder.body(body).map_err(|e| CrmError::Config(format!("bad URL {}: {e}", req.url)))?;
+        let request = builder
+            .body(body)
+            .map_err(|e| CrmError::Config(format!("bad URL {}: {e}", without_query(&req.url))))?;
         let mut resp = self.agent.run(request).map_err(|e| match e {
-            ureq::Error::BadUri(_) | ureq::Error::Http(_) => CrmError::Config(format!("bad URL: {e}")),
+            // Their text may quote the URL, query and all.
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
+                CrmError::Config(format!("bad URL {}", without_query(&req.url)))
+            }
             e => CrmError::Unreachable(e.to_string()),
         })?;
         let headers = resp

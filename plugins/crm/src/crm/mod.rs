@@ -109,12 +109,13 @@ impl Account {
 
     /// The refresh token, or what to do to have one.
     pub fn refresh(&self) -> Result<String, CrmError> {
-        Account::need(&self.refresh_token, "").map_err(|_| {
-            CrmError::Config(
+        match self.refresh_token.trim() {
+            "" => Err(CrmError::Config(
                 "sign in (the CRM panel's Sign in), or set the refresh token in the CRM's Authentication options"
                     .into(),
-            )
-        })
+            )),
+            token => Ok(token.to_string()),
+        }
     }
 
     pub fn need(value: &str, what: &str) -> Result<String, CrmError> {
@@ -309,6 +310,16 @@ pub fn provider(vendor: Vendor, account: Account) -> Box<dyn CrmProvider> {
     }
 }
 
+/// How a browser sign-in ended well.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    /// Settings later sign-ins need (setting name, value).
+    pub learned: Vec<(&'static str, String)>,
+    /// Whether the CRM gave a refresh token; without one (its app does not allow
+    /// offline access) the next start has to sign in again.
+    pub refresh_token: bool,
+}
+
 /// A provider with its HTTP agent: what the engine calls.
 pub struct Client {
     provider: Box<dyn CrmProvider>,
@@ -364,12 +375,14 @@ impl Client {
         SignIn::start(port, |grant| self.provider.authorize_url(grant))
     }
 
-    /// Redeems what the browser came back with (from [`SignIn::wait`]); answers the
-    /// settings the sign-in learned. The new refresh token comes out of
-    /// [`Client::rotated`].
-    pub fn finish_sign_in(&mut self, code: &Code) -> Result<Vec<(&'static str, String)>, CrmError> {
+    /// Redeems what the browser came back with (from [`SignIn::wait`]). The new
+    /// refresh token comes out of [`Client::rotated`].
+    pub fn finish_sign_in(&mut self, code: &Code) -> Result<SignedIn, CrmError> {
         self.provider.redeem(&self.http, code)?;
-        Ok(self.provider.learned())
+        Ok(SignedIn {
+            learned: self.provider.learned(),
+            refresh_token: self.provider.refresh_token().is_some(),
+        })
     }
 
     pub fn query(&self, number: &str) -> PhoneQuery {

@@ -19,10 +19,20 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// Longest request head the listener reads (a redirect's URL with its code and state).
 const MAX_HEAD: usize = 16 * 1024;
+/// Connections read at once.
+const MAX_READING: usize = 16;
+/// A browser sends its request head at once; a connection that has not within this is
+/// answered 400 and closed (a preconnect it never used, or something that is not one).
+const READ_WITHIN: Duration = Duration::from_secs(5);
+/// How often the wait looks at its deadline and whether it was cancelled: a newer
+/// sign-in on the same fixed port waits for this one to let the port go.
+const POLL: Duration = Duration::from_millis(50);
 /// The callback's path on the loopback listener (what a CRM app registers).
 pub const CALLBACK: &str = "/callback";
 
@@ -36,8 +46,9 @@ pub struct Authorize {
     pub challenge: String,
 }
 
-/// What the browser came back with, for the provider to redeem.
-#[derive(Debug, Clone)]
+/// What the browser came back with, for the provider to redeem. Its `Debug` leaves the
+/// code and the verifier out: together they sign the user in.
+#[derive(Clone)]
 pub struct Code {
     pub code: String,
     /// The same `redirect_uri` as in the authorize request (the vendors check it).
@@ -46,6 +57,12 @@ pub struct Code {
     pub verifier: String,
     /// Every pair of the redirect's query (Zoho's `accounts-server`, for one).
     pub params: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Code").field("redirect", &self.redirect).finish_non_exhaustive()
+    }
 }
 
 impl Code {
@@ -77,6 +94,25 @@ pub fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// The listener on 127.0.0.1:`port`. A fixed port may still be the last sign-in's for a
+/// moment after it was cancelled (it lets go within [`POLL`]): tried again for a second.
+fn bind(port: u16) -> Result<TcpListener, CrmError> {
+    let until = Instant::now() + Duration::from_secs(1);
+    loop {
+        match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(socket) => return Ok(socket),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 && Instant::now() < until => {
+                std::thread::sleep(POLL)
+            }
+            Err(e) => {
+                return Err(CrmError::SignIn(format!(
+                    "cannot listen on 127.0.0.1:{port} for the browser's redirect: {e}"
+                )));
+            }
+        }
+    }
+}
+
 impl SignIn {
     /// Listens on 127.0.0.1:`port` (0: any free port) and asks `page` for the URL of
     /// the CRM's sign-in page with this redirect, state and challenge.
@@ -84,9 +120,7 @@ impl SignIn {
         port: u16,
         page: impl FnOnce(&Authorize) -> Result<String, CrmError>,
     ) -> Result<SignIn, CrmError> {
-        let socket = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| {
-            CrmError::SignIn(format!("cannot listen on 127.0.0.1:{port} for the browser's redirect: {e}"))
-        })?;
+        let socket = bind(port)?;
         let bound = socket.local_addr().map_err(|e| CrmError::SignIn(e.to_string()))?.port();
         socket.set_nonblocking(true).map_err(|e| CrmError::SignIn(e.to_string()))?;
         let verifier = random()?;
@@ -106,9 +140,16 @@ impl SignIn {
     /// Waits until `deadline` for the redirect that carries our state, answering every
     /// request the browser makes on the way (a favicon, a forged or stale redirect get
     /// an error page and the wait goes on). The CRM's refusal (`error=access_denied`)
-    /// ends it. `cancelled` is asked between requests: a newer sign-in or new settings.
+    /// ends it. `cancelled` is asked every [`POLL`]: a newer sign-in or new settings.
+    /// Each connection is read on a thread of its own: browsers open connections they
+    /// may never send on (preconnects), which must not hold up the one that does.
     pub fn wait(&self, deadline: Instant, cancelled: &dyn Fn() -> bool) -> Result<Code, CrmError> {
+        let (tx, rx) = mpsc::channel();
+        let reading = Arc::new(AtomicUsize::new(0));
         loop {
+            if let Ok(done) = rx.try_recv() {
+                return done;
+            }
             if cancelled() {
                 return Err(CrmError::SignIn("another sign-in took its place".into()));
             }
@@ -118,57 +159,62 @@ impl SignIn {
                 ));
             }
             match self.socket.accept() {
-                Ok((stream, _)) => {
-                    if let Some(done) = self.answer(stream) {
+                // More than a browser opens at once is not a browser: let them wait.
+                Ok((stream, _)) if reading.load(Ordering::SeqCst) < MAX_READING => {
+                    let (tx, reading) = (tx.clone(), reading.clone());
+                    let (authorize, verifier) = (self.authorize.clone(), self.verifier.clone());
+                    reading.fetch_add(1, Ordering::SeqCst);
+                    std::thread::spawn(move || {
+                        if let Some(done) = answer(stream, &authorize, &verifier) {
+                            let _ = tx.send(done);
+                        }
+                        reading.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Ok((mut stream, _)) => respond(&mut stream, 503, "Busy: try again."),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Ok(done) = rx.recv_timeout(POLL) {
                         return done;
                     }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(50))
                 }
                 Err(e) => return Err(CrmError::SignIn(format!("the redirect listener failed: {e}"))),
             }
         }
     }
+}
 
-    /// One request to the listener: `None` to keep waiting.
-    fn answer(&self, mut stream: TcpStream) -> Option<Result<Code, CrmError>> {
-        let Some(target) = read_target(&mut stream) else {
-            respond(&mut stream, 400, "This is not a request ucdesk understands.");
-            return None;
-        };
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-        if path != CALLBACK {
-            respond(&mut stream, 404, "Nothing here: ucdesk waits for the CRM's redirect.");
-            return None;
-        }
-        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        if !same(get("state").unwrap_or_default().as_bytes(), self.authorize.state.as_bytes()) {
-            respond(
-                &mut stream,
-                400,
-                "This redirect is not from the sign-in ucdesk started. Start the sign-in again from ucdesk.",
-            );
-            return None;
-        }
-        if let Some(error) = get("error") {
-            let why = get("error_description").map(|d| format!("{error}: {d}")).unwrap_or(error);
-            respond(&mut stream, 200, &format!("The sign-in was refused ({why}). You can close this tab."));
-            return Some(Err(CrmError::Unauthorized(why)));
-        }
-        let Some(code) = get("code").filter(|c| !c.is_empty()) else {
-            respond(&mut stream, 400, "The CRM sent no authorization code. Start the sign-in again.");
-            return None;
-        };
-        respond(&mut stream, 200, "Signed in. You can close this tab and go back to ucdesk.");
-        Some(Ok(Code {
-            code,
-            redirect: self.authorize.redirect.clone(),
-            verifier: self.verifier.clone(),
-            params,
-        }))
+/// One request to the listener: `None` to keep waiting.
+fn answer(mut stream: TcpStream, authorize: &Authorize, verifier: &str) -> Option<Result<Code, CrmError>> {
+    let Some(target) = read_target(&mut stream) else {
+        respond(&mut stream, 400, "This is not a request ucdesk understands.");
+        return None;
+    };
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if path != CALLBACK {
+        respond(&mut stream, 404, "Nothing here: ucdesk waits for the CRM's redirect.");
+        return None;
     }
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if !same(get("state").unwrap_or_default().as_bytes(), authorize.state.as_bytes()) {
+        respond(
+            &mut stream,
+            400,
+            "This redirect is not from the sign-in ucdesk started. Start the sign-in again from ucdesk.",
+        );
+        return None;
+    }
+    if let Some(error) = get("error") {
+        let why = get("error_description").map(|d| format!("{error}: {d}")).unwrap_or(error);
+        respond(&mut stream, 200, &format!("The sign-in was refused ({why}). You can close this tab."));
+        return Some(Err(CrmError::Unauthorized(why)));
+    }
+    let Some(code) = get("code").filter(|c| !c.is_empty()) else {
+        respond(&mut stream, 400, "The CRM sent no authorization code. Start the sign-in again.");
+        return None;
+    };
+    respond(&mut stream, 200, "Signed in. You can close this tab and go back to ucdesk.");
+    Some(Ok(Code { code, redirect: authorize.redirect.clone(), verifier: verifier.to_string(), params }))
 }
 
 /// Sends a token request: a refusal (400 `invalid_grant` and kin) is the CRM refusing the
@@ -202,13 +248,16 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The request target of a `GET`, from the request head.
+/// The request target of a `GET`, from the request head: all of it within
+/// [`READ_WITHIN`], however slowly it trickles in.
 fn read_target(stream: &mut TcpStream) -> Option<String> {
     stream.set_nonblocking(false).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let deadline = Instant::now() + READ_WITHIN;
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+        let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+        stream.set_read_timeout(Some(left)).ok()?;
         let n = stream.read(&mut buf).ok()?;
         if n == 0 {
             break;
@@ -229,6 +278,7 @@ fn respond(stream: &mut TcpStream, status: u16, text: &str) {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
+        503 => "Service Unavailable",
         _ => "Bad Request",
     };
     let escaped: String = text
@@ -281,6 +331,9 @@ mod tests {
         let s = SignIn::start(0, |a| Ok(format!("https://crm.example/authorize?state={}", a.state))).unwrap();
         let port: u16 = s.redirect().rsplit(':').next().unwrap().trim_end_matches(CALLBACK).parse().unwrap();
         let state = s.authorize.state.clone();
+        // A preconnect that never sends must not hold the redirect up for its read timeout.
+        let idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let began = Instant::now();
         let browser = std::thread::spawn(move || {
             let favicon = get(port, "/favicon.ico");
             let forged = get(port, "/callback?code=evil&state=guess");
@@ -288,6 +341,8 @@ mod tests {
             (favicon, forged, real)
         });
         let code = s.wait(Instant::now() + Duration::from_secs(10), &|| false).unwrap();
+        assert!(began.elapsed() < Duration::from_secs(4), "the idle connection held it up");
+        drop(idle);
         let (favicon, forged, real) = browser.join().unwrap();
         assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
         assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
@@ -310,6 +365,20 @@ mod tests {
         assert!(browser.join().unwrap().contains("end-user denied &lt;b&gt;"));
         let e = s.wait(Instant::now() + Duration::from_millis(100), &|| false).unwrap_err();
         assert!(e.to_string().contains("in time"), "{e}");
-        assert!(s.wait(Instant::now() + Duration::from_secs(10), &|| true).is_err());
+        let e = s.wait(Instant::now() + Duration::from_secs(10), &|| true).unwrap_err();
+        assert!(e.to_string().contains("took its place"), "{e}");
+    }
+
+    #[test]
+    fn a_new_sign_in_on_a_fixed_port_waits_for_the_last_to_let_it_go() {
+        let first = SignIn::start(0, |_| Ok(String::new())).unwrap();
+        let port = first.socket.local_addr().unwrap().port();
+        let leaving = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(first);
+        });
+        let second = SignIn::start(port, |_| Ok(String::new())).unwrap();
+        assert_eq!(second.redirect(), format!("http://127.0.0.1:{port}{CALLBACK}"));
+        leaving.join().unwrap();
     }
 }

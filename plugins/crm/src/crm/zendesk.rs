@@ -1,8 +1,9 @@
 //! Zendesk (Support API v2): an API token (`{email}/token:{token}` in Basic auth, the
 //! vendor's way for a desktop tool) or OAuth (the browser sign-in at
-//! `/oauth/authorizations/new` with PKCE, rotating refresh tokens at `/oauth/tokens`); `users/search.json?query=phone:*digits` for numbers, a ticket with a
-//! private comment on the requester for the log, cursor pagination (`links.next` while
-//! `meta.has_more`) for the sync. Shapes: docs/crm-vendors.md §6.
+//! `/oauth/authorizations/new` with PKCE, rotating refresh tokens at `/oauth/tokens`);
+//! `users/search.json?query=phone:*digits` for numbers, a ticket with a private comment
+//! on the requester for the log, cursor pagination (`links.next` while `meta.has_more`)
+//! for the sync. Shapes: docs/crm-vendors.md §6.
 
 use super::http::{Body, Http, Request, url};
 use super::oauth::{self, Authorize, Code};

@@ -33,9 +33,13 @@ impl Zoho {
         Zoho { account, token: None, api, learned_accounts: None }
     }
 
-    /// The data centre's accounts server.
+    /// The data centre's accounts server: the one the sign-in came back from, else the
+    /// one set up.
     fn accounts(&self) -> String {
-        Account::or(&self.account.auth_url, "https://accounts.zoho.com")
+        match &self.learned_accounts {
+            Some(learned) => learned.clone(),
+            None => Account::or(&self.account.auth_url, "https://accounts.zoho.com"),
+        }
     }
 
     /// A grant at the accounts server, parameters in the query as Zoho documents them.
@@ -147,7 +151,8 @@ impl CrmProvider for Zoho {
     }
 
     fn redeem(&mut self, http: &Http, code: &Code) -> Result<(), CrmError> {
-        let accounts = data_centre(code.param("accounts-server"), &self.accounts());
+        let configured = Account::or(&self.account.auth_url, "https://accounts.zoho.com");
+        let accounts = data_centre(code.param("accounts-server"), &configured);
         let grant = [
             ("grant_type", "authorization_code"),
             ("code", code.code.as_str()),
@@ -155,9 +160,7 @@ impl CrmProvider for Zoho {
             ("code_verifier", code.verifier.as_str()),
         ];
         self.grant(&accounts, &grant, http)?;
-        if accounts != self.accounts() {
-            self.learned_accounts = Some(accounts);
-        }
+        self.learned_accounts = (accounts != configured).then_some(accounts);
         Ok(())
     }
 

@@ -2,15 +2,19 @@
 //! allow, the calls it follows (looked up when they start, logged when they end or after
 //! the wrap-up), the synced contacts, and the services. Network work runs on the
 //! blocking pool with the client behind a lock and comes back as [`Done`]; the core
-//! answers a service only after its state has taken the result in.
+//! answers a service only after its state has taken the result in. Beside it:
+//! `config.rs` its settings, `store.rs` the synced contacts on disk, `sign_in.rs` the
+//! browser sign-in, `report.rs` what `crm.status` and the panel show.
 
 pub mod config;
+mod report;
 pub mod sign_in;
 pub mod store;
 
 use crate::crm::{self, CallLog, Client, CrmError, Http, Vendor};
 use crate::engine::Msg;
 use config::{CrmConfig, LogWhen};
+pub use report::{CrmStatus, View};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -47,31 +51,6 @@ pub struct SyncReport {
     pub pages: usize,
 }
 
-/// The integration's part of `crm.status`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct CrmStatus {
-    pub enabled: bool,
-    pub licensed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor: Option<String>,
-    /// A request has gone through since the settings last changed.
-    pub connected: bool,
-    /// Why the integration is off or failing, in words a user can act on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-    pub contacts: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub synced_at: Option<i64>,
-    pub syncing: bool,
-    pub lookups: usize,
-    pub logged: usize,
-    /// The CRM signs in through the browser (`crm.sign_in`).
-    pub browser_sign_in: bool,
-    /// A browser sign-in is waiting: the page it opened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signing_in: Option<String>,
-}
-
 /// Requests from the plugin thread.
 pub enum CrmMsg {
     Lookup(String, Reply<Match>),
@@ -102,8 +81,8 @@ pub enum Done {
     Searched(String, Result<Vec<Contact>, String>, Option<Reply<Vec<Contact>>>),
     /// Sign-in number N opened this page and waits for the browser.
     SigningIn(u64, String),
-    /// Sign-in number N ended: the settings it learned, or why it failed.
-    SignedIn(u64, Result<Vec<(&'static str, String)>, CrmError>),
+    /// Sign-in number N ended: signed in, or why not.
+    SignedIn(u64, Result<crm::SignedIn, CrmError>),
     Failed(String),
 }
 
@@ -118,29 +97,6 @@ struct Tracked {
     /// Log as soon as the lookup answers (the call ended first).
     log_after_lookup: bool,
     request: LogRequest,
-}
-
-/// What the panel shows of the integration.
-#[derive(Debug, Clone)]
-pub struct View {
-    pub status: CrmStatus,
-    /// The calls in progress and their matches, newest first.
-    pub matches: Vec<Match>,
-    pub logged: Vec<Logged>,
-    pub search: String,
-    pub results: Result<Vec<Contact>, String>,
-}
-
-impl Default for View {
-    fn default() -> View {
-        View {
-            status: CrmStatus::default(),
-            matches: Vec::new(),
-            logged: Vec::new(),
-            search: String::new(),
-            results: Ok(Vec::new()),
-        }
-    }
 }
 
 pub struct Integration {
@@ -165,8 +121,10 @@ pub struct Integration {
     /// The number of the latest browser sign-in; a waiting one whose number is not it
     /// stops.
     sign_ins: Arc<AtomicU64>,
-    /// The page the waiting sign-in opened.
+    /// The page the waiting sign-in opened (its `state` stays here, out of the status
+    /// other plugins read).
     signing_in: Option<String>,
+    sign_in_failed: Option<String>,
 }
 
 /// Whether the license has the `crm` feature (the kernel's `kernel.license`).
@@ -208,6 +166,7 @@ impl Integration {
             logs: 0,
             sign_ins: Arc::new(AtomicU64::new(0)),
             signing_in: None,
+            sign_in_failed: None,
         }
     }
 
@@ -279,10 +238,17 @@ impl Integration {
         let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
         tokio::task::spawn_blocking(move || {
             let out = job(&client);
-            let rotated = client.lock().unwrap_or_else(|p| p.into_inner()).rotated();
-            if let Some(Err(e)) = rotated.map(|token| ctx.store_secret("refresh_token", &token)) {
+            // Stored under the lock: two jobs storing single-use tokens out of order
+            // would leave the dead one. Not when the user has moved to another CRM since
+            // (a settings change of the same CRM keeps the token: it is the live one).
+            let mut c = client.lock().unwrap_or_else(|p| p.into_inner());
+            let same_crm = ctx.setting::<String>("provider").as_deref() == Some(c.vendor().as_str());
+            if let Some(token) = c.rotated().filter(|_| same_crm)
+                && let Err(e) = ctx.store_secret("refresh_token", &token)
+            {
                 ctx.warn(format!("cannot keep the CRM's new refresh token: {e}"));
             }
+            drop(c);
             let _ = tx.send(Msg::Crm(CrmMsg::Done(done(out))));
         });
         true
@@ -658,33 +624,6 @@ impl Integration {
         let stale = chrono::Utc::now().timestamp() - self.synced.at > SYNC_EVERY;
         if self.config.sync && stale && !self.syncing && self.client.is_some() {
             self.sync(None);
-        }
-    }
-
-    pub fn status(&self) -> CrmStatus {
-        CrmStatus {
-            enabled: self.config.enabled,
-            licensed: self.licensed,
-            vendor: self.vendor().map(|v| v.as_str().to_string()),
-            connected: self.connected,
-            problem: self.problem.clone(),
-            contacts: self.synced.contacts.len(),
-            synced_at: (self.synced.at > 0).then_some(self.synced.at),
-            syncing: self.syncing,
-            lookups: self.lookups,
-            logged: self.logs,
-            browser_sign_in: self.vendor().is_some_and(Vendor::browser_sign_in),
-            signing_in: self.signing_in.clone(),
-        }
-    }
-
-    pub fn view(&self) -> View {
-        View {
-            status: self.status(),
-            matches: self.matches.iter().cloned().collect(),
-            logged: self.logged.iter().cloned().collect(),
-            search: self.search.0.clone(),
-            results: self.search.1.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! new settings end the one waiting.
 
 use super::{CrmMsg, Done, Integration};
-use crate::crm::CrmError;
+use crate::crm::{CrmError, SignedIn};
 use crate::engine::Msg;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
@@ -41,11 +41,14 @@ impl Integration {
     }
 
     pub(super) fn sign_in(&mut self, reply: Option<Reply<Started>>) {
-        let Some(vendor) = self.vendor() else {
-            if let Some(r) = reply {
-                r.send(Err(Error::new(self.off())));
+        let vendor = match self.vendor() {
+            Some(v) if v.browser_sign_in() => v,
+            Some(v) => {
+                let why =
+                    format!("{} signs in with the user name and password, not in the browser", v.title());
+                return reply.into_iter().for_each(|r| r.send(Err(Error::new(why.clone()))));
             }
-            return;
+            None => return reply.into_iter().for_each(|r| r.send(Err(Error::new(self.off())))),
         };
         let generation = self.cancel_sign_in();
         let (port, sign_ins, tx) = (self.config.redirect_port, self.sign_ins.clone(), self.tx.clone());
@@ -83,21 +86,25 @@ impl Integration {
     }
 
     /// The sign-in ended: signed in (and what it learned goes into the settings), or why
-    /// not. One that a newer sign-in replaced says nothing.
-    pub(super) fn signed_in(
-        &mut self,
-        generation: u64,
-        result: Result<Vec<(&'static str, String)>, CrmError>,
-    ) {
+    /// not. A failed one leaves the connection as it was (a refresh token held before
+    /// still works); one that a newer sign-in replaced says nothing.
+    pub(super) fn signed_in(&mut self, generation: u64, result: Result<SignedIn, CrmError>) {
         if generation != self.sign_ins.load(Ordering::SeqCst) {
             return;
         }
         self.signing_in = None;
+        self.sign_in_failed = None;
         match result {
-            Ok(learned) => {
+            Ok(signed_in) => {
                 self.note(None);
                 self.ctx.info(format!("signed in to {}", self.config.vendor_word));
-                for (name, value) in learned {
+                if !signed_in.refresh_token {
+                    let why = "signed in for this session only: the CRM gave no refresh token (its app \
+                               must allow offline access, the refresh_token scope)";
+                    self.ctx.warn(why);
+                    self.sign_in_failed = Some(why.into());
+                }
+                for (name, value) in signed_in.learned {
                     if let Err(e) = self.ctx.set_setting(name, &value) {
                         self.ctx.warn(format!("cannot keep the CRM's {name} the sign-in found: {e}"));
                     }
@@ -105,8 +112,7 @@ impl Integration {
             }
             Err(e) => {
                 self.ctx.warn(format!("the CRM sign-in failed: {e}"));
-                self.connected = false;
-                self.problem = Some(e.to_string());
+                self.sign_in_failed = Some(e.to_string());
             }
         }
     }
