@@ -2,12 +2,10 @@
 //! the engine runs with. Every setting is read here, again on each change (lib.rs
 //! reconfigures the engine then), so the engine never looks a setting up itself.
 
-use crate::connection::Account;
-use crate::tls::TlsSettings;
 use serde_json::json;
-use tokio_xmpp::jid::BareJid;
 use ucdesk_sdk::contract::presence::Status;
-use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
+use ucdesk_sdk::{Context, ManifestBuilder, SettingKind};
+use ucdesk_xmpp::Account;
 
 /// Everything the engine needs. Not `Debug`: the account holds the password, which
 /// must never reach a log.
@@ -51,25 +49,7 @@ impl Default for Prefs {
 /// Declares the settings on the manifest under construction.
 pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
     let text = |max| SettingKind::Text { max_len: Some(max) };
-    m.setting("jid", "Chat address (user@domain)", text(320), Some(json!("")))
-        .setting("password", "Chat password", SettingKind::Secret, None)
-        .login("jid", LoginField::Address)
-        .login("password", LoginField::Password)
-        .setting(
-            "server",
-            "Server (host[:port]; empty: the domain's SRV records)",
-            text(255),
-            Some(json!("")),
-        )
-        .setting("dns_server", "DNS server for SRV (ip[:port], empty: system)", text(64), Some(json!("")))
-        .setting("tls_ca_file", "Extra CA certificate to trust (PEM file)", text(1024), Some(json!("")))
-        .setting(
-            "allow_insecure_tls",
-            "Allow connecting with an insecure certificate",
-            SettingKind::Bool,
-            Some(json!(false)),
-        )
-        .setting("trusted_certificate", "Accepted certificate (SHA-256)", text(128), Some(json!("")))
+    ucdesk_xmpp::account::declare(m, "Chat")
         .setting(
             "conference_domain",
             "Group chat service (empty: conference.<domain>)",
@@ -97,7 +77,7 @@ impl Config {
         // Blank means unset; a set value is used as typed (not trimmed).
         let service = |k: &str| ctx.setting::<String>(k).filter(|d| !d.trim().is_empty());
         Config {
-            account: read_account(ctx),
+            account: ucdesk_xmpp::account::read(ctx, "chat"),
             prefs: Prefs {
                 conference_domain: service("conference_domain"),
                 upload_service: service("upload_service"),
@@ -107,40 +87,6 @@ impl Config {
             },
         }
     }
-}
-
-/// The account, or why there is none.
-fn read_account(ctx: &Context) -> Result<Account, String> {
-    let jid: String = ctx.setting("jid").unwrap_or_default();
-    if jid.trim().is_empty() {
-        return Err("no chat account: set chat.jid and chat.password".into());
-    }
-    let jid: BareJid = jid.trim().parse().map_err(|e| format!("chat.jid {jid:?} is not an address: {e}"))?;
-    if jid.node().is_none() {
-        return Err(format!("chat.jid {jid} has no user part (user@domain)"));
-    }
-    let password = ctx
-        .secret("password")
-        .map_err(|e| format!("cannot read the chat password: {e}"))?
-        .ok_or_else(|| "no chat password: set the secret chat.password".to_string())?;
-    let server: String = ctx.setting("server").unwrap_or_default();
-    let server = if server.trim().is_empty() {
-        None
-    } else {
-        Some(parse_server(server.trim(), jid.domain().as_str())?)
-    };
-    let allow_insecure: bool = ctx.setting("allow_insecure_tls").unwrap_or(false);
-    let pinned: String = ctx.setting("trusted_certificate").unwrap_or_default();
-    Ok(Account {
-        jid,
-        password,
-        server,
-        dns_server: ctx.setting::<String>("dns_server").unwrap_or_default().trim().to_string(),
-        tls: TlsSettings {
-            ca_file: ctx.setting("tls_ca_file").unwrap_or_default(),
-            pinned: (allow_insecure && !pinned.is_empty()).then_some(pinned),
-        },
-    })
 }
 
 /// `chat.statuses` entries are `Label|status` (status one of available, away, busy,
@@ -162,24 +108,6 @@ fn custom_statuses(list: &[String]) -> Vec<(String, Status)> {
         .collect()
 }
 
-/// `host`, `host:port` or `[v6]:port` (port 5222 when none is given).
-fn parse_server(s: &str, domain: &str) -> Result<(String, u16), String> {
-    if s.is_empty() {
-        return Ok((domain.to_string(), 5222));
-    }
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (
-            h.trim_matches(['[', ']']),
-            p.parse::<u16>().map_err(|_| format!("chat.server {s:?}: bad port"))?,
-        ),
-        _ => (s.trim_matches(['[', ']']), 5222),
-    };
-    if host.is_empty() {
-        return Err(format!("chat.server {s:?} has no host"));
-    }
-    Ok((host.to_string(), port))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -195,15 +123,5 @@ mod tests {
                 ("Focus".into(), Status::Busy)
             ]
         );
-    }
-
-    #[test]
-    fn server_override_forms() {
-        use super::parse_server as p;
-        assert_eq!(p("", "lab").unwrap(), ("lab".into(), 5222));
-        assert_eq!(p("127.0.0.1:5322", "lab").unwrap(), ("127.0.0.1".into(), 5322));
-        assert_eq!(p("xmpp.lab", "lab").unwrap(), ("xmpp.lab".into(), 5222));
-        assert_eq!(p("[::1]:5223", "lab").unwrap(), ("::1".into(), 5223));
-        assert!(p("host:port", "lab").is_err());
     }
 }

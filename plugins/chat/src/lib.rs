@@ -11,13 +11,10 @@
 //! snapshot. The engine (the sdk's runtime with tokio-xmpp) lives in `engine/`.
 
 mod config;
-mod connection;
 mod engine;
-mod srv;
 mod stanzas;
 #[doc(hidden)]
 pub mod store;
-mod tls;
 mod transfer;
 mod views;
 

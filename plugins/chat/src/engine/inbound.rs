@@ -114,7 +114,7 @@ impl Core {
         let outbound = from == me;
         let peer = if outbound { m.to.as_ref().map(|t| t.to_bare()) } else { Some(from.clone()) };
         let Some(peer) = peer else { return false };
-        if peer == me {
+        if peer == me || self.behind_sms_gateway(peer.domain().as_str()) {
             return false;
         }
         let conversation = peer.to_string();

@@ -18,6 +18,7 @@ mod actions;
 mod dispatch;
 mod error;
 mod files;
+mod gateways;
 mod inbound;
 mod outbox;
 mod presence;
@@ -26,7 +27,6 @@ mod session;
 mod sync;
 
 use crate::config::{Config, Prefs};
-use crate::connection::{Account, Status as LinkStatus};
 use crate::store::Store;
 use error::ChatError;
 use futures::StreamExt;
@@ -46,6 +46,7 @@ use ucdesk_sdk::contract::chat::{
 use ucdesk_sdk::contract::presence::{PresenceChanged, Status};
 use ucdesk_sdk::engine::{EngineSpec, Mailbox, Reply};
 use ucdesk_sdk::prelude::*;
+use ucdesk_xmpp::connection::{Account, Status as LinkStatus};
 
 /// The chat's requests may wait on the server (a room's configuration, a history
 /// page): more than the sdk's default.
@@ -204,6 +205,8 @@ pub fn start(
             open: None,
             idle_away: false,
             caught_up: false,
+            sms_gateways: HashSet::new(),
+            discovery: None,
         };
         core.run(mailbox)
     })
@@ -211,6 +214,9 @@ pub fn start(
 
 enum PendingIq {
     Carbons,
+    /// The server's components (disco#items), then each one's identity.
+    Components,
+    Component(String),
     Roster,
     Mam,
     Bookmarks,
@@ -263,6 +269,9 @@ struct Core {
     caught_up: bool,
     /// (conversation, message id, file) with a slot request or transfer under way.
     transfers: HashSet<(String, String, u32)>,
+    /// The domains of the server's SMS gateways (see `gateways`).
+    sms_gateways: HashSet<String>,
+    discovery: Option<gateways::Discovery>,
 }
 
 enum Next {
@@ -353,6 +362,7 @@ impl Core {
     }
 
     async fn tick(&mut self) {
+        self.expire_discovery().await;
         self.expire_slots().await;
         self.expire_presence().await;
         self.expire_typing();

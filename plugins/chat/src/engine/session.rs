@@ -5,7 +5,6 @@
 
 use super::{Core, Msg, PendingIq};
 use crate::config::Config;
-use crate::connection;
 use crate::stanzas;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use tokio_xmpp::parsers::presence::Presence;
 use tokio_xmpp::stanzastream::{Event as StreamEvent, StreamEvent as Link};
 use ucdesk_sdk::contract::chat::{self as contract, Connection, ConnectionState};
 use ucdesk_sdk::prelude::*;
+use ucdesk_xmpp::connection;
 
 impl Core {
     /// A new configuration: the preferences apply at once; the connection starts over
@@ -25,14 +25,7 @@ impl Core {
         let Config { account, prefs } = config;
         self.prefs = prefs;
         let same = match (&account, &self.account) {
-            (Ok(a), Some(b)) => {
-                a.jid == b.jid
-                    && a.password == b.password
-                    && a.server == b.server
-                    && a.dns_server == b.dns_server
-                    && a.tls.ca_file == b.tls.ca_file
-                    && a.tls.pinned == b.tls.pinned
-            }
+            (Ok(a), Some(b)) => ucdesk_xmpp::account::same(a, b),
             _ => false,
         };
         if same {
@@ -75,6 +68,7 @@ impl Core {
         self.caught_up = false;
         self.pushed.clear();
         self.iqs.clear();
+        self.discovery = None;
         self.sync = None;
         self.sync_queue.clear();
         for r in self.rooms.values_mut() {
@@ -128,10 +122,9 @@ impl Core {
                 }
                 self.iqs.clear();
                 self.set_connection(ConnectionState::Online, None, None);
-                self.send_presence().await;
-                let carbons = stanzas::new_id();
-                self.iqs.insert(carbons.clone(), PendingIq::Carbons);
-                self.send(stanzas::iq_set(&carbons, None, stanzas::el("enable", ns::CARBONS, &[]))).await;
+                // Presence, carbons and the archive wait for the SMS gateways to be
+                // known (see `gateways`).
+                self.discover_gateways().await;
                 let roster = stanzas::new_id();
                 self.iqs.insert(roster.clone(), PendingIq::Roster);
                 self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
@@ -143,7 +136,6 @@ impl Core {
                 let bookmarks = stanzas::new_id();
                 self.iqs.insert(bookmarks.clone(), PendingIq::Bookmarks);
                 self.send(stanzas::iq_get(&bookmarks, None, stanzas::bookmarks_get())).await;
-                self.start_sync(false).await;
                 self.flush_outbox().await;
             }
             StreamEvent::Stream(Link::Resumed) => {
@@ -165,6 +157,16 @@ impl Core {
             StreamEvent::Stanza(Stanza::Presence(p)) => self.on_presence(p).await,
             StreamEvent::Stanza(Stanza::Iq(iq)) => self.on_iq(iq).await,
         }
+    }
+
+    /// What a new session does once the SMS gateways are known: presence (the server
+    /// then hands over offline messages), carbons and the archive catch-up.
+    pub(super) async fn session_ready(&mut self) {
+        self.send_presence().await;
+        let carbons = stanzas::new_id();
+        self.iqs.insert(carbons.clone(), PendingIq::Carbons);
+        self.send(stanzas::iq_set(&carbons, None, stanzas::el("enable", ns::CARBONS, &[]))).await;
+        self.start_sync(false).await;
     }
 
     /// Answers to our requests go to the part that asked; the server's own questions
@@ -195,6 +197,8 @@ impl Core {
                     let slot = payload.as_ref().and_then(stanzas::read_slot);
                     self.on_slot(conversation, id, file, slot).await;
                 }
+                Some(PendingIq::Components) => self.on_components(payload).await,
+                Some(PendingIq::Component(jid)) => self.on_component(jid, payload).await,
                 Some(PendingIq::Carbons | PendingIq::RoomChange(_)) | None => {}
             },
             Iq::Error { id, error, .. } => match self.iqs.remove(&id) {
@@ -209,6 +213,8 @@ impl Core {
                 Some(PendingIq::Slot { conversation, id, file, .. }) => {
                     self.on_slot_refused(conversation, id, file, &error).await;
                 }
+                Some(PendingIq::Components) => self.on_components(None).await,
+                Some(PendingIq::Component(jid)) => self.on_component(jid, None).await,
                 _ => {}
             },
             Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
@@ -235,15 +241,9 @@ impl Core {
                     }
                     Iq::Result { from: None, to: from, id, payload: Some(q) }
                 } else {
-                    let mut e = stanzas::el("error", "jabber:client", &[("type", "cancel")]);
-                    e.append_child(stanzas::el(
-                        "service-unavailable",
-                        "urn:ietf:params:xml:ns:xmpp-stanzas",
-                        &[],
-                    ));
-                    match tokio_xmpp::parsers::stanza_error::StanzaError::try_from(e) {
-                        Ok(error) => Iq::Error { from: None, to: from, id, error, payload: None },
-                        Err(_) => return,
+                    match stanzas::unavailable(from, id) {
+                        Some(error) => error,
+                        None => return,
                     }
                 };
                 self.send(answer).await;

@@ -9,40 +9,18 @@
 mod groups;
 
 pub use groups::*;
+pub use ucdesk_xmpp::stanza::*;
 
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
-use tokio_xmpp::minidom::rxml::NcName;
-use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Id, Lang, Message, MessageType};
 use tokio_xmpp::parsers::ns;
 use ucdesk_sdk::contract::presence::{Device, Status};
 
 pub const REPLY: &str = "urn:xmpp:reply:0";
-pub const HINTS: &str = "urn:xmpp:hints";
 /// Our presence extension: the exact status (XMPP's `show` cannot tell busy from do
 /// not disturb), the device kind, and the phone's on-call state.
 pub const UCDESK_PRESENCE: &str = "urn:ucdesk:presence:0";
-
-/// An element with attributes; names are static, so a bad one is a programming error.
-pub fn el(name: &str, namespace: &str, attrs: &[(&str, &str)]) -> Element {
-    let mut b = Element::builder(name, namespace);
-    for (k, v) in attrs {
-        b = b.attr(NcName::try_from(*k).expect("static attribute name"), *v);
-    }
-    b.build()
-}
-
-pub fn with_text(mut e: Element, text: &str) -> Element {
-    e.append_text_node(text);
-    e
-}
-
-pub fn child(parent: Element, c: Element) -> Element {
-    let mut p = parent;
-    p.append_child(c);
-    p
-}
 
 /// A chat message we send: body, origin-id, receipt request, markable, active state.
 pub fn chat(to: &BareJid, id: &str, body: &str, reply_to: Option<(&str, &str)>) -> Message {
@@ -97,75 +75,8 @@ pub fn chat_state(to: &BareJid, state: &str, group: bool) -> Message {
     m
 }
 
-pub fn iq_set(id: &str, to: Option<Jid>, payload: Element) -> Iq {
-    Iq::Set { from: None, to, id: id.to_string(), payload }
-}
-
-pub fn iq_get(id: &str, to: Option<Jid>, payload: Element) -> Iq {
-    Iq::Get { from: None, to, id: id.to_string(), payload }
-}
-
-/// A MAM page of up to `max` messages after archive id `after` (from the start when
-/// None), oldest first.
-pub fn mam_query(queryid: &str, after: Option<&str>, max: u32) -> Element {
-    let mut set = el("set", ns::RSM, &[]);
-    set.append_child(with_text(el("max", ns::RSM, &[]), &max.to_string()));
-    if let Some(a) = after {
-        set.append_child(with_text(el("after", ns::RSM, &[]), a));
-    }
-    child(el("query", ns::MAM, &[("queryid", queryid)]), set)
-}
-
-/// What a MAM `fin` says: whether the archive is exhausted, and the last id.
-pub fn mam_fin(payload: &Element) -> Option<(bool, Option<String>)> {
-    if !payload.is("fin", ns::MAM) {
-        return None;
-    }
-    let complete = matches!(payload.attr("complete"), Some("true" | "1"));
-    let last = payload.get_child("set", ns::RSM).and_then(|s| s.get_child("last", ns::RSM)).map(|l| l.text());
-    Some((complete, last))
-}
-
-/// `<forwarded>`'s message and its delay stamp (RFC 3339 / XEP-0082).
-pub fn forwarded(parent: &Element) -> Option<(Option<String>, Message)> {
-    let fwd = parent.get_child("forwarded", ns::FORWARD)?;
-    let stamp = fwd.get_child("delay", ns::DELAY).and_then(|d| d.attr("stamp")).map(str::to_string);
-    let inner = fwd.children().find(|c| c.name() == "message")?.clone();
-    let message = Message::try_from(inner).ok()?;
-    Some((stamp, message))
-}
-
-/// The payload child `name` in `namespace`.
-pub fn payload<'a>(m: &'a Message, name: &str, namespace: &str) -> Option<&'a Element> {
-    m.payloads.iter().find(|p| p.is(name, namespace))
-}
-
-/// The message's stable id: origin-id, else the id attribute.
-pub fn stable_id(m: &Message) -> Option<String> {
-    payload(m, "origin-id", ns::SID)
-        .and_then(|o| o.attr("id"))
-        .map(str::to_string)
-        .or_else(|| m.id.as_ref().map(|i| i.0.clone()))
-        .filter(|s| !s.is_empty())
-}
-
-/// The archive id our own server stamped on a message.
-pub fn archive_id(m: &Message, me: &BareJid) -> Option<String> {
-    m.payloads
-        .iter()
-        .filter(|p| p.is("stanza-id", ns::SID))
-        .find(|p| p.attr("by").and_then(|b| b.parse::<BareJid>().ok()).as_ref() == Some(me))
-        .and_then(|p| p.attr("id"))
-        .map(str::to_string)
-}
-
 pub fn is_chat(m: &Message) -> bool {
     matches!(m.type_, MessageType::Chat | MessageType::Normal)
-}
-
-/// Parses an RFC 3339 stamp to Unix milliseconds.
-pub fn stamp_ms(stamp: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.timestamp_millis())
 }
 
 /// Our presence, as XMPP `show`/`status` plus the extension element.
@@ -341,34 +252,10 @@ pub fn mentions_me(m: &Message, body: &str, me: &BareJid) -> bool {
 
 // ---- Files: HTTP upload slots (XEP-0363), out-of-band URLs (XEP-0066) ----
 
-pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
-pub const OOB: &str = "jabber:x:oob";
 /// Our description of an attached file, so receivers know name, size and type before
 /// fetching: `<file name='…' size='…' mime='…' url='…'/>`. Other clients get the URL in
 /// the body and an XEP-0066 element.
 pub const UCDESK_FILE: &str = "urn:ucdesk:file:0";
-
-pub fn slot_request(name: &str, size: u64, mime: &str) -> Element {
-    el("request", HTTP_UPLOAD, &[("filename", name), ("size", &size.to_string()), ("content-type", mime)])
-}
-
-/// An upload slot: (put url, headers to send with the PUT, get url).
-pub type Slot = (String, Vec<(String, String)>, String);
-
-/// The slot in a slot answer.
-pub fn read_slot(slot: &Element) -> Option<Slot> {
-    if !slot.is("slot", HTTP_UPLOAD) {
-        return None;
-    }
-    let put = slot.get_child("put", HTTP_UPLOAD)?;
-    let get = slot.get_child("get", HTTP_UPLOAD)?;
-    let headers = put
-        .children()
-        .filter(|h| h.is("header", HTTP_UPLOAD))
-        .filter_map(|h| Some((h.attr("name")?.to_string(), h.text())))
-        .collect();
-    Some((put.attr("url")?.to_string(), headers, get.attr("url")?.to_string()))
-}
 
 pub const THUMBS: &str = "urn:xmpp:thumbs:1";
 
@@ -433,16 +320,6 @@ pub fn read_files(m: &Message) -> Vec<FileInfo> {
         .collect()
 }
 
-/// A random id (122 bits, UUID v4 text form).
-pub fn new_id() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the OS random generator works");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,15 +342,6 @@ mod tests {
             .map(|r| (r.attr("uri").unwrap(), r.attr("begin").unwrap(), r.attr("end").unwrap()))
             .collect();
         assert_eq!(got, [("xmpp:bob@lab", "3", "7"), ("xmpp:carol@lab", "13", "19")]);
-    }
-
-    #[test]
-    fn mam_fin_reads_completion_and_last_id() {
-        let fin: Element =
-            "<fin xmlns='urn:xmpp:mam:2' complete='true'><set xmlns='http://jabber.org/protocol/rsm'><last>L9</last></set></fin>"
-                .parse()
-                .unwrap();
-        assert_eq!(mam_fin(&fin), Some((true, Some("L9".into()))));
     }
 
     #[test]

@@ -33,9 +33,9 @@ use ucdesk_sdk::contract::chat::ConnectionState;
 pub struct Account {
     pub jid: BareJid,
     pub password: String,
-    /// An explicit server (`chat.server`); None: the domain's SRV records.
+    /// An explicit server (`<plugin>.server`); None: the domain's SRV records.
     pub server: Option<(String, u16)>,
-    /// The DNS server for SRV (`chat.dns_server`; empty: the system's).
+    /// The DNS server for SRV (`<plugin>.dns_server`; empty: the system's).
     pub dns_server: String,
     pub tls: TlsSettings,
 }

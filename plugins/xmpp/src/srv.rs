@@ -3,8 +3,8 @@
 //! addresses; the domain itself on port 5222 when there are none. The connection tries
 //! them in order, which is the failover between servers.
 //!
-//! The softphone has its own SRV code for SIP's three services; plugins share no code,
-//! and the two differ in what they ask and how they fall back.
+//! The softphone has its own SRV code for SIP's three services: the two differ in what
+//! they ask and how they fall back.
 
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
@@ -24,7 +24,7 @@ fn resolver(dns_server: &str) -> Result<Resolver<TokioRuntimeProvider>, String> 
         let ip: IpAddr = ip
             .trim_matches(['[', ']'])
             .parse()
-            .map_err(|_| format!("chat.dns_server {dns_server:?} is not ip[:port]"))?;
+            .map_err(|_| format!("the DNS server {dns_server:?} is not ip[:port]"))?;
         let mut ns = NameServerConfig::udp_and_tcp(ip);
         for c in &mut ns.connections {
             c.port = port.unwrap_or(53);
@@ -54,7 +54,7 @@ pub async fn targets(domain: &str, dns_server: &str) -> Result<Vec<SocketAddr>, 
             let target = target.trim_end_matches('.');
             if target.is_empty() {
                 // "." : the domain says it offers no XMPP service.
-                return Err(format!("{domain} offers no chat service (SRV target \".\")"));
+                return Err(format!("{domain} offers no XMPP service (SRV target \".\")"));
             }
             for ip in ips(&resolver, target).await {
                 out.push(SocketAddr::new(ip, srv.port));
