@@ -34,6 +34,7 @@ pub mod headset;
 pub mod notify;
 pub mod phone;
 pub mod presence;
+pub mod sms;
 
 pub mod kernel {
     //! Notices the kernel itself publishes or sends.

@@ -5,10 +5,13 @@
 #
 #   XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 tests/lab/prosody.sh DIR
 #
-# Env: XMPP_USERS ("user:password ..."; default alice bob carol dave with <user>pw).
+# Env: XMPP_USERS ("user:password ..."; default alice bob carol dave with <user>pw);
+# XMPP_COMPONENT_PORT and SMS_SECRET (optional): an XEP-0114 component port for the
+# external component `sms.localhost` (tests/lab/sms_gateway.py), listed in the
+# server's disco#items whether or not it is connected.
 # Writes DIR/prosody.cfg.lua, DIR/data, and DIR/ca.pem (the throwaway CA a client must
 # trust; the server certificate is for localhost, conference.localhost, upload.localhost,
-# lab.test and 127.0.0.1). Accounts are created before start. Running this script again on the
+# sms.localhost, lab.test and 127.0.0.1). Accounts are created before start. Running this script again on the
 # same DIR keeps the data (a restart); the certificate is made once. Prints `ready` once
 # c2s listens, then waits; SIGTERM stops Prosody.
 set -euo pipefail
@@ -22,11 +25,16 @@ users=${XMPP_USERS:-"alice:alicepw bob:bobpw carol:carolpw dave:davepw"}
 mkdir -p "$dir/data"
 
 if [ ! -f "$dir/cert.pem" ]; then
-  lab_cert "$dir" localhost "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,DNS:lab.test,IP:127.0.0.1"
+  lab_cert "$dir" localhost "DNS:localhost,DNS:conference.localhost,DNS:upload.localhost,DNS:sms.localhost,DNS:lab.test,IP:127.0.0.1"
   chmod 644 "$dir/key.pem"
 fi
 
 root=""
+component=""
+if [ -n "${XMPP_COMPONENT_PORT:-}" ]; then
+  component="component_ports = { $XMPP_COMPONENT_PORT }
+component_interfaces = { \"127.0.0.1\" }"
+fi
 [ "$(id -u)" -eq 0 ] && root="run_as_root = true"
 cat >"$dir/prosody.cfg.lua" <<CFG
 -- Written by tests/lab/prosody.sh: a throwaway lab server.
@@ -61,6 +69,7 @@ archive_expires_after = "never"
 max_archive_query_results = 250
 smacks_hibernation_time = 600
 certificates = "$dir"
+$component
 ssl = { certificate = "$dir/cert.pem"; key = "$dir/key.pem" }
 
 VirtualHost "localhost"
@@ -81,6 +90,14 @@ Component "upload.localhost" "http_file_share"
   http_file_share_size_limit = 64 * 1024 * 1024
   http_file_share_expires_after = -1
 CFG
+if [ -n "${XMPP_COMPONENT_PORT:-}" ]; then
+  cat >>"$dir/prosody.cfg.lua" <<CFG
+
+-- The lab SMS gateway connects here (XEP-0114); it stands in for the carrier.
+Component "sms.localhost"
+  component_secret = "${SMS_SECRET:?SMS_SECRET with XMPP_COMPONENT_PORT}"
+CFG
+fi
 
 for u in $users; do
   for host in localhost lab.test; do

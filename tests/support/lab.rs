@@ -44,7 +44,7 @@ pub struct LabProcess {
 }
 
 impl LabProcess {
-    fn start(script: &str, envs: &[(&str, String)]) -> LabProcess {
+    pub(crate) fn start(script: &str, envs: &[(&str, String)]) -> LabProcess {
         let dir = tempfile::tempdir().expect("lab dir");
         let child = Self::spawn(script, dir.path(), envs);
         LabProcess { child, dir }
@@ -69,7 +69,7 @@ impl LabProcess {
     }
 
     /// Stops the process and starts the script again in the same dir (its data kept).
-    fn restart(&mut self, script: &str, envs: &[(&str, String)]) {
+    pub(crate) fn restart(&mut self, script: &str, envs: &[(&str, String)]) {
         self.stop();
         self.child = Self::spawn(script, self.dir.path(), envs);
     }
@@ -152,19 +152,30 @@ impl Kamailio {
 
 /// Prosody for domain `localhost` with users alice, bob, carol, dave (`<user>pw`):
 /// STARTTLS with a throwaway CA, MAM, carbons, stream management, MUC, uploads.
+/// It also takes the lab SMS gateway as the external component `sms.localhost` on
+/// port `component` (see [`crate::sms::SmsGateway`]); listed whether or not it is there.
 pub struct Prosody {
     pub c2s: u16,
     pub http: u16,
+    pub component: u16,
     pub process: LabProcess,
     envs: Vec<(&'static str, String)>,
 }
 
+/// The lab component's shared secret (XEP-0114), on loopback only.
+pub const SMS_SECRET: &str = "lab-sms-secret";
+
 impl Prosody {
     pub fn start() -> Prosody {
-        let (c2s, http) = (free_port(), free_port());
-        let envs = vec![("XMPP_C2S_PORT", c2s.to_string()), ("XMPP_HTTP_PORT", http.to_string())];
+        let (c2s, http, component) = (free_port(), free_port(), free_port());
+        let envs = vec![
+            ("XMPP_C2S_PORT", c2s.to_string()),
+            ("XMPP_HTTP_PORT", http.to_string()),
+            ("XMPP_COMPONENT_PORT", component.to_string()),
+            ("SMS_SECRET", SMS_SECRET.to_string()),
+        ];
         let process = LabProcess::start("prosody.sh", &envs);
-        Prosody { c2s, http, process, envs }
+        Prosody { c2s, http, component, process, envs }
     }
 
     pub fn stop(&mut self) {
@@ -267,11 +278,18 @@ pub fn set_secret(p: &Profile, name: &str, value: &str) {
     assert!(child.wait().unwrap().success());
 }
 
-fn install_business_license(p: &Profile) {
+pub(crate) fn install_business_license(p: &Profile) {
+    install_license(p, &[]);
+}
+
+/// Installs a business license with these add-on features too (`sms`).
+pub fn install_license(p: &Profile, features: &[&str]) {
     let license = p.home.path().join("license.json");
     let out = Command::new(sdk_bin())
         .args(["license", "issue", "--key", DEV_KEY, "--licensee", "Lab", "--edition", "business"])
-        .args(["--expires", "2099-12-31", "--out"])
+        .args(["--expires", "2099-12-31"])
+        .args(if features.is_empty() { vec![] } else { vec!["--features".to_string(), features.join(",")] })
+        .arg("--out")
         .arg(&license)
         .output()
         .expect("ucdesk-sdk runs");

@@ -17,10 +17,21 @@ use tokio_xmpp::minidom::Element;
 /// How long the session's start waits on the components' answers.
 const WAIT: Duration = Duration::from_secs(5);
 
+/// How often a component that could not answer (an external component not connected
+/// yet: the server says "wait") is asked again.
+const ASK_AGAIN: Duration = Duration::from_secs(30);
+
 /// The discovery under way: the components not yet answered, since when.
 pub(super) struct Discovery {
     pending: usize,
     since: Instant,
+}
+
+/// Components that could not say what they are, and when they were last asked.
+#[derive(Default)]
+pub(super) struct Unanswered {
+    jids: Vec<String>,
+    asked: Option<Instant>,
 }
 
 impl Core {
@@ -30,6 +41,7 @@ impl Core {
         let id = stanzas::new_id();
         self.iqs.insert(id.clone(), PendingIq::Components);
         self.discovery = Some(Discovery { pending: 1, since: Instant::now() });
+        self.unanswered = Unanswered::default();
         let domain = Jid::from(me.domain().to_owned());
         self.send(stanzas::iq_get(&id, Some(domain), stanzas::disco_items())).await;
     }
@@ -50,9 +62,19 @@ impl Core {
 
     /// One component's identity (None: it did not answer).
     pub(super) async fn on_component(&mut self, jid: String, info: Option<Element>) {
-        if info.is_some_and(|q| stanzas::has_identity(&q, "gateway", "sms")) {
-            self.ctx.info(format!("{jid} is an SMS gateway: its conversations are left to the SMS module"));
-            self.sms_gateways.insert(jid);
+        match info {
+            Some(q) if stanzas::has_identity(&q, "gateway", "sms") => {
+                self.ctx
+                    .info(format!("{jid} is an SMS gateway: its conversations are left to the SMS module"));
+                self.sms_gateways.insert(jid);
+            }
+            Some(_) => {}
+            None => {
+                if !self.unanswered.jids.contains(&jid) {
+                    self.unanswered.jids.push(jid);
+                }
+                self.unanswered.asked.get_or_insert_with(Instant::now);
+            }
         }
         self.answered().await;
     }
@@ -73,6 +95,22 @@ impl Core {
         if done {
             self.discovery = None;
             self.session_ready().await;
+        }
+    }
+
+    /// Asks the components that could not answer again (a gateway that connects to the
+    /// server after we logged in).
+    pub(super) async fn ask_again(&mut self) {
+        let due = self.unanswered.asked.is_some_and(|t| t.elapsed() >= ASK_AGAIN);
+        if !due || !self.online || self.discovery.is_some() {
+            return;
+        }
+        self.unanswered.asked = None;
+        for jid in std::mem::take(&mut self.unanswered.jids) {
+            let Ok(to) = jid.parse::<Jid>() else { continue };
+            let id = stanzas::new_id();
+            self.iqs.insert(id.clone(), PendingIq::Component(jid));
+            self.send(stanzas::iq_get(&id, Some(to), stanzas::disco_info())).await;
         }
     }
 

@@ -207,6 +207,7 @@ pub fn start(
             caught_up: false,
             sms_gateways: HashSet::new(),
             discovery: None,
+            unanswered: gateways::Unanswered::default(),
         };
         core.run(mailbox)
     })
@@ -272,6 +273,7 @@ struct Core {
     /// The domains of the server's SMS gateways (see `gateways`).
     sms_gateways: HashSet<String>,
     discovery: Option<gateways::Discovery>,
+    unanswered: gateways::Unanswered,
 }
 
 enum Next {
@@ -363,6 +365,7 @@ impl Core {
 
     async fn tick(&mut self) {
         self.expire_discovery().await;
+        self.ask_again().await;
         self.expire_slots().await;
         self.expire_presence().await;
         self.expire_typing();

@@ -44,6 +44,9 @@ pub(super) fn offline(jid: &str) -> PresenceChanged {
     }
 }
 
+/// The element an SMS module's resource carries in its presence.
+const SMS_RESOURCE: &str = "urn:ucdesk:sms:0";
+
 impl Core {
     pub(super) async fn on_presence(&mut self, p: Presence) {
         let Some(me) = self.me() else { return };
@@ -51,6 +54,11 @@ impl Core {
         let bare = from.to_bare();
         if self.rooms.contains_key(&bare) {
             self.on_room_presence(&bare, &p).await;
+            return;
+        }
+        // A contact's SMS module is online on its own resource; it says nothing about
+        // the person (docs/sms-gateway.md), so it is not one of their devices.
+        if p.type_ == PresenceType::None && p.payloads.iter().any(|e| e.is("sms", SMS_RESOURCE)) {
             return;
         }
         match p.type_ {

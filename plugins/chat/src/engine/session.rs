@@ -69,6 +69,7 @@ impl Core {
         self.pushed.clear();
         self.iqs.clear();
         self.discovery = None;
+        self.unanswered = Default::default();
         self.sync = None;
         self.sync_queue.clear();
         for r in self.rooms.values_mut() {

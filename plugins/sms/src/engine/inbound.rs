@@ -1,0 +1,136 @@
+//! Messages from the gateway's numbers, whatever the path: live (to the bare address,
+//! so every sharer gets it), a carbon of what another of the user's resources got or
+//! sent, or a page of the archive. Receipts and error stanzas settle our own messages.
+//! Anything else from the gateway (no number, no text, a receipt for nothing) is
+//! dropped: a misbehaving gateway cannot break the store or the views.
+
+use super::{Core, now_ms};
+use crate::stanzas;
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::parsers::message::{Message as XmppMessage, MessageType};
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::stanza_error::StanzaError;
+use ucdesk_sdk::contract::sms::{self as contract, Direction, Message, MessageState};
+
+/// The longest text stored from the gateway (4 UCS-2 parts are 268 characters; an MMS
+/// text 1,000): more is cut, so a hostile gateway cannot fill the disk one stanza at a
+/// time.
+const MAX_BODY: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Live,
+    Carbon,
+    Archive,
+}
+
+impl Core {
+    pub(super) async fn on_message(&mut self, m: XmppMessage) {
+        let Some(me) = self.account.as_ref().map(|a| a.jid.clone()) else { return };
+        let from_me = m.from.as_ref().is_none_or(|f| f.to_bare() == me);
+        if from_me {
+            if let Some(result) = stanzas::payload(&m, "result", ns::MAM) {
+                let ours =
+                    self.sync.as_ref().is_some_and(|r| result.attr("queryid") == Some(r.queryid.as_str()));
+                if let (true, Some((stamp, inner))) = (ours, stanzas::forwarded(result)) {
+                    let at = stamp.as_deref().and_then(stanzas::stamp_ms).unwrap_or_else(now_ms);
+                    if let Some(run) = self.sync.as_mut() {
+                        run.fetched += 1;
+                    }
+                    if self.on_sms(inner, Source::Archive, at, &me)
+                        && let Some(run) = self.sync.as_mut()
+                    {
+                        run.stored += 1;
+                    }
+                }
+                return;
+            }
+            for kind in ["received", "sent"] {
+                if let Some(carbon) = stanzas::payload(&m, kind, ns::CARBONS)
+                    && let Some((_, inner)) = stanzas::forwarded(carbon)
+                {
+                    self.on_sms(inner, Source::Carbon, now_ms(), &me);
+                    return;
+                }
+            }
+        }
+        let at = stanzas::payload(&m, "delay", ns::DELAY)
+            .and_then(|d| d.attr("stamp"))
+            .and_then(stanzas::stamp_ms)
+            .unwrap_or_else(now_ms);
+        if m.type_ == MessageType::Error {
+            let (Some(gateway), Some(from), Some(id)) =
+                (self.gateway.clone(), m.from.as_ref(), m.id.as_ref())
+            else {
+                return;
+            };
+            let Some(number) = stanzas::number_of(from, &gateway) else { return };
+            let error = m
+                .payloads
+                .iter()
+                .find(|p| p.name() == "error")
+                .and_then(|e| StanzaError::try_from(e.clone()).ok());
+            match error {
+                Some(e) => self.on_bounce(&number, &id.0, &e),
+                None => self.ctx.debug(format!("an error stanza from {from} without an error")),
+            }
+            return;
+        }
+        self.on_sms(m, Source::Live, at, &me);
+    }
+
+    /// One message to or from a number behind the gateway; whether it was new.
+    fn on_sms(&mut self, m: XmppMessage, source: Source, at: i64, me: &BareJid) -> bool {
+        let Some(gateway) = self.gateway.clone() else { return false };
+        let from = m.from.clone();
+        let to = m.to.clone();
+        let sent_by_me = from.as_ref().is_none_or(|f| f.to_bare() == *me);
+        let peer: Option<&Jid> = if sent_by_me { to.as_ref() } else { from.as_ref() };
+        let Some(number) = peer.and_then(|p| stanzas::number_of(p, &gateway)) else { return false };
+        if !sent_by_me && let Some(id) = stanzas::receipt(&m) {
+            if source != Source::Archive {
+                self.on_receipt(&number, &id);
+            }
+            return false;
+        }
+        let url = stanzas::oob_url(&m);
+        let Some(mut body) = stanzas::body(&m).or_else(|| url.clone()) else { return false };
+        let Some(id) = stanzas::stable_id(&m) else { return false };
+        if body.len() > MAX_BODY {
+            let mut cut = MAX_BODY;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+        }
+        let by = if sent_by_me { None } else { stanzas::sent_by(&m) };
+        let direction = if sent_by_me || by.is_some() { Direction::Out } else { Direction::In };
+        let fresh = source == Source::Archive && self.sync.as_ref().is_some_and(|r| r.fresh);
+        let message = Message {
+            id,
+            number: number.clone(),
+            direction,
+            body,
+            url,
+            // Our own from another device or the archive: the gateway took it then.
+            state: if direction == Direction::In { MessageState::Received } else { MessageState::Sent },
+            error: None,
+            at_ms: at,
+            by,
+            read: direction == Direction::Out || fresh || self.open.as_deref() == Some(number.as_str()),
+        };
+        let Some(store) = self.store.as_ref() else { return false };
+        match store.insert(&message) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                self.ctx.warn(format!("cannot store an SMS: {e}"));
+                return false;
+            }
+        }
+        if source != Source::Archive || !fresh {
+            self.ctx.publish(contract::TOPIC_MESSAGE, &message);
+        }
+        true
+    }
+}

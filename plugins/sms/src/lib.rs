@@ -1,0 +1,216 @@
+//! sms: text messages to phone numbers through an SMS gateway on the user's XMPP
+//! server (the JMP/Cheogram convention, docs/sms-gateway.md). Its own resource on the
+//! same account as chat: the gateway's registration says the user's number and who
+//! shares it, sends wait in a persistent outbox until the gateway's receipt, and the
+//! account's archive brings the history to every desktop. Licensed by the `sms`
+//! add-on: without it the module does not load.
+//!
+//! This file is the [`Plugin`] glue: the `sms.*` services (each a typed request to the
+//! engine), settings changes, panel actions told to the engine without waiting, and the
+//! panels drawn from its snapshot.
+
+mod config;
+mod engine;
+mod export;
+pub mod segments;
+mod stanzas;
+#[doc(hidden)]
+pub mod store;
+mod views;
+
+use engine::{Engine, Msg, Request, Snapshot};
+use ucdesk_sdk::contract::kernel as contract_kernel;
+use ucdesk_sdk::contract::phone;
+use ucdesk_sdk::contract::sms::{
+    self as contract, Export, HistoryQuery, MarkRead, MessageRef, NumberRef, SearchQuery,
+};
+use ucdesk_sdk::prelude::*;
+use views::{Act, Form};
+
+struct Sms {
+    ctx: Context,
+    engine: Engine,
+    panels: Panels<Snapshot, Form>,
+}
+
+impl Plugin for Sms {
+    fn manifest() -> Manifest {
+        let m = Manifest::build("sms", env!("CARGO_PKG_VERSION"))
+            .name("SMS")
+            .description(
+                "SMS through the XMPP server's SMS gateway: conversations, states, shared numbers, history.",
+            )
+            .feature("sms")
+            .panel("sms", "SMS")
+            .icon("sms", "sms")
+            .panel_in("status", "SMS", PanelSlot::Status);
+        config::declare(m).finish()
+    }
+
+    fn services() -> Services<Self> {
+        use contract as c;
+        Services::new()
+            .service(
+                c::STATUS,
+                "-> {state, number, shared_with, gateway, reason, outbox, unread}",
+                |p: &mut Sms, ()| p.ask(Request::Status),
+            )
+            .service(c::SEND, "{to, body, files?} -> {number, ids, parts}", |p: &mut Sms, r: c::Send| {
+                p.ask(Request::Send(r))
+            })
+            .service(c::CONVERSATIONS, "The conversations by recent activity", |p: &mut Sms, ()| {
+                p.ask(Request::Conversations)
+            })
+            .service(
+                c::HISTORY,
+                "{number, before?, limit} -> [message], oldest first",
+                |p: &mut Sms, r: HistoryQuery| p.ask(Request::History(r)),
+            )
+            .service(c::SEARCH, "{query} -> {conversations, messages}", |p: &mut Sms, r: SearchQuery| {
+                p.ask(Request::Search(r))
+            })
+            .service(c::DELETE, "{id}: this desktop's copy", |p: &mut Sms, r: MessageRef| {
+                p.ask(Request::Delete(r.id))
+            })
+            .service(c::DELETE_CONVERSATION, "{number}", |p: &mut Sms, r: NumberRef| {
+                p.ask(Request::DeleteConversation(r.number))
+            })
+            .service(c::MARK_READ, "{number?}: one conversation, or all", |p: &mut Sms, r: MarkRead| {
+                p.ask(Request::MarkRead(r.number))
+            })
+            .service(
+                c::EXPORT,
+                "{dir} -> {folder, files}: one file per conversation",
+                |p: &mut Sms, r: Export| p.ask(Request::Export(r)),
+            )
+    }
+
+    fn new(ctx: Context) -> Result<Self, Error> {
+        let store = match store::Store::open(&ctx.data_dir().join("sms.sqlite3")) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                ctx.error(e.to_string());
+                None
+            }
+        };
+        let panels = Panels::build(&ctx, Snapshot::default(), Form::default())
+            .panel("sms", views::sms)
+            .panel("status", views::status)
+            .finish();
+        let show = panels.clone();
+        let engine = engine::start(&ctx, store, move |s| show.set_snapshot(s))
+            .map_err(|e| Error::failed(format!("cannot start the SMS engine: {e}")))?;
+        Ok(Sms { ctx, engine, panels })
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        self.reconfigure()
+    }
+
+    fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
+        if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
+            self.reconfigure()?;
+        }
+        Ok(())
+    }
+
+    fn view(&mut self, panel: &str) -> Result<View, Error> {
+        self.panels.view(panel)
+    }
+
+    /// Never waits on the engine (refusals land in the log).
+    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
+        let act = Act::parse(&event.widget)?;
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
+        match (act, event.action) {
+            (Act::Search, UiAction::Changed { value }) => {
+                let query = text(&value);
+                self.panels.form(|f| f.search = query.clone());
+                let panels = self.panels.clone();
+                self.engine.tell_then(
+                    |r| Msg::Request(Request::Search(SearchQuery { query }), r),
+                    move |found| {
+                        let results = found.ok().and_then(|v| serde_json::from_value(v).ok());
+                        panels.form(|f| f.results = results);
+                    },
+                );
+            }
+            (Act::NewNumber, UiAction::Changed { value }) => {
+                self.panels.form(|f| f.new_number = text(&value))
+            }
+            (Act::Start, UiAction::Clicked) | (Act::NewNumber, UiAction::Submitted { .. }) => {
+                // The conversation opens once its first message resolved the number.
+                let typed = self.panels.form(|f| f.new_number.trim().to_string());
+                self.panels.form(|f| f.open = Some(typed.clone()));
+                tell("open", Request::Open(Some(typed)));
+            }
+            (Act::Conversations | Act::Results, UiAction::Selected { row }) => {
+                let number = row.split('\n').next().unwrap_or_default().to_string();
+                self.panels.form(|f| f.open = Some(number.clone()));
+                tell("open", Request::Open(Some(number)));
+            }
+            (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
+            (Act::Send, UiAction::Clicked) => {
+                let (to, body) =
+                    self.panels.read(|s, f| (s.open.clone().or(f.open.clone()), f.draft.clone()));
+                let Some(to) = to else {
+                    self.ctx.warn("send: no conversation is open");
+                    return Ok(());
+                };
+                let panels = self.panels.clone();
+                let ctx = self.ctx.clone();
+                self.engine.tell_then(
+                    |r| Msg::Request(Request::Send(contract::Send { to, body, files: Vec::new() }), r),
+                    move |sent| match sent {
+                        Ok(_) => panels.form(|f| f.draft.clear()),
+                        Err(e) => ctx.warn(format!("send: {e}")),
+                    },
+                );
+            }
+            (Act::MarkAllRead, UiAction::Clicked) => tell("mark all read", Request::MarkRead(None)),
+            (Act::Delete(id), UiAction::Clicked) => tell("delete", Request::Delete(id)),
+            (Act::DeleteConversation(number), UiAction::Clicked) => {
+                self.panels.form(|f| f.open = None);
+                tell("delete conversation", Request::DeleteConversation(number));
+            }
+            (Act::Call(number), UiAction::Clicked) => {
+                let dial = phone::Dial { number, hide_caller_id: false };
+                if let Err(e) = self.ctx.call::<_, Value>(phone::DIAL, &dial) {
+                    self.ctx.warn(format!("call: {e}"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        self.engine.shutdown();
+        Ok(())
+    }
+}
+
+impl Sms {
+    fn ask(&self, req: Request) -> Result<Value, Error> {
+        self.engine.ask(|reply| Msg::Request(req, reply))
+    }
+
+    fn reconfigure(&self) -> Result<(), Error> {
+        self.engine.send(Msg::Reconfigure(config::Config::read(&self.ctx)))
+    }
+}
+
+/// The topics this plugin publishes.
+pub const TOPICS: [&str; 3] = [contract::TOPIC_MESSAGE, contract::TOPIC_STATE, contract::TOPIC_STATUS];
+
+export_plugin!(Sms);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_manifest_validates() {
+        use ucdesk_sdk::Plugin as _;
+        super::Sms::manifest().validate().unwrap();
+    }
+}

@@ -1,0 +1,40 @@
+//! The outbox: what the user sent that the gateway has not answered yet. A message
+//! stays here through lost connections and a gateway that is down, and goes again with
+//! the same id (the gateway hands each (sender, id) to the carrier once).
+
+use super::{Store, StoreError};
+use rusqlite::params;
+
+/// One message waiting for the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub id: String,
+    pub number: String,
+    pub body: String,
+    pub url: Option<String>,
+}
+
+impl Store {
+    pub fn queue(&self, q: &Queued) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (id, number, body, url, queued_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![q.id, q.number, q.body, q.url, now],
+        )?;
+        Ok(())
+    }
+
+    /// Whether it was waiting.
+    pub fn unqueue(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.db.execute("DELETE FROM outbox WHERE id = ?1", [id])? == 1)
+    }
+
+    /// Everything waiting, oldest first (the order the user sent it in).
+    pub fn outbox(&self) -> Result<Vec<Queued>, StoreError> {
+        let mut q = self.db.prepare("SELECT id, number, body, url FROM outbox ORDER BY queued_ms, rowid")?;
+        let rows = q.query_map([], |r| {
+            Ok(Queued { id: r.get(0)?, number: r.get(1)?, body: r.get(2)?, url: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

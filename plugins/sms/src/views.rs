@@ -1,0 +1,178 @@
+//! The SMS window as a view tree: the user's number (selectable, to copy), who shares
+//! it, the search field, a new conversation, the conversation list by recent activity,
+//! and the open conversation with its messages, states and the composer's
+//! segment-aware counter. Plus the status item.
+
+use crate::engine::Snapshot;
+use crate::segments;
+use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::sms::{Direction, Found, Message, MessageState, State};
+use ucdesk_sdk::prelude::*;
+use ucdesk_sdk::view::{Node, TextStyle};
+
+/// What the user is typing (not SMS state).
+#[derive(Debug, Default)]
+pub struct Form {
+    pub open: Option<String>,
+    pub draft: String,
+    pub search: String,
+    pub results: Option<Found>,
+    pub new_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    Search,
+    NewNumber,
+    Start,
+    MarkAllRead,
+    /// The conversation list and the search results: rows are numbers, or
+    /// `number\nid` for a found message.
+    Conversations,
+    Results,
+    Draft,
+    Send,
+    Call(String),
+    DeleteConversation(String),
+    Delete(String),
+}
+
+fn state_line(s: &Snapshot) -> Node {
+    let st = &s.status;
+    let text = match st.state {
+        State::Ready => match &st.number {
+            Some(n) => format!("My SMS number: {n}"),
+            None => "Ready".into(),
+        },
+        State::NoNumber => "No SMS number assigned".into(),
+        State::Disabled => "SMS is turned off on this desktop".into(),
+        State::Connecting => "Connecting…".into(),
+        _ => st.reason.clone().unwrap_or_else(|| format!("{:?}", st.state)),
+    };
+    if st.state == State::Ready { ui::selectable(text) } else { ui::weak(text) }
+}
+
+/// The SMS window (the module panel).
+pub fn sms(s: &Snapshot, form: &Form) -> View {
+    let mut children = vec![ui::heading("SMS"), state_line(s)];
+    if !s.status.shared_with.is_empty() {
+        let names: Vec<&str> = s.status.shared_with.iter().map(|p| p.name.as_str()).collect();
+        children.push(ui::weak(format!("Multiple users share this number: {}", names.join(", "))));
+    }
+    if s.status.outbox > 0 {
+        children.push(ui::weak(format!("{} waiting to be sent", s.status.outbox)));
+    }
+    children.push(ui::separator());
+    children.push(ui::input(
+        Act::Search.id(),
+        form.search.clone(),
+        "Search contacts, conversations and messages",
+    ));
+    if let Some(found) = form.results.as_ref().filter(|_| !form.search.trim().is_empty()) {
+        let rows = found
+            .conversations
+            .iter()
+            .map(|c| (c.number.clone(), c.display.clone(), c.last_body.chars().take(60).collect::<String>()))
+            .chain(found.messages.iter().map(|m| {
+                (
+                    format!("{}\n{}", m.number, m.id),
+                    m.number.clone(),
+                    m.body.chars().take(60).collect::<String>(),
+                )
+            }));
+        children.push(ui::list(Act::Results.id(), rows));
+        children.push(ui::separator());
+    }
+    children.push(ui::row([
+        ui::input(Act::NewNumber.id(), form.new_number.clone(), "Name or number"),
+        ui::button(Act::Start.id(), "New SMS"),
+    ]));
+    let unread = s.status.unread;
+    if unread > 0 {
+        children.push(ui::row([
+            ui::badge(unread.to_string()),
+            ui::button(Act::MarkAllRead.id(), "Mark all as read"),
+        ]));
+    }
+    let rows = s.conversations.iter().map(|c| {
+        let name = if c.unread > 0 { format!("{} ({})", c.display, c.unread) } else { c.display.clone() };
+        (c.number.clone(), name, c.last_body.chars().take(60).collect::<String>())
+    });
+    children.push(ui::list(Act::Conversations.id(), rows));
+    if let Some(open) = &s.open {
+        children.push(ui::separator());
+        children.extend(conversation(s, form, open));
+    }
+    ui::view(ui::column(children)).with_badge(unread)
+}
+
+fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
+    let display = s.conversations.iter().find(|c| c.number == open).map(|c| c.display.clone());
+    let mut out = vec![ui::row([
+        ui::heading(display.unwrap_or_else(|| open.to_string())),
+        ui::button(Act::Call(open.to_string()).id(), "Call"),
+        ui::danger(Act::DeleteConversation(open.to_string()).id(), "Delete conversation"),
+    ])];
+    for m in &s.open_messages {
+        out.push(message_row(m));
+    }
+    let count = segments::count(&form.draft);
+    let counter = if count.fits() {
+        ui::weak(count.label())
+    } else {
+        ui::colored(format!("{}: too long, at most four parts", count.label()), "#c0392b")
+    };
+    out.push(ui::row([
+        Node::TextInput {
+            id: Act::Draft.id(),
+            label: "Message".into(),
+            value: form.draft.clone(),
+            hint: "Write an SMS".into(),
+            // Enter is a new line; the send button sends (the manual).
+            multiline: true,
+            password: false,
+            max_len: None,
+        },
+        ui::primary(Act::Send.id(), "Send"),
+    ]));
+    out.push(counter);
+    out
+}
+
+fn message_row(m: &Message) -> Node {
+    let time = chrono::DateTime::from_timestamp_millis(m.at_ms)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_default();
+    let who = match (&m.direction, &m.by) {
+        (Direction::In, _) => None,
+        (Direction::Out, Some(by)) => Some(by.name.clone()),
+        (Direction::Out, None) => Some("Me".to_string()),
+    };
+    let state = match m.state {
+        MessageState::Sending => " · sending",
+        MessageState::Sent => " · sent",
+        MessageState::Failed => " · failed",
+        MessageState::Received => "",
+    };
+    let mut line = vec![ui::weak(format!("{time}{state}"))];
+    if let Some(w) = who {
+        line.push(ui::styled(w, TextStyle::Strong));
+    }
+    line.push(ui::selectable(m.body.clone()));
+    if let Some(e) = &m.error {
+        line.push(ui::colored(e.clone(), "#c0392b"));
+    }
+    line.push(ui::button(Act::Delete(m.id.clone()).id(), "Delete"));
+    ui::row(line)
+}
+
+/// The status bar item.
+pub fn status(s: &Snapshot, _form: &Form) -> View {
+    let text = match s.status.state {
+        State::Ready => "SMS".to_string(),
+        State::NoNumber => "SMS: no number".to_string(),
+        other => format!("SMS: {}", format!("{other:?}").to_lowercase()),
+    };
+    ui::view(ui::row([ui::weak(text)])).with_badge(s.status.unread)
+}

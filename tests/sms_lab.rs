@@ -1,0 +1,252 @@
+//! The SMS module against a real Prosody and the lab SMS gateway (the carrier's
+//! stand-in, tests/lab/sms_gateway.py): alice and bob share one number, carol has her
+//! own, dave has none. Each user is their own daemon and home.
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use ucdesk_tests::lab::{self, Prosody, install_license};
+use ucdesk_tests::sms::{ALICE_NUMBER, CAROL_NUMBER, SmsGateway, sms_in_state, sms_profile};
+use ucdesk_tests::{Lines, Profile, plugin_lib, wait_for};
+
+const T: Duration = Duration::from_secs(15);
+
+fn event_where(events: &Lines, topic: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    lab::event_where(events, topic, T, pred)
+}
+
+#[test]
+fn texts_between_phones_and_a_shared_number_with_who_sent_them() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    // Alice runs chat too: the gateway's numbers stay out of her chats.
+    let (alice, bob) = (sms_profile(&x, "alice", true), sms_profile(&x, "bob", false));
+    let (a, a_events) = sms_in_state(&alice, "ready");
+    let (b, b_events) = sms_in_state(&bob, "ready");
+    let status = a.call("sms.status", json!(null)).unwrap();
+    assert_eq!(status["number"], ALICE_NUMBER);
+    assert_eq!(status["gateway"], "sms.localhost");
+    assert_eq!(status["shared_with"], json!([{"jid": "bob@localhost", "name": "Bob"}]));
+
+    // A number as the user types it: the gateway turns it into +E.164.
+    let sent = a.call("sms.send", json!({"to": "(555) 555-0200", "body": "Lunch at noon? 🍕"})).unwrap();
+    assert_eq!(sent["number"], CAROL_NUMBER);
+    assert_eq!(sent["parts"], 1);
+    let id = sent["ids"][0].as_str().unwrap().to_string();
+    event_where(&a_events, "sms.state", |v| v["id"] == id.as_str() && v["state"] == "sent");
+    let out = gw.outbound_where(T, |o| o.iter().any(|r| r["id"] == id.as_str()));
+    let rec = out.iter().find(|r| r["id"] == id.as_str()).unwrap();
+    assert_eq!((rec["from"].as_str(), rec["number"].as_str()), (Some("alice@localhost"), Some(ALICE_NUMBER)));
+    assert_eq!((rec["to"].as_str(), rec["body"].as_str()), (Some(CAROL_NUMBER), Some("Lunch at noon? 🍕")));
+
+    // Bob shares the number: he sees it, sent by Alice; Alice's own carries no name.
+    let copy = event_where(&b_events, "sms.message", |v| v["id"] == id.as_str());
+    assert_eq!((copy["direction"].as_str(), copy["number"].as_str()), (Some("out"), Some(CAROL_NUMBER)));
+    assert_eq!(copy["by"], json!({"jid": "alice@localhost", "name": "Alice"}));
+    let mine = a.call("sms.history", json!({"number": CAROL_NUMBER, "limit": 10})).unwrap();
+    assert_eq!(mine[0]["state"], "sent");
+    assert!(mine[0].get("by").is_none());
+
+    // A phone texts the shared number: both get it, unread.
+    gw.inbound("+15555550300", ALICE_NUMBER, "Your order is ready");
+    for events in [&a_events, &b_events] {
+        let m = event_where(events, "sms.message", |v| v["body"] == "Your order is ready");
+        assert_eq!((m["direction"].as_str(), m["number"].as_str()), (Some("in"), Some("+15555550300")));
+        assert_eq!(m["read"], false);
+    }
+    let convs = a.call("sms.conversations", json!(null)).unwrap();
+    let numbers: Vec<&str> =
+        convs.as_array().unwrap().iter().map(|c| c["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["+15555550300", CAROL_NUMBER], "by recent activity");
+    assert_eq!(convs[1]["display"], "(555) 555-0200", "shown as typed");
+    assert_eq!(convs[0]["unread"], 1);
+    assert_eq!(a.call("sms.status", json!(null)).unwrap()["unread"], 1);
+
+    // Search by text and by number; mark read; delete a message and a conversation.
+    let found = a.call("sms.search", json!({"query": "order"})).unwrap();
+    assert_eq!(found["messages"].as_array().unwrap().len(), 1);
+    let found = a.call("sms.search", json!({"query": "555-0200"})).unwrap();
+    assert_eq!(found["conversations"][0]["number"], CAROL_NUMBER);
+    a.call("sms.mark_read", json!({})).unwrap();
+    assert_eq!(a.call("sms.status", json!(null)).unwrap()["unread"], 0);
+    let export_dir = tempfile::tempdir().unwrap();
+    let exported = a.call("sms.export", json!({"dir": export_dir.path()})).unwrap();
+    assert_eq!(exported["files"].as_array().unwrap().len(), 2);
+    let folder = std::path::Path::new(exported["folder"].as_str().unwrap());
+    let text = std::fs::read_to_string(folder.join("(555) 555-0200 (+15555550200).txt")).unwrap();
+    assert!(text.contains("Me: Lunch at noon? 🍕"), "{text}");
+    a.call("sms.delete", json!({"id": id})).unwrap();
+    assert_eq!(a.call("sms.history", json!({"number": CAROL_NUMBER, "limit": 10})).unwrap(), json!([]));
+    a.call("sms.delete_conversation", json!({"number": "+15555550300"})).unwrap();
+    assert_eq!(a.call("sms.conversations", json!(null)).unwrap(), json!([]));
+
+    // Chat stored none of it.
+    let chats = a.call("chat.conversations", json!(null)).unwrap();
+    assert!(!chats.to_string().contains("sms.localhost"), "{chats}");
+    drop(b);
+}
+
+#[test]
+fn a_refusal_from_the_carrier_fails_the_message_and_five_parts_are_refused() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", false);
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    gw.fail("+15555550999", "Destination unreachable");
+    let sent = c.call("sms.send", json!({"to": "+15555550999", "body": "hello?"})).unwrap();
+    let id = sent["ids"][0].as_str().unwrap().to_string();
+    let failed = event_where(&c_events, "sms.state", |v| v["id"] == id.as_str());
+    assert_eq!(failed["state"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("Destination unreachable"), "{failed}");
+    assert_eq!(c.call("sms.status", json!(null)).unwrap()["outbox"], 0);
+
+    // 612 GSM-7 characters are four parts; 613 would be five: refused, nothing stored.
+    let four = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "a".repeat(612)})).unwrap();
+    assert_eq!(four["parts"], 4);
+    let five = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "a".repeat(613)})).unwrap_err();
+    assert!(five.contains("5 SMS parts") && five.contains("at most 4"), "{five}");
+    let ucs2 = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "ж".repeat(269)})).unwrap_err();
+    assert!(ucs2.contains("5 SMS parts"), "{ucs2}");
+    assert_eq!(
+        c.call("sms.history", json!({"number": CAROL_NUMBER, "limit": 10}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let bad = c.call("sms.send", json!({"to": "pizza", "body": "hi"})).unwrap_err();
+    assert!(bad.contains("pizza"), "{bad}");
+
+    // Dave has no number: the manual's alert, and nothing can be sent.
+    let dave = sms_profile(&x, "dave", false);
+    let (d, _) = sms_in_state(&dave, "no_number");
+    assert_eq!(d.call("sms.status", json!(null)).unwrap()["reason"], "No SMS number assigned");
+    let refused = d.call("sms.send", json!({"to": CAROL_NUMBER, "body": "hi"})).unwrap_err();
+    assert!(refused.contains("No SMS number assigned"), "{refused}\n{}", d.log());
+}
+
+#[test]
+fn without_the_sms_add_on_the_module_does_not_appear() {
+    let x = Prosody::start();
+    let p = Profile::new();
+    install_license(&p, &[]);
+    let p = p.with_library(&plugin_lib("sms"), "sms");
+    let sms = p.plugins().into_iter().find(|e| e["id"] == "sms").expect("listed");
+    assert_eq!(sms["state"], "locked");
+    assert_eq!(sms["reason"], "license lacks feature 'sms'");
+    let d = p.daemon();
+    assert!(d.call("sms.status", json!(null)).is_err());
+    drop(x);
+}
+
+#[test]
+fn the_outbox_waits_for_a_restarted_gateway_and_the_carrier_gets_each_text_once() {
+    let x = Prosody::start();
+    let mut gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", false);
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    gw.stop();
+    let ids: Vec<String> = ["first", "second"]
+        .iter()
+        .map(|body| {
+            let sent = c.call("sms.send", json!({"to": "+15555550111", "body": body})).unwrap();
+            sent["ids"][0].as_str().unwrap().to_string()
+        })
+        .collect();
+    wait_for(T, || c.call("sms.status", json!(null)).ok().filter(|s| s["state"] == "no_gateway"))
+        .expect("the bounce says the gateway is gone");
+    let status = c.call("sms.status", json!(null)).unwrap();
+    assert_eq!(status["outbox"], 2, "{status}");
+    let history = c.call("sms.history", json!({"number": "+15555550111", "limit": 10})).unwrap();
+    assert!(history.as_array().unwrap().iter().all(|m| m["state"] == "sending"), "{history}");
+
+    gw.start_again();
+    for id in &ids {
+        event_where(&c_events, "sms.state", |v| v["id"] == id.as_str() && v["state"] == "sent");
+    }
+    let out = gw.outbound_where(T, |o| o.len() >= 2);
+    std::thread::sleep(Duration::from_secs(4));
+    let out_later = gw.outbound();
+    assert_eq!(out.len(), out_later.len(), "nothing handed over twice: {out_later:?}");
+    let bodies: Vec<&str> = out_later.iter().map(|r| r["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["first", "second"], "in the order sent");
+    assert_eq!(c.call("sms.status", json!(null)).unwrap()["outbox"], 0);
+}
+
+#[test]
+fn odd_stanzas_from_the_gateway_change_nothing() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", false);
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    let to = "carol@localhost";
+    for xml in [
+        // Not a number, no text, a receipt for nothing, an error without an error.
+        format!("<message type='chat' from='pizza@sms.localhost' to='{to}' id='o1'><body>x</body></message>"),
+        format!("<message type='chat' from='sms.localhost' to='{to}' id='o2'><body>x</body></message>"),
+        format!("<message type='chat' from='+15555550123@sms.localhost' to='{to}' id='o3'/>"),
+        format!(
+            "<message from='+15555550123@sms.localhost' to='{to}' id='o4'>\
+             <received xmlns='urn:xmpp:receipts' id='nothing'/></message>"
+        ),
+        format!("<message type='error' from='+15555550123@sms.localhost' to='{to}' id='o5'/>"),
+        // A copy naming a sharer that is no address; a body far over any limit.
+        format!(
+            "<message type='chat' from='+15555550123@sms.localhost' to='{to}' id='o6'><body>copy</body>\
+             <sms xmlns='urn:ucdesk:sms:0' direction='out' by='not an address'/></message>"
+        ),
+        format!(
+            "<message type='chat' from='+15555550123@sms.localhost' to='{to}' id='o7'><body>{}</body></message>",
+            "y".repeat(100_000)
+        ),
+        format!("<iq type='set' from='sms.localhost' to='{to}/x' id='o8'><query xmlns='urn:nothing'/></iq>"),
+    ] {
+        gw.raw(&xml);
+    }
+    gw.inbound("+15555550123", CAROL_NUMBER, "still here");
+    event_where(&c_events, "sms.message", |v| v["body"] == "still here");
+    let history = c.call("sms.history", json!({"number": "+15555550123", "limit": 10})).unwrap();
+    let bodies: Vec<usize> =
+        history.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().len()).collect();
+    assert_eq!(bodies, [4, 4096, 10], "the copy, the long one cut, then the real one: {history}");
+    assert_eq!(c.call("sms.conversations", json!(null)).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(c.call("sms.status", json!(null)).unwrap()["state"], "ready");
+}
+
+#[test]
+fn a_fresh_home_gets_the_history_from_the_archive() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", false);
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    let sent = c.call("sms.send", json!({"to": "+15555550444", "body": "one"})).unwrap();
+    let id = sent["ids"][0].as_str().unwrap().to_string();
+    event_where(&c_events, "sms.state", |v| v["id"] == id.as_str() && v["state"] == "sent");
+    gw.inbound("+15555550444", CAROL_NUMBER, "two");
+    event_where(&c_events, "sms.message", |v| v["body"] == "two");
+    gw.inbound("+15555550555", CAROL_NUMBER, "three");
+    event_where(&c_events, "sms.message", |v| v["body"] == "three");
+    let before = c.call("sms.conversations", json!(null)).unwrap();
+
+    // Carol on a second desktop: the same conversations, history read, nothing new.
+    let fresh = sms_profile(&x, "carol", false);
+    let (f, _) = sms_in_state(&fresh, "ready");
+    let after = wait_for(T, || {
+        f.call("sms.conversations", json!(null)).ok().filter(|c| c.as_array().is_some_and(|a| a.len() == 2))
+    })
+    .expect("the archive fills the list");
+    let strip = |v: &Value| -> Vec<(Value, Value)> {
+        v.as_array().unwrap().iter().map(|c| (c["number"].clone(), c["last_body"].clone())).collect()
+    };
+    assert_eq!(strip(&after), strip(&before));
+    assert!(after.as_array().unwrap().iter().all(|c| c["unread"] == 0), "{after}");
+    let history = f.call("sms.history", json!({"number": "+15555550444", "limit": 10})).unwrap();
+    let seen: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["body"].as_str().unwrap(), m["direction"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("one", "out"), ("two", "in")]);
+    assert_eq!(history[0]["id"], id.as_str(), "the same id on every desktop");
+}
