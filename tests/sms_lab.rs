@@ -100,18 +100,15 @@ fn a_refusal_from_the_carrier_fails_the_message_and_five_parts_are_refused() {
     assert_eq!(c.call("sms.status", json!(null)).unwrap()["outbox"], 0);
 
     // 612 GSM-7 characters are four parts; 613 would be five: refused, nothing stored.
-    let four = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "a".repeat(612)})).unwrap();
+    let other = "+15555550333";
+    let four = c.call("sms.send", json!({"to": other, "body": "a".repeat(612)})).unwrap();
     assert_eq!(four["parts"], 4);
-    let five = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "a".repeat(613)})).unwrap_err();
+    let five = c.call("sms.send", json!({"to": other, "body": "a".repeat(613)})).unwrap_err();
     assert!(five.contains("5 SMS parts") && five.contains("at most 4"), "{five}");
-    let ucs2 = c.call("sms.send", json!({"to": CAROL_NUMBER, "body": "ж".repeat(269)})).unwrap_err();
+    let ucs2 = c.call("sms.send", json!({"to": other, "body": "ж".repeat(269)})).unwrap_err();
     assert!(ucs2.contains("5 SMS parts"), "{ucs2}");
     assert_eq!(
-        c.call("sms.history", json!({"number": CAROL_NUMBER, "limit": 10}))
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
+        c.call("sms.history", json!({"number": other, "limit": 10})).unwrap().as_array().unwrap().len(),
         1
     );
     let bad = c.call("sms.send", json!({"to": "pizza", "body": "hi"})).unwrap_err();
@@ -249,4 +246,142 @@ fn a_fresh_home_gets_the_history_from_the_archive() {
         .collect();
     assert_eq!(seen, [("one", "out"), ("two", "in")]);
     assert_eq!(history[0]["id"], id.as_str(), "the same id on every desktop");
+}
+
+/// A noisy photo as a camera would write it: JPEG at quality 95, over 4 MB.
+fn camera_photo() -> Vec<u8> {
+    let mut seed = 0x9e37_79b9_u32;
+    let img = image::RgbImage::from_fn(3000, 2000, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let n = (seed & 0x7f) as u8;
+        image::Rgb([(x / 12) as u8 ^ n, (y / 8) as u8 ^ n, ((x + y) / 20) as u8 ^ n])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
+    assert!(out.len() > 4_000_000, "{} bytes", out.len());
+    out
+}
+
+#[test]
+fn picture_messages_both_ways_within_the_manuals_limits() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let (alice, carol) = (sms_profile(&x, "alice", false), sms_profile(&x, "carol", false));
+    let (a, a_events) = sms_in_state(&alice, "ready");
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    let files = tempfile::tempdir().unwrap();
+    let photo = files.path().join("holiday.jpeg");
+    std::fs::write(&photo, camera_photo()).unwrap();
+    let card = files.path().join("me.vcf");
+    std::fs::write(&card, "BEGIN:VCARD\nVERSION:3.0\nFN:Alice\nEND:VCARD\n").unwrap();
+
+    // Text first, then the files one by one; the photo recompressed under 500 KB.
+    let sent = a
+        .call("sms.send", json!({"to": CAROL_NUMBER, "body": "From the beach", "files": [photo, card]}))
+        .unwrap();
+    let ids: Vec<String> =
+        sent["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().into()).collect();
+    assert_eq!(ids.len(), 3, "{sent}");
+    for id in &ids {
+        event_where(&a_events, "sms.state", |v| v["id"] == id.as_str() && v["state"] == "sent");
+    }
+    let out = gw.outbound_where(T, |o| o.len() >= 3);
+    let order: Vec<&str> = out.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        order,
+        ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        "the text, then the files in order"
+    );
+    assert_eq!(out[0]["body"], "From the beach");
+    let media: u64 = out[1..].iter().map(|r| r["size"].as_u64().unwrap()).sum();
+    assert!(media <= 500 * 1024, "{media} bytes of media");
+    assert_eq!(out[1]["body"], out[1]["url"], "the URL is the body too");
+    let carried = image::open(out[1]["media"].as_str().unwrap()).expect("the photo still decodes");
+    assert!(carried.width() >= 1000, "scaled no more than needed: {}", carried.width());
+
+    // The receiving side (the carrier delivers to Carol's number): the text, then each
+    // file fetched by itself (under 500 KB).
+    let text = event_where(&c_events, "sms.message", |v| v["id"] == format!("net-{}", ids[0]).as_str());
+    assert_eq!(
+        (text["number"].as_str(), text["body"].as_str()),
+        (Some(ALICE_NUMBER), Some("From the beach"))
+    );
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        let net = format!("net-{id}");
+        let got = event_where(&c_events, "sms.message", |v| {
+            v["id"] == net.as_str() && v["file"]["state"] == "ready"
+        });
+        let path = got["file"]["path"].as_str().unwrap();
+        if i == 1 {
+            assert_eq!(got["file"]["mime"], "image/jpeg");
+            image::open(path).expect("carol's copy decodes");
+        } else {
+            assert!(std::fs::read_to_string(path).unwrap().contains("FN:Alice"));
+        }
+    }
+
+    // The manual's limits: an 11th file, 501 KB that cannot be recompressed, 1,001
+    // characters; nothing of them is stored or sent.
+    let eleven: Vec<_> = (0..11).map(|_| card.clone()).collect();
+    let e = a.call("sms.send", json!({"to": CAROL_NUMBER, "body": "", "files": eleven})).unwrap_err();
+    assert!(e.contains("Maximum size of attached files for MMS reached"), "{e}");
+    let pdf = files.path().join("big.pdf");
+    std::fs::write(&pdf, vec![b'%'; 501 * 1024]).unwrap();
+    let e = a.call("sms.send", json!({"to": CAROL_NUMBER, "files": [pdf]})).unwrap_err();
+    assert!(e.contains("Maximum size of attached files for MMS reached") && e.contains("501 KB"), "{e}");
+    let e = a
+        .call("sms.send", json!({"to": CAROL_NUMBER, "body": "x".repeat(1001), "files": [card]}))
+        .unwrap_err();
+    assert!(e.contains("1000 characters"), "{e}");
+    let exe = files.path().join("setup.exe");
+    std::fs::write(&exe, b"MZ").unwrap();
+    assert!(
+        a.call("sms.send", json!({"to": CAROL_NUMBER, "files": [exe]}))
+            .unwrap_err()
+            .contains("not a file type")
+    );
+    assert_eq!(gw.outbound().len(), 3);
+    assert_eq!(
+        a.call("sms.history", json!({"number": CAROL_NUMBER, "limit": 50}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A phone's MMS: the small file comes by itself, the large one on request.
+    let small = vec![7u8; 10 * 1024];
+    let large = vec![9u8; 600 * 1024];
+    let ids = gw.inbound_mms(
+        "+15555550777",
+        CAROL_NUMBER,
+        "two clips",
+        &[("clip.mp3", "audio/mpeg", &small), ("long.mp4", "video/mp4", &large)],
+    );
+    assert_eq!(ids.len(), 3);
+    // (Both fetches run at once: read their outcome from the history, not the event order.)
+    let file_of = |id: &str| {
+        let h = c.call("sms.history", json!({"number": "+15555550777", "limit": 10})).unwrap();
+        h.as_array().unwrap().iter().find(|m| m["id"] == id).map(|m| m["file"].clone())
+    };
+    wait_for(T, || file_of(&ids[1]).filter(|f| f["state"] == "ready"))
+        .expect("the small file comes by itself");
+    let big = wait_for(T, || file_of(&ids[2]).filter(|f| f["state"] == "not_downloaded"))
+        .map(|file| json!({ "file": file }))
+        .expect("the large file waits for a click");
+    assert_eq!(big["file"]["name"].as_str().unwrap().ends_with("long.mp4"), true, "{big}");
+    c.call("sms.download", json!({"id": ids[2]})).unwrap();
+    let got = event_where(&c_events, "sms.message", |v| {
+        v["id"] == ids[2].as_str() && v["file"]["state"] == "ready"
+    });
+    assert_eq!(std::fs::metadata(got["file"]["path"].as_str().unwrap()).unwrap().len(), 600 * 1024);
+
+    // Exported with the files beside the conversation.
+    let export_dir = tempfile::tempdir().unwrap();
+    let exported = c.call("sms.export", json!({"dir": export_dir.path()})).unwrap();
+    let names = exported["files"].to_string();
+    assert!(names.contains("long.mp4") && names.contains(".jpg"), "{names}");
 }

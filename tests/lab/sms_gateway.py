@@ -17,7 +17,9 @@ lab Prosody, and hands "to the carrier" by writing a line to a file.
   id) in DIR/outbound.jsonl (an XEP-0066 URL is fetched into DIR/media/), answered
   with an XEP-0184 receipt when asked for one, and copied to the number's other
   sharers with `<sms xmlns='urn:ucdesk:sms:0' direction='out' by=... name=...>`.
-  A destination told to fail gets an error stanza with its text instead.
+  A text to one of the table's own numbers comes back in to its users (id `net-<id>`),
+  as the carrier would deliver it. A destination told to fail gets an error stanza
+  with its text instead.
 - Control (HTTP on 127.0.0.1:SMS_CONTROL_PORT, JSON bodies):
   POST /inbound {"from": "+1555...", "to": "+15550100", "body": "...",
                  "media": [{"name": "a.jpg", "type": "image/jpeg", "b64": "..."}]}
@@ -193,6 +195,7 @@ class Gateway(slixmpp.ComponentXMPP):
             self.outbound.write(json.dumps(record) + "\n")
             self.outbound.flush()
             self.copy_to_sharers(msg, user, number, name)
+            self.deliver_on_net(msg, number, to)
         if msg.xml.find("{%s}request" % NS_RECEIPTS) is not None:
             receipt = ET.Element("message", {"from": msg["to"].full, "to": msg["from"].full, "id": "r-" + msg["id"]})
             ET.SubElement(receipt, "{%s}received" % NS_RECEIPTS, {"id": msg["id"]})
@@ -201,7 +204,9 @@ class Gateway(slixmpp.ComponentXMPP):
     def fetch(self, url, id):
         """Downloads an MMS file the way the carrier would; (path, size) or (None, 0)."""
         try:
-            with urllib.request.urlopen(url, timeout=10) as r:
+            # Loopback only: never through a proxy the environment names.
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(url, timeout=10) as r:
                 data = r.read()
         except Exception as e:  # the record says so; the message still went
             logging.warning("cannot fetch %s: %s", url, e)
@@ -224,6 +229,19 @@ class Gateway(slixmpp.ComponentXMPP):
                 copy.append(oob)
             ET.SubElement(copy, "{%s}sms" % NS_SMS, {"direction": "out", "by": user, "name": name})
             self.send_raw(ET.tostring(copy, encoding="unicode"))
+
+    def deliver_on_net(self, msg, number, to):
+        """A text to one of the gateway's own numbers comes back in, as the carrier
+        would deliver it: to every user of that number, from the sender's number."""
+        users = [u for u, (n, _) in self.users.items() if n == to]
+        for user in users:
+            m = ET.Element("message", {"type": "chat", "from": "%s@%s" % (number, self.boundjid.bare),
+                                       "to": user, "id": "net-" + msg["id"]})
+            ET.SubElement(m, "body").text = msg["body"]
+            oob = msg.xml.find("{%s}x" % NS_OOB)
+            if oob is not None:
+                m.append(oob)
+            self.send_raw(ET.tostring(m, encoding="unicode"))
 
     def bounce(self, msg, kind, condition, text):
         out = ET.Element("message", {"type": "error", "id": msg["id"], "from": msg["to"].full, "to": msg["from"].full})

@@ -57,6 +57,25 @@ impl SmsGateway {
         v["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect()
     }
 
+    /// A picture message from a phone: the text, then each (name, type, bytes).
+    pub fn inbound_mms(
+        &self,
+        from: &str,
+        to: &str,
+        body: &str,
+        files: &[(&str, &str, &[u8])],
+    ) -> Vec<String> {
+        use base64::Engine as _;
+        let media: Vec<Value> = files
+            .iter()
+            .map(|(name, mime, bytes)| {
+                json!({"name": name, "type": mime, "b64": base64::engine::general_purpose::STANDARD.encode(bytes)})
+            })
+            .collect();
+        let v = self.post("/inbound", json!({"from": from, "to": to, "body": body, "media": media}));
+        v["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect()
+    }
+
     /// From now on the carrier refuses texts to `number` with `text` (empty: stops).
     pub fn fail(&self, number: &str, text: &str) {
         self.post("/fail", json!({"number": number, "text": text}));

@@ -19,6 +19,7 @@ pub const DELETE: &str = "sms.delete";
 pub const DELETE_CONVERSATION: &str = "sms.delete_conversation";
 pub const MARK_READ: &str = "sms.mark_read";
 pub const EXPORT: &str = "sms.export";
+pub const DOWNLOAD: &str = "sms.download";
 
 /// Topic of [`Message`]: one arrived, was sent (by this user or another sharer), or
 /// came in from the archive.
@@ -123,9 +124,12 @@ pub struct Message {
     pub number: String,
     pub direction: Direction,
     pub body: String,
-    /// An MMS file's address (XEP-0066), when this message carries one.
+    /// An MMS file's address (XEP-0066), once it has one (uploaded, or received).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The file this MMS part carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<MediaFile>,
     pub state: MessageState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -141,6 +145,36 @@ pub struct Message {
 
 impl Contract for Message {
     const SCHEMA: &'static str = "sms.message/v1";
+}
+
+/// Where an MMS file is on this desktop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaState {
+    /// Ours, on its way to the upload service.
+    Uploading,
+    /// Here, at `path`.
+    Ready,
+    /// Not fetched (500 KB or more, or from the archive): `sms.download` fetches it.
+    NotDownloaded,
+    Downloading,
+    /// The transfer failed (`error`); `sms.download` tries again.
+    Failed,
+}
+
+/// An MMS part's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFile {
+    pub name: String,
+    pub mime: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// This desktop's copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub state: MediaState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A sent message's new state ([`TOPIC_STATE`]).
@@ -213,7 +247,8 @@ pub struct Found {
     pub messages: Vec<Message>,
 }
 
-/// Request of `sms.delete` (this desktop's copy; an SMS cannot be called back).
+/// Request of `sms.delete` (this desktop's copy; an SMS cannot be called back) and
+/// `sms.download` (fetch an MMS part's file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRef {
     pub id: String,

@@ -12,10 +12,10 @@
 
 mod config;
 mod engine;
+mod preview;
 mod stanzas;
 #[doc(hidden)]
 pub mod store;
-mod transfer;
 mod views;
 
 use engine::{Engine, Msg, Request, Snapshot};

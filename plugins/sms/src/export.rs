@@ -1,5 +1,6 @@
 //! "Export old SMS history": a new folder with one text file per conversation, named
-//! for how the number is shown, each message a line with its time and who wrote it.
+//! for how the number is shown, each message a line with its time and who wrote it;
+//! the MMS files this desktop has are copied beside them (and named in the line).
 
 use crate::engine::error::SmsError;
 use crate::store::Store;
@@ -32,7 +33,20 @@ pub fn write(store: &Store, dir: &Path) -> Result<Exported, SmsError> {
                 (Direction::Out, Some(by)) => by.name.clone(),
                 (Direction::Out, None) => "Me".to_string(),
             };
-            lines.push_str(&format!("[{at}] {who}: {}\n", m.body));
+            let what = match &m.file {
+                Some(f) => match f.path.as_deref().filter(|p| std::path::Path::new(p).is_file()) {
+                    Some(path) => {
+                        let copy =
+                            format!("{} {} {}", c.number, &m.id[..m.id.len().min(8)], sanitize(&f.name));
+                        std::fs::copy(path, folder.join(&copy)).map_err(|e| failed(&copy, e))?;
+                        files.push(copy.clone());
+                        format!("[file: {copy}]")
+                    }
+                    None => format!("[file not on this desktop: {}]", m.url.as_deref().unwrap_or(&f.name)),
+                },
+                None => m.body.clone(),
+            };
+            lines.push_str(&format!("[{at}] {who}: {what}\n"));
         }
         out.write_all(lines.as_bytes()).and_then(|()| out.flush()).map_err(|e| failed(&name, e))?;
         files.push(name);

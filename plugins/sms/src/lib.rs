@@ -12,6 +12,7 @@
 mod config;
 mod engine;
 mod export;
+pub mod media;
 pub mod segments;
 mod stanzas;
 #[doc(hidden)]
@@ -77,6 +78,9 @@ impl Plugin for Sms {
             })
             .service(c::MARK_READ, "{number?}: one conversation, or all", |p: &mut Sms, r: MarkRead| {
                 p.ask(Request::MarkRead(r.number))
+            })
+            .service(c::DOWNLOAD, "{id}: fetch an MMS part's file", |p: &mut Sms, r: MessageRef| {
+                p.ask(Request::Download(r.id))
             })
             .service(
                 c::EXPORT,
@@ -151,9 +155,34 @@ impl Plugin for Sms {
                 tell("open", Request::Open(Some(number)));
             }
             (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
+            (Act::AttachPath, UiAction::Changed { value }) => self.panels.form(|f| f.attach = text(&value)),
+            (Act::Attach, UiAction::Clicked) | (Act::AttachPath, UiAction::Submitted { .. }) => {
+                self.panels.form(|f| {
+                    let path = std::mem::take(&mut f.attach).trim().to_string();
+                    f.notice = None;
+                    if path.is_empty() {
+                        return;
+                    }
+                    // Over the limits: the file is discarded with the manual's message.
+                    if f.files.len() >= ucdesk_sdk::contract::sms::MAX_FILES {
+                        f.notice = Some(format!("{}: at most 10 files", media::OVER_LIMIT));
+                    } else if media::mime_of(&path).is_none() {
+                        f.notice = Some(format!("{path} is not a file type MMS can carry"));
+                    } else {
+                        f.files.push(path);
+                    }
+                });
+            }
+            (Act::Unattach(i), UiAction::Clicked) => self.panels.form(|f| {
+                if i < f.files.len() {
+                    f.files.remove(i);
+                }
+            }),
+            (Act::Download(id), UiAction::Clicked) => tell("download", Request::Download(id)),
             (Act::Send, UiAction::Clicked) => {
-                let (to, body) =
-                    self.panels.read(|s, f| (s.open.clone().or(f.open.clone()), f.draft.clone()));
+                let (to, body, files) = self
+                    .panels
+                    .read(|s, f| (s.open.clone().or(f.open.clone()), f.draft.clone(), f.files.clone()));
                 let Some(to) = to else {
                     self.ctx.warn("send: no conversation is open");
                     return Ok(());
@@ -161,10 +190,18 @@ impl Plugin for Sms {
                 let panels = self.panels.clone();
                 let ctx = self.ctx.clone();
                 self.engine.tell_then(
-                    |r| Msg::Request(Request::Send(contract::Send { to, body, files: Vec::new() }), r),
+                    |r| Msg::Request(Request::Send(contract::Send { to, body, files }), r),
                     move |sent| match sent {
-                        Ok(_) => panels.form(|f| f.draft.clear()),
-                        Err(e) => ctx.warn(format!("send: {e}")),
+                        Ok(_) => panels.form(|f| {
+                            f.draft.clear();
+                            f.files.clear();
+                            f.notice = None;
+                        }),
+                        // The draft and its files survive a refusal, which is shown.
+                        Err(e) => {
+                            ctx.warn(format!("send: {e}"));
+                            panels.form(|f| f.notice = Some(e.to_string()));
+                        }
                     },
                 );
             }

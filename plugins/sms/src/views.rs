@@ -6,7 +6,9 @@
 use crate::engine::Snapshot;
 use crate::segments;
 use serde::{Deserialize, Serialize};
-use ucdesk_sdk::contract::sms::{Direction, Found, Message, MessageState, State};
+use ucdesk_sdk::contract::sms::{
+    Direction, Found, MAX_MEDIA_BYTES, MediaState, Message, MessageState, State,
+};
 use ucdesk_sdk::prelude::*;
 use ucdesk_sdk::view::{Node, TextStyle};
 
@@ -18,6 +20,11 @@ pub struct Form {
     pub search: String,
     pub results: Option<Found>,
     pub new_number: String,
+    /// The MMS being written: files chosen (paths), and the path being typed.
+    pub files: Vec<String>,
+    pub attach: String,
+    /// The last refusal of the composer ("Maximum size of attached files for MMS reached").
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +43,10 @@ pub enum Act {
     Call(String),
     DeleteConversation(String),
     Delete(String),
+    Download(String),
+    Attach,
+    AttachPath,
+    Unattach(usize),
 }
 
 fn state_line(s: &Snapshot) -> Node {
@@ -117,12 +128,28 @@ fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
     for m in &s.open_messages {
         out.push(message_row(m));
     }
-    let count = segments::count(&form.draft);
-    let counter = if count.fits() {
-        ui::weak(count.label())
+    // With files it is an MMS: the counter shows the kilobytes left instead.
+    let counter = if form.files.is_empty() {
+        let count = segments::count(&form.draft);
+        if count.fits() {
+            ui::weak(count.label())
+        } else {
+            ui::colored(format!("{}: too long, at most four parts", count.label()), "#c0392b")
+        }
     } else {
-        ui::colored(format!("{}: too long, at most four parts", count.label()), "#c0392b")
+        let used: u64 = form.files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let left = MAX_MEDIA_BYTES.saturating_sub(used) / 1024;
+        // Pictures are recompressed to fit: a large one still goes.
+        ui::weak(format!("MMS · {} file(s) · {left} KB left", form.files.len()))
     };
+    for (i, f) in form.files.iter().enumerate() {
+        let name =
+            std::path::Path::new(f).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push(ui::row([ui::text(format!("📎 {name}")), ui::button(Act::Unattach(i).id(), "−")]));
+    }
+    if let Some(n) = &form.notice {
+        out.push(ui::colored(n.clone(), "#c0392b"));
+    }
     out.push(ui::row([
         Node::TextInput {
             id: Act::Draft.id(),
@@ -135,6 +162,10 @@ fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
             max_len: None,
         },
         ui::primary(Act::Send.id(), "Send"),
+    ]));
+    out.push(ui::row([
+        ui::input(Act::AttachPath.id(), form.attach.clone(), "Attach a file (path)"),
+        ui::button(Act::Attach.id(), "📁 Attach"),
     ]));
     out.push(counter);
     out
@@ -159,7 +190,28 @@ fn message_row(m: &Message) -> Node {
     if let Some(w) = who {
         line.push(ui::styled(w, TextStyle::Strong));
     }
-    line.push(ui::selectable(m.body.clone()));
+    match &m.file {
+        Some(f) => {
+            let size = f.size.map(|s| format!(" ({} KB)", s.div_ceil(1024))).unwrap_or_default();
+            line.push(ui::text(format!("📎 {}{size}", f.name)));
+            match f.state {
+                MediaState::NotDownloaded | MediaState::Failed => {
+                    line.push(ui::button(Act::Download(m.id.clone()).id(), "Download"))
+                }
+                MediaState::Downloading => line.push(ui::weak("downloading…")),
+                MediaState::Uploading => line.push(ui::weak("uploading…")),
+                MediaState::Ready => {
+                    if let Some(p) = &f.path {
+                        line.push(ui::selectable(p.clone()));
+                    }
+                }
+            }
+            if let Some(e) = &f.error {
+                line.push(ui::colored(e.clone(), "#c0392b"));
+            }
+        }
+        None => line.push(ui::selectable(m.body.clone())),
+    }
     if let Some(e) = &m.error {
         line.push(ui::colored(e.clone(), "#c0392b"));
     }

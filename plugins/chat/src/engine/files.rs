@@ -127,9 +127,9 @@ impl Core {
                 ctx.publish(contract::TOPIC_TRANSFER, &t);
             };
             let path = std::path::Path::new(&path);
-            let thumbnail = crate::transfer::thumbnail(path, &f.mime);
-            let result =
-                crate::transfer::upload(path, &put, &headers, &f.mime, &ca, &mut progress).map(|()| get);
+            let thumbnail = crate::preview::thumbnail(path, &f.mime);
+            let result = ucdesk_xmpp::transfer::upload(path, &put, &headers, &f.mime, &ca, &mut progress)
+                .map(|()| get);
             let _ = tx.send(Msg::Uploaded { conversation, id, file, result, thumbnail });
         });
     }
@@ -217,7 +217,7 @@ impl Core {
         let url = f.url.clone().ok_or("the file has no address")?;
         let _ = store.update_file(conversation, id, file, TransferState::Downloading, None, None);
         self.transfers.insert(key);
-        let dir = self.ctx.data_dir().join("files").join(crate::transfer::safe_name(id));
+        let dir = self.ctx.data_dir().join("files").join(ucdesk_xmpp::transfer::safe_name(id));
         let (tx, ctx) = (self.tx.clone(), self.ctx.clone());
         let ca = self.account.as_ref().map(|a| a.tls.ca_file.clone()).unwrap_or_default();
         let (conversation, id) = (conversation.to_string(), id.to_string());
@@ -233,7 +233,7 @@ impl Core {
                 };
                 ctx.publish(contract::TOPIC_TRANSFER, &t);
             };
-            let result = crate::transfer::download(&url, &dir, &f.name, &ca, &mut progress)
+            let result = ucdesk_xmpp::transfer::download(&url, &dir, &f.name, &ca, None, &mut progress)
                 .map(|p| p.display().to_string());
             let _ = tx.send(Msg::Downloaded { conversation, id, file, result });
         });
@@ -269,7 +269,7 @@ impl Core {
         let list: Vec<contract::Attachment> = files
             .into_iter()
             .map(|f| contract::Attachment {
-                name: crate::transfer::safe_name(&f.name),
+                name: ucdesk_xmpp::transfer::safe_name(&f.name),
                 size: f.size,
                 mime: f.mime,
                 url: Some(f.url),

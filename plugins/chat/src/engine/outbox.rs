@@ -45,9 +45,9 @@ impl Core {
             if !meta.is_file() {
                 return Err(ChatError::BadArgument(format!("cannot attach {f}: not a file")));
             }
-            let name = crate::transfer::safe_name(f);
+            let name = ucdesk_xmpp::transfer::safe_name(f);
             files.push(contract::Attachment {
-                mime: crate::transfer::mime_of(&name).to_string(),
+                mime: ucdesk_xmpp::transfer::mime_of(&name).to_string(),
                 name,
                 size: meta.len(),
                 url: None,

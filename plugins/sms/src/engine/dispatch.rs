@@ -48,6 +48,7 @@ impl Core {
                 let store = self.store()?;
                 export::write(store, std::path::Path::new(&e.dir)).map(|x| json!(x))
             }
+            Request::Download(id) => self.download(&id),
             Request::Open(number) => {
                 if let Some(n) = &number {
                     self.store()?.mark_read(Some(n))?;

@@ -10,7 +10,7 @@ use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::parsers::message::{Message as XmppMessage, MessageType};
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::stanza_error::StanzaError;
-use ucdesk_sdk::contract::sms::{self as contract, Direction, Message, MessageState};
+use ucdesk_sdk::contract::sms::{self as contract, Direction, MediaFile, MediaState, Message, MessageState};
 
 /// The longest text stored from the gateway (4 UCS-2 parts are 268 characters; an MMS
 /// text 1,000): more is cut, so a hostile gateway cannot fill the disk one stanza at a
@@ -106,12 +106,14 @@ impl Core {
         let by = if sent_by_me { None } else { stanzas::sent_by(&m) };
         let direction = if sent_by_me || by.is_some() { Direction::Out } else { Direction::In };
         let fresh = source == Source::Archive && self.sync.as_ref().is_some_and(|r| r.fresh);
+        let file = url.as_ref().map(|u| media_file(u));
         let message = Message {
             id,
             number: number.clone(),
             direction,
             body,
             url,
+            file,
             // Our own from another device or the archive: the gateway took it then.
             state: if direction == Direction::In { MessageState::Received } else { MessageState::Sent },
             error: None,
@@ -131,6 +133,20 @@ impl Core {
         if source != Source::Archive || !fresh {
             self.ctx.publish(contract::TOPIC_MESSAGE, &message);
         }
+        // A live file under the limit comes at once; the archive's wait for a click.
+        if source != Source::Archive && message.file.is_some() {
+            self.fetch(&message, Some(super::files::AUTO_DOWNLOAD));
+        }
         true
     }
+}
+
+/// What a received file's address says about it (the name is its last path segment).
+fn media_file(url: &str) -> MediaFile {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let raw = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("file");
+    let name =
+        ucdesk_xmpp::transfer::safe_name(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy());
+    let mime = crate::media::mime_of(&name).unwrap_or("application/octet-stream").to_string();
+    MediaFile { name, mime, size: None, path: None, state: MediaState::NotDownloaded, error: None }
 }

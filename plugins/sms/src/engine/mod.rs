@@ -15,6 +15,7 @@
 
 mod dispatch;
 pub(crate) mod error;
+mod files;
 mod inbound;
 mod outbox;
 mod session;
@@ -42,6 +43,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const REFRESH_EVERY: Duration = Duration::from_millis(30);
 /// How often a gateway that is not answering is asked again.
 const GATEWAY_RETRY: Duration = Duration::from_secs(3);
+/// A message the gateway neither confirmed nor refused in this long goes again (same
+/// id: the gateway hands it to the carrier once). A gateway that crashed after taking
+/// it, or a receipt lost on the way, would otherwise leave it `sending` for good.
+const RESEND_AFTER: Duration = Duration::from_secs(30);
 
 pub enum Request {
     Status,
@@ -53,6 +58,7 @@ pub enum Request {
     DeleteConversation(String),
     MarkRead(Option<String>),
     Export(contract::Export),
+    Download(String),
     /// Shows a conversation in the SMS window.
     Open(Option<String>),
 }
@@ -65,6 +71,25 @@ pub enum Msg {
     Link(u64, LinkStatus),
     Tick,
     Shutdown(Reply<()>),
+    /// An MMS's files prepared (or refused) on the blocking pool.
+    Prepared {
+        number: String,
+        send: contract::Send,
+        result: Result<Vec<crate::media::Prepared>, crate::media::MediaError>,
+        reply: Reply<Value>,
+    },
+    Uploaded {
+        number: String,
+        id: String,
+        result: Result<String, String>,
+    },
+    Downloaded {
+        number: String,
+        id: String,
+        result: Result<std::path::PathBuf, String>,
+        /// The automatic fetch (with the 500 KB limit), not a click.
+        limited: bool,
+    },
 }
 
 /// What the views show.
@@ -127,7 +152,9 @@ pub fn start(
             registration: None,
             asked_gateway: None,
             iqs: HashMap::new(),
-            pushed: std::collections::HashSet::new(),
+            upload_service: None,
+            transfers: std::collections::HashSet::new(),
+            pushed: HashMap::new(),
             sync: None,
             open: None,
             status: initial_status(),
@@ -149,6 +176,11 @@ enum PendingIq {
     /// A typed number, to be resolved by the gateway, for a send waiting on it.
     Prompt(contract::Send, Reply<Value>),
     Mam,
+    /// An upload slot for an MMS part of ours.
+    Slot {
+        number: String,
+        id: String,
+    },
 }
 
 struct Core {
@@ -171,8 +203,13 @@ struct Core {
     /// When the gateway was last asked for the registration while it was not answering.
     asked_gateway: Option<Instant>,
     iqs: HashMap<String, PendingIq>,
-    /// Outbox ids on the wire this gateway session (sent once until it goes down).
-    pushed: std::collections::HashSet<String>,
+    /// The server's upload service (XEP-0363), found with the gateway.
+    upload_service: Option<String>,
+    /// Message ids with an upload or download under way.
+    transfers: std::collections::HashSet<String>,
+    /// Outbox ids on the wire this gateway session, and when they went: sent once, and
+    /// again only when the gateway went away or did not answer within [`RESEND_AFTER`].
+    pushed: HashMap<String, Instant>,
     sync: Option<sync::SyncRun>,
     open: Option<String>,
     /// The last status published.
@@ -246,6 +283,15 @@ impl Core {
             Msg::Link(generation, status) if generation == self.generation => self.on_link(status),
             Msg::Link(..) | Msg::Shutdown(_) => {}
             Msg::Tick => self.tick().await,
+            Msg::Prepared { number, send, result, reply } => {
+                self.on_prepared(number, send, result, reply).await;
+                self.dirty = false;
+                self.refresh();
+            }
+            Msg::Uploaded { number, id, result } => self.on_uploaded(number, id, result).await,
+            Msg::Downloaded { number, id, result, limited } => {
+                self.on_downloaded(number, id, result, limited)
+            }
         }
     }
 
@@ -254,6 +300,11 @@ impl Core {
         let due = self.asked_gateway.is_none_or(|t| t.elapsed() >= GATEWAY_RETRY);
         if self.online && self.gateway.is_some() && !self.gateway_up && due {
             self.ask_registration().await;
+        }
+        let before = self.pushed.len();
+        self.pushed.retain(|_, at| at.elapsed() < RESEND_AFTER);
+        if self.pushed.len() < before {
+            self.flush_outbox().await;
         }
     }
 

@@ -3,32 +3,32 @@
 //! up, and its state from the gateway's answer (a receipt, or an error stanza).
 
 use super::error::SmsError;
-use super::{Core, PendingIq, now_ms};
-use crate::segments;
+use super::{Core, Msg, PendingIq, now_ms};
 use crate::stanzas;
 use crate::store::Queued;
+use crate::{media, segments};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::stanza_error::{ErrorType, StanzaError};
 use ucdesk_sdk::contract::sms::{
-    self as contract, Direction, MAX_PARTS, Message, MessageState, State, StateChanged,
+    self as contract, Direction, MAX_FILES, MAX_MMS_TEXT, MAX_PARTS, MediaFile, MediaState, Message,
+    MessageState, State, StateChanged,
 };
 use ucdesk_sdk::engine::Reply;
 use ucdesk_sdk::prelude::*;
 
 impl Core {
     /// `sms.send`: answers once the message is stored (or refused), which may wait on
-    /// the gateway turning a typed number into its address.
+    /// the gateway turning a typed number into its address, and on an MMS's files being
+    /// prepared.
     pub(super) async fn send_sms(&mut self, s: contract::Send, reply: Reply<Value>) {
         if let Err(e) = self.check(&s) {
             return reply.send(Err(e.into()));
         }
         let typed = s.to.trim().to_string();
         let known = self.store.as_ref().and_then(|st| st.number_for(&typed).ok().flatten());
-        if let Some(number) =
-            known.or_else(|| (typed.starts_with('+') && stanzas::is_number(&typed)).then(|| typed.clone()))
-        {
-            let answer = self.send_to(number, s).await;
-            return reply.send(answer.map_err(Error::from));
+        let e164 = (typed.starts_with('+') && stanzas::is_number(&typed)).then(|| typed.clone());
+        if let Some(number) = known.or(e164) {
+            return self.send_to(number, s, reply).await;
         }
         let Some(gateway) = self.gateway.clone().filter(|_| self.gateway_up) else {
             return reply.send(Err(SmsError::NotReady(
@@ -51,19 +51,26 @@ impl Core {
             // is a number to send from.
             _ if self.registration.as_ref().is_some_and(|r| r.number.is_some()) => {}
             _ => {
-                return Err(SmsError::NotReady(
-                    status.reason.unwrap_or_else(|| "SMS is not ready".into()),
-                ));
+                return Err(SmsError::NotReady(status.reason.unwrap_or_else(|| "SMS is not ready".into())));
             }
         }
         if s.to.trim().is_empty() {
             return Err(SmsError::BadArgument("no number to send to".into()));
         }
-        if !s.files.is_empty() {
-            return Err(SmsError::BadArgument("picture messages (MMS) are not available yet".into()));
-        }
-        if s.body.trim().is_empty() {
+        if s.files.is_empty() && s.body.trim().is_empty() {
             return Err(SmsError::BadArgument("the message is empty".into()));
+        }
+        if s.files.len() > MAX_FILES {
+            return Err(SmsError::BadArgument(media::MediaError::TooManyFiles(s.files.len()).to_string()));
+        }
+        if !s.files.is_empty() {
+            let chars = s.body.chars().count();
+            if chars > MAX_MMS_TEXT {
+                return Err(SmsError::BadArgument(format!(
+                    "an MMS carries at most {MAX_MMS_TEXT} characters of text ({chars} written)"
+                )));
+            }
+            return Ok(());
         }
         let count = segments::count(&s.body);
         if !count.fits() {
@@ -75,36 +82,103 @@ impl Core {
         Ok(())
     }
 
-    /// Stores and queues a message to a resolved number.
-    pub(super) async fn send_to(&mut self, number: String, s: contract::Send) -> Result<Value, SmsError> {
-        let parts = segments::count(&s.body).parts;
-        let id = stanzas::new_id();
-        let m = Message {
-            id: id.clone(),
-            number: number.clone(),
-            direction: Direction::Out,
-            body: s.body.clone(),
-            url: None,
-            state: MessageState::Sending,
-            error: None,
-            at_ms: now_ms(),
-            by: None,
-            read: true,
+    /// A send to a resolved number: an SMS is stored and queued now; an MMS's files
+    /// are prepared on the blocking pool first (recompressing takes a while).
+    pub(super) async fn send_to(&mut self, number: String, s: contract::Send, reply: Reply<Value>) {
+        if s.files.is_empty() {
+            let answer = self.store_send(number, s, Vec::new()).await;
+            return reply.send(answer.map_err(Error::from));
+        }
+        let batch = stanzas::new_id();
+        let out = self.ctx.data_dir().join("outgoing").join(&batch);
+        let files: Vec<std::path::PathBuf> = s.files.iter().map(std::path::PathBuf::from).collect();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = media::prepare(&files, &out);
+            let _ = tx.send(Msg::Prepared { number, send: s, result, reply });
+        });
+    }
+
+    /// The prepared files of an MMS (or why they cannot go).
+    pub(super) async fn on_prepared(
+        &mut self,
+        number: String,
+        s: contract::Send,
+        result: Result<Vec<media::Prepared>, media::MediaError>,
+        reply: Reply<Value>,
+    ) {
+        let answer = match result {
+            Ok(files) => self.store_send(number, s, files).await,
+            Err(e) => Err(SmsError::BadArgument(e.to_string())),
         };
+        reply.send(answer.map_err(Error::from));
+    }
+
+    /// Stores the text and each file as its own message, in that order, and queues
+    /// them.
+    async fn store_send(
+        &mut self,
+        number: String,
+        s: contract::Send,
+        files: Vec<media::Prepared>,
+    ) -> Result<Value, SmsError> {
+        let parts = if files.is_empty() { segments::count(&s.body).parts } else { 0 };
+        let now = now_ms();
+        let mut out: Vec<(Message, Queued)> = Vec::new();
+        if !s.body.trim().is_empty() {
+            let id = stanzas::new_id();
+            let q = Queued {
+                id: id.clone(),
+                number: number.clone(),
+                body: s.body.clone(),
+                path: None,
+                mime: None,
+                url: None,
+            };
+            out.push((outgoing(&id, &number, &s.body, now, None), q));
+        }
+        for (i, f) in files.into_iter().enumerate() {
+            let id = stanzas::new_id();
+            let file = MediaFile {
+                name: f.name.clone(),
+                mime: f.mime.clone(),
+                size: Some(f.size),
+                path: Some(f.path.display().to_string()),
+                state: MediaState::Uploading,
+                error: None,
+            };
+            let path = Some(f.path.display().to_string());
+            let q = Queued {
+                id: id.clone(),
+                number: number.clone(),
+                body: f.name,
+                path,
+                mime: Some(f.mime),
+                url: None,
+            };
+            // A millisecond apart: the conversation shows them in the order sent.
+            out.push((outgoing(&id, &number, &q.body, now + 1 + i as i64, Some(file)), q));
+        }
         let store = self.store()?;
         let typed = s.to.trim();
         if typed != number || store.display_of(&number)?.is_none() {
             store.set_display(&number, typed)?;
         }
-        store.insert(&m)?;
-        store.queue(&Queued { id: id.clone(), number: number.clone(), body: s.body, url: None })?;
+        for (m, q) in &out {
+            store.insert(m)?;
+            store.queue(q)?;
+        }
         // A conversation opened on a typed number is this one now.
         if self.open.as_deref().is_some_and(|o| o.trim() == s.to.trim()) {
             self.open = Some(number.clone());
         }
-        self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+        for (m, _) in &out {
+            self.ctx.publish(contract::TOPIC_MESSAGE, m);
+        }
         self.flush_outbox().await;
-        Ok(json!(contract::Sent { number, ids: vec![id], parts }))
+        let ids: Vec<String> = out.iter().map(|(m, _)| m.id.clone()).collect();
+        let parts = if parts == 0 { ids.len() as u32 } else { parts };
+        Ok(json!(contract::Sent { number, ids, parts }))
     }
 
     /// Puts what waits on the wire, once per gateway session.
@@ -114,13 +188,24 @@ impl Core {
         }
         let Some(gateway) = self.gateway.clone() else { return };
         let queued = self.store.as_ref().and_then(|s| s.outbox().ok()).unwrap_or_default();
+        // The text goes first, then the files one by one: a part still uploading holds
+        // the ones after it to the same number.
+        let mut held: std::collections::HashSet<String> = std::collections::HashSet::new();
         for q in queued {
-            if self.pushed.contains(&q.id) {
+            if held.contains(&q.number) {
+                continue;
+            }
+            if q.path.is_some() && q.url.is_none() {
+                held.insert(q.number.clone());
+                self.upload(&q).await;
+                continue;
+            }
+            if self.pushed.contains_key(&q.id) {
                 continue;
             }
             let Some(to) = stanzas::address(&q.number, &gateway) else { continue };
             if self.send(stanzas::sms(to, &q.id, &q.body, q.url.as_deref())).await {
-                self.pushed.insert(q.id);
+                self.pushed.insert(q.id, std::time::Instant::now());
             }
         }
     }
@@ -142,7 +227,7 @@ impl Core {
         self.settle(number, id, MessageState::Failed, Some(why));
     }
 
-    fn settle(&mut self, number: &str, id: &str, state: MessageState, error: Option<String>) {
+    pub(super) fn settle(&mut self, number: &str, id: &str, state: MessageState, error: Option<String>) {
         let Some(store) = self.store.as_ref() else { return };
         let _ = store.unqueue(id);
         self.pushed.remove(id);
@@ -152,5 +237,22 @@ impl Core {
                 &StateChanged { id: m.id, number: m.number, state: m.state, error: m.error },
             );
         }
+    }
+}
+
+/// A message of ours as stored before it goes.
+fn outgoing(id: &str, number: &str, body: &str, at_ms: i64, file: Option<MediaFile>) -> Message {
+    Message {
+        id: id.to_string(),
+        number: number.to_string(),
+        direction: Direction::Out,
+        body: body.to_string(),
+        url: None,
+        file,
+        state: MessageState::Sending,
+        error: None,
+        at_ms,
+        by: None,
+        read: true,
     }
 }

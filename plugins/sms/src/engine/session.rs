@@ -22,7 +22,6 @@ use tokio_xmpp::parsers::stanza_error::ErrorType;
 use tokio_xmpp::stanzastream::{Event as StreamEvent, StreamEvent as Link};
 use ucdesk_sdk::contract::chat::ConnectionState;
 use ucdesk_sdk::contract::sms::State;
-use ucdesk_sdk::prelude::*;
 use ucdesk_xmpp::connection::{self, Status as LinkStatus};
 
 impl Core {
@@ -81,6 +80,8 @@ impl Core {
         self.registration = None;
         self.iqs.clear();
         self.sync = None;
+        self.upload_service = None;
+        self.transfers.clear();
     }
 
     /// The gateway is gone (or this session is): what was pushed goes again later.
@@ -186,6 +187,9 @@ impl Core {
                     }
                 }
                 Some(PendingIq::Component(jid)) => {
+                    if payload.as_ref().is_some_and(|q| stanzas::has_feature(q, stanzas::HTTP_UPLOAD)) {
+                        self.upload_service.get_or_insert_with(|| jid.clone());
+                    }
                     let is_gateway = payload.is_some_and(|q| stanzas::has_identity(&q, "gateway", "sms"));
                     if is_gateway && self.gateway.is_none() {
                         self.ctx.info(format!("SMS gateway: {jid}"));
@@ -199,18 +203,22 @@ impl Core {
                         (Some(q), Some(g)) => stanzas::read_prompt(&q, g),
                         _ => None,
                     };
-                    let answer = match number {
-                        Some(n) => self.send_to(n, send).await,
-                        None => Err(super::SmsError::BadArgument(format!(
+                    match number {
+                        Some(n) => self.send_to(n, send, reply).await,
+                        None => reply.send(Err(super::SmsError::BadArgument(format!(
                             "the gateway did not turn {:?} into a number",
                             send.to
-                        ))),
-                    };
-                    reply.send(answer.map_err(Error::from));
+                        ))
+                        .into())),
+                    }
                 }
                 Some(PendingIq::Mam) => {
                     let fin = payload.as_ref().and_then(stanzas::mam_fin);
                     self.on_mam_fin(fin).await;
+                }
+                Some(PendingIq::Slot { number, id }) => {
+                    let slot = payload.as_ref().and_then(stanzas::read_slot);
+                    self.on_slot(number, id, slot);
                 }
                 Some(PendingIq::Carbons) | None => {}
             },
@@ -241,6 +249,7 @@ impl Core {
                     self.ctx.warn(format!("SMS history sync failed: {}", stanzas::error_text(&error)));
                     self.sync = None;
                 }
+                Some(PendingIq::Slot { number, id }) => self.on_slot_refused(number, id, &error),
                 _ => {}
             },
             Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {

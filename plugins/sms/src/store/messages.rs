@@ -1,10 +1,11 @@
 //! Messages: storing each once, their states, paging a conversation, search, deleting.
 
-use super::{Store, StoreError, message, state_str};
+use super::{Store, StoreError, media_state_str, message, state_str};
 use rusqlite::{OptionalExtension, params};
-use ucdesk_sdk::contract::sms::{Direction, Found, Message, MessageState};
+use ucdesk_sdk::contract::sms::{Direction, Found, MediaFile, Message, MessageState};
 
-const COLUMNS: &str = "number, id, direction, body, url, state, error, at_ms, by_jid, by_name, read";
+const COLUMNS: &str = "number, id, direction, body, url, state, error, at_ms, by_jid, by_name, read, \
+                       file_name, file_mime, file_size, file_path, file_state, file_error";
 
 impl Store {
     /// Stores a message unless (number, id) is there already; whether it is new.
@@ -13,8 +14,12 @@ impl Store {
             Some(s) => (Some(s.jid.as_str()), Some(s.name.as_str())),
             None => (None, None),
         };
+        let f = m.file.as_ref();
         let n = self.db.execute(
-            &format!("INSERT OR IGNORE INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            &format!(
+                "INSERT OR IGNORE INTO messages ({COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+            ),
             params![
                 m.number,
                 m.id,
@@ -27,6 +32,12 @@ impl Store {
                 by_jid,
                 by_name,
                 m.read as i64,
+                f.map(|f| f.name.as_str()),
+                f.map(|f| f.mime.as_str()),
+                f.and_then(|f| f.size).map(|s| s as i64),
+                f.and_then(|f| f.path.as_deref()),
+                f.map(|f| media_state_str(f.state)),
+                f.and_then(|f| f.error.as_deref()),
             ],
         )?;
         Ok(n == 1)
@@ -61,6 +72,43 @@ impl Store {
             return Ok(None);
         }
         self.get(number, id)
+    }
+
+    /// An MMS part's file changed (uploaded, fetched, failed); the message after.
+    pub fn set_file(
+        &self,
+        number: &str,
+        id: &str,
+        file: &MediaFile,
+        url: Option<&str>,
+    ) -> Result<Option<Message>, StoreError> {
+        self.db.execute(
+            "UPDATE messages SET file_size = ?3, file_path = ?4, file_state = ?5, file_error = ?6,
+                    url = COALESCE(?7, url), body = COALESCE(?7, body)
+             WHERE number = ?1 AND id = ?2 AND file_name IS NOT NULL AND deleted = 0",
+            params![
+                number,
+                id,
+                file.size.map(|s| s as i64),
+                file.path,
+                media_state_str(file.state),
+                file.error,
+                url
+            ],
+        )?;
+        self.get(number, id)
+    }
+
+    /// A message by id alone (ids are unique enough across conversations).
+    pub fn find(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1 AND deleted = 0"),
+                [id],
+                message,
+            )
+            .optional()?)
     }
 
     /// Up to `limit` messages of a conversation before `before` (a message id), oldest
@@ -145,6 +193,7 @@ mod tests {
             direction,
             body: body.into(),
             url: None,
+            file: None,
             state: if direction == Direction::In { MessageState::Received } else { MessageState::Sending },
             error: None,
             at_ms,

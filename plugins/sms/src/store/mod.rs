@@ -13,7 +13,9 @@ pub use outbox::Queued;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use ucdesk_sdk::contract::sms::{Conversation, Direction, Message, MessageState, Sharer};
+use ucdesk_sdk::contract::sms::{
+    Conversation, Direction, MediaFile, MediaState, Message, MessageState, Sharer,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,6 +39,13 @@ CREATE TABLE IF NOT EXISTS messages (
   state TEXT NOT NULL,
   error TEXT,
   at_ms INTEGER NOT NULL,
+  -- An MMS part's file: name, type, size, this desktop's copy, where it is.
+  file_name TEXT,
+  file_mime TEXT,
+  file_size INTEGER,
+  file_path TEXT,
+  file_state TEXT,
+  file_error TEXT,
   by_jid TEXT,
   by_name TEXT,
   read INTEGER NOT NULL DEFAULT 0,
@@ -55,6 +64,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   id TEXT PRIMARY KEY,
   number TEXT NOT NULL,
   body TEXT NOT NULL,
+  -- An MMS part: the prepared file to upload, then the address it got.
+  path TEXT,
+  mime TEXT,
   url TEXT,
   queued_ms INTEGER NOT NULL
 );
@@ -180,12 +192,25 @@ pub(crate) fn message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     let state: String = r.get("state")?;
     let by_jid: Option<String> = r.get("by_jid")?;
     let by_name: Option<String> = r.get("by_name")?;
+    let file_name: Option<String> = r.get("file_name")?;
+    let file = match file_name {
+        Some(name) => Some(MediaFile {
+            name,
+            mime: r.get::<_, Option<String>>("file_mime")?.unwrap_or_default(),
+            size: r.get::<_, Option<i64>>("file_size")?.map(|s| s as u64),
+            path: r.get("file_path")?,
+            state: media_state_from(&r.get::<_, Option<String>>("file_state")?.unwrap_or_default()),
+            error: r.get("file_error")?,
+        }),
+        None => None,
+    };
     Ok(Message {
         id: r.get("id")?,
         number: r.get("number")?,
         direction: if direction == "in" { Direction::In } else { Direction::Out },
         body: r.get("body")?,
         url: r.get("url")?,
+        file,
         state: state_from(&state),
         error: r.get("error")?,
         at_ms: r.get("at_ms")?,
@@ -200,6 +225,26 @@ pub(crate) fn state_str(s: MessageState) -> &'static str {
         MessageState::Sent => "sent",
         MessageState::Failed => "failed",
         MessageState::Received => "received",
+    }
+}
+
+pub(crate) fn media_state_str(s: MediaState) -> &'static str {
+    match s {
+        MediaState::Uploading => "uploading",
+        MediaState::Ready => "ready",
+        MediaState::NotDownloaded => "not_downloaded",
+        MediaState::Downloading => "downloading",
+        MediaState::Failed => "failed",
+    }
+}
+
+fn media_state_from(s: &str) -> MediaState {
+    match s {
+        "uploading" => MediaState::Uploading,
+        "ready" => MediaState::Ready,
+        "downloading" => MediaState::Downloading,
+        "failed" => MediaState::Failed,
+        _ => MediaState::NotDownloaded,
     }
 }
 

@@ -11,6 +11,9 @@ pub struct Queued {
     pub id: String,
     pub number: String,
     pub body: String,
+    /// An MMS part: the prepared file and its type, until it is uploaded.
+    pub path: Option<String>,
+    pub mime: Option<String>,
     pub url: Option<String>,
 }
 
@@ -18,8 +21,9 @@ impl Store {
     pub fn queue(&self, q: &Queued) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
         self.db.execute(
-            "INSERT OR IGNORE INTO outbox (id, number, body, url, queued_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![q.id, q.number, q.body, q.url, now],
+            "INSERT OR IGNORE INTO outbox (id, number, body, path, mime, url, queued_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![q.id, q.number, q.body, q.path, q.mime, q.url, now],
         )?;
         Ok(())
     }
@@ -31,10 +35,25 @@ impl Store {
 
     /// Everything waiting, oldest first (the order the user sent it in).
     pub fn outbox(&self) -> Result<Vec<Queued>, StoreError> {
-        let mut q = self.db.prepare("SELECT id, number, body, url FROM outbox ORDER BY queued_ms, rowid")?;
+        let mut q = self
+            .db
+            .prepare("SELECT id, number, body, path, mime, url FROM outbox ORDER BY queued_ms, rowid")?;
         let rows = q.query_map([], |r| {
-            Ok(Queued { id: r.get(0)?, number: r.get(1)?, body: r.get(2)?, url: r.get(3)? })
+            Ok(Queued {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                body: r.get(2)?,
+                path: r.get(3)?,
+                mime: r.get(4)?,
+                url: r.get(5)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An MMS part's file has its address: the message goes with it as its body.
+    pub fn set_uploaded(&self, id: &str, url: &str) -> Result<(), StoreError> {
+        self.db.execute("UPDATE outbox SET url = ?2, body = ?2 WHERE id = ?1", [id, url])?;
+        Ok(())
     }
 }

@@ -2,8 +2,8 @@
 //! gave, GET from a message's URL, with progress. Blocking (ureq) on the runtime's
 //! blocking pool: a file transfer is a long read/write loop with nothing async in it.
 //!
-//! TLS for HTTPS uses the system roots plus `chat.tls_ca_file`, like the XMPP link
-//! (through `ucdesk-https`, the client the plugins share).
+//! TLS for HTTPS uses the system roots plus the account's `tls_ca_file`, like the XMPP
+//! link (through `ucdesk-https`, the client the plugins share).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -69,12 +69,15 @@ pub fn upload(
 }
 
 /// GETs `url` into `dir` as `name` (made safe), writing through a temporary file so a
-/// broken download never looks complete. Returns the final path.
+/// broken download never looks complete. Returns the final path. With `max_bytes`, a
+/// larger file is not fetched (its announced size) or stopped at the limit, and
+/// nothing is left behind.
 pub fn download(
     url: &str,
     dir: &Path,
     name: &str,
     ca_file: &str,
+    max_bytes: Option<u64>,
     progress: Progress<'_>,
 ) -> Result<PathBuf, String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -90,6 +93,11 @@ pub fn download(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let too_large =
+        || format!("the file is larger than {} KB: fetch it on request", max_bytes.unwrap_or(0) / 1024);
+    if max_bytes.is_some_and(|m| total > m) {
+        return Err(too_large());
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = dir.join(safe_name(name));
     let partial = dir.join(format!(".{}.part", safe_name(name)));
@@ -108,6 +116,11 @@ pub fn download(
             return Err(format!("cannot write {}: {e}", partial.display()));
         }
         done += n as u64;
+        if max_bytes.is_some_and(|m| done > m) {
+            drop(out);
+            let _ = std::fs::remove_file(&partial);
+            return Err(too_large());
+        }
         if last.elapsed() >= Duration::from_millis(100) {
             last = Instant::now();
             progress(done, total.max(done));
@@ -117,22 +130,6 @@ pub fn download(
     std::fs::rename(&partial, &target).map_err(|e| format!("cannot move the download into place: {e}"))?;
     progress(done, total.max(done));
     Ok(target)
-}
-
-/// A preview of an image file: fits 160x160, JPEG, as a data URI; None for other files
-/// or when the image cannot be read. Decoding a photo takes tens of milliseconds: call
-/// this off the engine (the upload runs it on the blocking pool).
-pub fn thumbnail(path: &Path, mime: &str) -> Option<String> {
-    use base64::Engine as _;
-    if !matches!(mime, "image/png" | "image/jpeg" | "image/gif" | "image/webp") {
-        return None;
-    }
-    // A decompression bomb is refused by the decoder's default limits.
-    let img = image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.decode().ok()?;
-    let small = img.thumbnail(160, 160).to_rgb8();
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70).encode_image(&small).ok()?;
-    Some(format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(&jpeg)))
 }
 
 /// A file name without directories or characters that mean something to a shell or a
