@@ -385,3 +385,42 @@ fn picture_messages_both_ways_within_the_manuals_limits() {
     let names = exported["files"].to_string();
     assert!(names.contains("long.mp4") && names.contains(".jpg"), "{names}");
 }
+
+/// No `notify` event about SMS arrives within a while.
+fn no_sms_alert(events: &Lines) {
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        if let Some(n) = lab::next_event(events, "notify", Duration::from_millis(200)) {
+            assert!(!n["id"].as_str().unwrap_or_default().starts_with("sms:"), "unexpected alert {n}");
+        }
+    }
+}
+
+#[test]
+fn alerts_are_off_until_turned_on_and_do_not_disturb_silences_them() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", true);
+    let (c, events) = sms_in_state(&carol, "ready");
+    wait_for(T, || c.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online")).unwrap();
+    gw.inbound("+15555550666", CAROL_NUMBER, "quiet one");
+    event_where(&events, "sms.message", |v| v["body"] == "quiet one");
+    no_sms_alert(&events);
+
+    lab::set(&carol, "sms.notify", "true");
+    wait_for(T, || {
+        gw.inbound("+15555550666", CAROL_NUMBER, "loud one");
+        lab::next_event(&events, "notify", Duration::from_secs(2)).filter(|n| n["id"] == "sms:+15555550666")
+    })
+    .map(|n| {
+        assert_eq!(n["title"], "SMS from +15555550666");
+        assert_eq!(n["target"], json!({"kind": "conversation", "id": "+15555550666"}));
+    })
+    .expect("an alert once sms.notify is on");
+
+    c.call("presence.set", json!({"status": "dnd"})).unwrap();
+    event_where(&events, "presence.changed", |v| v["me"] == true && v["status"] == "dnd");
+    gw.inbound("+15555550666", CAROL_NUMBER, "while busy");
+    event_where(&events, "sms.message", |v| v["body"] == "while busy");
+    no_sms_alert(&events);
+}

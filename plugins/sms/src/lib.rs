@@ -22,6 +22,7 @@ mod views;
 use engine::{Engine, Msg, Request, Snapshot};
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone;
+use ucdesk_sdk::contract::presence;
 use ucdesk_sdk::contract::sms::{
     self as contract, Export, HistoryQuery, MarkRead, MessageRef, NumberRef, SearchQuery,
 };
@@ -108,12 +109,19 @@ impl Plugin for Sms {
     }
 
     fn start(&mut self) -> Result<(), Error> {
+        // The user's own presence: do not disturb silences SMS alerts, as it does chat's.
+        self.ctx.subscribe(presence::TOPIC_CHANGED);
         self.reconfigure()
     }
 
     fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
         if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
             self.reconfigure()?;
+        } else if event.topic == presence::TOPIC_CHANGED {
+            let changed: presence::PresenceChanged = event.json()?;
+            if changed.me {
+                self.engine.send(Msg::Presence(changed.status))?;
+            }
         }
         Ok(())
     }
@@ -153,6 +161,11 @@ impl Plugin for Sms {
                 let number = row.split('\n').next().unwrap_or_default().to_string();
                 self.panels.form(|f| f.open = Some(number.clone()));
                 tell("open", Request::Open(Some(number)));
+            }
+            // A clicked SMS alert: exactly the conversation that alerted.
+            (Act::Notification, UiAction::Opened { target }) => {
+                self.panels.form(|f| f.open = Some(target.id.clone()));
+                tell("open", Request::Open(Some(target.id)));
             }
             (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
             (Act::AttachPath, UiAction::Changed { value }) => self.panels.form(|f| f.attach = text(&value)),

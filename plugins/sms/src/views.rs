@@ -47,6 +47,8 @@ pub enum Act {
     Attach,
     AttachPath,
     Unattach(usize),
+    /// A clicked SMS alert (`contract::notify::CLICKED`).
+    Notification,
 }
 
 fn state_line(s: &Snapshot) -> Node {

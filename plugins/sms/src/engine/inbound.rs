@@ -10,6 +10,7 @@ use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::parsers::message::{Message as XmppMessage, MessageType};
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::stanza_error::StanzaError;
+use ucdesk_sdk::contract::notify::{self, Notification, NotifyKind};
 use ucdesk_sdk::contract::sms::{self as contract, Direction, MediaFile, MediaState, Message, MessageState};
 
 /// The longest text stored from the gateway (4 UCS-2 parts are 268 characters; an MMS
@@ -133,11 +134,43 @@ impl Core {
         if source != Source::Archive || !fresh {
             self.ctx.publish(contract::TOPIC_MESSAGE, &message);
         }
+        if source == Source::Live && message.direction == Direction::In {
+            self.alert(&message);
+        }
         // A live file under the limit comes at once; the archive's wait for a click.
         if source != Source::Archive && message.file.is_some() {
             self.fetch(&message, Some(super::files::AUTO_DOWNLOAD));
         }
         true
+    }
+}
+
+impl Core {
+    /// The manual: SMS alerts behave like chat's (do not disturb silences them), and
+    /// are off until the user turns them on (`sms.notify`, Preferences -> Alerts).
+    fn alert(&self, m: &Message) {
+        if !self.prefs.notify || self.dnd || self.open.as_deref() == Some(m.number.as_str()) {
+            return;
+        }
+        let from = self
+            .store
+            .as_ref()
+            .and_then(|s| s.display_of(&m.number).ok().flatten())
+            .unwrap_or(m.number.clone());
+        let body = match &m.file {
+            Some(f) => format!("📎 {}", f.name),
+            None => m.body.chars().take(120).collect(),
+        };
+        let note = Notification {
+            id: format!("sms:{}", m.number),
+            kind: NotifyKind::Message,
+            title: format!("SMS from {from}"),
+            body,
+            panel: Some("sms".into()),
+            target: Some(notify::Target { kind: notify::TargetKind::Conversation, id: m.number.clone() }),
+            close: false,
+        };
+        self.ctx.publish(notify::TOPIC, &note);
     }
 }
 

@@ -71,6 +71,8 @@ pub enum Msg {
     Link(u64, LinkStatus),
     Tick,
     Shutdown(Reply<()>),
+    /// The user's own presence changed (chat publishes it): do not disturb silences alerts.
+    Presence(ucdesk_sdk::contract::presence::Status),
     /// An MMS's files prepared (or refused) on the blocking pool.
     Prepared {
         number: String,
@@ -161,6 +163,7 @@ pub fn start(
             show: Box::new(show),
             dirty: false,
             refresh_at: tokio::time::Instant::now(),
+            dnd: false,
         };
         core.run(mailbox)
     })
@@ -217,6 +220,8 @@ struct Core {
     show: Box<dyn Fn(Snapshot) + Send + Sync>,
     dirty: bool,
     refresh_at: tokio::time::Instant,
+    /// The user is in do not disturb.
+    dnd: bool,
 }
 
 // One per turn of the loop, on the stack and moved once: boxing buys nothing.
@@ -283,6 +288,7 @@ impl Core {
             Msg::Link(generation, status) if generation == self.generation => self.on_link(status),
             Msg::Link(..) | Msg::Shutdown(_) => {}
             Msg::Tick => self.tick().await,
+            Msg::Presence(status) => self.dnd = status == ucdesk_sdk::contract::presence::Status::Dnd,
             Msg::Prepared { number, send, result, reply } => {
                 self.on_prepared(number, send, result, reply).await;
                 self.dirty = false;
