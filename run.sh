@@ -35,6 +35,6 @@ mkdir -p "$home"
 tests/lab/demo.sh start "$state/lab" >/dev/null
 trap 'tests/lab/demo.sh stop "$state/lab"' EXIT
 tests/lab/demo.sh profile "$state/lab" "$home" "$bin"
-echo "ucdesk demo: logged in as demo; call \`bot\` or chat with bot@localhost" >&2
+echo "ucdesk demo: logged in as demo; call \`bot\`, chat with bot@localhost, or text +15555550123" >&2
 # The demo's passwords are in the profile's encrypted file, not your keyring.
 UCDESK_SECRET_STORE=file "$bin/ucdesk" --home "$home"

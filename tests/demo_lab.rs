@@ -1,5 +1,5 @@
 //! The first run (README: `./run.sh`): the demo lab starts, the demo profile logs in,
-//! and calling the bot and chatting with it work at once, from the daemon and from the
+//! and calling the bot, chatting with it and texting the demo phone work at once, from the daemon and from the
 //! window (the shell driven headless). Same scripts as the run command
 //! (tests/lab/demo.sh), debug binaries. One test: the lab has fixed ports.
 
@@ -20,7 +20,8 @@ fn the_demo_lab_answers_calls_and_chats() {
     let lab = DemoLab::start();
     let p = Profile::new()
         .with_library(&plugin_lib("softphone"), "softphone")
-        .with_library(&plugin_lib("chat"), "chat");
+        .with_library(&plugin_lib("chat"), "chat")
+        .with_library(&plugin_lib("sms"), "sms");
     lab.log_in(&p);
     let d = p.daemon();
     wait_for(T, || {
@@ -59,6 +60,16 @@ fn the_demo_lab_answers_calls_and_chats() {
             .then_some(())
     })
     .expect("the chat bot answers");
+
+    // The demo number texts, and the demo phone texts back.
+    wait_for(T, || d.call("sms.status", json!(null)).ok().filter(|s| s["state"] == "ready"))
+        .unwrap_or_else(|| panic!("SMS is not ready: {:?}", d.call("sms.status", json!(null))));
+    d.call("sms.send", json!({"to": "+15555550123", "body": "ping"})).unwrap();
+    wait_for(T, || {
+        let h = d.call("sms.history", json!({"number": "+15555550123", "limit": 10})).ok()?;
+        h.as_array()?.iter().any(|m| m["direction"] == "in" && m["body"] == "You texted: ping").then_some(())
+    })
+    .expect("the demo phone texts back");
     drop(d);
 
     // The window on the same profile: the bot is in the contacts quick list; dragging

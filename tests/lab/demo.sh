@@ -12,8 +12,9 @@
 #
 # Starts Kamailio (SIP 5070 UDP/TCP, 5071 TLS) with accounts demo/demopw and bot/botpw,
 # a baresip bot `bot` that answers every call and plays a tone, Prosody (XMPP c2s 5322,
-# uploads 5380) with the same accounts, and a chat bot bot@localhost that answers
-# every message. Logs and data live under DIR; the servers keep running until `stop`.
+# uploads 5380) with the same accounts, a chat bot bot@localhost that answers every
+# message, and the lab SMS gateway (component sms.localhost on 5347, control 5390)
+# giving demo the number +15555550100, where +15555550123 texts back whatever it gets. Logs and data live under DIR; the servers keep running until `stop`.
 set -euo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 usage="usage: demo.sh start|stop DIR | demo.sh profile DIR HOME BINDIR"
@@ -79,9 +80,13 @@ softphone.tls_ca_file $dir/kamailio/ca.pem
 chat.jid demo@localhost
 chat.server 127.0.0.1:5322
 chat.tls_ca_file $dir/prosody/ca.pem
+sms.jid demo@localhost
+sms.server 127.0.0.1:5322
+sms.tls_ca_file $dir/prosody/ca.pem
 SETTINGS
   printf demopw | ucdesk secret set softphone.password >/dev/null
   printf demopw | ucdesk secret set chat.password >/dev/null
+  printf demopw | ucdesk secret set sms.password >/dev/null
 }
 
 case "$cmd" in
@@ -93,10 +98,14 @@ case "$cmd" in
     SIP_UDP_PORT=5070 SIP_TCP_PORT=5070 SIP_TLS_PORT=5071 start_one kamailio "$lab/kamailio.sh" "$dir/kamailio"
     BOT_USER=bot BOT_PASS=botpw REGISTRAR=127.0.0.1:5070 BOT_SIP_PORT=5080 BOT_CTRL_PORT=5081 \
       start_one baresip "$lab/baresip.sh" "$dir/baresip"
-    XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 start_one prosody "$lab/prosody.sh" "$dir/prosody"
+    XMPP_C2S_PORT=5322 XMPP_HTTP_PORT=5380 XMPP_COMPONENT_PORT=5347 SMS_SECRET=demo-sms-secret \
+      start_one prosody "$lab/prosody.sh" "$dir/prosody"
     BOT_JID=bot@localhost BOT_PASS=botpw XMPP_SERVER=127.0.0.1:5322 CA_FILE="$dir/prosody/ca.pem" \
       BOT_BEFRIEND=demo@localhost \
       start_one chatbot "$lab/chatbot.py"
+    SMS_SECRET=demo-sms-secret XMPP_COMPONENT_PORT=5347 SMS_CONTROL_PORT=5390 \
+      SMS_USERS="demo@localhost=+15555550100:Demo" SMS_ECHO=+15555550123 \
+      start_one sms-gateway "$lab/sms_gateway.py" "$dir/sms-gateway"
     echo ready
     ;;
   *) echo "$usage" >&2; exit 2 ;;

@@ -27,6 +27,8 @@ lab Prosody, and hands "to the carrier" by writing a line to a file.
        each file served from GET /media/<name> on this port);
   POST /fail {"number": "+1555...", "text": "..."}  (text empty: stop failing)
   POST /raw {"xml": "<message .../>"}  sends a stanza as written (tests of bad input)
+- SMS_ECHO (optional, the demo): numbers that text back "You texted: ..." to every
+  text they get, as a phone would.
   GET /outbound  the records so far, one JSON object per line.
 
 Uses slixmpp (Debian python3-slixmpp). Prints `ready` once the component is connected
@@ -86,6 +88,7 @@ class Gateway(slixmpp.ComponentXMPP):
         super().__init__(jid, secret, "127.0.0.1", port)
         self.dir = dir
         self.users = users
+        self.echo = set(os.environ.get("SMS_ECHO", "").split())
         self.failing = {}
         # (sender, id) already handed over: a client's retry is not sent twice, across
         # a restart of the gateway too (the records are read back).
@@ -196,6 +199,8 @@ class Gateway(slixmpp.ComponentXMPP):
             self.outbound.flush()
             self.copy_to_sharers(msg, user, number, name)
             self.deliver_on_net(msg, number, to)
+            if to in self.echo and body:
+                self.inbound({"from": to, "to": number, "body": "You texted: %s" % body}, "")
         if msg.xml.find("{%s}request" % NS_RECEIPTS) is not None:
             receipt = ET.Element("message", {"from": msg["to"].full, "to": msg["from"].full, "id": "r-" + msg["id"]})
             ET.SubElement(receipt, "{%s}received" % NS_RECEIPTS, {"id": msg["id"]})
