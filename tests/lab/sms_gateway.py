@@ -22,7 +22,8 @@ lab Prosody, and hands "to the carrier" by writing a line to a file.
   with its text instead.
 - Control (HTTP on 127.0.0.1:SMS_CONTROL_PORT, JSON bodies):
   POST /inbound {"from": "+1555...", "to": "+15550100", "body": "...",
-                 "media": [{"name": "a.jpg", "type": "image/jpeg", "b64": "..."}]}
+                 "media": [{"name": "a.jpg", "type": "image/jpeg", "b64": "..."}],
+                 "repeat": N (optional: N texts "body #1"... instead of one)}
        delivers to every user of the number (the text, then one message per file,
        each file served from GET /media/<name> on this port);
   POST /fail {"number": "+1555...", "text": "..."}  (text empty: stop failing)
@@ -264,7 +265,10 @@ class Gateway(slixmpp.ComponentXMPP):
             raise ValueError("no user has %s" % number)
         stanzas = []
         stamp = "%d" % (time.time() * 1000)
-        if req.get("body"):
+        # "repeat": N sends N texts ("body #1" ...), to fill an archive.
+        for i in range(req.get("repeat", 0)):
+            stanzas.append(("%s #%d" % (req["body"], i + 1), None))
+        if req.get("body") and not req.get("repeat"):
             stanzas.append((req["body"], None))
         for i, m in enumerate(req.get("media", [])):
             name = "%s-%d-%s" % (stamp, i, re.sub(r"[^A-Za-z0-9._-]", "_", m["name"]))

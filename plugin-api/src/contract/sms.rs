@@ -28,6 +28,8 @@ pub const TOPIC_MESSAGE: &str = "sms.message";
 pub const TOPIC_STATE: &str = "sms.state";
 /// Topic of [`Status`]: the module's state changed (connection, number, gateway).
 pub const TOPIC_STATUS: &str = "sms.status";
+/// Topic of [`SyncProgress`]: the archive catch-up of a session is done.
+pub const TOPIC_SYNC: &str = "sms.sync";
 
 /// At most this many SMS parts per message (the manual: "not possible to send more
 /// than four messages at a time").
@@ -175,6 +177,18 @@ pub struct MediaFile {
     pub state: MediaState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The archive catch-up ([`TOPIC_SYNC`]): archive messages read, SMS stored new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub fetched: u64,
+    pub stored: u64,
+    pub done: bool,
+}
+
+impl Contract for SyncProgress {
+    const SCHEMA: &'static str = "sms.sync/v1";
 }
 
 /// A sent message's new state ([`TOPIC_STATE`]).

@@ -252,7 +252,8 @@ impl Sms {
 }
 
 /// The topics this plugin publishes.
-pub const TOPICS: [&str; 3] = [contract::TOPIC_MESSAGE, contract::TOPIC_STATE, contract::TOPIC_STATUS];
+pub const TOPICS: [&str; 4] =
+    [contract::TOPIC_MESSAGE, contract::TOPIC_STATE, contract::TOPIC_STATUS, contract::TOPIC_SYNC];
 
 export_plugin!(Sms);
 

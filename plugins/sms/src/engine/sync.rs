@@ -6,6 +6,7 @@
 
 use super::Core;
 use crate::stanzas;
+use ucdesk_sdk::contract::sms::{SyncProgress, TOPIC_SYNC};
 
 /// Archive page size: Prosody's default cap is 50; the lab allows 250.
 const MAM_PAGE: u32 = 250;
@@ -45,7 +46,9 @@ impl Core {
         }
         if complete || last.is_none() {
             if let Some(run) = self.sync.take() {
-                self.ctx.info(format!("SMS archive sync done: {} read, {} new", run.fetched, run.stored));
+                self.ctx.debug(format!("SMS archive sync done: {} read, {} new", run.fetched, run.stored));
+                let done = SyncProgress { fetched: run.fetched, stored: run.stored, done: true };
+                self.ctx.publish(TOPIC_SYNC, &done);
             }
         } else {
             self.query_page(last.as_deref()).await;
