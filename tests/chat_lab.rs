@@ -633,7 +633,9 @@ fn images_carry_a_preview_and_forwards_carry_the_files() {
         widget: "conversations".into(),
         action: UiAction::Selected { row: r#"conv:"alice@localhost""#.into() },
     };
-    b.client().request(&Request::Ui { plugin: "chat".into(), panel: "chats".into(), event: open }).unwrap();
+    b.client()
+        .request(&Request::Ui { plugin: "chat".into(), panel: "chats".into(), event: Box::new(open) })
+        .unwrap();
     let image = wait_for(T, || {
         let v = b
             .client()

@@ -195,7 +195,9 @@ fn several_matches_wait_for_the_users_pick_and_the_log_follows_it() {
         widget: format!("pick:{}", json!({"callid": callid, "id": joan})),
         action: UiAction::Clicked,
     };
-    d.client().request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: pick }).unwrap();
+    d.client()
+        .request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: Box::new(pick) })
+        .unwrap();
     let picked = next_event(&matches, "crm.match", WAIT).expect("the pick is published");
     assert_eq!(picked["chosen"], joan.as_str());
     assert_eq!(opened_urls(dir.path(), 1, WAIT).len(), 1);
@@ -315,7 +317,7 @@ fn a_user_signs_in_through_the_browser_once_and_stays_signed_in() {
         assert!(sign_in_button(&d));
         let click = UiEvent { widget: "sign_in".into(), action: UiAction::Clicked };
         d.client()
-            .request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: click })
+            .request(&Request::Ui { plugin: "crm".into(), panel: "popups".into(), event: Box::new(click) })
             .unwrap();
         assert_eq!(opened_urls(dir.path(), 2, WAIT).len(), 2);
         let back = wait_for(WAIT, || {

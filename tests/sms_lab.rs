@@ -424,3 +424,49 @@ fn alerts_are_off_until_turned_on_and_do_not_disturb_silences_them() {
     event_where(&events, "sms.message", |v| v["body"] == "while busy");
     no_sms_alert(&events);
 }
+
+/// The SMS window's view tree as text (every label and value), for assertions.
+fn window(d: &ucdesk_tests::Daemon) -> String {
+    use ucdesk_kernel::control::Request;
+    d.client().request(&Request::View { plugin: "sms".into(), panel: "sms".into() }).unwrap().to_string()
+}
+
+fn ui(d: &ucdesk_tests::Daemon, widget: &str, action: Value) {
+    use ucdesk_kernel::control::Request;
+    // The action's fields sit beside the widget id (the event is flattened).
+    let mut event = action;
+    event["widget"] = json!(widget);
+    let event: ucdesk_plugin_api::view::UiEvent = serde_json::from_value(event).unwrap();
+    d.client()
+        .request(&Request::Ui { plugin: "sms".into(), panel: "sms".into(), event: Box::new(event) })
+        .unwrap();
+}
+
+#[test]
+fn send_sms_on_a_contact_asks_which_number_and_the_window_shows_the_number_to_copy() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    let carol = sms_profile(&x, "carol", false);
+    let (c, c_events) = sms_in_state(&carol, "ready");
+    // The number, as text a click copies.
+    let v = wait_for(T, || Some(window(&c)).filter(|v| v.contains(CAROL_NUMBER))).unwrap();
+    assert!(v.contains(r#""copy_on_click":true"#), "{v}");
+
+    // "Send SMS" picked on a contact with two numbers in another plugin's list: the
+    // window asks which one; the chosen one opens, named for the contact.
+    let contact = json!({"name": "Dana Scully", "number": "+15555550881",
+        "numbers": [{"label": "work", "number": "+15555550881"}, {"label": "mobile", "number": "+15555550882"}]});
+    ui(&c, "contact_action", json!({"action": "contact_action", "id": "send_sms", "contact": contact}));
+    let v = wait_for(T, || Some(window(&c)).filter(|v| v.contains("Send SMS to Dana Scully"))).unwrap();
+    assert!(v.contains("work: +15555550881") && v.contains("mobile: +15555550882"), "{v}");
+    ui(&c, r#"choose:1"#, json!({"action": "clicked"}));
+    wait_for(T, || Some(window(&c)).filter(|v| v.contains("Dana Scully") && !v.contains("Which number?")))
+        .expect("the mobile number's conversation opens");
+    ui(&c, "draft", json!({"action": "changed", "value": "Are you coming?"}));
+    ui(&c, "send", json!({"action": "clicked"}));
+    let sent = event_where(&c_events, "sms.message", |v| v["body"] == "Are you coming?");
+    assert_eq!(sent["number"], "+15555550882");
+    let convs = c.call("sms.conversations", json!(null)).unwrap();
+    assert_eq!(convs[0]["display"], "Dana Scully", "{convs}");
+    gw.outbound_where(T, |o| o.iter().any(|r| r["to"] == "+15555550882"));
+}

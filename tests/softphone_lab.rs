@@ -474,7 +474,7 @@ fn dnd_toggled_in_the_panel_reaches_the_engine() {
     assert_eq!(status(&d)["dnd"], false);
     let toggle = UiEvent { widget: "dnd".into(), action: UiAction::Changed { value: json!(true) } };
     d.client()
-        .request(&Request::Ui { plugin: "softphone".into(), panel: "phone".into(), event: toggle })
+        .request(&Request::Ui { plugin: "softphone".into(), panel: "phone".into(), event: Box::new(toggle) })
         .unwrap();
     wait_for(WAIT, || (status(&d)["dnd"] == true).then_some(()))
         .unwrap_or_else(|| panic!("phone.status never says dnd: {}\n{}", status(&d), d.log()));

@@ -5,13 +5,18 @@
 
 use crate::{
     i18n::Strings,
-    render::{Cx, PanelState, Pictures, ToastRequest, node_ui},
+    render::{ContactOffer, Cx, PanelState, Pictures, ToastRequest, ViewStrings, node_ui},
     textures::KernelPictures,
 };
 use eframe::egui;
+use std::time::{Duration, Instant};
 use std::{collections::HashMap, sync::Arc};
 use ucdesk_kernel::Kernel;
-use ucdesk_plugin_api::view::View;
+use ucdesk_plugin_api::view::{CONTACT_ACTION, UiAction, UiEvent, View};
+
+/// How often the contributed contact actions are read again from the active plugins'
+/// manifests (plugins start and stop rarely; a frame must not lock the kernel for it).
+const OFFERS_EVERY: Duration = Duration::from_secs(1);
 
 /// The latest view of one panel, decoded once per publish.
 struct PanelView {
@@ -28,6 +33,11 @@ pub struct Panels {
     toasts: Vec<(String, ToastRequest)>,
     placeholder: String,
     no_panel: String,
+    strings: ViewStrings,
+    offers: Vec<ContactOffer>,
+    offers_at: Option<Instant>,
+    /// Panels a picked contact action asked to open.
+    opens: Vec<(String, String)>,
 }
 
 /// The panel's latest view, decoded again only when the kernel holds a new tree.
@@ -62,13 +72,49 @@ impl Panels {
             toasts: Vec::new(),
             placeholder: strings.t("unknown-node"),
             no_panel: strings.t("no-panel"),
+            strings: view_strings(strings),
+            offers: Vec::new(),
+            offers_at: None,
+            opens: Vec::new(),
         }
+    }
+
+    /// The panels contact actions asked to open since the last call.
+    pub fn take_opens(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.opens)
+    }
+
+    fn refresh_offers(&mut self) {
+        if self.offers_at.is_some_and(|t| t.elapsed() < OFFERS_EVERY) {
+            return;
+        }
+        self.offers_at = Some(Instant::now());
+        self.offers = self
+            .kernel
+            .plugins()
+            .into_iter()
+            .filter(|p| p.state == ucdesk_kernel::PluginState::Active)
+            .filter_map(|p| self.kernel.manifest(&p.id))
+            .flat_map(|m| {
+                m.contact_actions
+                    .iter()
+                    .map(|a| ContactOffer {
+                        plugin: m.id.clone(),
+                        panel: a.panel.clone(),
+                        action: a.id.clone(),
+                        label: a.label.clone(),
+                        needs_number: a.needs_number,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
     }
 
     /// Takes the placeholder texts from `strings` (the language changed).
     pub fn set_strings(&mut self, strings: &Strings) {
         self.placeholder = strings.t("unknown-node");
         self.no_panel = strings.t("no-panel");
+        self.strings = view_strings(strings);
     }
 
     /// The toasts views asked for since the last call, with the plugin that asked.
@@ -87,6 +133,8 @@ impl Panels {
     pub fn draw(&mut self, ui: &mut egui::Ui, plugin: &str, panel: &str) {
         let mut events = Vec::new();
         let mut toasts = Vec::new();
+        let mut picked = Vec::new();
+        self.refresh_offers();
         let Some(pv) = refresh(&mut self.views, &self.kernel, plugin, panel) else {
             ui.weak(&self.no_panel);
             return;
@@ -100,6 +148,9 @@ impl Panels {
                     out: &mut events,
                     toasts: &mut toasts,
                     placeholder: &self.placeholder,
+                    strings: &self.strings,
+                    offers: &self.offers,
+                    picked: &mut picked,
                 };
                 ui.push_id((plugin, panel), |ui| node_ui(ui, &view.root, &mut cx));
                 pv.state.end_frame();
@@ -116,5 +167,21 @@ impl Panels {
                 tracing::warn!("{plugin}/{panel}: {err}");
             }
         }
+        // A contributed action goes to the plugin that offered it, whose panel opens.
+        for (i, contact) in picked {
+            let Some(o) = self.offers.get(i) else { continue };
+            let event = UiEvent {
+                widget: CONTACT_ACTION.into(),
+                action: UiAction::ContactAction { id: o.action.clone(), contact: Box::new(contact) },
+            };
+            match self.kernel.ui_event(&o.plugin, &o.panel, &event) {
+                Ok(()) => self.opens.push((o.plugin.clone(), o.panel.clone())),
+                Err(err) => tracing::warn!("{}/{}: {err}", o.plugin, o.panel),
+            }
+        }
     }
+}
+
+fn view_strings(strings: &Strings) -> ViewStrings {
+    ViewStrings { copy_hint: strings.t("click-to-copy"), copied: strings.t("copied") }
 }

@@ -8,6 +8,7 @@
 use eframe::egui::{self, Color32, RichText, Sense};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use ucdesk_plugin_api::contract::contact::ContactAddress;
 use ucdesk_plugin_api::view::{
     ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, Shortcut, TextStyle, UiAction, UiEvent,
 };
@@ -79,6 +80,38 @@ pub struct Cx<'a> {
     pub toasts: &'a mut Vec<ToastRequest>,
     /// The placeholder text for unknown nodes (translated).
     pub placeholder: &'a str,
+    /// The shell's own words in views (translated).
+    pub strings: &'a ViewStrings,
+    /// Every active plugin's contributed contact actions (see [`ContactOffer`]).
+    pub offers: &'a [ContactOffer],
+    /// Offers the user picked this frame: (index into `offers`, the row's contact).
+    pub picked: &'a mut Vec<(usize, ContactAddress)>,
+}
+
+/// The shell's words inside plugin views.
+#[derive(Debug, Clone, Default)]
+pub struct ViewStrings {
+    pub copy_hint: String,
+    pub copied: String,
+}
+
+/// A contact action one plugin contributes to every contact row (plugin-api 1.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactOffer {
+    pub plugin: String,
+    pub panel: String,
+    pub action: String,
+    pub label: String,
+    pub needs_number: bool,
+}
+
+impl ContactOffer {
+    /// Whether it applies to this row's contact, in this plugin's panel (a plugin's
+    /// own rows get its own menu, not its offers).
+    fn fits(&self, plugin: &str, contact: &ContactAddress) -> bool {
+        self.plugin != plugin
+            && (!self.needs_number || contact.number.is_some() || !contact.numbers.is_empty())
+    }
 }
 
 impl Cx<'_> {
@@ -118,7 +151,7 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             }
             area.show(ui, |ui| children.iter().for_each(|c| node_ui(ui, c, cx)));
         }
-        Node::Text { text, style, color: c, selectable } => {
+        Node::Text { text, style, color: c, selectable, copy_on_click } => {
             let mut rich = RichText::new(text);
             rich = match style {
                 TextStyle::Body => rich,
@@ -131,7 +164,16 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             if let Some(c) = c.as_deref().and_then(color) {
                 rich = rich.color(c);
             }
-            ui.add(egui::Label::new(rich).selectable(*selectable));
+            if *copy_on_click {
+                let r =
+                    ui.add(egui::Label::new(rich).sense(Sense::click())).on_hover_text(&cx.strings.copy_hint);
+                if r.clicked() {
+                    ui.ctx().copy_text(text.clone());
+                    cx.toasts.push(ToastRequest { text: cx.strings.copied.to_string(), level: Level::Info });
+                }
+            } else {
+                ui.add(egui::Label::new(rich).selectable(*selectable));
+            }
         }
         Node::Separator => {
             ui.separator();
@@ -534,11 +576,29 @@ fn list(
         } else if response.clicked() {
             cx.emit(id, UiAction::Selected { row: row.id.clone() });
         }
-        if !actions.is_empty() {
-            let mut chosen = None;
-            response.context_menu(|ui| chosen = menu(ui, actions));
+        let offers: Vec<usize> = match &row.contact {
+            Some(c) => (0..cx.offers.len()).filter(|&i| cx.offers[i].fits(cx.plugin, c)).collect(),
+            None => Vec::new(),
+        };
+        if !actions.is_empty() || !offers.is_empty() {
+            let (mut chosen, mut offer) = (None, None);
+            response.context_menu(|ui| {
+                chosen = menu(ui, actions);
+                if !actions.is_empty() && !offers.is_empty() {
+                    ui.separator();
+                }
+                for &i in &offers {
+                    if ui.button(&cx.offers[i].label).clicked() {
+                        offer = Some(i);
+                        ui.close();
+                    }
+                }
+            });
             if let Some(item) = chosen {
                 cx.emit(id, UiAction::ContextAction { item, row: Some(row.id.clone()) });
+            }
+            if let (Some(i), Some(contact)) = (offer, row.contact.clone()) {
+                cx.picked.push((i, contact));
             }
         }
     }

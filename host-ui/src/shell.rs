@@ -324,6 +324,11 @@ impl Shell {
     /// Toasts: notifications that arrived and those views asked for; clicking one opens
     /// the panel it came from at the item it is about.
     fn toasts(&mut self, ctx: &egui::Context) {
+        // A contact action picked in one plugin's list opens the offering plugin's panel.
+        for (plugin, panel) in self.panels.take_opens() {
+            self.open(Pane { plugin, panel });
+            ctx.request_repaint();
+        }
         self.notifier.take_arrivals(ctx, &self.prefs);
         for (plugin, t) in self.panels.take_toasts() {
             self.notifier.view_toast(&plugin, t);

@@ -46,6 +46,7 @@ impl Setup {
         std::fs::create_dir_all(&plugins).unwrap();
         install(&plugins, "ucdesk_fixture_widgets", "widgets");
         install(&plugins, "ucdesk_plugin_hello", "hello");
+        install(&plugins, "ucdesk_fixture_peer", "peer");
         Setup { home }
     }
 
@@ -393,6 +394,20 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
     until(&mut h, "the shortcut", |h| {
         events(h).iter().any(|e| e["widget"] == "keys" && e["action"] == "key_pressed" && e["key"] == "ready")
     });
+    // Another plugin's contributed contact action sits in the row's menu; picking it
+    // reaches that plugin with the row's contact and opens its panel.
+    h.get_by_label("ada  —  desk").click_secondary();
+    click(&mut h, "Greet contact");
+    until(&mut h, "the contributed action at its plugin", |h| {
+        let got = h.state().kernel().call("peer.received", b"null".to_vec(), Duration::from_secs(5)).unwrap();
+        let got: Value = serde_json::from_slice(&got).unwrap();
+        got["events"].as_array().unwrap().iter().any(|e| {
+            e[0] == "contact_action:greet"
+                && serde_json::from_str::<Value>(e[1].as_str().unwrap()).unwrap()
+                    == json!({"name": "ada", "number": "203"})
+        })
+    });
+    wait_for(&mut h, "main: ");
 }
 
 #[test]

@@ -77,7 +77,8 @@ pub enum Request {
     Ui {
         plugin: String,
         panel: String,
-        event: UiEvent,
+        /// Boxed: a UI event (a dropped contact) is the largest request by far.
+        event: Box<UiEvent>,
     },
 }
 

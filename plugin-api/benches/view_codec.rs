@@ -74,6 +74,7 @@ fn tree(rows: usize, cols: usize) -> View {
         style: TextStyle::Heading,
         color: None,
         selectable: false,
+        copy_on_click: false,
     };
     View::new(Node::Column { children: vec![heading, table] })
 }

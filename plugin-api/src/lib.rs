@@ -32,8 +32,8 @@ pub use library::{
     API_VERSION, OpenError, ROOT_MODULE_SYMBOL, api_compatible, api_version, open_plugin_library,
 };
 pub use manifest::{
-    Dependency, LoginField, Manifest, ManifestError, PanelDecl, PanelSlot, ServiceDecl, SettingDecl,
-    SettingKind, valid_plugin_id,
+    ContactActionDecl, Dependency, LoginField, Manifest, ManifestError, PanelDecl, PanelSlot, ServiceDecl,
+    SettingDecl, SettingKind, valid_plugin_id,
 };
 
 /// The root module of a plugin library: what `export_plugin!` exports.

@@ -38,6 +38,27 @@ pub struct Manifest {
     /// namespace.
     #[serde(default)]
     pub provides: Vec<String>,
+    /// Actions on contacts the plugin offers wherever the shell shows a contact (since
+    /// API 1.10): the shell adds them to the context menu of every row that carries a
+    /// contact, in any plugin's panel, so "Send SMS" reaches the phone's and chat's
+    /// lists without either knowing the SMS module.
+    #[serde(default)]
+    pub contact_actions: Vec<ContactActionDecl>,
+}
+
+/// One contributed contact action. When the user picks it, the shell opens `panel` and
+/// sends the plugin [`UiAction::ContactAction`](crate::view::UiAction) at widget
+/// [`CONTACT_ACTION`](crate::view::CONTACT_ACTION) with the row's contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactActionDecl {
+    /// Unique within the plugin.
+    pub id: String,
+    pub label: String,
+    /// The plugin's panel that handles it (opened first).
+    pub panel: String,
+    /// Offered only for contacts with a phone number (SMS needs one).
+    #[serde(default)]
+    pub needs_number: bool,
 }
 
 /// A dependency on another plugin.
@@ -248,6 +269,8 @@ pub enum ManifestError {
     BadDefault { name: String, reason: String },
     #[error("plugin {0:?} cannot depend on itself")]
     SelfDependency(String),
+    #[error("contact action {action:?} names panel {panel:?}, which the plugin does not declare")]
+    UnknownPanel { action: String, panel: String },
 }
 
 impl Manifest {
@@ -303,6 +326,17 @@ impl Manifest {
                 s.check(d).map_err(|reason| ManifestError::BadDefault { name: s.name.clone(), reason })?;
             }
         }
+        for a in &self.contact_actions {
+            if !valid_plugin_id(&a.id) {
+                return Err(ManifestError::BadId(a.id.clone()));
+            }
+            if !seen.insert(("contact action", a.id.as_str())) {
+                return Err(ManifestError::Duplicate { what: "contact action", name: a.id.clone() });
+            }
+            if !self.panels.iter().any(|p| p.id == a.panel) {
+                return Err(ManifestError::UnknownPanel { action: a.id.clone(), panel: a.panel.clone() });
+            }
+        }
         if self.requires.iter().any(|d| d.id == self.id) {
             return Err(ManifestError::SelfDependency(self.id.clone()));
         }
@@ -336,6 +370,7 @@ mod tests {
             settings: vec![],
             services: vec![ServiceDecl { name: "hello.greet".into(), description: String::new() }],
             provides: vec![],
+            contact_actions: Vec::new(),
         }
     }
 

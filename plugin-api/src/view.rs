@@ -222,6 +222,10 @@ pub enum Node {
         /// The user can select and copy it.
         #[serde(default, skip_serializing_if = "is_false")]
         selectable: bool,
+        /// A click copies the whole text to the clipboard (since plugin-api 1.10: the
+        /// user's SMS number); older shells show it as plain text.
+        #[serde(default, skip_serializing_if = "is_false")]
+        copy_on_click: bool,
     },
     Separator,
     /// A small counter such as unread messages.
@@ -483,12 +487,23 @@ pub enum UiAction {
         key: String,
     },
     DialogClosed,
+    /// The user picked one of the plugin's contributed contact actions on a row of any
+    /// plugin's panel (since plugin-api 1.10; at widget [`CONTACT_ACTION`]).
+    ContactAction {
+        /// The contact action's id, as the manifest declares it.
+        id: String,
+        /// Boxed: the other actions are small, and events are moved around a lot.
+        contact: Box<crate::contract::contact::ContactAddress>,
+    },
     /// The user clicked one of the plugin's notifications: show this item (since
     /// plugin-api 1.5; at widget [`crate::contract::notify::CLICKED`]).
     Opened {
         target: crate::contract::notify::Target,
     },
 }
+
+/// The widget id at which a contributed contact action reaches its plugin.
+pub const CONTACT_ACTION: &str = "contact_action";
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@ impl ManifestBuilder {
             settings: Vec::new(),
             services: Vec::new(),
             provides: Vec::new(),
+            contact_actions: Vec::new(),
         })
     }
 
@@ -76,6 +77,18 @@ impl ManifestBuilder {
     /// Implements the contract namespace `ns` (services `ns.<verb>`), e.g. `phone`.
     pub fn provides(mut self, ns: &str) -> Self {
         self.0.provides.push(ns.to_string());
+        self
+    }
+
+    /// Offers an action on every contact the shell shows (plugin-api 1.10): it lands at
+    /// `panel` as `UiAction::ContactAction` on widget `view::CONTACT_ACTION`.
+    pub fn contact_action(mut self, id: &str, label: &str, panel: &str, needs_number: bool) -> Self {
+        self.0.contact_actions.push(ucdesk_plugin_api::ContactActionDecl {
+            id: id.into(),
+            label: label.into(),
+            panel: panel.into(),
+            needs_number,
+        });
         self
     }
 

@@ -54,17 +54,40 @@ pub fn text(text: impl Into<String>) -> Node {
 }
 
 pub fn styled(text: impl Into<String>, style: TextStyle) -> Node {
-    Node::Text { text: text.into(), style, color: None, selectable: false }
+    Node::Text { text: text.into(), style, color: None, selectable: false, copy_on_click: false }
 }
 
 /// Text in a colour (`#rrggbb`).
 pub fn colored(text: impl Into<String>, color: impl Into<String>) -> Node {
-    Node::Text { text: text.into(), style: TextStyle::Body, color: Some(color.into()), selectable: false }
+    Node::Text {
+        text: text.into(),
+        style: TextStyle::Body,
+        color: Some(color.into()),
+        selectable: false,
+        copy_on_click: false,
+    }
 }
 
 /// Text the user can select and copy (numbers, addresses, message bodies).
 pub fn selectable(text: impl Into<String>) -> Node {
-    Node::Text { text: text.into(), style: TextStyle::Body, color: None, selectable: true }
+    Node::Text {
+        text: text.into(),
+        style: TextStyle::Body,
+        color: None,
+        selectable: true,
+        copy_on_click: false,
+    }
+}
+
+/// Text a click copies to the clipboard (plugin-api 1.10), such as the user's number.
+pub fn copyable(text: impl Into<String>) -> Node {
+    Node::Text {
+        text: text.into(),
+        style: TextStyle::Strong,
+        color: None,
+        selectable: false,
+        copy_on_click: true,
+    }
 }
 
 pub fn heading(text: impl Into<String>) -> Node {

@@ -1,7 +1,8 @@
 //! Contacts as one plugin hands them to another.
 //!
 //! - [`ContactAddress`] (since plugin-api 1.5): what a dragged contact row carries, so the
-//!   plugin it is dropped on never parses the source plugin's row ids.
+//!   plugin it is dropped on never parses the source plugin's row ids; it also reaches
+//!   a plugin's contributed contact action (1.10).
 //! - [`Contact`] (since 1.8): a directory entry as a contact source holds it (a CRM's
 //!   synced contacts today; phone books, Outlook and the roster as they arrive). A source
 //!   serves its list as `<plugin>.contacts` (`-> [Contact]`, from its local copy, so it
@@ -26,6 +27,11 @@ pub struct ContactAddress {
     /// An XMPP address (`bob@example.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jid: Option<String>,
+    /// Every number the source knows, labelled (since plugin-api 1.10), for actions
+    /// that ask which one ("Send SMS" to a contact with a work and a mobile number);
+    /// `number` stays the one a call dials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<PhoneNumber>,
 }
 
 impl ContactAddress {
@@ -78,6 +84,7 @@ impl Contact {
         ContactAddress {
             name: self.name.clone(),
             number: self.numbers.first().map(|n| n.number.clone()),
+            numbers: self.numbers.clone(),
             ..Default::default()
         }
     }

@@ -225,6 +225,9 @@ pub struct Send {
     pub body: String,
     #[serde(default)]
     pub files: Vec<String>,
+    /// How to show the conversation (a contact's name); none: the number as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Answer of `sms.send`.

@@ -45,7 +45,9 @@ impl Plugin for Sms {
             .feature("sms")
             .panel("sms", "SMS")
             .icon("sms", "sms")
-            .panel_in("status", "SMS", PanelSlot::Status);
+            .panel_in("status", "SMS", PanelSlot::Status)
+            // "Send SMS" on every contact with a number, in any plugin's list.
+            .contact_action("send_sms", "Send SMS", "sms", true);
         config::declare(m).finish()
     }
 
@@ -152,21 +154,42 @@ impl Plugin for Sms {
                 self.panels.form(|f| f.new_number = text(&value))
             }
             (Act::Start, UiAction::Clicked) | (Act::NewNumber, UiAction::Submitted { .. }) => {
-                // The conversation opens once its first message resolved the number.
-                let typed = self.panels.form(|f| f.new_number.trim().to_string());
-                self.panels.form(|f| f.open = Some(typed.clone()));
-                tell("open", Request::Open(Some(typed)));
+                let typed = self.panels.form(|f| std::mem::take(&mut f.new_number).trim().to_string());
+                // A name typed in the field finds the conversation shown with it.
+                let known = self.panels.read(|s, _| {
+                    s.conversations
+                        .iter()
+                        .find(|c| c.display.eq_ignore_ascii_case(&typed))
+                        .map(|c| c.number.clone())
+                });
+                self.open_conversation(known.unwrap_or(typed), None);
             }
             (Act::Conversations | Act::Results, UiAction::Selected { row }) => {
-                let number = row.split('\n').next().unwrap_or_default().to_string();
-                self.panels.form(|f| f.open = Some(number.clone()));
-                tell("open", Request::Open(Some(number)));
+                self.open_conversation(row.split('\n').next().unwrap_or_default().to_string(), None);
             }
             // A clicked SMS alert: exactly the conversation that alerted.
-            (Act::Notification, UiAction::Opened { target }) => {
-                self.panels.form(|f| f.open = Some(target.id.clone()));
-                tell("open", Request::Open(Some(target.id)));
+            (Act::Notification, UiAction::Opened { target }) => self.open_conversation(target.id, None),
+            (Act::ContactAction, UiAction::ContactAction { contact, .. }) => {
+                let mut numbers: Vec<(String, String)> =
+                    contact.numbers.iter().map(|n| (n.label.clone(), n.number.clone())).collect();
+                if let Some(n) = contact.number.as_ref().filter(|n| !numbers.iter().any(|(_, m)| m == *n)) {
+                    numbers.insert(0, ("number".into(), n.clone()));
+                }
+                match numbers.len() {
+                    0 => self.ctx.warn(format!("send SMS: {} has no number", contact.name)),
+                    1 => self.open_conversation(numbers.remove(0).1, Some(contact.name)),
+                    // Several: the SMS window asks which one.
+                    _ => self.panels.form(|f| f.choose = Some((contact.name, numbers))),
+                }
             }
+            (Act::Choose(i), UiAction::Clicked) => {
+                if let Some((name, numbers)) = self.panels.form(|f| f.choose.take())
+                    && let Some((_, number)) = numbers.into_iter().nth(i)
+                {
+                    self.open_conversation(number, Some(name));
+                }
+            }
+            (Act::ChooseDialog, UiAction::DialogClosed) => self.panels.form(|f| f.choose = None),
             (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
             (Act::AttachPath, UiAction::Changed { value }) => self.panels.form(|f| f.attach = text(&value)),
             (Act::Attach, UiAction::Clicked) | (Act::AttachPath, UiAction::Submitted { .. }) => {
@@ -193,9 +216,9 @@ impl Plugin for Sms {
             }),
             (Act::Download(id), UiAction::Clicked) => tell("download", Request::Download(id)),
             (Act::Send, UiAction::Clicked) => {
-                let (to, body, files) = self
-                    .panels
-                    .read(|s, f| (s.open.clone().or(f.open.clone()), f.draft.clone(), f.files.clone()));
+                let (to, body, files, name) = self.panels.read(|s, f| {
+                    (s.open.clone().or(f.open.clone()), f.draft.clone(), f.files.clone(), f.open_name.clone())
+                });
                 let Some(to) = to else {
                     self.ctx.warn("send: no conversation is open");
                     return Ok(());
@@ -203,7 +226,7 @@ impl Plugin for Sms {
                 let panels = self.panels.clone();
                 let ctx = self.ctx.clone();
                 self.engine.tell_then(
-                    |r| Msg::Request(Request::Send(contract::Send { to, body, files }), r),
+                    |r| Msg::Request(Request::Send(contract::Send { to, body, files, name }), r),
                     move |sent| match sent {
                         Ok(_) => panels.form(|f| {
                             f.draft.clear();
@@ -219,6 +242,10 @@ impl Plugin for Sms {
                 );
             }
             (Act::MarkAllRead, UiAction::Clicked) => tell("mark all read", Request::MarkRead(None)),
+            (Act::UnreadMenu, UiAction::ContextAction { item, .. }) if item == views::MARK_ALL => {
+                tell("mark all read", Request::MarkRead(None))
+            }
+            (Act::UnreadMenu, UiAction::ContextAction { item, .. }) => self.open_conversation(item, None),
             (Act::Delete(id), UiAction::Clicked) => tell("delete", Request::Delete(id)),
             (Act::DeleteConversation(number), UiAction::Clicked) => {
                 self.panels.form(|f| f.open = None);
@@ -242,6 +269,16 @@ impl Plugin for Sms {
 }
 
 impl Sms {
+    /// Opens a conversation with a number (as typed, or a contact's), before it has a
+    /// message: the first send resolves the number and names the conversation.
+    fn open_conversation(&self, number: String, name: Option<String>) {
+        self.panels.form(|f| {
+            f.open = Some(number.clone());
+            f.open_name = name;
+        });
+        self.engine.tell("open", |r| Msg::Request(Request::Open(Some(number)), r));
+    }
+
     fn ask(&self, req: Request) -> Result<Value, Error> {
         self.engine.ask(|reply| Msg::Request(req, reply))
     }

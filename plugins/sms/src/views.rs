@@ -23,9 +23,16 @@ pub struct Form {
     /// The MMS being written: files chosen (paths), and the path being typed.
     pub files: Vec<String>,
     pub attach: String,
+    /// How the open conversation is shown before it has a message (a contact's name).
+    pub open_name: Option<String>,
+    /// "Send SMS" on a contact with several numbers: which one (name, [(label, number)]).
+    pub choose: Option<(String, Vec<(String, String)>)>,
     /// The last refusal of the composer ("Maximum size of attached files for MMS reached").
     pub notice: Option<String>,
 }
+
+/// The unread menu's "Mark all as read" item.
+pub const MARK_ALL: &str = "mark_all";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,21 +56,29 @@ pub enum Act {
     Unattach(usize),
     /// A clicked SMS alert (`contract::notify::CLICKED`).
     Notification,
+    /// "Send SMS" picked on a contact in any plugin's list (`view::CONTACT_ACTION`).
+    ContactAction,
+    /// The unread indicator's menu: a conversation's number, or [`MARK_ALL`].
+    UnreadMenu,
+    /// One of the contact's numbers chosen; the dialog closed.
+    Choose(usize),
+    ChooseDialog,
 }
 
 fn state_line(s: &Snapshot) -> Node {
     let st = &s.status;
     let text = match st.state {
-        State::Ready => match &st.number {
-            Some(n) => format!("My SMS number: {n}"),
-            None => "Ready".into(),
-        },
+        State::Ready => "Ready".into(),
         State::NoNumber => "No SMS number assigned".into(),
         State::Disabled => "SMS is turned off on this desktop".into(),
         State::Connecting => "Connecting…".into(),
         _ => st.reason.clone().unwrap_or_else(|| format!("{:?}", st.state)),
     };
-    if st.state == State::Ready { ui::selectable(text) } else { ui::weak(text) }
+    // The manual: click the number to copy it.
+    match (&st.number, st.state) {
+        (Some(n), State::Ready) => ui::row([ui::text("My SMS number:"), ui::copyable(n.clone())]),
+        _ => ui::weak(text),
+    }
 }
 
 /// The SMS window (the module panel).
@@ -117,11 +132,27 @@ pub fn sms(s: &Snapshot, form: &Form) -> View {
         children.push(ui::separator());
         children.extend(conversation(s, form, open));
     }
+    if let Some((name, numbers)) = &form.choose {
+        let buttons = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, (label, number))| ui::button(Act::Choose(i).id(), format!("{label}: {number}")));
+        children.push(ui::dialog(
+            Act::ChooseDialog.id(),
+            format!("Send SMS to {name}"),
+            std::iter::once(ui::text("Which number?")).chain(buttons),
+        ));
+    }
     ui::view(ui::column(children)).with_badge(unread)
 }
 
 fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
-    let display = s.conversations.iter().find(|c| c.number == open).map(|c| c.display.clone());
+    let display = s
+        .conversations
+        .iter()
+        .find(|c| c.number == open)
+        .map(|c| c.display.clone())
+        .or(form.open_name.clone());
     let mut out = vec![ui::row([
         ui::heading(display.unwrap_or_else(|| open.to_string())),
         ui::button(Act::Call(open.to_string()).id(), "Call"),

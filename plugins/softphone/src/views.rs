@@ -5,7 +5,9 @@
 
 use crate::engine::{CallSnapshot, Snapshot};
 use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::contact::ContactAddress;
 use ucdesk_sdk::contract::phone::{CallResult, CallState, Direction, RegistrationState};
+use ucdesk_sdk::view::ListRow;
 use ucdesk_sdk::{Action, Node, View, ui};
 
 /// What the phone's widgets do; `on_ui` decodes the widget id back into one.
@@ -212,7 +214,19 @@ pub fn recent(s: &Snapshot) -> View {
             CallResult::Answered => format!("{}:{:02}", h.duration / 60, h.duration % 60),
             other => other.as_str().to_string(),
         };
-        (Row::Call(h.number.clone()).id(), format!("{arrow} {who}"), what)
+        // The row is the caller: other plugins' contact actions (Send SMS) apply.
+        ListRow {
+            id: Row::Call(h.number.clone()).id(),
+            text: format!("{arrow} {who}"),
+            detail: what,
+            badge: None,
+            presence: None,
+            contact: Some(ContactAddress {
+                name: h.name.clone().unwrap_or_else(|| h.number.clone()),
+                number: Some(h.number.clone()),
+                ..Default::default()
+            }),
+        }
     });
     ui::view(ui::column([
         ui::row([
@@ -220,7 +234,7 @@ pub fn recent(s: &Snapshot) -> View {
             ui::badge(format!("{} missed", s.missed)),
             ui::button(Act::MarkSeen.id(), "Mark seen"),
         ]),
-        ui::list(Act::History.id(), rows),
+        ui::list_rows(Act::History.id(), rows),
     ]))
     .with_badge(s.missed)
 }

@@ -160,7 +160,8 @@ impl Core {
             out.push((outgoing(&id, &number, &q.body, now + 1 + i as i64, Some(file)), q));
         }
         let store = self.store()?;
-        let typed = s.to.trim();
+        // Shown as the contact's name, else as typed (the E.164 when it was typed so).
+        let typed = s.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(s.to.trim());
         if typed != number || store.display_of(&number)?.is_none() {
             store.set_display(&number, typed)?;
         }

@@ -25,6 +25,9 @@ pub trait Spec: Send + Sized + 'static {
     const PANEL: bool = true;
     /// The license feature it needs, if any.
     const FEATURE: Option<&'static str> = None;
+    /// A contact action it offers on every contact row (id, label), handled at `main`;
+    /// a pick is recorded like an event: `(contact_action:<id>, the contact as JSON, 0)`.
+    const CONTACT_ACTION: Option<(&'static str, &'static str)> = None;
 }
 
 pub struct Probe<S: Spec> {
@@ -131,6 +134,9 @@ impl<S: Spec> Plugin for Probe<S> {
         if let Some(feature) = S::FEATURE {
             m = m.feature(feature);
         }
+        if let Some((id, label)) = S::CONTACT_ACTION {
+            m = m.contact_action(id, label, "main", false);
+        }
         m.setting(
             "panic_in",
             "Panic in",
@@ -196,6 +202,13 @@ impl<S: Spec> Plugin for Probe<S> {
             return Ok(());
         }
         self.events.push((event.topic.to_string(), event.source.to_string(), seq));
+        Ok(())
+    }
+
+    fn on_ui(&mut self, _panel: &str, event: UiEvent) -> Result<(), Error> {
+        if let UiAction::ContactAction { id, contact } = event.action {
+            self.events.push((format!("contact_action:{id}"), json!(contact).to_string(), 0));
+        }
         Ok(())
     }
 
