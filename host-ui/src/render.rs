@@ -358,9 +358,21 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
         }
         Node::DropTarget { id, child } => {
             let frame = egui::Frame::default().inner_margin(4.0);
-            let (_, dropped) = ui.dnd_drop_zone::<DragPayload, _>(frame, |ui| node_ui(ui, child, cx));
+            let (zone, dropped) = ui.dnd_drop_zone::<DragPayload, _>(frame, |ui| node_ui(ui, child, cx));
             if let Some(p) = dropped {
                 cx.emit(id, dropped_action(&p, None));
+            }
+            // Files from the desktop land where the pointer is.
+            let files: Vec<String> = ui.input(|i| {
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().display().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            });
+            if !files.is_empty() && ui.rect_contains_pointer(zone.response.rect) {
+                cx.emit(id, UiAction::FilesDropped { paths: files });
             }
         }
         Node::Shortcuts { id, bindings } => shortcuts(ui, cx, id, bindings),
@@ -513,6 +525,9 @@ fn menu(ui: &mut egui::Ui, items: &[MenuItem]) -> Option<String> {
             RichText::new(&item.label)
         };
         if ui.button(text).clicked() {
+            if let Some(copy) = &item.copy {
+                ui.ctx().copy_text(copy.clone());
+            }
             chosen = Some(item.id.clone());
             ui.close();
         }

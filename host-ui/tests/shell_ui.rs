@@ -361,11 +361,26 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
     // Right-click -> the plugin's menu -> its entry.
     h.get_by_label("Right-click me").click_secondary();
     click(&mut h, "Copy");
+    // The entry's text goes to the clipboard (the shell copies; egui hands it to the
+    // desktop through arboard).
+    let copied = |h: &Harness<'_, Shell>, text: &str| {
+        h.output()
+            .platform_output
+            .commands
+            .iter()
+            .any(|c| matches!(c, eframe::egui::OutputCommand::CopyText(t) if t == text))
+    };
+    assert!(copied(&h, "copied by the menu"), "{:?}", h.output().platform_output.commands);
     until(&mut h, "the context action", |h| {
         events(h)
             .iter()
             .any(|e| e["widget"] == "menu" && e["action"] == "context_action" && e["item"] == "copy")
     });
+    // Text a click copies: the number goes to the clipboard, with a toast saying so.
+    h.get_by_label("+15555550100").click();
+    h.step();
+    assert!(copied(&h, "+15555550100"), "{:?}", h.output().platform_output.commands);
+    wait_for(&mut h, "Copied to the clipboard");
     // A row's own menu names the row.
     h.get_by_label("bob  —  desk").click_secondary();
     click(&mut h, "Remove");

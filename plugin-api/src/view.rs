@@ -107,6 +107,10 @@ pub struct MenuItem {
     pub label: String,
     #[serde(default, skip_serializing_if = "is_false")]
     pub danger: bool,
+    /// Picking it copies this text to the clipboard, in the shell (since plugin-api
+    /// 1.10: a message's "Copy"); the plugin still hears the pick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
 }
 
 /// One row of a [`Node::List`].
@@ -487,6 +491,11 @@ pub enum UiAction {
         key: String,
     },
     DialogClosed,
+    /// Files from the desktop (a file manager) dropped on a [`Node::DropTarget`] (since
+    /// plugin-api 1.10): their paths.
+    FilesDropped {
+        paths: Vec<String>,
+    },
     /// The user picked one of the plugin's contributed contact actions on a row of any
     /// plugin's panel (since plugin-api 1.10; at widget [`CONTACT_ACTION`]).
     ContactAction {

@@ -215,7 +215,12 @@ pub fn list_rows(id: impl Into<String>, rows: impl IntoIterator<Item = ListRow>)
 
 /// A context-menu entry `(id, label)`.
 pub fn menu_item(id: impl Into<String>, label: impl Into<String>) -> MenuItem {
-    MenuItem { id: id.into(), label: label.into(), danger: false }
+    MenuItem { id: id.into(), label: label.into(), danger: false, copy: None }
+}
+
+/// A menu entry that copies `text` to the clipboard when picked (plugin-api 1.10).
+pub fn copy_item(id: impl Into<String>, label: impl Into<String>, text: impl Into<String>) -> MenuItem {
+    MenuItem { id: id.into(), label: label.into(), danger: false, copy: Some(text.into()) }
 }
 
 /// A virtualised table. Columns are titles (all sortable); rows are `(id, cells)`.

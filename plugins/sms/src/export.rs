@@ -9,6 +9,12 @@ use std::path::Path;
 use ucdesk_sdk::contract::sms::{Direction, Exported};
 
 pub fn write(store: &Store, dir: &Path) -> Result<Exported, SmsError> {
+    if !dir.is_dir() {
+        return Err(SmsError::BadArgument(format!(
+            "{:?} is not a folder to export into",
+            dir.display().to_string()
+        )));
+    }
     let stamp = chrono::Local::now().format("%Y-%m-%d %H%M%S");
     let mut folder = dir.join(format!("SMS history {stamp}"));
     let mut n = 1;

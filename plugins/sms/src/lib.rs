@@ -193,22 +193,10 @@ impl Plugin for Sms {
             (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
             (Act::AttachPath, UiAction::Changed { value }) => self.panels.form(|f| f.attach = text(&value)),
             (Act::Attach, UiAction::Clicked) | (Act::AttachPath, UiAction::Submitted { .. }) => {
-                self.panels.form(|f| {
-                    let path = std::mem::take(&mut f.attach).trim().to_string();
-                    f.notice = None;
-                    if path.is_empty() {
-                        return;
-                    }
-                    // Over the limits: the file is discarded with the manual's message.
-                    if f.files.len() >= ucdesk_sdk::contract::sms::MAX_FILES {
-                        f.notice = Some(format!("{}: at most 10 files", media::OVER_LIMIT));
-                    } else if media::mime_of(&path).is_none() {
-                        f.notice = Some(format!("{path} is not a file type MMS can carry"));
-                    } else {
-                        f.files.push(path);
-                    }
-                });
+                let path = self.panels.form(|f| std::mem::take(&mut f.attach).trim().to_string());
+                self.attach(vec![path]);
             }
+            (Act::DropFiles, UiAction::FilesDropped { paths }) => self.attach(paths),
             (Act::Unattach(i), UiAction::Clicked) => self.panels.form(|f| {
                 if i < f.files.len() {
                     f.files.remove(i);
@@ -242,11 +230,31 @@ impl Plugin for Sms {
                 );
             }
             (Act::MarkAllRead, UiAction::Clicked) => tell("mark all read", Request::MarkRead(None)),
+            (Act::ExportDir, UiAction::Changed { value }) => {
+                self.panels.form(|f| f.export_dir = text(&value))
+            }
+            (Act::Export, UiAction::Clicked) => {
+                let dir = self.panels.read(|_, f| f.export_dir.trim().to_string());
+                let panels = self.panels.clone();
+                self.engine.tell_then(
+                    |r| Msg::Request(Request::Export(Export { dir }), r),
+                    move |done| {
+                        let said = match done {
+                            Ok(v) => format!("Exported into {}", v["folder"].as_str().unwrap_or_default()),
+                            Err(e) => format!("Export failed: {e}"),
+                        };
+                        panels.form(|f| f.exported = Some(said));
+                    },
+                );
+            }
             (Act::UnreadMenu, UiAction::ContextAction { item, .. }) if item == views::MARK_ALL => {
                 tell("mark all read", Request::MarkRead(None))
             }
             (Act::UnreadMenu, UiAction::ContextAction { item, .. }) => self.open_conversation(item, None),
             (Act::Delete(id), UiAction::Clicked) => tell("delete", Request::Delete(id)),
+            (Act::Message(id), UiAction::ContextAction { item, .. }) if item == views::DELETE => {
+                tell("delete", Request::Delete(id))
+            }
             (Act::DeleteConversation(number), UiAction::Clicked) => {
                 self.panels.form(|f| f.open = None);
                 tell("delete conversation", Request::DeleteConversation(number));
@@ -269,6 +277,35 @@ impl Plugin for Sms {
 }
 
 impl Sms {
+    /// Adds files to the MMS being written; those over the manual's limits (10 files,
+    /// the types MMS carries, 500 KB that cannot be recompressed) are discarded with its
+    /// message. Pictures count as fitting: they are recompressed on sending.
+    fn attach(&self, paths: Vec<String>) {
+        self.panels.form(|f| {
+            f.notice = None;
+            for path in paths.into_iter().filter(|p| !p.is_empty()) {
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let picture = matches!(media::mime_of(&path), Some("image/jpeg" | "image/png"));
+                let others: u64 = f
+                    .files
+                    .iter()
+                    .filter(|p| !matches!(media::mime_of(p), Some("image/jpeg" | "image/png")))
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum();
+                let over = f.files.len() >= ucdesk_sdk::contract::sms::MAX_FILES
+                    || (!picture && others + size > ucdesk_sdk::contract::sms::MAX_MEDIA_BYTES);
+                if media::mime_of(&path).is_none() {
+                    f.notice = Some(format!("{path} is not a file type MMS can carry"));
+                } else if over {
+                    f.notice = Some(format!("{}.", media::OVER_LIMIT));
+                } else {
+                    f.files.push(path);
+                }
+            }
+        });
+    }
+
     /// Opens a conversation with a number (as typed, or a contact's), before it has a
     /// message: the first send resolves the number and names the conversation.
     fn open_conversation(&self, number: String, name: Option<String>) {

@@ -27,12 +27,18 @@ pub struct Form {
     pub open_name: Option<String>,
     /// "Send SMS" on a contact with several numbers: which one (name, [(label, number)]).
     pub choose: Option<(String, Vec<(String, String)>)>,
+    /// Where "Export SMS history" writes (a folder path), and what the last export said.
+    pub export_dir: String,
+    pub exported: Option<String>,
     /// The last refusal of the composer ("Maximum size of attached files for MMS reached").
     pub notice: Option<String>,
 }
 
 /// The unread menu's "Mark all as read" item.
 pub const MARK_ALL: &str = "mark_all";
+/// A message's menu items.
+pub const DELETE: &str = "delete";
+pub const COPY: &str = "copy";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,14 +56,19 @@ pub enum Act {
     Call(String),
     DeleteConversation(String),
     Delete(String),
+    /// A message (its id): the context menu's [`DELETE`] and [`COPY`].
+    Message(String),
     Download(String),
     Attach,
     AttachPath,
+    DropFiles,
     Unattach(usize),
     /// A clicked SMS alert (`contract::notify::CLICKED`).
     Notification,
     /// "Send SMS" picked on a contact in any plugin's list (`view::CONTACT_ACTION`).
     ContactAction,
+    ExportDir,
+    Export,
     /// The unread indicator's menu: a conversation's number, or [`MARK_ALL`].
     UnreadMenu,
     /// One of the contact's numbers chosen; the dialog closed.
@@ -130,7 +141,19 @@ pub fn sms(s: &Snapshot, form: &Form) -> View {
     children.push(ui::list(Act::Conversations.id(), rows));
     if let Some(open) = &s.open {
         children.push(ui::separator());
-        children.extend(conversation(s, form, open));
+        // Files dropped from the desktop onto the conversation make it an MMS.
+        children.push(ui::drop_target(Act::DropFiles.id(), ui::column(conversation(s, form, open))));
+    }
+    // The manual: "Export old SMS history", offered only when there is history.
+    if !s.conversations.is_empty() {
+        children.push(ui::separator());
+        children.push(ui::row([
+            ui::input(Act::ExportDir.id(), form.export_dir.clone(), "Folder to export the SMS history into"),
+            ui::button(Act::Export.id(), "Export SMS history"),
+        ]));
+        if let Some(e) = &form.exported {
+            children.push(ui::weak(e.clone()));
+        }
     }
     if let Some((name, numbers)) = &form.choose {
         let buttons = numbers
@@ -248,8 +271,15 @@ fn message_row(m: &Message) -> Node {
     if let Some(e) = &m.error {
         line.push(ui::colored(e.clone(), "#c0392b"));
     }
-    line.push(ui::button(Act::Delete(m.id.clone()).id(), "Delete"));
-    ui::row(line)
+    // Right-click: Delete and Copy (the manual); a sharer's message shows who, with
+    // their avatar.
+    let items = [ui::menu_item(DELETE, "Delete"), ui::copy_item(COPY, "Copy", m.body.clone())];
+    let row = ui::row(line);
+    let row = match &m.by {
+        Some(by) => ui::row([ui::avatar(by.name.clone(), None, None), row]),
+        None => row,
+    };
+    ui::context_menu(Act::Message(m.id.clone()).id(), row, items)
 }
 
 /// The status bar item.

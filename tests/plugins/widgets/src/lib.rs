@@ -153,7 +153,12 @@ fn gallery(s: &State) -> View {
             ],
         ),
         ui::keypad("keypad"),
-        ui::context_menu("menu", ui::text("Right-click me"), [ui::menu_item("copy", "Copy")]),
+        ui::context_menu(
+            "menu",
+            ui::text("Right-click me"),
+            [ui::copy_item("copy", "Copy", "copied by the menu")],
+        ),
+        ui::copyable("+15555550100"),
         ui::drag_source("drag", ui::text("Drag me")),
         ui::drop_target("drop", ui::text("Drop here")),
         ui::shortcuts("keys", [("ready", "Ctrl+Shift+R")]),
