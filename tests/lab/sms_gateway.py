@@ -90,6 +90,7 @@ class Gateway(slixmpp.ComponentXMPP):
         self.dir = dir
         self.users = users
         self.echo = set(os.environ.get("SMS_ECHO", "").split())
+        self.injected = 0
         self.failing = {}
         # (sender, id) already handed over: a client's retry is not sent twice, across
         # a restart of the gateway too (the records are read back).
@@ -183,12 +184,14 @@ class Gateway(slixmpp.ComponentXMPP):
             return self.bounce(msg, "auth", "registration-required", "no SMS number for %s" % user)
         if normalise(to or "") != to:
             return self.bounce(msg, "cancel", "item-not-found", "not a phone number: %s" % to)
-        with self.lock:
-            failure = self.failing.get(to)
-        if failure:
-            return self.bounce(msg, "cancel", "recipient-unavailable", failure)
         number, name = self.users[user]
         key = (user, msg["id"])
+        with self.lock:
+            failure = self.failing.get(to)
+        # A repeat of a text the carrier has is answered with its receipt again, even
+        # if the destination fails since.
+        if failure and key not in self.seen:
+            return self.bounce(msg, "cancel", "recipient-unavailable", failure)
         if key not in self.seen:
             self.seen.add(key)
             record = {"from": user, "number": number, "to": to, "id": msg["id"], "body": body,
@@ -264,7 +267,9 @@ class Gateway(slixmpp.ComponentXMPP):
         if not users:
             raise ValueError("no user has %s" % number)
         stanzas = []
-        stamp = "%d" % (time.time() * 1000)
+        # Unique however fast the tests inject.
+        self.injected += 1
+        stamp = "%d-%d" % (time.time() * 1000, self.injected)
         # "repeat": N sends N texts ("body #1" ...), to fill an archive.
         for i in range(req.get("repeat", 0)):
             stanzas.append(("%s #%d" % (req["body"], i + 1), None))

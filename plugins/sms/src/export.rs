@@ -42,8 +42,10 @@ pub fn write(store: &Store, dir: &Path) -> Result<Exported, SmsError> {
             let what = match &m.file {
                 Some(f) => match f.path.as_deref().filter(|p| std::path::Path::new(p).is_file()) {
                     Some(path) => {
-                        let copy =
-                            format!("{} {} {}", c.number, &m.id[..m.id.len().min(8)], sanitize(&f.name));
+                        // The whole id, made safe: ids are the gateway's, and two may
+                        // share a prefix.
+                        let id = ucdesk_xmpp::transfer::safe_name(&m.id);
+                        let copy = format!("{} {id} {}", c.number, sanitize(&f.name));
                         std::fs::copy(path, folder.join(&copy)).map_err(|e| failed(&copy, e))?;
                         files.push(copy.clone());
                         format!("[file: {copy}]")

@@ -37,6 +37,8 @@ const SUPPORTED: &[(&str, &str)] = &[
 
 /// The smallest a recompressed picture may get on its longest side before we give up.
 const MIN_SIDE: u32 = 320;
+/// The least budget a picture is recompressed into.
+const MIN_SHARE: u64 = 8 * 1024;
 /// No picture goes larger than this on its longest side: phones show no more.
 const MAX_SIDE: u32 = 2048;
 
@@ -102,6 +104,11 @@ pub fn prepare(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Prepared>, Media
     }
     let pictures: u64 = items.iter().filter(|i| picture(i.2)).map(|i| i.3).sum();
     let budget = MAX_MEDIA_BYTES - fixed;
+    // Every picture needs some room even at its smallest.
+    let count = items.iter().filter(|i| picture(i.2)).count() as u64;
+    if fixed + pictures > MAX_MEDIA_BYTES && budget < count * MIN_SHARE {
+        return Err(MediaError::TotalTooLarge { kb: (fixed + count * MIN_SHARE).div_ceil(1024) });
+    }
     std::fs::create_dir_all(out_dir)
         .map_err(|e| MediaError::Failed { name: "the outgoing folder".into(), why: e.to_string() })?;
     let mut out = Vec::new();
@@ -116,7 +123,7 @@ pub fn prepare(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Prepared>, Media
         // Each picture gets the budget in proportion to its size, with some room for
         // the container's overhead.
         let share = (budget as u128 * size as u128 / pictures.max(1) as u128) as u64;
-        let share = share.saturating_sub(1024).max(8 * 1024);
+        let share = share.saturating_sub(1024).max(MIN_SHARE);
         let bytes = std::fs::read(path).map_err(|_| MediaError::Unreadable(path.display().to_string()))?;
         let (data, mime, name) = fit(&bytes, mime, &name, share).map_err(fail)?;
         let target = out_dir.join(format!("{i}-{}", ucdesk_xmpp::transfer::safe_name(&name)));
@@ -129,6 +136,11 @@ pub fn prepare(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Prepared>, Media
             size: data.len() as u64,
             recompressed: Some(size),
         });
+    }
+    // The shares round down and leave room: the whole is within the limit, checked.
+    let total: u64 = out.iter().map(|p| p.size).sum();
+    if total > MAX_MEDIA_BYTES {
+        return Err(MediaError::TotalTooLarge { kb: total.div_ceil(1024) });
     }
     Ok(out)
 }

@@ -56,32 +56,41 @@ impl Count {
     }
 }
 
-/// Counts a text.
+/// Counts a text. Concatenated parts are packed the way phones split them: an
+/// extension character's escape pair, or a UTF-16 surrogate pair, never straddles two
+/// parts, so a text near a boundary may take one part more than its length says.
 pub fn count(text: &str) -> Count {
-    let mut septets = 0;
-    let mut gsm = true;
-    for c in text.chars() {
-        if BASIC.contains(c) {
-            septets += 1;
-        } else if EXTENSION.contains(c) {
-            septets += 2;
-        } else {
-            gsm = false;
-            break;
-        }
-    }
-    let (encoding, units, single, multi) = if gsm {
-        (Encoding::Gsm7, septets, 160, 153)
-    } else {
-        (Encoding::Ucs2, text.encode_utf16().count(), 70, 67)
+    let gsm: Option<Vec<usize>> = text
+        .chars()
+        .map(|c| {
+            if BASIC.contains(c) {
+                Some(1)
+            } else if EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let (encoding, costs, single, multi) = match gsm {
+        Some(costs) => (Encoding::Gsm7, costs, 160, 153),
+        None => (Encoding::Ucs2, text.chars().map(char::len_utf16).collect(), 70, 67),
     };
+    let units: usize = costs.iter().sum();
     let (parts, left) = if units == 0 {
         (0, single)
     } else if units <= single {
         (1, single - units)
     } else {
-        let parts = units.div_ceil(multi);
-        (parts as u32, parts * multi - units)
+        let (mut parts, mut used) = (1u32, 0usize);
+        for c in costs {
+            if used + c > multi {
+                parts += 1;
+                used = 0;
+            }
+            used += c;
+        }
+        (parts, multi - used)
     };
     Count { encoding, units, parts, left }
 }
@@ -123,5 +132,19 @@ mod tests {
         // One emoji makes the whole text UCS-2, and takes two units.
         let c = count(&format!("{}🙂", "a".repeat(68)));
         assert_eq!((c.encoding, c.units, c.parts), (Encoding::Ucs2, 70, 1));
+    }
+
+    #[test]
+    fn pairs_never_straddle_two_parts() {
+        // 612 septets, but no part can end in half a euro sign: five parts.
+        let c = count(&format!("{}{}", "a".repeat(152), "€".repeat(230)));
+        assert_eq!((c.units, c.parts), (612, 5));
+        assert!(!c.fits());
+        // 267 UTF-16 units, but no part can end in half an emoji: five parts.
+        let c = count(&format!("a{}", "🙂".repeat(133)));
+        assert_eq!((c.units, c.parts), (267, 5));
+        // 153 is odd: a part holds 76 euro signs.
+        assert_eq!(count(&"€".repeat(304)).parts, 4);
+        assert_eq!(count(&"€".repeat(305)).parts, 5);
     }
 }

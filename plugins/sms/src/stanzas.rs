@@ -122,7 +122,8 @@ pub fn oob_url(m: &Message) -> Option<String> {
 /// A sharer's copy: who sent it from the shared number.
 pub fn sent_by(m: &Message) -> Option<Sharer> {
     let e = payload(m, "sms", UCDESK_SMS).filter(|e| e.attr("direction") == Some("out"))?;
-    let jid = e.attr("by")?.parse::<BareJid>().ok()?.to_string();
+    // An account's address (user@domain); anything else makes it an ordinary message.
+    let jid = e.attr("by")?.parse::<BareJid>().ok().filter(|j| j.node().is_some())?.to_string();
     let name = e.attr("name").filter(|n| !n.trim().is_empty()).unwrap_or(&jid).to_string();
     Some(Sharer { jid, name })
 }

@@ -106,7 +106,15 @@ pub fn download(
     let mut body = resp.into_body().into_reader();
     let (mut done, mut last, mut buf) = (0u64, Instant::now(), vec![0u8; 64 * 1024]);
     loop {
-        let n = body.read(&mut buf).map_err(|e| format!("download interrupted: {e}"))?;
+        let n = match body.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                // Nothing half-fetched stays behind.
+                drop(out);
+                let _ = std::fs::remove_file(&partial);
+                return Err(format!("download interrupted: {e}"));
+            }
+        };
         if n == 0 {
             break;
         }

@@ -36,6 +36,9 @@ impl From<SmsError> for Error {
 
 impl From<crate::store::StoreError> for SmsError {
     fn from(e: crate::store::StoreError) -> Self {
-        SmsError::Failed(e.to_string())
+        match e {
+            crate::store::StoreError::NoMessage(_) => SmsError::NotFound(e.to_string()),
+            other => SmsError::Failed(other.to_string()),
+        }
     }
 }

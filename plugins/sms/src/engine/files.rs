@@ -23,6 +23,9 @@ impl Core {
             return;
         }
         let Some(service) = self.upload_service.clone() else {
+            if self.discovering.is_some() {
+                return; // the server's components are still answering
+            }
             let why =
                 "the server offers no file upload service (XEP-0363), so MMS cannot be sent".to_string();
             self.settle(&q.number, &q.id, MessageState::Failed, Some(why));
@@ -33,16 +36,20 @@ impl Core {
         let name = ucdesk_xmpp::transfer::safe_name(&q.body);
         let id = stanzas::new_id();
         self.transfers.insert(q.id.clone());
-        self.iqs.insert(id.clone(), PendingIq::Slot { number: q.number.clone(), id: q.id.clone() });
+        let slot =
+            PendingIq::Slot { number: q.number.clone(), id: q.id.clone(), since: std::time::Instant::now() };
+        self.iqs.insert(id.clone(), slot);
         let request = stanzas::slot_request(&name, size, mime);
         self.send(stanzas::iq_get(&id, service.parse::<Jid>().ok(), request)).await;
     }
 
     /// The slot: PUT the file there, off the core.
-    pub(super) fn on_slot(&mut self, number: String, id: String, slot: Option<stanzas::Slot>) {
+    pub(super) async fn on_slot(&mut self, number: String, id: String, slot: Option<stanzas::Slot>) {
         let Some((put, headers, get)) = slot else {
             self.transfers.remove(&id);
             self.settle(&number, &id, MessageState::Failed, Some("the upload service gave no slot".into()));
+            // What waited behind it goes now.
+            self.flush_outbox().await;
             return;
         };
         let Some(q) = self
@@ -71,17 +78,21 @@ impl Core {
         });
     }
 
-    pub(super) fn on_slot_refused(&mut self, number: String, id: String, error: &StanzaError) {
+    pub(super) async fn on_slot_refused(&mut self, number: String, id: String, error: &StanzaError) {
         self.transfers.remove(&id);
         let why = format!("the upload service refused the file: {}", stanzas::error_text(error));
         self.settle(&number, &id, MessageState::Failed, Some(why));
+        self.flush_outbox().await;
     }
 
     pub(super) async fn on_uploaded(&mut self, number: String, id: String, result: Result<String, String>) {
         self.transfers.remove(&id);
         let url = match result {
             Ok(url) => url,
-            Err(e) => return self.settle(&number, &id, MessageState::Failed, Some(e)),
+            Err(e) => {
+                self.settle(&number, &id, MessageState::Failed, Some(e));
+                return self.flush_outbox().await;
+            }
         };
         let Some(store) = self.store.as_ref() else { return };
         let _ = store.set_uploaded(&id, &url);

@@ -55,17 +55,27 @@ impl Core {
                 }
             }
         }
+        // A stamp from the future (a gateway's clock, or on purpose) would sort the
+        // message above everything and outlive a deleted conversation: capped at now.
         let at = stanzas::payload(&m, "delay", ns::DELAY)
             .and_then(|d| d.attr("stamp"))
             .and_then(stanzas::stamp_ms)
-            .unwrap_or_else(now_ms);
+            .map_or_else(now_ms, |t| t.min(now_ms()));
         if m.type_ == MessageType::Error {
             let (Some(gateway), Some(from), Some(id)) =
                 (self.gateway.clone(), m.from.as_ref(), m.id.as_ref())
             else {
                 return;
             };
-            let Some(number) = stanzas::number_of(from, &gateway) else { return };
+            // From the number, or from the gateway itself (it refused before looking at
+            // the number): then the outbox says which conversation it was.
+            let number = stanzas::number_of(from, &gateway).or_else(|| {
+                (from.to_bare().as_str() == gateway)
+                    .then(|| self.store.as_ref()?.outbox().ok()?.into_iter().find(|q| q.id == id.0))
+                    .flatten()
+                    .map(|q| q.number)
+            });
+            let Some(number) = number else { return };
             let error = m
                 .payloads
                 .iter()
@@ -83,6 +93,10 @@ impl Core {
     /// One message to or from a number behind the gateway; whether it was new.
     fn on_sms(&mut self, m: XmppMessage, source: Source, at: i64, me: &BareJid) -> bool {
         let Some(gateway) = self.gateway.clone() else { return false };
+        // A bounce (carbon-copied, or from the archive) is not a text.
+        if m.type_ == MessageType::Error {
+            return false;
+        }
         let from = m.from.clone();
         let to = m.to.clone();
         let sent_by_me = from.as_ref().is_none_or(|f| f.to_bare() == *me);
@@ -104,7 +118,8 @@ impl Core {
             }
             body.truncate(cut);
         }
-        let by = if sent_by_me { None } else { stanzas::sent_by(&m) };
+        // A copy naming the user themself is the user's own message.
+        let by = if sent_by_me { None } else { stanzas::sent_by(&m).filter(|s| s.jid != me.as_str()) };
         let direction = if sent_by_me || by.is_some() { Direction::Out } else { Direction::In };
         let fresh = source == Source::Archive && self.sync.as_ref().is_some_and(|r| r.fresh);
         let file = url.as_ref().map(|u| media_file(u));

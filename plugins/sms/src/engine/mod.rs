@@ -155,6 +155,7 @@ pub fn start(
             asked_gateway: None,
             iqs: HashMap::new(),
             upload_service: None,
+            discovering: None,
             transfers: std::collections::HashSet::new(),
             pushed: HashMap::new(),
             sync: None,
@@ -179,10 +180,11 @@ enum PendingIq {
     /// A typed number, to be resolved by the gateway, for a send waiting on it.
     Prompt(contract::Send, Reply<Value>),
     Mam,
-    /// An upload slot for an MMS part of ours.
+    /// An upload slot for an MMS part of ours, asked for at `since`.
     Slot {
         number: String,
         id: String,
+        since: Instant,
     },
 }
 
@@ -208,6 +210,9 @@ struct Core {
     iqs: HashMap<String, PendingIq>,
     /// The server's upload service (XEP-0363), found with the gateway.
     upload_service: Option<String>,
+    /// The components' discovery under way: answers still due, since when. Uploads
+    /// wait for it rather than fail for want of an upload service.
+    discovering: Option<(usize, Instant)>,
     /// Message ids with an upload or download under way.
     transfers: std::collections::HashSet<String>,
     /// Outbox ids on the wire this gateway session, and when they went: sent once, and
@@ -309,7 +314,23 @@ impl Core {
         }
         let before = self.pushed.len();
         self.pushed.retain(|_, at| at.elapsed() < RESEND_AFTER);
-        if self.pushed.len() < before {
+        // A slot request the server never answered is asked again; a discovery that
+        // stalls does not hold uploads up for good.
+        let stale: Vec<String> = self
+            .iqs
+            .iter()
+            .filter(|(_, p)| matches!(p, PendingIq::Slot { since, .. } if since.elapsed() >= RESEND_AFTER))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &stale {
+            if let Some(PendingIq::Slot { id, .. }) = self.iqs.remove(k) {
+                self.transfers.remove(&id);
+            }
+        }
+        if self.discovering.is_some_and(|(_, since)| since.elapsed() >= GATEWAY_RETRY * 2) {
+            self.discovering = None;
+        }
+        if self.pushed.len() < before || !stale.is_empty() {
             self.flush_outbox().await;
         }
     }

@@ -48,8 +48,10 @@ impl Core {
             State::Ready => {}
             State::NoNumber => return Err(SmsError::NotReady("No SMS number assigned".into())),
             // Offline or the gateway down: it waits in the outbox, once we know there
-            // is a number to send from.
+            // is a number to send from (this session, or the last one).
             _ if self.registration.as_ref().is_some_and(|r| r.number.is_some()) => {}
+            _ if self.store.as_ref().and_then(|s| s.meta("number").ok().flatten()).is_some()
+                && self.account.is_some() => {}
             _ => {
                 return Err(SmsError::NotReady(status.reason.unwrap_or_else(|| "SMS is not ready".into())));
             }
@@ -197,8 +199,12 @@ impl Core {
                 continue;
             }
             if q.path.is_some() && q.url.is_none() {
-                held.insert(q.number.clone());
                 self.upload(&q).await;
+                // Held while its upload is under way (or waits for the upload service);
+                // one that failed at once no longer holds the rest.
+                if self.transfers.contains(&q.id) || self.discovering.is_some() {
+                    held.insert(q.number.clone());
+                }
                 continue;
             }
             if self.pushed.contains_key(&q.id) {
@@ -230,7 +236,8 @@ impl Core {
 
     pub(super) fn settle(&mut self, number: &str, id: &str, state: MessageState, error: Option<String>) {
         let Some(store) = self.store.as_ref() else { return };
-        let _ = store.unqueue(id);
+        // By (number, id): a receipt from another number does not settle our message.
+        let _ = store.unqueue(number, id);
         self.pushed.remove(id);
         if let Ok(Some(m)) = store.set_state(number, id, state, error.as_deref()) {
             self.ctx.publish(

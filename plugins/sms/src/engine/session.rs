@@ -18,7 +18,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
-use tokio_xmpp::parsers::stanza_error::ErrorType;
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType};
 use tokio_xmpp::stanzastream::{Event as StreamEvent, StreamEvent as Link};
 use ucdesk_sdk::contract::chat::ConnectionState;
 use ucdesk_sdk::contract::sms::State;
@@ -81,6 +81,7 @@ impl Core {
         self.iqs.clear();
         self.sync = None;
         self.upload_service = None;
+        self.discovering = None;
         self.transfers.clear();
     }
 
@@ -109,6 +110,12 @@ impl Core {
         match event {
             StreamEvent::Stream(Link::Reset { .. }) => {
                 self.online = true;
+                // Slot requests died with the old session (PUTs under way go on).
+                for p in self.iqs.values() {
+                    if let PendingIq::Slot { id, .. } = p {
+                        self.transfers.remove(id);
+                    }
+                }
                 self.iqs.clear();
                 self.sync = None;
                 self.lose_gateway();
@@ -135,20 +142,33 @@ impl Core {
     }
 
     /// The set gateway, or the server's components asked what they are.
+    /// The set gateway, or the server's components asked what they are; the upload
+    /// service (for MMS) is found the same way either way.
     pub(super) async fn find_gateway(&mut self) {
         self.lose_gateway();
         self.registration = None;
-        if let Some(g) = self.prefs.gateway.clone() {
-            self.gateway = Some(g);
+        self.gateway = self.prefs.gateway.clone();
+        if self.gateway.is_some() {
             self.ask_registration().await;
-            return;
         }
-        self.gateway = None;
         let Some(me) = self.account.as_ref().map(|a| a.jid.clone()) else { return };
         let id = stanzas::new_id();
         self.iqs.insert(id.clone(), PendingIq::Components);
+        self.discovering = Some((1, Instant::now()));
         self.send(stanzas::iq_get(&id, Some(Jid::from(me.domain().to_owned())), stanzas::disco_items()))
             .await;
+    }
+
+    /// One answer (or error) of the components' discovery: uploads held for it go on
+    /// once every component has answered.
+    async fn discovered(&mut self, more: usize) {
+        if let Some((pending, since)) = self.discovering {
+            let left = (pending + more).saturating_sub(1);
+            self.discovering = (left > 0).then_some((left, since));
+            if left == 0 {
+                self.flush_outbox().await;
+            }
+        }
     }
 
     /// Asks the gateway for the account's number; its answer also says it is up.
@@ -167,6 +187,10 @@ impl Core {
         if registration.number.is_none() {
             self.ctx.info(format!("the SMS gateway {:?} has no number for this account", self.gateway));
         }
+        // Kept, so a text can wait in the outbox while the gateway is down next time.
+        if let (Some(n), Some(store)) = (registration.number.as_deref(), self.store.as_ref()) {
+            let _ = store.set_meta("number", n);
+        }
         self.registration = Some(registration);
         self.gateway_up = true;
         self.asked_gateway = None;
@@ -180,11 +204,14 @@ impl Core {
         match iq {
             Iq::Result { id, payload, .. } => match self.iqs.remove(&id) {
                 Some(PendingIq::Components) => {
-                    for jid in payload.as_ref().map(stanzas::read_items).unwrap_or_default() {
+                    let items = payload.as_ref().map(stanzas::read_items).unwrap_or_default();
+                    let n = items.len();
+                    for jid in items {
                         let id = stanzas::new_id();
                         self.iqs.insert(id.clone(), PendingIq::Component(jid.to_bare().to_string()));
                         self.send(stanzas::iq_get(&id, Some(jid), stanzas::disco_info())).await;
                     }
+                    self.discovered(n).await;
                 }
                 Some(PendingIq::Component(jid)) => {
                     if payload.as_ref().is_some_and(|q| stanzas::has_feature(q, stanzas::HTTP_UPLOAD)) {
@@ -196,6 +223,7 @@ impl Core {
                         self.gateway = Some(jid);
                         self.ask_registration().await;
                     }
+                    self.discovered(0).await;
                 }
                 Some(PendingIq::Registration) => self.on_registration(payload).await,
                 Some(PendingIq::Prompt(send, reply)) => {
@@ -216,9 +244,9 @@ impl Core {
                     let fin = payload.as_ref().and_then(stanzas::mam_fin);
                     self.on_mam_fin(fin).await;
                 }
-                Some(PendingIq::Slot { number, id }) => {
+                Some(PendingIq::Slot { number, id, .. }) => {
                     let slot = payload.as_ref().and_then(stanzas::read_slot);
-                    self.on_slot(number, id, slot);
+                    self.on_slot(number, id, slot).await;
                 }
                 Some(PendingIq::Carbons) | None => {}
             },
@@ -248,8 +276,18 @@ impl Core {
                 Some(PendingIq::Mam) => {
                     self.ctx.warn(format!("SMS history sync failed: {}", stanzas::error_text(&error)));
                     self.sync = None;
+                    // The position expired from the archive (item-not-found): start
+                    // over from what the archive still has, once.
+                    if error.defined_condition == DefinedCondition::ItemNotFound
+                        && let Some(store) = self.store.as_ref()
+                        && store.meta("mam_last").ok().flatten().is_some()
+                    {
+                        let _ = store.clear_meta("mam_last");
+                        self.start_sync().await;
+                    }
                 }
-                Some(PendingIq::Slot { number, id }) => self.on_slot_refused(number, id, &error),
+                Some(PendingIq::Slot { number, id, .. }) => self.on_slot_refused(number, id, &error).await,
+                Some(PendingIq::Components | PendingIq::Component(_)) => self.discovered(0).await,
                 _ => {}
             },
             Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {

@@ -119,18 +119,28 @@ impl Store {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let before_ms = match before {
-            Some(id) => self.get(number, id)?.map(|m| m.at_ms).unwrap_or(i64::MAX),
-            None => i64::MAX,
+        // The cursor is (time, row): archive stamps are whole seconds, so a burst
+        // shares one time and paging by time alone would skip part of it.
+        let (before_ms, before_row) = match before {
+            Some(id) => self
+                .db
+                .query_row(
+                    "SELECT at_ms, rowid FROM messages WHERE number = ?1 AND id = ?2",
+                    [number, id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NoMessage(id.to_string()))?,
+            None => (i64::MAX, i64::MAX),
         };
         let mut q = self.db.prepare(&format!(
             "SELECT {COLUMNS} FROM messages m
-             WHERE number = ?1 AND deleted = 0 AND at_ms < ?2
+             WHERE number = ?1 AND deleted = 0 AND (at_ms < ?2 OR (at_ms = ?2 AND rowid < ?3))
                AND at_ms > COALESCE((SELECT cleared_ms FROM conversations c WHERE c.number = m.number), 0)
-             ORDER BY at_ms DESC, rowid DESC LIMIT ?3"
+             ORDER BY at_ms DESC, rowid DESC LIMIT ?4"
         ))?;
         let mut rows: Vec<Message> =
-            q.query_map(params![number, before_ms, limit], message)?.collect::<Result<_, _>>()?;
+            q.query_map(params![number, before_ms, before_row, limit], message)?.collect::<Result<_, _>>()?;
         rows.reverse();
         Ok(rows)
     }

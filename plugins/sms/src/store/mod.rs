@@ -23,6 +23,8 @@ pub enum StoreError {
     Open { path: String, source: rusqlite::Error },
     #[error("the SMS store: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("no message {0} in that conversation")]
+    NoMessage(String),
 }
 
 pub struct Store {
@@ -84,11 +86,18 @@ impl Store {
         };
         let db =
             open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        // A fetch that was under way when the app stopped did not finish: offer it again.
+        db.execute("UPDATE messages SET file_state = 'not_downloaded' WHERE file_state = 'downloading'", [])?;
         Ok(Store { db })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn clear_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.db.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

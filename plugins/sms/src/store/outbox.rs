@@ -29,8 +29,8 @@ impl Store {
     }
 
     /// Whether it was waiting.
-    pub fn unqueue(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.db.execute("DELETE FROM outbox WHERE id = ?1", [id])? == 1)
+    pub fn unqueue(&self, number: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(self.db.execute("DELETE FROM outbox WHERE number = ?1 AND id = ?2", [number, id])? == 1)
     }
 
     /// Everything waiting, oldest first (the order the user sent it in).
