@@ -659,3 +659,39 @@ fn images_carry_a_preview_and_forwards_carry_the_files() {
     assert_eq!(got["files"][0]["name"], "photo.png");
     assert!(got["files"][0]["thumbnail"].is_string());
 }
+
+/// A contact's card (XEP-0292, published by their own client) gives the contact row
+/// its name and phone numbers, so contact actions that need a number (the SMS
+/// module's "Send SMS") apply to chat's contacts as well.
+#[test]
+fn contact_rows_carry_the_name_and_numbers_of_the_contacts_card() {
+    let x = Prosody::start();
+    {
+        let mut raw = ucdesk_tests::lab::RawXmpp::login(&x, "bob", "bobpw");
+        raw.send(
+            "<iq type='set' id='card1'><vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'>\
+             <fn><text>Bob Builder</text></fn>\
+             <tel><parameters><type><text>work</text></type></parameters><uri>tel:+15555550301</uri></tel>\
+             <tel><parameters><type><text>cell</text></type></parameters><uri>tel:+15555550302</uri></tel>\
+             </vcard></iq>",
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (bob, alice) = (chat_profile(&x, "bob"), chat_profile(&x, "alice"));
+    let (b, _b_events) = online_chat(&bob);
+    let (a, _a_events) = online_chat(&alice);
+    // Colleagues on one server: bob asks, alice's client accepts and asks back.
+    b.call("chat.add_contact", json!({"jid": "alice@localhost"})).unwrap();
+    let contacts = || {
+        use ucdesk_kernel::control::Request;
+        a.client()
+            .request(&Request::View { plugin: "chat".into(), panel: "contacts".into() })
+            .unwrap()
+            .to_string()
+    };
+    let v = wait_for(T, || Some(contacts()).filter(|v| v.contains("+15555550302")))
+        .unwrap_or_else(|| panic!("bob's numbers in alice's contact row: {}", contacts()));
+    assert!(v.contains(r#""name":"Bob Builder""#), "{v}");
+    assert!(v.contains(r#""label":"work","number":"+15555550301""#), "{v}");
+    assert!(v.contains(r#""label":"mobile","number":"+15555550302""#), "{v}");
+}

@@ -436,14 +436,25 @@ fn window(d: &ucdesk_tests::Daemon) -> String {
 }
 
 fn ui(d: &ucdesk_tests::Daemon, widget: &str, action: Value) {
+    ui_at(d, "sms", widget, action)
+}
+
+/// An interaction with a widget of one of the plugin's panels.
+fn ui_at(d: &ucdesk_tests::Daemon, panel: &str, widget: &str, action: Value) {
     use ucdesk_kernel::control::Request;
     // The action's fields sit beside the widget id (the event is flattened).
     let mut event = action;
     event["widget"] = json!(widget);
     let event: ucdesk_plugin_api::view::UiEvent = serde_json::from_value(event).unwrap();
     d.client()
-        .request(&Request::Ui { plugin: "sms".into(), panel: "sms".into(), event: Box::new(event) })
+        .request(&Request::Ui { plugin: "sms".into(), panel: panel.into(), event: Box::new(event) })
         .unwrap();
+}
+
+/// A panel's view tree as text.
+fn panel(d: &ucdesk_tests::Daemon, panel: &str) -> String {
+    use ucdesk_kernel::control::Request;
+    d.client().request(&Request::View { plugin: "sms".into(), panel: panel.into() }).unwrap().to_string()
 }
 
 #[test]
@@ -473,4 +484,34 @@ fn send_sms_on_a_contact_asks_which_number_and_the_window_shows_the_number_to_co
     let convs = c.call("sms.conversations", json!(null)).unwrap();
     assert_eq!(convs[0]["display"], "Dana Scully", "{convs}");
     gw.outbound_where(T, |o| o.iter().any(|r| r["to"] == "+15555550882"));
+
+    // Files picked in the attach dialog make it an MMS; a type MMS does not carry is
+    // discarded with a message. The dialog lists only what MMS carries.
+    let v = window(&c);
+    assert!(v.contains(r#""kind":"file_picker""#) && v.contains(r#""vcf""#), "{v}");
+    let files = tempfile::tempdir().unwrap();
+    let card = files.path().join("card.vcf");
+    std::fs::write(&card, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carol\r\nEND:VCARD\r\n").unwrap();
+    let tool = files.path().join("tool.exe");
+    std::fs::write(&tool, b"MZ").unwrap();
+    ui(&c, "attach", json!({"action": "files_picked", "paths": [card, tool]}));
+    let v = wait_for(T, || Some(window(&c)).filter(|v| v.contains("📎 card.vcf"))).unwrap();
+    assert!(v.contains("MMS · 1 file(s)") && v.contains("is not a file type MMS can carry"), "{v}");
+    ui(&c, "send", json!({"action": "clicked"}));
+    gw.outbound_where(T, |o| {
+        o.iter().any(|r| r["to"] == "+15555550882" && r.to_string().contains("card.vcf"))
+    });
+
+    // Preferences -> Messaging: "Export old SMS history" into the folder picked.
+    let prefs = panel(&c, "prefs");
+    assert!(prefs.contains("Export old SMS history") && prefs.contains(r#""folder":true"#), "{prefs}");
+    let into = tempfile::tempdir().unwrap();
+    ui_at(&c, "prefs", "export", json!({"action": "files_picked", "paths": [into.path()]}));
+    let prefs = wait_for(T, || Some(panel(&c, "prefs")).filter(|v| v.contains("Exported into"))).unwrap();
+    let folder = std::fs::read_dir(into.path()).unwrap().next().expect("a new folder").unwrap().path();
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.contains("15555550882")), "{names:?} ({prefs})");
 }

@@ -1,9 +1,11 @@
 //! Preferences: the shell's own (language, always on top, alerts) kept in
 //! `<config>/shell.json`, and the window that draws one page per plugin from the
-//! settings schema in its manifest. Locked settings (the admin's policy) are shown but
+//! settings schema in its manifest (plugins whose `Preferences` panels share a title
+//! share a page, where those panels are drawn under their settings). Locked settings (the admin's policy) are shown but
 //! cannot be changed; every change goes through the kernel, which checks it.
 
 use crate::i18n::Strings;
+use crate::panels::Panels;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,7 +16,7 @@ use std::{
     time::Duration,
 };
 use ucdesk_kernel::{Kernel, PluginState};
-use ucdesk_plugin_api::{SettingDecl, SettingKind};
+use ucdesk_plugin_api::{PanelSlot, SettingDecl, SettingKind};
 
 /// The shell's own preferences (the manual's General and Alerts pages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +101,7 @@ impl PrefsWindow {
         &mut self,
         ctx: &egui::Context,
         kernel: Option<&Kernel>,
+        panels: &mut Panels,
         prefs: &mut ShellPrefs,
         strings: &Strings,
         languages_dir: &Path,
@@ -118,18 +121,16 @@ impl PrefsWindow {
                     if ui.selectable_label(self.page.is_empty(), strings.t("general")).clicked() {
                         self.page.clear();
                     }
-                    for (id, name, _) in &pages {
-                        if ui.selectable_label(self.page == *id, name.as_str()).clicked() {
-                            self.page = id.clone();
+                    for page in &pages {
+                        if ui.selectable_label(self.page == page.title, page.title.as_str()).clicked() {
+                            self.page = page.title.clone();
                         }
                     }
                 });
                 egui::CentralPanel::default().show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
-                        match (kernel, pages.iter().find(|(id, _, _)| *id == self.page)) {
-                            (Some(k), Some((id, _, settings))) => {
-                                self.plugin_page(ui, k, id, settings, strings)
-                            }
+                        match (kernel, pages.iter().find(|p| p.title == self.page)) {
+                            (Some(k), Some(page)) => self.plugin_page(ui, k, panels, page, strings),
                             _ => changed = self.general_page(ui, prefs, strings, languages_dir),
                         }
                     });
@@ -205,7 +206,32 @@ impl PrefsWindow {
         }
     }
 
+    /// A page: each plugin's section, its settings and then its preferences view.
     fn plugin_page(
+        &mut self,
+        ui: &mut egui::Ui,
+        kernel: &Kernel,
+        panels: &mut Panels,
+        page: &Page,
+        strings: &Strings,
+    ) {
+        ui.heading(&page.title);
+        for section in &page.sections {
+            // A shared page names whose settings follow.
+            if page.sections.len() > 1 || section.name != page.title {
+                ui.add_space(6.0);
+                ui.strong(&section.name);
+            }
+            self.settings_grid(ui, kernel, &section.plugin, &section.settings, strings);
+            if let Some(panel) = &section.panel {
+                ui.add_space(6.0);
+                panels.draw(ui, &section.plugin, panel);
+            }
+            ui.separator();
+        }
+    }
+
+    fn settings_grid(
         &mut self,
         ui: &mut egui::Ui,
         kernel: &Kernel,
@@ -213,13 +239,6 @@ impl PrefsWindow {
         settings: &[SettingDecl],
         strings: &Strings,
     ) {
-        ui.heading(
-            kernel
-                .manifest(plugin)
-                .map(|m| m.name.clone())
-                .filter(|n| !n.is_empty())
-                .unwrap_or(plugin.into()),
-        );
         egui::Grid::new(("prefs", plugin)).num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
             for decl in settings {
                 let key = format!("{plugin}.{}", decl.name);
@@ -428,19 +447,45 @@ impl PrefsWindow {
     }
 }
 
-/// `(plugin id, name, settings)` of the plugins the user has (locked ones do not
-/// exist for the user).
-fn plugin_pages(kernel: Option<&Kernel>) -> Vec<(String, String, Vec<SettingDecl>)> {
+/// A page of plugin preferences: a plugin's own (titled with its name) or one that
+/// several share because their `Preferences` panels give the same title.
+struct Page {
+    title: String,
+    sections: Vec<Section>,
+}
+
+/// One plugin's part of a page.
+struct Section {
+    plugin: String,
+    name: String,
+    settings: Vec<SettingDecl>,
+    /// Its `Preferences` panel, drawn after the settings.
+    panel: Option<String>,
+}
+
+/// The pages of the plugins the user has (locked ones do not exist for the user), in
+/// plugin order.
+fn plugin_pages(kernel: Option<&Kernel>) -> Vec<Page> {
     let Some(k) = kernel else { return Vec::new() };
-    k.plugins()
-        .into_iter()
-        .filter(|p| p.state != PluginState::Locked)
-        .filter_map(|p| {
-            let m = k.manifest(&p.id)?;
-            (!m.settings.is_empty()).then(|| {
-                let name = if m.name.is_empty() { p.id.clone() } else { m.name.clone() };
-                (p.id.clone(), name, m.settings.clone())
-            })
-        })
-        .collect()
+    let mut pages: Vec<Page> = Vec::new();
+    for p in k.plugins().into_iter().filter(|p| p.state != PluginState::Locked) {
+        let Some(m) = k.manifest(&p.id) else { continue };
+        let panel = m.panels.iter().find(|d| d.slot == PanelSlot::Preferences);
+        if m.settings.is_empty() && panel.is_none() {
+            continue;
+        }
+        let name = if m.name.is_empty() { p.id.clone() } else { m.name.clone() };
+        let title = panel.map_or(name.clone(), |d| d.title.clone());
+        let section = Section {
+            plugin: p.id.clone(),
+            name,
+            settings: m.settings.clone(),
+            panel: panel.map(|d| d.id.clone()),
+        };
+        match pages.iter_mut().find(|pg| pg.title == title) {
+            Some(page) => page.sections.push(section),
+            None => pages.push(Page { title, sections: vec![section] }),
+        }
+    }
+    pages
 }

@@ -17,6 +17,7 @@ use ucdesk_plugin_api::view::{
 // notify and the UI tests.
 pub use crate::theme::{ICONS, color, fonts, icon, presence_color, symbol};
 
+mod files;
 mod table;
 // The unit tests below reach the table's sort order as they did before it moved.
 #[cfg(test)]
@@ -58,6 +59,8 @@ pub struct PanelState {
     toasts_seen: HashSet<String>,
     closed_dialogs: HashSet<String>,
     dialogs_now: HashSet<String>,
+    /// The open file dialogs, by picker id.
+    files: HashMap<String, egui_file::FileDialog>,
     /// Bumped by the shell whenever the panel's view changes.
     pub generation: u64,
 }
@@ -374,6 +377,17 @@ pub fn node_ui(ui: &mut egui::Ui, node: &Node, cx: &mut Cx<'_>) {
             if !files.is_empty() && ui.rect_contains_pointer(zone.response.rect) {
                 cx.emit(id, UiAction::FilesDropped { paths: files });
             }
+        }
+        Node::FilePicker { id, label, icon, multiple, folder, extensions, enabled } => {
+            let ask = files::Ask {
+                label,
+                icon: icon.as_deref(),
+                multiple: *multiple,
+                folder: *folder,
+                extensions,
+                enabled: *enabled,
+            };
+            files::picker(ui, cx, id, ask);
         }
         Node::Shortcuts { id, bindings } => shortcuts(ui, cx, id, bindings),
         Node::Surface { id, width, height } => {

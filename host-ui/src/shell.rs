@@ -307,6 +307,7 @@ impl Shell {
         if self.prefs_window.show(
             ctx,
             self.running().then_some(&self.kernel),
+            &mut self.panels,
             &mut self.prefs,
             &self.strings,
             &self.config.join("languages"),

@@ -57,7 +57,7 @@ pub fn fonts() -> egui::FontDefinitions {
 }
 
 /// The shell's icon set: names plugins use, drawn with the bundled fonts' symbols.
-pub const ICONS: [(&str, &str); 21] = [
+pub const ICONS: [(&str, &str); 23] = [
     ("call", "📞"),
     ("phone", "📞"),
     ("hangup", "☎"),
@@ -78,6 +78,8 @@ pub const ICONS: [(&str, &str); 21] = [
     ("calendar", "📅"),
     ("outlook", "📅"),
     ("mute", "🔇"),
+    ("attach", "📎"),
+    ("folder", "🗀"),
     ("warning", symbol::WARNING),
 ];
 

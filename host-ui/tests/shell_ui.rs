@@ -426,6 +426,47 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
 }
 
 #[test]
+fn a_file_picker_hands_back_what_the_user_chose_and_preferences_draw_the_plugins_view() {
+    // The dialog starts in the home folder: a folder of the test's.
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("a.png"), b"not really a picture").unwrap();
+    std::fs::write(files.path().join("notes.txt"), b"x").unwrap();
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("HOME", files.path()) };
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    open_gallery(&mut h);
+    click(&mut h, "📎 Pick pictures");
+    wait_for(&mut h, "🗋 a.png");
+    assert!(!shows(&h, "notes.txt"), "only the extensions the plugin asked for are listed");
+    click(&mut h, "🗋 a.png");
+    click(&mut h, "Open");
+    let picked = files.path().join("a.png").display().to_string();
+    until(&mut h, "the picked file at the plugin", |h| {
+        events(h)
+            .iter()
+            .any(|e| e["widget"] == "pick" && e["action"] == "files_picked" && e["paths"] == json!([picked]))
+    });
+    assert!(!shows(&h, "🗋 a.png"), "the dialog closed");
+    // A folder picker starts where the last pick was and hands back the folder.
+    click(&mut h, "🗀 Pick a folder");
+    click(&mut h, "Open");
+    let folder = files.path().display().to_string();
+    until(&mut h, "the picked folder at the plugin", |h| {
+        events(h).iter().any(|e| e["widget"] == "pick_folder" && e["paths"] == json!([folder]))
+    });
+    // The plugin's Preferences panel is drawn on its page, under its settings.
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    click(&mut h, "Preferences");
+    click(&mut h, "Widgets");
+    wait_for(&mut h, "Greeting");
+    click(&mut h, "Reset the gallery");
+    until(&mut h, "the preferences view's click at the plugin", |h| {
+        events(h).iter().any(|e| e["widget"] == "prefs_action" && e["action"] == "clicked")
+    });
+}
+
+#[test]
 fn a_failed_plugin_shows_why_where_its_module_would_be_and_locked_ones_do_not_exist() {
     let s = Setup::new();
     let plugins = s.home.path().join("plugins");

@@ -404,6 +404,26 @@ pub enum Node {
         id: String,
         child: Box<Node>,
     },
+    /// A button that opens the shell's file dialog (since plugin-api 1.11); what the
+    /// user picks is [`UiAction::FilesPicked`] at this `id`.
+    FilePicker {
+        id: String,
+        label: String,
+        /// Name of an icon from the shell's icon set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        icon: Option<String>,
+        /// Several files at once (ignored with `folder`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        multiple: bool,
+        /// A folder instead of files.
+        #[serde(default, skip_serializing_if = "is_false")]
+        folder: bool,
+        /// File name extensions shown (without the dot, any case); empty: every file.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extensions: Vec<String>,
+        #[serde(default = "yes")]
+        enabled: bool,
+    },
     /// Keys that act while the window has focus: each is a [`UiAction::KeyPressed`]
     /// with the binding's id at this node's `id`.
     Shortcuts {
@@ -494,6 +514,11 @@ pub enum UiAction {
     /// Files from the desktop (a file manager) dropped on a [`Node::DropTarget`] (since
     /// plugin-api 1.10): their paths.
     FilesDropped {
+        paths: Vec<String>,
+    },
+    /// What the user chose in the file dialog of a [`Node::FilePicker`] (since
+    /// plugin-api 1.11): the files, or the one folder.
+    FilesPicked {
         paths: Vec<String>,
     },
     /// The user picked one of the plugin's contributed contact actions on a row of any

@@ -307,6 +307,40 @@ pub fn drop_target(id: impl Into<String>, child: Node) -> Node {
     Node::DropTarget { id: id.into(), child: Box::new(child) }
 }
 
+/// A button opening the shell's file dialog for files (several when `multiple`),
+/// showing only those with one of `extensions` (none: all); the choice comes back as
+/// `UiAction::FilesPicked` at `id`.
+pub fn file_picker<E: Into<String>>(
+    id: impl Into<String>,
+    label: impl Into<String>,
+    multiple: bool,
+    extensions: impl IntoIterator<Item = E>,
+) -> Node {
+    Node::FilePicker {
+        id: id.into(),
+        label: label.into(),
+        icon: Some("attach".into()),
+        multiple,
+        folder: false,
+        extensions: extensions.into_iter().map(Into::into).collect(),
+        enabled: true,
+    }
+}
+
+/// A button opening the shell's file dialog for one folder (`UiAction::FilesPicked`
+/// with its path at `id`).
+pub fn folder_picker(id: impl Into<String>, label: impl Into<String>) -> Node {
+    Node::FilePicker {
+        id: id.into(),
+        label: label.into(),
+        icon: Some("folder".into()),
+        multiple: false,
+        folder: true,
+        extensions: Vec::new(),
+        enabled: true,
+    }
+}
+
 /// Shortcuts `(id, keys)` such as `("ready", "Ctrl+Shift+R")`.
 pub fn shortcuts<I: Into<String>, K: Into<String>>(
     id: impl Into<String>,

@@ -428,9 +428,11 @@ pub fn status(s: &Snapshot, form: &Form) -> View {
     ui::view(ui::column(children))
 }
 
-/// Contacts' presence: status, message, devices, phone, last seen.
+/// Contacts' presence: status, message, devices, phone, last seen; each row carries
+/// the contact with its card's numbers.
 pub fn contacts(s: &Snapshot) -> View {
     let rows = s.contacts.values().map(|p| {
+        let card = s.cards.get(&p.jid);
         let devices: Vec<&str> = p
             .devices
             .iter()
@@ -459,9 +461,11 @@ pub fn contacts(s: &Snapshot) -> View {
             detail: detail.join(" · "),
             badge: None,
             presence: Some(if p.on_call { "on_call" } else { p.status.as_str() }.to_string()),
+            // The card's numbers, so contact actions that need one (Send SMS) apply.
             contact: Some(ContactAddress {
-                name: local(&p.jid).to_string(),
+                name: card.and_then(|c| c.name.clone()).unwrap_or_else(|| local(&p.jid).to_string()),
                 jid: Some(p.jid.clone()),
+                numbers: card.map(|c| c.numbers.clone()).unwrap_or_default(),
                 ..Default::default()
             }),
         }

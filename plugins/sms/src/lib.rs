@@ -46,6 +46,8 @@ impl Plugin for Sms {
             .panel("sms", "SMS")
             .icon("sms", "sms")
             .panel_in("status", "SMS", PanelSlot::Status)
+            // The manual's Preferences -> Messaging: the settings and the history export.
+            .panel_in("prefs", "Messaging", PanelSlot::Preferences)
             // "Send SMS" on every contact with a number, in any plugin's list.
             .contact_action("send_sms", "Send SMS", "sms", true);
         config::declare(m).finish()
@@ -103,6 +105,7 @@ impl Plugin for Sms {
         let panels = Panels::build(&ctx, Snapshot::default(), Form::default())
             .panel("sms", views::sms)
             .panel("status", views::status)
+            .panel("prefs", views::prefs)
             .finish();
         let show = panels.clone();
         let engine = engine::start(&ctx, store, move |s| show.set_snapshot(s))
@@ -191,12 +194,8 @@ impl Plugin for Sms {
             }
             (Act::ChooseDialog, UiAction::DialogClosed) => self.panels.form(|f| f.choose = None),
             (Act::Draft, UiAction::Changed { value }) => self.panels.form(|f| f.draft = text(&value)),
-            (Act::AttachPath, UiAction::Changed { value }) => self.panels.form(|f| f.attach = text(&value)),
-            (Act::Attach, UiAction::Clicked) | (Act::AttachPath, UiAction::Submitted { .. }) => {
-                let path = self.panels.form(|f| std::mem::take(&mut f.attach).trim().to_string());
-                self.attach(vec![path]);
-            }
-            (Act::DropFiles, UiAction::FilesDropped { paths }) => self.attach(paths),
+            (Act::Attach, UiAction::FilesPicked { paths })
+            | (Act::DropFiles, UiAction::FilesDropped { paths }) => self.attach(paths),
             (Act::Unattach(i), UiAction::Clicked) => self.panels.form(|f| {
                 if i < f.files.len() {
                     f.files.remove(i);
@@ -230,11 +229,8 @@ impl Plugin for Sms {
                 );
             }
             (Act::MarkAllRead, UiAction::Clicked) => tell("mark all read", Request::MarkRead(None)),
-            (Act::ExportDir, UiAction::Changed { value }) => {
-                self.panels.form(|f| f.export_dir = text(&value))
-            }
-            (Act::Export, UiAction::Clicked) => {
-                let dir = self.panels.read(|_, f| f.export_dir.trim().to_string());
+            (Act::Export, UiAction::FilesPicked { mut paths }) if !paths.is_empty() => {
+                let dir = paths.swap_remove(0);
                 let panels = self.panels.clone();
                 self.engine.tell_then(
                     |r| Msg::Request(Request::Export(Export { dir }), r),

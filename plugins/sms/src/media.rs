@@ -69,6 +69,11 @@ pub struct Prepared {
     pub recompressed: Option<u64>,
 }
 
+/// The file name extensions MMS carries (what the attach dialog lists).
+pub fn extensions() -> impl Iterator<Item = &'static str> {
+    SUPPORTED.iter().map(|(e, _)| *e)
+}
+
 /// The content type of a supported file name; None: MMS does not carry it.
 pub fn mime_of(name: &str) -> Option<&'static str> {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;

@@ -1,7 +1,8 @@
 //! The SMS window as a view tree: the user's number (selectable, to copy), who shares
 //! it, the search field, a new conversation, the conversation list by recent activity,
 //! and the open conversation with its messages, states and the composer's
-//! segment-aware counter. Plus the status item.
+//! segment-aware counter. Plus the status item and SMS's part of Preferences ->
+//! Messaging.
 
 use crate::engine::Snapshot;
 use crate::segments;
@@ -20,15 +21,13 @@ pub struct Form {
     pub search: String,
     pub results: Option<Found>,
     pub new_number: String,
-    /// The MMS being written: files chosen (paths), and the path being typed.
+    /// The MMS being written: the files chosen (paths).
     pub files: Vec<String>,
-    pub attach: String,
     /// How the open conversation is shown before it has a message (a contact's name).
     pub open_name: Option<String>,
     /// "Send SMS" on a contact with several numbers: which one (name, [(label, number)]).
     pub choose: Option<(String, Vec<(String, String)>)>,
-    /// Where "Export SMS history" writes (a folder path), and what the last export said.
-    pub export_dir: String,
+    /// What the last "Export old SMS history" said.
     pub exported: Option<String>,
     /// The last refusal of the composer ("Maximum size of attached files for MMS reached").
     pub notice: Option<String>,
@@ -59,15 +58,15 @@ pub enum Act {
     /// A message (its id): the context menu's [`DELETE`] and [`COPY`].
     Message(String),
     Download(String),
+    /// The attach dialog (files picked) and files dropped from the desktop.
     Attach,
-    AttachPath,
     DropFiles,
     Unattach(usize),
     /// A clicked SMS alert (`contract::notify::CLICKED`).
     Notification,
     /// "Send SMS" picked on a contact in any plugin's list (`view::CONTACT_ACTION`).
     ContactAction,
-    ExportDir,
+    /// "Export old SMS history": the folder picked (Preferences -> Messaging).
     Export,
     /// The unread indicator's menu: a conversation's number, or [`MARK_ALL`].
     UnreadMenu,
@@ -144,17 +143,6 @@ pub fn sms(s: &Snapshot, form: &Form) -> View {
         // Files dropped from the desktop onto the conversation make it an MMS.
         children.push(ui::drop_target(Act::DropFiles.id(), ui::column(conversation(s, form, open))));
     }
-    // The manual: "Export old SMS history", offered only when there is history.
-    if !s.conversations.is_empty() {
-        children.push(ui::separator());
-        children.push(ui::row([
-            ui::input(Act::ExportDir.id(), form.export_dir.clone(), "Folder to export the SMS history into"),
-            ui::button(Act::Export.id(), "Export SMS history"),
-        ]));
-        if let Some(e) = &form.exported {
-            children.push(ui::weak(e.clone()));
-        }
-    }
     if let Some((name, numbers)) = &form.choose {
         let buttons = numbers
             .iter()
@@ -219,10 +207,8 @@ fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
         },
         ui::primary(Act::Send.id(), "Send"),
     ]));
-    out.push(ui::row([
-        ui::input(Act::AttachPath.id(), form.attach.clone(), "Attach a file (path)"),
-        ui::button(Act::Attach.id(), "📁 Attach"),
-    ]));
+    // Picking files (or dropping them) makes it an MMS; the dialog lists what MMS carries.
+    out.push(ui::file_picker(Act::Attach.id(), "Attach files", true, crate::media::extensions()));
     out.push(counter);
     out
 }
@@ -280,6 +266,22 @@ fn message_row(m: &Message) -> Node {
         None => row,
     };
     ui::context_menu(Act::Message(m.id.clone()).id(), row, items)
+}
+
+/// SMS's part of Preferences -> Messaging (its settings are drawn above it): the
+/// manual's "Export old SMS history", one file per conversation into a new folder
+/// inside the one picked.
+pub fn prefs(s: &Snapshot, form: &Form) -> View {
+    let mut children = Vec::new();
+    if s.conversations.is_empty() {
+        children.push(ui::weak("No SMS history to export yet"));
+    } else {
+        children.push(ui::folder_picker(Act::Export.id(), "Export old SMS history"));
+    }
+    if let Some(e) = &form.exported {
+        children.push(ui::weak(e.clone()));
+    }
+    ui::view(ui::column(children))
 }
 
 /// The status bar item.

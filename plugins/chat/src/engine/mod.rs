@@ -133,6 +133,8 @@ pub struct Snapshot {
     pub typing: BTreeMap<String, Vec<String>>,
     pub me: PresenceChanged,
     pub contacts: BTreeMap<String, PresenceChanged>,
+    /// Contacts' cards (name, phone numbers), by address.
+    pub cards: BTreeMap<String, crate::stanzas::Card>,
     /// The conversation open in the conversation panel, and what it shows: the
     /// messages around `focus` (a search result), or the latest (all unread + 20).
     pub open: Option<String>,
@@ -156,6 +158,7 @@ impl Default for Snapshot {
             typing: BTreeMap::new(),
             me: offline(""),
             contacts: BTreeMap::new(),
+            cards: BTreeMap::new(),
             open: None,
             open_messages: Vec::new(),
             first_unread: None,
@@ -219,6 +222,8 @@ enum PendingIq {
     Components,
     Component(String),
     Roster,
+    /// A contact's card (XEP-0292).
+    Card(BareJid),
     Mam,
     Bookmarks,
     Affiliations(BareJid),
@@ -415,6 +420,7 @@ impl Core {
                 .collect(),
             me: self.my_presence(),
             contacts: self.contacts.keys().map(|j| (j.to_string(), self.contact_presence(j))).collect(),
+            cards: self.cards(),
             open: self.open.as_ref().map(|o| o.0.clone()),
             open_messages: Vec::new(),
             first_unread: None,

@@ -28,6 +28,10 @@ pub(super) struct Contact {
     /// Resource -> (status, message, device, on call).
     resources: BTreeMap<String, (Status, Option<String>, Option<Device>, bool)>,
     last_active: Option<i64>,
+    /// Their card (name, numbers), once they let us read it.
+    pub(super) card: Option<stanzas::Card>,
+    /// Asked for this session (the card is asked once per session we may read it in).
+    pub(super) card_asked: bool,
 }
 
 /// Someone we have no presence from (yet).
@@ -97,18 +101,49 @@ impl Core {
         }
     }
 
-    pub(super) fn on_roster(&mut self, query: &Element) {
-        let Some(store) = self.store.as_mut() else { return };
+    /// Roster items (the whole roster, or a push). Returns the contacts whose card we
+    /// may now read (we see their presence) and have not asked for this session.
+    pub(super) fn on_roster(&mut self, query: &Element) -> Vec<BareJid> {
+        let mut cards = Vec::new();
+        let Some(store) = self.store.as_mut() else { return cards };
         for item in query.children().filter(|c| c.is("item", ns::ROSTER)) {
             let Some(jid) = item.attr("jid").and_then(|j| j.parse::<BareJid>().ok()) else { continue };
-            if item.attr("subscription") == Some("remove") {
+            let subscription = item.attr("subscription");
+            if subscription == Some("remove") {
                 continue;
             }
-            self.contacts.entry(jid.clone()).or_default();
+            let contact = self.contacts.entry(jid.clone()).or_default();
+            // Cards are readable by those who see the contact's presence (PEP's default).
+            if matches!(subscription, Some("to" | "both")) && !contact.card_asked {
+                contact.card_asked = true;
+                cards.push(jid.clone());
+            }
             if let Some(name) = item.attr("name") {
                 let _ = store.rename(jid.as_str(), name);
             }
         }
+        cards
+    }
+
+    /// Asks for the cards of `jids` (answers in [`Core::on_card`]).
+    pub(super) async fn ask_cards(&mut self, jids: Vec<BareJid>) {
+        for jid in jids {
+            let id = stanzas::new_id();
+            self.iqs.insert(id.clone(), super::PendingIq::Card(jid.clone()));
+            self.send(stanzas::iq_get(&id, Some(Jid::from(jid)), stanzas::card_get())).await;
+        }
+    }
+
+    /// A contact's card arrived (None: they have none, or do not let us read it).
+    pub(super) fn on_card(&mut self, jid: &BareJid, payload: Option<&Element>) {
+        if let Some(contact) = self.contacts.get_mut(jid) {
+            contact.card = payload.and_then(stanzas::read_card);
+        }
+    }
+
+    /// Each contact's card, for the contact rows.
+    pub(super) fn cards(&self) -> BTreeMap<String, stanzas::Card> {
+        self.contacts.iter().filter_map(|(j, c)| Some((j.to_string(), c.card.clone()?))).collect()
     }
 
     pub(super) fn contact_presence(&self, jid: &BareJid) -> PresenceChanged {

@@ -129,6 +129,10 @@ impl Core {
                 let roster = stanzas::new_id();
                 self.iqs.insert(roster.clone(), PendingIq::Roster);
                 self.send(stanzas::iq_get(&roster, None, stanzas::el("query", ns::ROSTER, &[]))).await;
+                // Cards are asked again once per session (they may have changed).
+                for c in self.contacts.values_mut() {
+                    c.card_asked = false;
+                }
                 for r in self.rooms.values_mut() {
                     r.present = false;
                     r.caught_up = false;
@@ -181,9 +185,11 @@ impl Core {
                 }
                 Some(PendingIq::Roster) => {
                     if let Some(q) = payload {
-                        self.on_roster(&q);
+                        let cards = self.on_roster(&q);
+                        self.ask_cards(cards).await;
                     }
                 }
+                Some(PendingIq::Card(jid)) => self.on_card(&jid, payload.as_ref()),
                 Some(PendingIq::Bookmarks) => {
                     if let Some(p) = payload {
                         self.on_bookmarks(&p).await;
@@ -216,6 +222,7 @@ impl Core {
                 }
                 Some(PendingIq::Components) => self.on_components(None).await,
                 Some(PendingIq::Component(jid)) => self.on_component(jid, None).await,
+                Some(PendingIq::Card(jid)) => self.on_card(&jid, None),
                 _ => {}
             },
             Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
@@ -225,7 +232,8 @@ impl Core {
                     || (from_server && payload.is("query", ns::ROSTER))
                 {
                     if payload.is("query", ns::ROSTER) {
-                        self.on_roster(&payload);
+                        let cards = self.on_roster(&payload);
+                        self.ask_cards(cards).await;
                     }
                     Iq::Result { from: None, to: from, id, payload: None }
                 } else if payload.is("query", ns::DISCO_INFO) {

@@ -6,8 +6,10 @@
 //! Payloads are read as plain elements by name and namespace: an unknown or malformed
 //! child is ignored, never fatal.
 
+mod cards;
 mod groups;
 
+pub use cards::*;
 pub use groups::*;
 pub use ucdesk_xmpp::stanza::*;
 

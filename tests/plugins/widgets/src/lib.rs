@@ -161,6 +161,8 @@ fn gallery(s: &State) -> View {
         ui::copyable("+15555550100"),
         ui::drag_source("drag", ui::text("Drag me")),
         ui::drop_target("drop", ui::text("Drop here")),
+        ui::file_picker("pick", "Pick pictures", true, ["png"]),
+        ui::folder_picker("pick_folder", "Pick a folder"),
         ui::shortcuts("keys", [("ready", "Ctrl+Shift+R")]),
         ui::surface("video", 64.0, 48.0),
         ui::grid("grid", 2, [ui::text("a"), ui::text("b"), ui::text("c"), ui::text("d")]),
@@ -236,6 +238,8 @@ impl Plugin for Widgets {
             .panel_in("side", "Widget list", PanelSlot::QuickList)
             .panel_in("card", "Widget card", PanelSlot::UserCard)
             .panel_in("status", "Widget status", PanelSlot::Status)
+            // What is not a setting, on the plugin's own Preferences page (its name).
+            .panel_in("prefs", "Widgets", PanelSlot::Preferences)
             // Stands in for a presence provider: records the shell's idle reports.
             .provides("presence")
             .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
@@ -295,6 +299,7 @@ impl Plugin for Widgets {
         self.ctx.publish_view("side", &ui::view(ui::list("side_list", [("x", "Side row", "")])));
         self.ctx.publish_view("card", &ui::view(ui::text("Card: available")));
         self.ctx.publish_view("status", &ui::view(ui::text("Widgets OK")));
+        self.ctx.publish_view("prefs", &prefs_view());
         Ok(())
     }
 
@@ -303,6 +308,7 @@ impl Plugin for Widgets {
             "gallery" => gallery(&lock(&self.state)),
             "side" => ui::view(ui::list("side_list", [("x", "Side row", "")])),
             "card" => ui::view(ui::text("Card: available")),
+            "prefs" => prefs_view(),
             _ => ui::view(ui::text("Widgets OK")),
         })
     }
@@ -326,6 +332,11 @@ impl Plugin for Widgets {
         self.animating.store(false, Ordering::SeqCst);
         Ok(())
     }
+}
+
+/// The part of its Preferences page that is not a setting.
+fn prefs_view() -> View {
+    ui::view(ui::button("prefs_action", "Reset the gallery"))
 }
 
 export_plugin!(Widgets);
