@@ -101,6 +101,22 @@ fn plugins_call_each_other_with_timeouts() {
     assert_eq!(own["error"]["kind"], "Refused");
     assert!(own["error"]["message"].as_str().unwrap().contains("called its own service"));
 
+    // The kernel lists the other plugins' services (a convention's providers are
+    // found by suffix), never the caller's own.
+    let listed = daemon
+        .call("probe.call", json!({"service": "kernel.services", "args": {"suffix": ".echo"}}))
+        .unwrap();
+    assert_eq!(listed, json!({"ok": ["peer.echo"]}), "{listed}");
+    let all = daemon.call("probe.call", json!({"service": "kernel.services"})).unwrap();
+    let all: Vec<String> = serde_json::from_value(all["ok"].clone()).unwrap();
+    assert!(
+        all.contains(&"peer.sleep".to_string()) && !all.iter().any(|s| s.starts_with("probe.")),
+        "{all:?}"
+    );
+    let odd =
+        daemon.call("probe.call", json!({"service": "kernel.services", "args": {"suffix": 3}})).unwrap();
+    assert_eq!(odd["error"]["kind"], "Refused", "{odd}");
+
     // A refused request is an answer, not a failure: the provider stays active.
     let bad = daemon.call("probe.call", json!({"service": "peer.sleep", "args": {"nope": 1}})).unwrap();
     assert_eq!(bad["error"]["kind"], "Refused");

@@ -515,3 +515,53 @@ fn send_sms_on_a_contact_asks_which_number_and_the_window_shows_the_number_to_co
         .collect();
     assert!(names.iter().any(|n| n.contains("15555550882")), "{names:?} ({prefs})");
 }
+
+/// The SMS search finds contacts of the directory too: every contact source's (here
+/// chat's roster, whose contacts carry the numbers of their vCard), by name or number;
+/// picking one opens the conversation with that number, named for the contact.
+#[test]
+fn the_search_finds_the_directorys_contacts_by_name_and_number() {
+    let x = Prosody::start();
+    let gw = SmsGateway::start(&x);
+    {
+        let mut raw = ucdesk_tests::lab::RawXmpp::login(&x, "bob", "bobpw");
+        raw.send(
+            "<iq type='set' id='card1'><vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'>\
+             <fn><text>Bob Builder</text></fn>\
+             <tel><parameters><type><text>cell</text></type></parameters><uri>tel:+1-555-555-0302</uri></tel>\
+             </vcard></iq>",
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let bob = ucdesk_tests::lab::chat_profile(&x, "bob");
+    let (b, _b_events) = ucdesk_tests::lab::online_chat(&bob);
+    let carol = sms_profile(&x, "carol", true);
+    let (c, _c_events) = sms_in_state(&carol, "ready");
+    b.call("chat.add_contact", json!({"jid": "carol@localhost"})).unwrap();
+    let found = wait_for(T, || {
+        let f = c.call("sms.search", json!({"query": "builder"})).unwrap();
+        f["contacts"].as_array().is_some_and(|a| !a.is_empty()).then_some(f)
+    })
+    .expect("bob in the directory");
+    assert_eq!(found["contacts"][0]["name"], "Bob Builder", "{found}");
+    assert_eq!(found["contacts"][0]["numbers"][0]["number"], "+1-555-555-0302", "{found}");
+    let by_number = c.call("sms.search", json!({"query": "555 0302"})).unwrap();
+    assert_eq!(by_number["contacts"][0]["name"], "Bob Builder", "{by_number}");
+    // Contacts without a number are no use to SMS; none of them is listed.
+    let none = c.call("sms.search", json!({"query": "alice"})).unwrap();
+    assert_eq!(none["contacts"], json!([]), "{none}");
+
+    // In the window: typed in the search field, the contact's number is a row; picking
+    // it opens the conversation named for the contact.
+    ui(&c, "search", json!({"action": "changed", "value": "Builder"}));
+    let v = wait_for(T, || Some(window(&c)).filter(|v| v.contains("mobile +1-555-555-0302"))).unwrap();
+    assert!(v.contains(r#""found_contacts""#), "{v}");
+    ui(&c, "found_contacts", json!({"action": "selected", "row": "0:0"}));
+    ui(&c, "draft", json!({"action": "changed", "value": "Your order is ready"}));
+    wait_for(T, || Some(window(&c)).filter(|v| v.contains(r#""Bob Builder""#)))
+        .expect("named for the contact");
+    ui(&c, "send", json!({"action": "clicked"}));
+    gw.outbound_where(T, |o| {
+        o.iter().any(|r| r["body"] == "Your order is ready" && r["to"] == "+15555550302")
+    });
+}

@@ -33,12 +33,13 @@ use std::{
     time::Duration,
 };
 use ucdesk_plugin_api::{
-    CallError, CallErrorKind, Manifest, PluginModRef, SettingKind,
+    CallError, CallErrorKind, Manifest, PluginModRef,
     contract::{Contract, kernel as notices},
     open_plugin_library,
     view::UiEvent,
 };
 
+mod own_services;
 mod settings_api;
 
 /// The kernel's own service: the license's state, edition, features and limits, for
@@ -289,25 +290,6 @@ impl Kernel {
 }
 
 impl Inner {
-    /// [`notices::STORE_SECRET`]: a plugin keeps a new value of a secret it declares
-    /// (only its own: the key is its id's, whatever the request says).
-    fn store_secret(&self, caller: Option<&str>, request: &[u8]) -> Result<Vec<u8>, CallError> {
-        let refused = |why: String| CallError::new(CallErrorKind::Refused, why);
-        let caller = caller.ok_or_else(|| refused("only a plugin may store its secrets".into()))?;
-        let ask = notices::StoreSecret::from_bytes(request)
-            .map_err(|e| refused(format!("{}: not a secret to store: {e}", notices::STORE_SECRET)))?;
-        let manifest =
-            lock(&self.slots).iter().find(|s| s.info.id == caller).and_then(|s| s.manifest.clone());
-        if manifest.and_then(|m| m.setting(&ask.name).map(|d| d.kind.clone())) != Some(SettingKind::Secret) {
-            return Err(refused(format!("{caller} does not declare a secret named {}", ask.name)));
-        }
-        self.secrets
-            .set(&format!("{caller}.{}", ask.name), &ask.value)
-            .map_err(|e| refused(format!("cannot store {caller}.{}: {e}", ask.name)))?;
-        tracing::info!(plugin = caller, "stored a new value of the secret {}", ask.name);
-        Ok(b"null".to_vec())
-    }
-
     /// Gate, open, read and check one candidate.
     fn check(&self, c: &Candidate) -> Slot {
         let mut slot =
@@ -526,13 +508,8 @@ impl Inner {
         request: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
-        if service == KERNEL_LICENSE_SERVICE {
-            let report =
-                serde_json::to_vec(&self.config.license.report()).expect("a license report serializes");
-            return Ok(report);
-        }
-        if service == notices::STORE_SECRET {
-            return self.store_secret(caller, &request);
+        if let Some(answer) = self.own_service(caller, service, &request) {
+            return answer;
         }
         let provider = self.services.read().unwrap_or_else(|p| p.into_inner()).get(service).cloned();
         let Some(provider) = provider else {

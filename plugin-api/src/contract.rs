@@ -55,6 +55,22 @@ pub mod kernel {
     /// next start signs in with the one that still works.
     pub const STORE_SECRET: &str = "kernel.store_secret";
 
+    /// The kernel's service listing the services the other active plugins answer
+    /// ([`ServiceQuery`] -> `[name]`, sorted; since plugin-api 1.11): how a plugin
+    /// finds every provider of a convention (the contact sources' `<plugin>.contacts`)
+    /// whatever order the plugins started in.
+    pub const SERVICES: &str = "kernel.services";
+
+    /// Request of [`SERVICES`]: only names ending with `suffix` (`.contacts`), when set.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ServiceQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub suffix: Option<String>,
+    }
+    impl Contract for ServiceQuery {
+        const SCHEMA: &'static str = "kernel.services/v1";
+    }
+
     /// Request of [`STORE_SECRET`]: `name` is a setting the caller declares as a secret.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct StoreSecret {

@@ -38,6 +38,7 @@
 
 mod action;
 mod context;
+pub mod directory;
 pub mod engine;
 mod error;
 mod glue;

@@ -14,6 +14,9 @@ pub const SEND: &str = "chat.send";
 pub const HISTORY: &str = "chat.history";
 pub const SEARCH: &str = "chat.search";
 pub const CONVERSATIONS: &str = "chat.conversations";
+/// The roster as a contact source (`-> [contract::contact::Contact]`, since plugin-api
+/// 1.11): each contact with the name and numbers of their card.
+pub const CONTACTS: &str = "chat.contacts";
 pub const MARK_READ: &str = "chat.mark_read";
 pub const MARK_UNREAD: &str = "chat.mark_unread";
 pub const MARK_ALL_READ: &str = "chat.mark_all_read";

@@ -257,11 +257,15 @@ pub struct SearchQuery {
     pub query: String,
 }
 
-/// What a search found: conversations by number or name, messages by text.
+/// What a search found: conversations by number or name, messages by text, and
+/// (since plugin-api 1.11) the directory's contacts with a number (every contact
+/// source's, by name, company or number).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     pub conversations: Vec<Conversation>,
     pub messages: Vec<Message>,
+    #[serde(default)]
+    pub contacts: Vec<super::contact::Contact>,
 }
 
 /// Request of `sms.delete` (this desktop's copy; an SMS cannot be called back) and

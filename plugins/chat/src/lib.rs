@@ -115,6 +115,11 @@ impl Plugin for Chat {
                 "The conversations, pinned first, then by last activity",
                 none(|| Request::Conversations),
             )
+            .service(
+                c::CONTACTS,
+                "The roster as a contact source: [contact] with their cards' names and numbers",
+                none(|| Request::Contacts),
+            )
             .service(c::MARK_READ, "{conversation}", conv(Request::MarkRead))
             .service(c::MARK_UNREAD, "{conversation}", conv(Request::MarkUnread))
             .service(c::MARK_ALL_READ, "Every conversation read", none(|| Request::MarkAllRead))

@@ -167,6 +167,16 @@ impl Plugin for Sms {
                 });
                 self.open_conversation(known.unwrap_or(typed), None);
             }
+            (Act::FoundContacts, UiAction::Selected { row }) => {
+                let (i, j) = row.split_once(':').unwrap_or_default();
+                let chosen = self.panels.read(|_, f| {
+                    let c = f.results.as_ref()?.contacts.get(i.parse::<usize>().ok()?)?;
+                    Some((c.numbers.get(j.parse::<usize>().ok()?)?.number.clone(), c.name.clone()))
+                });
+                if let Some((number, name)) = chosen {
+                    self.open_conversation(number, Some(name));
+                }
+            }
             (Act::Conversations | Act::Results, UiAction::Selected { row }) => {
                 self.open_conversation(row.split('\n').next().unwrap_or_default().to_string(), None);
             }

@@ -50,6 +50,8 @@ pub enum Act {
     /// `number\nid` for a found message.
     Conversations,
     Results,
+    /// The directory's contacts a search found: rows `contact:number` (indexes).
+    FoundContacts,
     Draft,
     Send,
     Call(String),
@@ -108,6 +110,22 @@ pub fn sms(s: &Snapshot, form: &Form) -> View {
         "Search contacts, conversations and messages",
     ));
     if let Some(found) = form.results.as_ref().filter(|_| !form.search.trim().is_empty()) {
+        // Contacts first (one row per number: `contact:number`), then conversations
+        // and messages.
+        let contacts: Vec<(String, String, String)> = found
+            .contacts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                c.numbers.iter().enumerate().map(move |(j, n)| {
+                    let company = c.company.as_deref().map(|co| format!(" · {co}")).unwrap_or_default();
+                    (format!("{i}:{j}"), c.name.clone(), format!("{} {}{company}", n.label, n.number))
+                })
+            })
+            .collect();
+        if !contacts.is_empty() {
+            children.push(ui::list(Act::FoundContacts.id(), contacts));
+        }
         let rows = found
             .conversations
             .iter()

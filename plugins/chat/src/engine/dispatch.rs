@@ -40,6 +40,7 @@ impl Core {
             Request::AddContact(jid) => self.add_contact(jid).await,
             Request::SetPresence(set) => self.set_presence(set).await,
             Request::Presences => Ok(self.presences()),
+            Request::Contacts => Ok(json!(self.directory())),
             Request::Resync => self.resync().await,
             Request::Outbox => Ok(json!(self.store()?.outbox().map_err(store_failed)?)),
             Request::Retry(conversation, id) => self.retry(conversation, id).await,

@@ -96,6 +96,8 @@ pub enum Request {
     Leave(String),
     AssignMyself(String),
     Participants(String),
+    /// The roster as a contact source.
+    Contacts,
 }
 
 /// The plugin's handle to the engine (the sdk's, with this core's messages).

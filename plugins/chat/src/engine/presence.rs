@@ -11,6 +11,7 @@ use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
+use ucdesk_sdk::contract::contact;
 use ucdesk_sdk::contract::presence::{self, Device, PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
 
@@ -134,11 +135,38 @@ impl Core {
         }
     }
 
-    /// A contact's card arrived (None: they have none, or do not let us read it).
+    /// A contact's card arrived (None: they have none, or do not let us read it). The
+    /// directory hears that this source changed.
     pub(super) fn on_card(&mut self, jid: &BareJid, payload: Option<&Element>) {
-        if let Some(contact) = self.contacts.get_mut(jid) {
-            contact.card = payload.and_then(stanzas::read_card);
+        let Some(contact) = self.contacts.get_mut(jid) else { return };
+        let card = payload.and_then(stanzas::read_card);
+        if contact.card != card {
+            contact.card = card;
+            let count = self.contacts.len();
+            self.ctx
+                .publish(contact::TOPIC_UPDATED, &contact::ContactsUpdated { source: "chat".into(), count });
         }
+    }
+
+    /// The roster as a contact source (`chat.contacts`): each contact by address, named
+    /// by their card (else their user name), with the card's numbers. From memory: the
+    /// cards of this session (none before the first connection).
+    pub(super) fn directory(&self) -> Vec<contact::Contact> {
+        self.contacts
+            .iter()
+            .map(|(jid, c)| contact::Contact {
+                id: jid.to_string(),
+                source: "chat".into(),
+                name: c
+                    .card
+                    .as_ref()
+                    .and_then(|k| k.name.clone())
+                    .unwrap_or_else(|| jid.node().map_or(jid.to_string(), |n| n.to_string())),
+                numbers: c.card.as_ref().map(|k| k.numbers.clone()).unwrap_or_default(),
+                emails: vec![jid.to_string()],
+                ..Default::default()
+            })
+            .collect()
     }
 
     /// Each contact's card, for the contact rows.

@@ -171,7 +171,7 @@ impl Store {
              ORDER BY at_ms DESC LIMIT 200"
         ))?;
         let messages = stmt.query_map([pattern], message)?.collect::<Result<_, _>>()?;
-        Ok(Found { conversations, messages })
+        Ok(Found { conversations, messages, contacts: Vec::new() })
     }
 
     /// Deletes this desktop's copy of a message; its conversation, when it was there.
