@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 use ucdesk_tests::lab::{self, Prosody, install_license};
-use ucdesk_tests::sms::{ALICE_NUMBER, CAROL_NUMBER, SmsGateway, sms_in_state, sms_profile};
+use ucdesk_tests::sms::{ALICE_NUMBER, CAROL_NUMBER, SmsGateway, camera_photo, sms_in_state, sms_profile};
 use ucdesk_tests::{Lines, Profile, plugin_lib, wait_for};
 
 const T: Duration = Duration::from_secs(15);
@@ -246,22 +246,6 @@ fn a_fresh_home_gets_the_history_from_the_archive() {
         .collect();
     assert_eq!(seen, [("one", "out"), ("two", "in")]);
     assert_eq!(history[0]["id"], id.as_str(), "the same id on every desktop");
-}
-
-/// A noisy photo as a camera would write it: JPEG at quality 95, over 4 MB.
-fn camera_photo() -> Vec<u8> {
-    let mut seed = 0x9e37_79b9_u32;
-    let img = image::RgbImage::from_fn(3000, 2000, |x, y| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        let n = (seed & 0x7f) as u8;
-        image::Rgb([(x / 12) as u8 ^ n, (y / 8) as u8 ^ n, ((x + y) / 20) as u8 ^ n])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
-    assert!(out.len() > 4_000_000, "{} bytes", out.len());
-    out
 }
 
 #[test]

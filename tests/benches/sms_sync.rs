@@ -21,7 +21,7 @@ mod bare_mam;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use ucdesk_tests::lab::{Prosody, RawXmpp};
-use ucdesk_tests::sms::{CAROL_NUMBER, SmsGateway, sms_profile};
+use ucdesk_tests::sms::{CAROL_NUMBER, SmsGateway, camera_photo, sms_profile};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -92,21 +92,6 @@ fn ucdesk_sync(x: &Prosody, n: usize) -> Duration {
         }
     }
     panic!("ucdesk never finished the sync:\n{}", d.log());
-}
-
-/// A noisy 3000x2000 photo at JPEG quality 95: over 4 MB, like a phone camera's.
-fn camera_photo() -> Vec<u8> {
-    let mut seed = 0x9e37_79b9_u32;
-    let img = image::RgbImage::from_fn(3000, 2000, |x, y| {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        let n = (seed & 0x7f) as u8;
-        image::Rgb([(x / 12) as u8 ^ n, (y / 8) as u8 ^ n, ((x + y) / 20) as u8 ^ n])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).encode_image(&img).unwrap();
-    out
 }
 
 fn recompression() {

@@ -131,3 +131,22 @@ pub fn sms_in_state(p: &Profile, state: &str) -> (Daemon, Lines) {
     });
     (d, events)
 }
+
+/// A noisy 3000x2000 photo at JPEG quality 95: over 4 MB, as a phone camera writes it
+/// (what the MMS test sends and the recompression benchmark fits).
+pub fn camera_photo() -> Vec<u8> {
+    let mut seed = 0x9e37_79b9_u32;
+    let img = image::RgbImage::from_fn(3000, 2000, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let n = (seed & 0x7f) as u8;
+        image::Rgb([(x / 12) as u8 ^ n, (y / 8) as u8 ^ n, ((x + y) / 20) as u8 ^ n])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95)
+        .encode_image(&img)
+        .expect("a JPEG encodes");
+    assert!(out.len() > 4_000_000, "{} bytes", out.len());
+    out
+}

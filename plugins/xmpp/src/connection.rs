@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio_rustls::client::TlsStream;
 use tokio_xmpp::connect::ServerConnector;
 use tokio_xmpp::jid::{BareJid, Jid};
@@ -57,9 +57,15 @@ pub struct Status {
     pub fingerprint: Option<String>,
 }
 
-/// Starts the stanza stream; `status` hears about every attempt. `retry` wakes a
-/// connector that waits on a refused login or an untrusted certificate.
-pub fn start(account: Account, status: mpsc::UnboundedSender<Status>, retry: Arc<Notify>) -> StanzaStream {
+/// Starts the stanza stream; `report` hears about every attempt (from the connector's
+/// task: hand it to the core's mailbox). `retry` wakes a connector that waits on a
+/// refused login or an untrusted certificate.
+pub fn start(
+    account: Account,
+    report: impl Fn(Status) + Send + Sync + 'static,
+    retry: Arc<Notify>,
+) -> StanzaStream {
+    let status: Arc<dyn Fn(Status) + Send + Sync> = Arc::new(report);
     let connector = Connector { account: Arc::new(account), tls: Arc::new(std::sync::Mutex::new(None)) };
     let reconnect = Box::new(move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
         let connector = connector.clone();
@@ -68,11 +74,7 @@ pub fn start(account: Account, status: mpsc::UnboundedSender<Status>, retry: Arc
         tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
-                let _ = status.send(Status {
-                    state: ConnectionState::Connecting,
-                    reason: None,
-                    fingerprint: None,
-                });
+                status(Status { state: ConnectionState::Connecting, reason: None, fingerprint: None });
                 match connector.login().await {
                     Ok(connection) => {
                         // A closed slot means the stream was dropped: nothing to do.
@@ -80,7 +82,7 @@ pub fn start(account: Account, status: mpsc::UnboundedSender<Status>, retry: Arc
                         return;
                     }
                     Err(Failure::Auth(reason)) => {
-                        let _ = status.send(Status {
+                        status(Status {
                             state: ConnectionState::AuthFailed,
                             reason: Some(reason),
                             fingerprint: None,
@@ -88,7 +90,7 @@ pub fn start(account: Account, status: mpsc::UnboundedSender<Status>, retry: Arc
                         retry.notified().await;
                     }
                     Err(Failure::Certificate { fingerprint, reason }) => {
-                        let _ = status.send(Status {
+                        status(Status {
                             state: ConnectionState::UntrustedCertificate,
                             reason: Some(reason),
                             fingerprint: Some(fingerprint),
@@ -96,7 +98,7 @@ pub fn start(account: Account, status: mpsc::UnboundedSender<Status>, retry: Arc
                         retry.notified().await;
                     }
                     Err(Failure::Network(reason)) => {
-                        let _ = status.send(Status {
+                        status(Status {
                             state: ConnectionState::Offline,
                             reason: Some(format!("{reason}; retrying in {} s", delay.as_secs())),
                             fingerprint: None,

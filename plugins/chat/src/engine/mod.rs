@@ -29,10 +29,10 @@ mod sync;
 use crate::config::{Config, Prefs};
 use crate::store::Store;
 use error::ChatError;
-use futures::StreamExt;
 use presence::{Contact, Mine, offline};
 use rooms::Room;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use sync::SyncRun;
@@ -47,6 +47,7 @@ use ucdesk_sdk::contract::presence::{PresenceChanged, Status};
 use ucdesk_sdk::engine::{EngineSpec, Mailbox, Reply};
 use ucdesk_sdk::prelude::*;
 use ucdesk_xmpp::connection::{Account, Status as LinkStatus};
+use ucdesk_xmpp::event_loop;
 
 /// The chat's requests may wait on the server (a room's configuration, a history
 /// page): more than the sdk's default.
@@ -204,8 +205,6 @@ pub fn start(
             typing: HashMap::new(),
             my_typing: HashMap::new(),
             show: Box::new(show),
-            dirty: false,
-            refresh_at: tokio::time::Instant::now(),
             transfers: HashSet::new(),
             open: None,
             idle_away: false,
@@ -214,7 +213,7 @@ pub fn start(
             discovery: None,
             unanswered: gateways::Unanswered::default(),
         };
-        core.run(mailbox)
+        event_loop::run(core, mailbox, REFRESH_EVERY)
     })
 }
 
@@ -267,8 +266,6 @@ struct Core {
     my_typing: HashMap<String, Instant>,
     /// Where each new snapshot goes (the plugin's panels).
     show: Box<dyn Fn(Snapshot) + Send + Sync>,
-    dirty: bool,
-    refresh_at: tokio::time::Instant,
     /// The conversation the panel shows, and the message to show it around.
     open: Option<(String, Option<String>)>,
     /// Set away by inactivity (not by the user): activity brings available back.
@@ -283,67 +280,45 @@ struct Core {
     unanswered: gateways::Unanswered,
 }
 
-enum Next {
-    Msg(Option<Msg>),
-    Stream(Option<StreamEvent>),
-    Refresh,
+impl event_loop::Handler for Core {
+    type Msg = Msg;
+
+    fn stream(&mut self) -> Option<&mut StanzaStream> {
+        self.stream.as_mut()
+    }
+
+    async fn on_msg(&mut self, msg: Msg) -> ControlFlow<()> {
+        if let Msg::Shutdown(done) = msg {
+            self.disconnect().await;
+            done.ok(());
+            return ControlFlow::Break(());
+        }
+        self.handle(msg).await;
+        ControlFlow::Continue(())
+    }
+
+    async fn on_stream(&mut self, event: StreamEvent) {
+        // The session's own handling (session.rs).
+        Core::on_stream(self, event).await
+    }
+
+    fn on_stream_end(&mut self) {
+        self.stream = None;
+        self.online = false;
+        self.set_connection(ConnectionState::Offline, Some("the connection closed".into()), None);
+    }
+
+    fn refresh(&mut self) {
+        Core::refresh(self)
+    }
 }
 
 impl Core {
-    async fn run(mut self, mut rx: Mailbox<Msg>) {
-        self.refresh();
-        loop {
-            // The snapshot (and the views drawn from it) is refreshed at most every
-            // REFRESH_EVERY while events keep coming: a history page is hundreds of
-            // stanzas, and redrawing the conversation list for each one was most of a
-            // sync's cost.
-            let due = self.refresh_at;
-            let dirty = self.dirty;
-            let next = match self.stream.as_mut() {
-                Some(stream) => tokio::select! {
-                    m = rx.recv() => Next::Msg(m),
-                    e = stream.next() => Next::Stream(e),
-                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
-                },
-                None => tokio::select! {
-                    m = rx.recv() => Next::Msg(m),
-                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
-                },
-            };
-            match next {
-                Next::Refresh => {
-                    self.dirty = false;
-                    self.refresh();
-                    continue;
-                }
-                Next::Msg(None) => return,
-                Next::Msg(Some(Msg::Shutdown(done))) => {
-                    self.disconnect().await;
-                    done.ok(());
-                    return;
-                }
-                Next::Msg(Some(msg)) => self.on_msg(msg).await,
-                Next::Stream(Some(e)) => self.on_stream(e).await,
-                Next::Stream(None) => {
-                    // The stream gave up for good (it never does for network trouble).
-                    self.stream = None;
-                    self.online = false;
-                    self.set_connection(ConnectionState::Offline, Some("the connection closed".into()), None);
-                }
-            }
-            if !self.dirty {
-                self.dirty = true;
-                self.refresh_at = tokio::time::Instant::now() + REFRESH_EVERY;
-            }
-        }
-    }
-
-    async fn on_msg(&mut self, msg: Msg) {
+    async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Request(req, reply) => {
                 // The answer goes out after the snapshot shows its effect.
                 let answer = self.on_request(req).await;
-                self.dirty = false;
                 self.refresh();
                 reply.send(answer.map_err(Error::from));
             }
@@ -357,6 +332,7 @@ impl Core {
             Msg::Link(..) => {}
             Msg::Acked(generation, conversation, id) => self.on_acked(generation, conversation, id),
             Msg::Tick => self.tick().await,
+            // Shutdown is the loop's (see the Handler impl).
             Msg::Shutdown(_) => {}
             Msg::Uploaded { conversation, id, file, result, thumbnail } => {
                 if let (Some(t), Some(store)) = (thumbnail, self.store.as_mut()) {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::stanzas;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_xmpp::Stanza;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
@@ -39,19 +39,14 @@ impl Core {
             }
             Ok(account) => {
                 self.generation += 1;
-                let generation = self.generation;
-                let (status_tx, mut status_rx) = mpsc::unbounded_channel();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    while let Some(s) = status_rx.recv().await {
-                        if tx.send(Msg::Link(generation, s)).is_err() {
-                            return;
-                        }
-                    }
-                });
+                let (generation, tx) = (self.generation, self.tx.clone());
+                // A closed mailbox means the engine is gone: nothing to tell.
+                let report = move |s| {
+                    let _ = tx.send(Msg::Link(generation, s));
+                };
                 self.connection.server = Some(account.server());
                 self.retry = Arc::new(Notify::new());
-                self.stream = Some(connection::start(account.clone(), status_tx, self.retry.clone()));
+                self.stream = Some(connection::start(account.clone(), report, self.retry.clone()));
                 self.account = Some(account);
             }
         }

@@ -25,8 +25,8 @@ use crate::config::{Config, Prefs};
 use crate::stanzas::Registration;
 use crate::store::Store;
 use error::SmsError;
-use futures::StreamExt;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
@@ -36,6 +36,7 @@ use ucdesk_sdk::contract::sms::{self as contract, Conversation, Message, State, 
 use ucdesk_sdk::engine::{EngineSpec, Mailbox, Reply};
 use ucdesk_sdk::prelude::*;
 use ucdesk_xmpp::connection::{Account, Status as LinkStatus};
+use ucdesk_xmpp::event_loop;
 
 /// Requests may wait on the gateway (a number to resolve).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -162,11 +163,9 @@ pub fn start(
             open: None,
             status: initial_status(),
             show: Box::new(show),
-            dirty: false,
-            refresh_at: tokio::time::Instant::now(),
             dnd: false,
         };
-        core.run(mailbox)
+        event_loop::run(core, mailbox, REFRESH_EVERY)
     })
 }
 
@@ -223,80 +222,60 @@ struct Core {
     /// The last status published.
     status: Status,
     show: Box<dyn Fn(Snapshot) + Send + Sync>,
-    dirty: bool,
-    refresh_at: tokio::time::Instant,
     /// The user is in do not disturb.
     dnd: bool,
 }
 
 // One per turn of the loop, on the stack and moved once: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
-enum Next {
-    Msg(Option<Msg>),
-    Stream(Option<StreamEvent>),
-    Refresh,
+impl event_loop::Handler for Core {
+    type Msg = Msg;
+
+    fn stream(&mut self) -> Option<&mut StanzaStream> {
+        self.stream.as_mut()
+    }
+
+    async fn on_msg(&mut self, msg: Msg) -> ControlFlow<()> {
+        if let Msg::Shutdown(done) = msg {
+            self.disconnect().await;
+            done.ok(());
+            return ControlFlow::Break(());
+        }
+        self.handle(msg).await;
+        ControlFlow::Continue(())
+    }
+
+    async fn on_stream(&mut self, event: StreamEvent) {
+        // The session's own handling (session.rs).
+        Core::on_stream(self, event).await
+    }
+
+    fn on_stream_end(&mut self) {
+        self.stream = None;
+        self.online = false;
+        self.link = (State::Offline, Some("the connection closed".into()));
+    }
+
+    fn refresh(&mut self) {
+        Core::refresh(self)
+    }
 }
 
 impl Core {
-    async fn run(mut self, mut rx: Mailbox<Msg>) {
-        self.refresh();
-        loop {
-            // The views follow at most every REFRESH_EVERY while stanzas stream in: a
-            // history page is hundreds of them.
-            let (due, dirty) = (self.refresh_at, self.dirty);
-            let next = match self.stream.as_mut() {
-                Some(stream) => tokio::select! {
-                    m = rx.recv() => Next::Msg(m),
-                    e = stream.next() => Next::Stream(e),
-                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
-                },
-                None => tokio::select! {
-                    m = rx.recv() => Next::Msg(m),
-                    _ = tokio::time::sleep_until(due), if dirty => Next::Refresh,
-                },
-            };
-            match next {
-                Next::Refresh => {
-                    self.dirty = false;
-                    self.refresh();
-                    continue;
-                }
-                Next::Msg(None) => return,
-                Next::Msg(Some(Msg::Shutdown(done))) => {
-                    self.disconnect().await;
-                    done.ok(());
-                    return;
-                }
-                Next::Msg(Some(msg)) => self.on_msg(msg).await,
-                Next::Stream(Some(e)) => self.on_stream(e).await,
-                Next::Stream(None) => {
-                    self.stream = None;
-                    self.online = false;
-                    self.link = (State::Offline, Some("the connection closed".into()));
-                }
-            }
-            if !self.dirty {
-                self.dirty = true;
-                self.refresh_at = tokio::time::Instant::now() + REFRESH_EVERY;
-            }
-        }
-    }
-
-    async fn on_msg(&mut self, msg: Msg) {
+    async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Request(req, reply) => {
                 self.on_request(req, reply).await;
-                self.dirty = false;
                 self.refresh();
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
             Msg::Link(generation, status) if generation == self.generation => self.on_link(status),
+            // Shutdown is the loop's (see the Handler impl).
             Msg::Link(..) | Msg::Shutdown(_) => {}
             Msg::Tick => self.tick().await,
             Msg::Presence(status) => self.dnd = status == ucdesk_sdk::contract::presence::Status::Dnd,
             Msg::Prepared { number, send, result, reply } => {
                 self.on_prepared(number, send, result, reply).await;
-                self.dirty = false;
                 self.refresh();
             }
             Msg::Uploaded { number, id, result } => self.on_uploaded(number, id, result).await,
