@@ -57,7 +57,7 @@ pub fn fonts() -> egui::FontDefinitions {
 }
 
 /// The shell's icon set: names plugins use, drawn with the bundled fonts' symbols.
-pub const ICONS: [(&str, &str); 23] = [
+pub const ICONS: [(&str, &str); 24] = [
     ("call", "📞"),
     ("phone", "📞"),
     ("hangup", "☎"),
@@ -80,6 +80,7 @@ pub const ICONS: [(&str, &str); 23] = [
     ("mute", "🔇"),
     ("attach", "📎"),
     ("folder", "🗀"),
+    ("send", "➤"),
     ("warning", symbol::WARNING),
 ];
 

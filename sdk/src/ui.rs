@@ -115,6 +115,15 @@ pub fn primary(id: impl Into<String>, label: impl Into<String>) -> Node {
     Node::Button { id: id.into(), label: label.into(), icon: None, enabled: true, role: ButtonRole::Primary }
 }
 
+/// A button (or file picker) with an icon from the shell's set before its label
+/// (`send`, `call`, `attach`, ...); other nodes are returned as they are.
+pub fn with_icon(mut node: Node, name: &str) -> Node {
+    if let Node::Button { icon, .. } | Node::FilePicker { icon, .. } = &mut node {
+        *icon = Some(name.to_string());
+    }
+    node
+}
+
 /// A destructive action.
 pub fn danger(id: impl Into<String>, label: impl Into<String>) -> Node {
     Node::Button { id: id.into(), label: label.into(), icon: None, enabled: true, role: ButtonRole::Danger }

@@ -357,7 +357,7 @@ pub fn conversation(s: &Snapshot, form: &Form) -> View {
             password: false,
             max_len: Some(MAX_BODY_CHARS),
         },
-        ui::button(Act::Send.id(), "Send"),
+        ui::with_icon(ui::button(Act::Send.id(), "Send"), "send"),
     ]));
     ui::view(ui::column(children))
 }

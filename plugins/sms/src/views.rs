@@ -223,7 +223,7 @@ fn conversation(s: &Snapshot, form: &Form, open: &str) -> Vec<Node> {
             password: false,
             max_len: None,
         },
-        ui::primary(Act::Send.id(), "Send"),
+        ui::with_icon(ui::primary(Act::Send.id(), "Send"), "send"),
     ]));
     // Picking files (or dropping them) makes it an MMS; the dialog lists what MMS carries.
     out.push(ui::file_picker(Act::Attach.id(), "Attach files", true, crate::media::extensions()));
