@@ -675,7 +675,9 @@ fn contact_rows_carry_the_name_and_numbers_of_the_contacts_card() {
              <tel><parameters><type><text>cell</text></type></parameters><uri>tel:+15555550302</uri></tel>\
              </vcard></iq>",
         );
-        std::thread::sleep(Duration::from_millis(500));
+        // The server stored it before the client goes.
+        assert!(raw.wait_for("card1", T), "no answer to the card: {}", raw.heard());
+        assert!(!raw.heard().contains("type='error'"), "the card was refused: {}", raw.heard());
     }
     let (bob, alice) = (chat_profile(&x, "bob"), chat_profile(&x, "alice"));
     let (b, _b_events) = online_chat(&bob);

@@ -515,7 +515,9 @@ fn the_search_finds_the_directorys_contacts_by_name_and_number() {
              <tel><parameters><type><text>cell</text></type></parameters><uri>tel:+1-555-555-0302</uri></tel>\
              </vcard></iq>",
         );
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        // The server stored it before the client goes.
+        assert!(raw.wait_for("card1", T), "no answer to the card: {}", raw.heard());
+        assert!(!raw.heard().contains("type='error'"), "the card was refused: {}", raw.heard());
     }
     let bob = ucdesk_tests::lab::chat_profile(&x, "bob");
     let (b, _b_events) = ucdesk_tests::lab::online_chat(&bob);
@@ -531,8 +533,12 @@ fn the_search_finds_the_directorys_contacts_by_name_and_number() {
     assert_eq!(found["contacts"][0]["numbers"][0]["number"], "+1-555-555-0302", "{found}");
     let by_number = c.call("sms.search", json!({"query": "555 0302"})).unwrap();
     assert_eq!(by_number["contacts"][0]["name"], "Bob Builder", "{by_number}");
-    // Contacts without a number are no use to SMS; none of them is listed.
-    let none = c.call("sms.search", json!({"query": "alice"})).unwrap();
+    // Contacts without a number are no use to SMS: dave is in the directory (carol's
+    // roster), with no card, and is not listed.
+    c.call("chat.add_contact", json!({"jid": "dave@localhost"})).unwrap();
+    let roster = c.call("chat.contacts", json!(null)).unwrap();
+    assert!(roster.to_string().contains("dave@localhost"), "{roster}");
+    let none = c.call("sms.search", json!({"query": "dave"})).unwrap();
     assert_eq!(none["contacts"], json!([]), "{none}");
 
     // In the window: typed in the search field, the contact's number is a row; picking

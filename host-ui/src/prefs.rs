@@ -122,14 +122,14 @@ impl PrefsWindow {
                         self.page.clear();
                     }
                     for page in &pages {
-                        if ui.selectable_label(self.page == page.title, page.title.as_str()).clicked() {
-                            self.page = page.title.clone();
+                        if ui.selectable_label(self.page == page.key, page.title.as_str()).clicked() {
+                            self.page = page.key.clone();
                         }
                     }
                 });
                 egui::CentralPanel::default().show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
-                        match (kernel, pages.iter().find(|p| p.title == self.page)) {
+                        match (kernel, pages.iter().find(|p| p.key == self.page)) {
                             (Some(k), Some(page)) => self.plugin_page(ui, k, panels, page, strings),
                             _ => changed = self.general_page(ui, prefs, strings, languages_dir),
                         }
@@ -450,6 +450,9 @@ impl PrefsWindow {
 /// A page of plugin preferences: a plugin's own (titled with its name) or one that
 /// several share because their `Preferences` panels give the same title.
 struct Page {
+    /// `panel:<title>` for a page `Preferences` panels name (shared by title),
+    /// `plugin:<id>` for a plugin's own: two plugins of one name never share by chance.
+    key: String,
     title: String,
     sections: Vec<Section>,
 }
@@ -475,16 +478,19 @@ fn plugin_pages(kernel: Option<&Kernel>) -> Vec<Page> {
             continue;
         }
         let name = if m.name.is_empty() { p.id.clone() } else { m.name.clone() };
-        let title = panel.map_or(name.clone(), |d| d.title.clone());
+        let (key, title) = match panel {
+            Some(d) => (format!("panel:{}", d.title), d.title.clone()),
+            None => (format!("plugin:{}", p.id), name.clone()),
+        };
         let section = Section {
             plugin: p.id.clone(),
             name,
             settings: m.settings.clone(),
             panel: panel.map(|d| d.id.clone()),
         };
-        match pages.iter_mut().find(|pg| pg.title == title) {
+        match pages.iter_mut().find(|pg| pg.key == key) {
             Some(page) => page.sections.push(section),
-            None => pages.push(Page { title, sections: vec![section] }),
+            None => pages.push(Page { key, title, sections: vec![section] }),
         }
     }
     pages

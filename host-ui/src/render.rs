@@ -10,15 +10,18 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use ucdesk_plugin_api::contract::contact::ContactAddress;
 use ucdesk_plugin_api::view::{
-    ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, Shortcut, TextStyle, UiAction, UiEvent,
+    ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, TextStyle, UiAction, UiEvent,
 };
 
 // The theme moved to `crate::theme`; its old paths under `render` still serve dock, prefs,
 // notify and the UI tests.
 pub use crate::theme::{ICONS, color, fonts, icon, presence_color, symbol};
 
-mod files;
+pub mod files;
+mod keys;
 mod table;
+pub use keys::parse_keys;
+use keys::shortcuts;
 // The unit tests below reach the table's sort order as they did before it moved.
 #[cfg(test)]
 use {table::order, ucdesk_plugin_api::view::TableRow};
@@ -59,8 +62,9 @@ pub struct PanelState {
     toasts_seen: HashSet<String>,
     closed_dialogs: HashSet<String>,
     dialogs_now: HashSet<String>,
-    /// The open file dialogs, by picker id.
+    /// The open file dialogs, by picker id, and the pickers drawn this frame.
     files: HashMap<String, egui_file::FileDialog>,
+    files_now: HashSet<String>,
     /// Bumped by the shell whenever the panel's view changes.
     pub generation: u64,
 }
@@ -71,6 +75,9 @@ impl PanelState {
     pub fn end_frame(&mut self) {
         let now = std::mem::take(&mut self.dialogs_now);
         self.closed_dialogs.retain(|d| now.contains(d));
+        // A file dialog whose picker is gone (the view moved on) closes with it.
+        let now = std::mem::take(&mut self.files_now);
+        self.files.retain(|id, _| now.contains(id));
     }
 }
 
@@ -648,33 +655,6 @@ fn plot(ui: &mut egui::Ui, id: &str, series: &[Series], height: f32) {
             }
         }
     });
-}
-
-/// `Ctrl+Shift+R`, `F5`, `Alt+1` to egui's modifiers and key.
-pub fn parse_keys(keys: &str) -> Option<(egui::Modifiers, egui::Key)> {
-    let mut mods = egui::Modifiers::NONE;
-    let mut key = None;
-    for part in keys.split('+').map(str::trim) {
-        match part.to_ascii_lowercase().as_str() {
-            // egui's logical Ctrl: Ctrl on Linux and Windows, Cmd on macOS.
-            "ctrl" | "control" | "cmd" | "command" => mods.command = true,
-            "shift" => mods.shift = true,
-            "alt" => mods.alt = true,
-            _ => {
-                key = Some(egui::Key::from_name(part).or_else(|| egui::Key::from_name(&part.to_uppercase()))?)
-            }
-        }
-    }
-    key.map(|k| (mods, k))
-}
-
-fn shortcuts(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &str, bindings: &[Shortcut]) {
-    for b in bindings {
-        let Some((mods, key)) = parse_keys(&b.keys) else { continue };
-        if ui.input_mut(|i| i.consume_key(mods, key)) {
-            cx.emit(id, UiAction::KeyPressed { key: b.id.clone() });
-        }
-    }
 }
 
 #[cfg(test)]

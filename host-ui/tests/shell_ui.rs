@@ -427,12 +427,11 @@ fn context_menus_drag_and_drop_and_shortcuts_reach_the_plugin() {
 
 #[test]
 fn a_file_picker_hands_back_what_the_user_chose_and_preferences_draw_the_plugins_view() {
-    // The dialog starts in the home folder: a folder of the test's.
+    // The dialog starts in a folder of the test's.
     let files = tempfile::tempdir().unwrap();
     std::fs::write(files.path().join("a.png"), b"not really a picture").unwrap();
     std::fs::write(files.path().join("notes.txt"), b"x").unwrap();
-    // SAFETY: set before any thread of this test reads the environment.
-    unsafe { std::env::set_var("HOME", files.path()) };
+    ucdesk_shell::render::files::set_start_folder(files.path().to_path_buf());
     let s = Setup::new();
     let mut h = running(s.logged_in(None));
     open_gallery(&mut h);

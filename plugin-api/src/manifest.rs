@@ -100,9 +100,10 @@ pub enum PanelSlot {
     /// A small item in the status bar (registration, chat connection).
     Status,
     /// A section of the Preferences window (since plugin-api 1.11): the panel's title
-    /// names the page (plugins giving the same title share it, as SMS and chat share
-    /// "Messaging"); the plugin's settings are drawn there, followed by this view, for
-    /// what is not a setting (an export button, a test sound).
+    /// names the page (plugins giving the same title share it, each section under the
+    /// plugin's name: SMS's is "Messaging"); the plugin's settings are drawn there,
+    /// followed by this view, for what is not a setting (an export button, a test
+    /// sound).
     Preferences,
 }
 

@@ -22,16 +22,17 @@ pub fn sources(ctx: &Context) -> Vec<String> {
     })
 }
 
-/// Every source's contacts that match `query` (see [`matches`]), at most `limit`, in
-/// source order. A source that fails is skipped (and logged).
-pub fn search(ctx: &Context, query: &str, limit: usize) -> Vec<Contact> {
+/// Every source's contacts that match `query` (see [`matches`]) and that `keep` wants
+/// (SMS: those with a number), at most `limit`, in source order. A source that fails
+/// is skipped (and logged).
+pub fn search(ctx: &Context, query: &str, limit: usize, keep: impl Fn(&Contact) -> bool) -> Vec<Contact> {
     let mut found = Vec::new();
     if query.trim().is_empty() {
         return found;
     }
     for service in sources(ctx) {
         match ctx.call_timeout::<_, Vec<Contact>>(&service, &serde_json::Value::Null, SOURCE_TIMEOUT) {
-            Ok(contacts) => found.extend(contacts.into_iter().filter(|c| matches(c, query))),
+            Ok(contacts) => found.extend(contacts.into_iter().filter(|c| matches(c, query) && keep(c))),
             Err(e) => ctx.debug(format!("contacts of {service}: {e}")),
         }
         if found.len() >= limit {

@@ -197,9 +197,11 @@ impl Prosody {
 }
 
 /// A bare XMPP client for sending hand-written stanzas (malformed on purpose): openssl
-/// s_client does STARTTLS, we do SASL PLAIN and bind by hand. Replies are not read.
+/// s_client does STARTTLS, we do SASL PLAIN and bind by hand. What the server says is
+/// kept as text, for [`RawXmpp::wait_for`].
 pub struct RawXmpp {
     child: Child,
+    heard: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl RawXmpp {
@@ -210,7 +212,7 @@ impl RawXmpp {
             .arg("-CAfile")
             .arg(x.ca_file())
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("openssl runs");
@@ -220,7 +222,20 @@ impl RawXmpp {
             use base64::Engine as _;
             base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
         };
-        let mut raw = RawXmpp { child };
+        let mut child = child;
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut out, keep) = (child.stdout.take().expect("piped"), heard.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                keep.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut raw = RawXmpp { child, heard };
         for step in [
             header.to_string(),
             format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"),
@@ -234,6 +249,24 @@ impl RawXmpp {
         }
         std::thread::sleep(Duration::from_millis(300));
         raw
+    }
+
+    /// Waits until the server has said something containing `needle` (an iq's id);
+    /// false after `timeout`.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.heard.lock().unwrap().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Everything the server said so far.
+    pub fn heard(&self) -> String {
+        self.heard.lock().unwrap().clone()
     }
 
     pub fn send(&mut self, xml: &str) {

@@ -15,6 +15,12 @@ use ucdesk_plugin_api::view::UiAction;
 /// the home folder before that.
 static LAST_FOLDER: Mutex<Option<PathBuf>> = Mutex::new(None);
 
+/// Where the next file dialog starts (until the user picks somewhere else): for a
+/// deployment's default folder, and for tests.
+pub fn set_start_folder(dir: PathBuf) {
+    *LAST_FOLDER.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+}
+
 fn start_folder() -> PathBuf {
     let last = LAST_FOLDER.lock().unwrap_or_else(|p| p.into_inner()).clone();
     last.filter(|d| d.is_dir())
@@ -43,6 +49,7 @@ pub fn picker(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &str, ask: Ask<'_>) {
         dialog.open();
         cx.state.files.insert(id.to_string(), dialog);
     }
+    cx.state.files_now.insert(id.to_string());
     let Some(dialog) = cx.state.files.get_mut(id) else { return };
     dialog.show(ui.ctx());
     match dialog.state() {
@@ -55,8 +62,14 @@ pub fn picker(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &str, ask: Ask<'_>) {
                 *LAST_FOLDER.lock().unwrap_or_else(|p| p.into_inner()) = Some(folder.to_path_buf());
             }
             cx.state.files.remove(id);
+            // Paths go to the plugin as text: one that is not UTF-8 would reach it
+            // changed (and name nothing), so it is left out and said.
+            let (paths, odd): (Vec<_>, Vec<_>) = paths.iter().partition(|p| p.to_str().is_some());
+            for p in odd {
+                tracing::warn!("{}: a file name that is not UTF-8 is not handed to plugins", p.display());
+            }
+            let paths: Vec<String> = paths.iter().filter_map(|p| p.to_str()).map(str::to_string).collect();
             if !paths.is_empty() {
-                let paths = paths.iter().map(|p| p.display().to_string()).collect();
                 cx.emit(id, UiAction::FilesPicked { paths });
             }
         }

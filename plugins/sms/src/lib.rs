@@ -145,11 +145,18 @@ impl Plugin for Sms {
                 let query = text(&value);
                 self.panels.form(|f| f.search = query.clone());
                 let panels = self.panels.clone();
+                let asked = query.clone();
                 self.engine.tell_then(
                     |r| Msg::Request(Request::Search(SearchQuery { query }), r),
                     move |found| {
                         let results = found.ok().and_then(|v| serde_json::from_value(v).ok());
-                        panels.form(|f| f.results = results);
+                        // Answers may come back out of order (the directory is asked
+                        // beside the engine): only the one for what the field says shows.
+                        panels.form(|f| {
+                            if f.search == asked {
+                                f.results = results;
+                            }
+                        });
                     },
                 );
             }

@@ -12,7 +12,8 @@
 //! The work is split by concept, each file an `impl Core` block: `session`, `outbox`,
 //! `inbound`, `actions`, `sync`, `rooms`, `presence`, `files`, with `dispatch` handing
 //! requests to them. This file is the plumbing they share: the handle, the messages,
-//! the snapshot and the loop.
+//! the snapshot, and the [`event_loop::Handler`] the loop shared with SMS
+//! (`ucdesk_xmpp::event_loop`) drives.
 
 mod actions;
 mod dispatch;
@@ -212,6 +213,7 @@ pub fn start(
             sms_gateways: HashSet::new(),
             discovery: None,
             unanswered: gateways::Unanswered::default(),
+            directory_changed: false,
         };
         event_loop::run(core, mailbox, REFRESH_EVERY)
     })
@@ -278,6 +280,8 @@ struct Core {
     sms_gateways: HashSet<String>,
     discovery: Option<gateways::Discovery>,
     unanswered: gateways::Unanswered,
+    /// A contact's card changed since `contacts.updated` last went out.
+    directory_changed: bool,
 }
 
 impl event_loop::Handler for Core {
@@ -382,6 +386,7 @@ impl Core {
         {
             let _ = store.commit();
         }
+        self.announce_directory();
         let outbox = self.outbox_len();
         if outbox != self.connection.outbox {
             self.connection.outbox = outbox;

@@ -95,8 +95,15 @@ impl Core {
                     let message = p.statuses.values().next().cloned().filter(|s| !s.is_empty());
                     contact.resources.insert(resource, (status, message, device, on_call));
                 }
+                // Their presence reaches us, so their card is ours to read: asked once
+                // per session (here if the roster did not ask already).
+                let ask_card =
+                    p.type_ == PresenceType::None && !std::mem::replace(&mut contact.card_asked, true);
                 let changed = self.contact_presence(&bare);
                 self.ctx.publish(presence::TOPIC_CHANGED, &changed);
+                if ask_card {
+                    self.ask_cards(vec![bare]).await;
+                }
             }
             _ => {}
         }
@@ -136,15 +143,14 @@ impl Core {
     }
 
     /// A contact's card arrived (None: they have none, or do not let us read it). The
-    /// directory hears that this source changed.
+    /// directory hears that this source changed (at the next refresh).
     pub(super) fn on_card(&mut self, jid: &BareJid, payload: Option<&Element>) {
         let Some(contact) = self.contacts.get_mut(jid) else { return };
         let card = payload.and_then(stanzas::read_card);
         if contact.card != card {
             contact.card = card;
-            let count = self.contacts.len();
-            self.ctx
-                .publish(contact::TOPIC_UPDATED, &contact::ContactsUpdated { source: "chat".into(), count });
+            // Said once per refresh, not once per card of a login's roster.
+            self.directory_changed = true;
         }
     }
 
@@ -167,6 +173,15 @@ impl Core {
                 ..Default::default()
             })
             .collect()
+    }
+
+    /// Tells the directory this source changed, when a card did since the last time.
+    pub(super) fn announce_directory(&mut self) {
+        if std::mem::take(&mut self.directory_changed) {
+            let count = self.contacts.len();
+            self.ctx
+                .publish(contact::TOPIC_UPDATED, &contact::ContactsUpdated { source: "chat".into(), count });
+        }
     }
 
     /// Each contact's card, for the contact rows.

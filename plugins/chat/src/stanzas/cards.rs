@@ -37,11 +37,24 @@ pub fn read_card(vcard: &Element) -> Option<Card> {
     let name = vcard
         .get_child("fn", VCARD4)
         .and_then(|f| f.get_child("text", VCARD4))
-        .map(|t| t.text().trim().chars().take(MAX_NAME_LEN).collect::<String>())
+        .map(|t| shown(&t.text()))
         .filter(|n| !n.is_empty());
     let numbers =
         vcard.children().filter(|c| c.is("tel", VCARD4)).filter_map(read_tel).take(MAX_NUMBERS).collect();
     Some(Card { name, numbers })
+}
+
+/// A name as the rows show it: no control characters, nor the bidirectional overrides
+/// that would make a name read as something else; bounded.
+fn shown(name: &str) -> String {
+    let bidi =
+        |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+    name.chars()
+        .filter(|c| !c.is_control() && !bidi(*c))
+        .take(MAX_NAME_LEN)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// One `<tel/>`: its value (a `tel:` URI or text) and its type parameters.
@@ -116,5 +129,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.numbers.len(), MAX_NUMBERS);
         assert_eq!(c.name, None);
+        let odd = card(
+            "<vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'><fn><text>Eve\u{202e}gpj.exe\t</text></fn></vcard>",
+        )
+        .unwrap();
+        assert_eq!(odd.name.as_deref(), Some("Evegpj.exe"));
     }
 }

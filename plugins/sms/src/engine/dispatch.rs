@@ -32,10 +32,8 @@ impl Core {
         };
         let ctx = self.ctx.clone();
         tokio::task::spawn_blocking(move || {
-            found.contacts = ucdesk_sdk::directory::search(&ctx, &query, CONTACTS_FOUND)
-                .into_iter()
-                .filter(|c| !c.numbers.is_empty())
-                .collect();
+            found.contacts =
+                ucdesk_sdk::directory::search(&ctx, &query, CONTACTS_FOUND, |c| !c.numbers.is_empty());
             reply.send(Ok(json!(found)));
         });
     }

@@ -226,8 +226,7 @@ struct Core {
     dnd: bool,
 }
 
-// One per turn of the loop, on the stack and moved once: boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
+// The loop itself is shared with chat (ucdesk_xmpp::event_loop).
 impl event_loop::Handler for Core {
     type Msg = Msg;
 
