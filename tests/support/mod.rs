@@ -8,6 +8,7 @@
 pub mod crm;
 pub mod http;
 pub mod lab;
+pub mod raw_xmpp;
 pub mod sms;
 
 use serde_json::Value;
