@@ -5,11 +5,10 @@
 
 use futures::StreamExt;
 use std::future::Future;
-use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStream};
-use ucdesk_sdk::engine::Mailbox;
+use ucdesk_sdk::engine::{Mailbox, Reply};
 
 /// What a plugin's engine core does with each thing the loop hands it.
 pub trait Handler: Send {
@@ -18,9 +17,15 @@ pub trait Handler: Send {
     /// The session's stream, while there is one.
     fn stream(&mut self) -> Option<&mut StanzaStream>;
 
-    /// A message from the plugin (a request, a setting, a timer). `Break` ends the loop
-    /// (the core has shut its session down).
-    fn on_msg(&mut self, msg: Self::Msg) -> impl Future<Output = ControlFlow<()>> + Send;
+    /// The plugin's stop message, taken apart: its reply, or the message back when it
+    /// is another one. On a stop the loop disconnects, replies and ends.
+    fn stop_reply(msg: Self::Msg) -> Result<Reply<()>, Self::Msg>;
+
+    /// Leaves the session (before the stop is answered).
+    fn disconnect(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// A message from the plugin (a request, a setting, a timer).
+    fn on_msg(&mut self, msg: Self::Msg) -> impl Future<Output = ()> + Send;
 
     /// Something the session's stream reports: a stanza, the link's state.
     fn on_stream(&mut self, event: StreamEvent) -> impl Future<Output = ()> + Send;
@@ -40,7 +45,7 @@ enum Next<M> {
     Refresh,
 }
 
-/// Runs `core` until its mailbox closes or it asks to stop.
+/// Runs `core` until its mailbox closes or the plugin stops it.
 pub async fn run<C: Handler>(mut core: C, mut rx: Mailbox<C::Msg>, every: Duration) {
     core.refresh();
     // When the views are next drawn, once something changed.
@@ -65,11 +70,14 @@ pub async fn run<C: Handler>(mut core: C, mut rx: Mailbox<C::Msg>, every: Durati
                 continue;
             }
             Next::Msg(None) => return,
-            Next::Msg(Some(msg)) => {
-                if core.on_msg(msg).await.is_break() {
+            Next::Msg(Some(msg)) => match C::stop_reply(msg) {
+                Ok(done) => {
+                    core.disconnect().await;
+                    done.ok(());
                     return;
                 }
-            }
+                Err(msg) => core.on_msg(msg).await,
+            },
             Next::Stream(Some(e)) => core.on_stream(e).await,
             Next::Stream(None) => core.on_stream_end(),
         }

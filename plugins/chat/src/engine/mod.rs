@@ -33,7 +33,6 @@ use error::ChatError;
 use presence::{Contact, Mine, offline};
 use rooms::Room;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use sync::SyncRun;
@@ -291,14 +290,19 @@ impl event_loop::Handler for Core {
         self.stream.as_mut()
     }
 
-    async fn on_msg(&mut self, msg: Msg) -> ControlFlow<()> {
-        if let Msg::Shutdown(done) = msg {
-            self.disconnect().await;
-            done.ok(());
-            return ControlFlow::Break(());
+    fn stop_reply(msg: Msg) -> Result<Reply<()>, Msg> {
+        match msg {
+            Msg::Shutdown(done) => Ok(done),
+            other => Err(other),
         }
-        self.handle(msg).await;
-        ControlFlow::Continue(())
+    }
+
+    async fn disconnect(&mut self) {
+        Core::disconnect(self).await
+    }
+
+    async fn on_msg(&mut self, msg: Msg) {
+        self.handle(msg).await
     }
 
     async fn on_stream(&mut self, event: StreamEvent) {
@@ -336,7 +340,7 @@ impl Core {
             Msg::Link(..) => {}
             Msg::Acked(generation, conversation, id) => self.on_acked(generation, conversation, id),
             Msg::Tick => self.tick().await,
-            // Shutdown is the loop's (see the Handler impl).
+            // A stop never gets here: the loop takes it (Handler::stop_reply).
             Msg::Shutdown(_) => {}
             Msg::Uploaded { conversation, id, file, result, thumbnail } => {
                 if let (Some(t), Some(store)) = (thumbnail, self.store.as_mut()) {

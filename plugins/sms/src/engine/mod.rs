@@ -26,7 +26,6 @@ use crate::stanzas::Registration;
 use crate::store::Store;
 use error::SmsError;
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
@@ -234,14 +233,19 @@ impl event_loop::Handler for Core {
         self.stream.as_mut()
     }
 
-    async fn on_msg(&mut self, msg: Msg) -> ControlFlow<()> {
-        if let Msg::Shutdown(done) = msg {
-            self.disconnect().await;
-            done.ok(());
-            return ControlFlow::Break(());
+    fn stop_reply(msg: Msg) -> Result<Reply<()>, Msg> {
+        match msg {
+            Msg::Shutdown(done) => Ok(done),
+            other => Err(other),
         }
-        self.handle(msg).await;
-        ControlFlow::Continue(())
+    }
+
+    async fn disconnect(&mut self) {
+        Core::disconnect(self).await
+    }
+
+    async fn on_msg(&mut self, msg: Msg) {
+        self.handle(msg).await
     }
 
     async fn on_stream(&mut self, event: StreamEvent) {
@@ -269,7 +273,7 @@ impl Core {
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
             Msg::Link(generation, status) if generation == self.generation => self.on_link(status),
-            // Shutdown is the loop's (see the Handler impl).
+            // A stop never gets here: the loop takes it (Handler::stop_reply).
             Msg::Link(..) | Msg::Shutdown(_) => {}
             Msg::Tick => self.tick().await,
             Msg::Presence(status) => self.dnd = status == ucdesk_sdk::contract::presence::Status::Dnd,
