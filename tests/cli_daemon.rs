@@ -63,9 +63,10 @@ fn events_filters_by_topic_prefix() {
 #[test]
 fn plugins_json_has_the_documented_fields() {
     let profile = Profile::new().with_hello();
+    // Not running: listed as what would start, and nothing started to list it.
     let list = profile.plugins();
     let hello = entry(&list, "hello");
-    assert_eq!(hello["state"], "active");
+    assert_eq!(hello["state"], "installed");
     assert_eq!(hello["version"], "1.0.0");
     assert_eq!(hello["api_version"], ucdesk_plugin_api::API_VERSION);
     assert!(hello["path"].as_str().unwrap().ends_with(&ucdesk_tests::lib_name("ucdesk_plugin_hello")));
@@ -77,9 +78,9 @@ fn plugins_json_has_the_documented_fields() {
     let live: Vec<Value> = serde_json::from_str(&profile.run_ok(&["plugins", "--json"])).unwrap();
     assert_eq!(entry(&live, "hello")["state"], "active");
     drop(daemon);
-    // And a table for people.
+    // And a table for people (the daemon gone: what would start).
     let table = profile.run_ok(&["plugins"]);
-    assert!(table.lines().any(|l| l.starts_with("hello") && l.contains("active")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("hello") && l.contains("installed")), "{table}");
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn the_allow_list_filters_by_id_and_version() {
     let profile = Profile::new().with_fixture("probe").with_fixture("peer").with_fixture("panicky");
     profile.set_policy("[[allow]]\nid = \"probe\"\n\n[[allow]]\nid = \"peer\"\nversion = \"^2\"\n");
     let list = profile.plugins();
-    assert_eq!(state(&list, "probe").0, "active");
+    assert_eq!(state(&list, "probe").0, "installed");
     assert_eq!(
         state(&list, "peer"),
         ("refused".into(), "version 1.0.0 is not allowed by the deployment policy (^2)".into())
@@ -55,7 +55,7 @@ fn denied_plugins_never_load() {
     let list = profile.plugins();
     assert_eq!(state(&list, "peer"), ("refused".into(), "denied by the deployment policy".into()));
     assert!(entry(&list, "peer")["version"].is_null());
-    assert_eq!(state(&list, "probe").0, "active");
+    assert_eq!(state(&list, "probe").0, "installed");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn a_pinned_hash_refuses_a_modified_file() {
     let profile = Profile::new().with_fixture("probe");
     let file = installed(&profile, "probe");
     profile.set_policy(&format!("[[allow]]\nid = \"probe\"\nsha256 = \"{}\"\n", sha256(&file)));
-    assert_eq!(state(&profile.plugins(), "probe").0, "active");
+    assert_eq!(state(&profile.plugins(), "probe").0, "installed");
     // What was loaded is a private copy of the checked bytes, which nobody else can
     // swap between the check and the load.
     let verified = profile.home.path().join("run/verified");
@@ -98,7 +98,7 @@ fn required_signatures_refuse_unsigned_and_foreign_plugins() {
     sign(&stranger_key, &installed(&profile, "panicky"));
     profile.set_policy(&format!("require_signed_plugins = true\ntrusted_plugin_keys = [\"{admin_pub}\"]\n"));
     let list = profile.plugins();
-    assert_eq!(state(&list, "probe").0, "active");
+    assert_eq!(state(&list, "probe").0, "installed");
     let (s, reason) = state(&list, "peer");
     assert_eq!(s, "refused");
     assert!(reason.starts_with("unsigned: the deployment policy requires signed plugins"), "{reason}");
@@ -164,7 +164,7 @@ fn the_policy_can_trust_another_license_key() {
     profile.set_policy(&format!("trusted_license_keys = [\"{public}\"]\n"));
     let out = profile.run(&["license", "install", license.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(state(&profile.plugins(), "sms_probe").0, "active");
+    assert_eq!(state(&profile.plugins(), "sms_probe").0, "installed");
 }
 
 #[test]

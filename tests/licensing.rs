@@ -50,7 +50,7 @@ fn without_a_license_licensed_modules_are_locked() {
     let list = profile.plugins();
     assert_eq!(state(&list, "sms_probe"), ("locked", "no license installed (feature 'sms' needs one)"));
     assert_eq!(state(&list, "fax_probe").0, "locked");
-    assert_eq!(state(&list, "probe").0, "active", "plugins without a feature need no license");
+    assert_eq!(state(&list, "probe").0, "installed", "plugins without a feature need no license");
     assert_eq!(show(&profile)["state"], "missing");
 }
 
@@ -77,8 +77,8 @@ fn a_license_unlocks_its_edition_and_add_ons() {
     let out = install(&profile, &file);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let list = profile.plugins();
-    assert_eq!(state(&list, "sms_probe").0, "active");
-    assert_eq!(state(&list, "fax_probe").0, "active", "business includes fax");
+    assert_eq!(state(&list, "sms_probe").0, "installed");
+    assert_eq!(state(&list, "fax_probe").0, "installed", "business includes fax");
     // Plugins read limits through the kernel's service.
     let daemon = profile.daemon();
     let license = daemon.call("probe.call", json!({"service": "kernel.license"})).unwrap();
@@ -201,7 +201,7 @@ fn a_license_bound_to_a_server_only_works_with_it() {
     );
     profile.set_policy("server_domain = \"PBX.example.com\"\n");
     assert!(install(&profile, &file).status.success());
-    assert_eq!(state(&profile.plugins(), "sms_probe").0, "active");
+    assert_eq!(state(&profile.plugins(), "sms_probe").0, "installed");
     // The deployment moves to another server: the license no longer applies.
     profile.set_policy("server_domain = \"other.example.com\"\n");
     let list = profile.plugins();

@@ -21,7 +21,7 @@ fn missing_conflicting_and_cyclic_dependencies_each_have_a_reason() {
     assert_eq!(reason("greedy"), "version conflict: requires 'probe' ^2, but 1.0.0 is installed");
     assert_eq!(reason("cycle_a"), "dependency cycle: cycle_a -> cycle_b -> cycle_a");
     assert_eq!(reason("cycle_b"), "dependency cycle: cycle_a -> cycle_b -> cycle_a");
-    assert_eq!(entry(&list, "probe")["state"], "active");
+    assert_eq!(entry(&list, "probe")["state"], "installed");
     assert_eq!(entry(&list, "greedy")["requires"][0]["id"], "probe");
 }
 

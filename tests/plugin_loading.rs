@@ -12,7 +12,7 @@ fn a_plugin_built_against_another_major_api_is_incompatible() {
     let reason = future["reason"].as_str().unwrap();
     assert!(reason.contains("plugin-api 2.0.0"), "{reason}");
     assert!(reason.contains(&format!("plugin-api {}", ucdesk_plugin_api::API_VERSION)), "{reason}");
-    assert_eq!(entry(&list, "hello")["state"], "active");
+    assert_eq!(entry(&list, "hello")["state"], "installed");
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn an_earlier_directory_shadows_a_later_one() {
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let hellos: Vec<_> = list.iter().filter(|p| p["id"] == "hello").collect();
     assert_eq!(hellos.len(), 2);
-    assert_eq!(hellos[0]["state"], "active");
+    assert_eq!(hellos[0]["state"], "installed");
     assert!(hellos[0]["path"].as_str().unwrap().starts_with(profile.plugins.to_str().unwrap()));
     assert_eq!(hellos[1]["state"], "disabled");
     assert!(hellos[1]["reason"].as_str().unwrap().starts_with("shadowed by"));
@@ -82,6 +82,6 @@ fn plugin_path_environment_and_user_directory_are_searched() {
     std::fs::copy(fixture_lib("probe"), user_dir.join(lib_name("ucdesk_plugin_probe"))).unwrap();
     let out = profile.command(&["plugins", "--json"]).env("UCDESK_PLUGIN_PATH", &env_dir).output().unwrap();
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(entry(&list, "hello")["state"], "active");
-    assert_eq!(entry(&list, "probe")["state"], "active");
+    assert_eq!(entry(&list, "hello")["state"], "installed");
+    assert_eq!(entry(&list, "probe")["state"], "installed");
 }

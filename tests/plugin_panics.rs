@@ -12,7 +12,7 @@ fn profile() -> Profile {
 fn panic_in(place: &str) -> Vec<Value> {
     let profile = profile();
     profile.run_ok(&["settings", "set", "panicky.panic_in", place]);
-    profile.plugins()
+    profile.started_plugins()
 }
 
 fn assert_failed(list: &[Value], needle: &str) {

@@ -421,6 +421,10 @@ fn do_not_disturb_rejects_and_logging_out_unregisters() {
     let carol = Bot::start(&k, "carol", "manual");
     let p = phone(&k, "udp", "alicepw");
     set(&p, "softphone.dnd", "true");
+    // Listing the plugins without the app running starts none: nothing registers.
+    let softphone = ucdesk_tests::entry(&p.plugins(), "softphone").clone();
+    assert_eq!(softphone["state"], "installed", "{softphone}");
+    assert!(!k.process.file("kamailio.log").contains("register alice"), "a listing registered");
     let (d, events) = registered(&p);
     let alice = format!("sip:alice@{}", k.addr());
     carol.command("dial", &alice);
@@ -435,6 +439,21 @@ fn do_not_disturb_rejects_and_logging_out_unregisters() {
     carol.command("dial", &alice);
     wait_for(WAIT, || carol.log().contains("404").then_some(()))
         .unwrap_or_else(|| panic!("alice still registered after quitting:\n{}", carol.log()));
+    // ... in the registration's own dialog: one Call-ID, CSeq rising, the last with
+    // Expires 0 (RFC 3261 §10.2.2).
+    let registrar = k.process.file("kamailio.log");
+    let registers: Vec<(String, u32, String)> = registrar
+        .lines()
+        .filter_map(|l| l.split_once("register alice callid=")?.1.split_once(" cseq="))
+        .filter_map(|(callid, rest)| {
+            let (cseq, expires) = rest.split_once(" expires=")?;
+            Some((callid.to_string(), cseq.parse().ok()?, expires.trim().to_string()))
+        })
+        .collect();
+    assert!(registers.len() >= 2, "a register and an unregister:\n{registrar}");
+    assert!(registers.iter().all(|r| r.0 == registers[0].0), "one Call-ID: {registers:?}");
+    assert!(registers.windows(2).all(|w| w[0].1 < w[1].1), "CSeq rises: {registers:?}");
+    assert_eq!(registers.last().unwrap().2, "0", "{registers:?}");
 }
 
 /// A refusal says why, as a reason the caller can act on: a bad request names its

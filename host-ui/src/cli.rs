@@ -24,7 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every discovered plugin with its state after an activation pass.
+    /// List every discovered plugin with its state: the running app's, or (when it is not
+    /// running) whether each would start, without starting any.
     Plugins {
         /// Print a JSON array instead of a table.
         #[arg(long)]

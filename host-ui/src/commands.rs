@@ -106,12 +106,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn plugins(profile: &Profile, json: bool) -> Result<ExitCode> {
     let list: Vec<PluginInfo> = match profile.client()? {
         Some(mut c) => serde_json::from_value(c.request(&Request::Plugins)?)?,
-        None => {
-            let kernel = profile.kernel()?;
-            let list = kernel.activate();
-            kernel.shutdown();
-            list
-        }
+        // Not running: say what would start, without starting it (a softphone would
+        // register, a chat plugin log in).
+        None => profile.kernel()?.survey(),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);

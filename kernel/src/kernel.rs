@@ -213,6 +213,20 @@ impl Kernel {
         self.plugins()
     }
 
+    /// [`Kernel::scan`] and dependency resolution, starting nothing: what `ucdesk
+    /// plugins` shows when the app is not running. Plugins that would start are
+    /// `Installed`; whether they then run (or fail) only the running app can say.
+    pub fn survey(&self) -> Vec<PluginInfo> {
+        self.scan();
+        let order = self.inner.resolve();
+        for s in lock(&self.inner.slots).iter_mut() {
+            if s.info.state == PluginState::Starting && order.contains(&s.info.id) {
+                s.info.set(PluginState::Installed, None);
+            }
+        }
+        self.plugins()
+    }
+
     /// The plugin table, in discovery order.
     pub fn plugins(&self) -> Vec<PluginInfo> {
         lock(&self.inner.slots).iter().map(|s| s.info.clone()).collect()

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::{fmt, path::PathBuf};
 use ucdesk_plugin_api::{Dependency, Manifest};
 
-/// Where a plugin stands after an activation pass. Every state but `Active` and
-/// `Starting` comes with a human reason.
+/// Where a plugin stands after an activation pass (or a survey, which starts nothing).
+/// Every state but `Active`, `Installed` and `Starting` comes with a human reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginState {
@@ -13,6 +13,9 @@ pub enum PluginState {
     Starting,
     /// Running.
     Active,
+    /// Would start with the app; seen when the plugins are listed while the app is not
+    /// running (a listing runs no plugin: it would register a phone, log in to chat).
+    Installed,
     /// Panicked or returned an error from `new`/`start`; no longer routed to.
     Failed,
     /// Built against an incompatible plugin-api, or not a ucdesk plugin at all.
@@ -33,6 +36,7 @@ impl PluginState {
         match self {
             PluginState::Starting => "starting",
             PluginState::Active => "active",
+            PluginState::Installed => "installed",
             PluginState::Failed => "failed",
             PluginState::Incompatible => "incompatible",
             PluginState::Disabled => "disabled",

@@ -151,6 +151,8 @@ $timing_req
     t_check_trans();
     if (is_method("REGISTER")) {
         if (!auth_check("\$fd", "subscriber", "1")) { auth_challenge("\$fd", "0"); exit; }
+        # Tests read these lines: RFC 3261 §10.2 keeps one Call-ID for a binding's life.
+        xlog("L_NOTICE", "register \$fU callid=\$ci cseq=\$cs expires=\$hdr(Expires)\n");
         if (!save("location")) { sl_reply_error(); }
         exit;
     }

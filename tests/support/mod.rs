@@ -142,9 +142,19 @@ impl Profile {
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
-    /// `ucdesk plugins --json`, parsed.
+    /// `ucdesk plugins --json` without the app running, parsed: nothing is started, so
+    /// plugins that would run say `installed`.
     pub fn plugins(&self) -> Vec<Value> {
         serde_json::from_str(&self.run_ok(&["plugins", "--json"])).expect("plugins --json is JSON")
+    }
+
+    /// The plugin table after a real start (a daemon started, listed and stopped):
+    /// what only running the plugins can tell, a panic in `new` or `start` above all.
+    pub fn started_plugins(&self) -> Vec<Value> {
+        let daemon = self.daemon();
+        let list = daemon.plugins();
+        daemon.stop();
+        list
     }
 
     pub fn daemon(&self) -> Daemon {

@@ -2,8 +2,11 @@
 //!
 //! We offer the enabled codecs in the user's priority order (Opus, G.722, PCMU, PCMA;
 //! Preferences → Codecs) and telephone-event (RFC 4733 DTMF); answers keep the
-//! offerer's order among what we have enabled, its payload types (Opus is dynamic) and
-//! its telephone-event payload type. Hold is
+//! offerer's order among what we have enabled and its payload types (Opus is dynamic).
+//! Telephone-event runs on the audio codec's clock (RFC 4733 §2.1): an offer may list it
+//! at several rates (Linphone offers 48000, 16000 and 8000 with Opus); we answer with the
+//! entry at the rate of the codec we send, under the offerer's payload type for that
+//! entry, and take digits on any telephone-event type either side named. Hold is
 //! a direction change (RFC 3264 §8.4): we offer `sendonly` (or `inactive` when the far
 //! end already holds us) and answer a held offer with `recvonly`/`inactive`.
 //! Media itself (RTP, codecs, devices) belongs to the media module; here the port is a
@@ -16,8 +19,10 @@ use rtc_sdp::description::session::{Origin, TimeDescription, Timing};
 use rtc_sdp::{MediaDescription, SessionDescription};
 use std::net::IpAddr;
 
-/// Our telephone-event payload type when we offer.
+/// Our telephone-event payload type when we offer (8 kHz, for G.711 and G.722).
 pub const TELEPHONE_EVENT_PT: u8 = 101;
+/// Our 48 kHz telephone-event payload type, offered beside Opus.
+pub const TELEPHONE_EVENT_48K_PT: u8 = 102;
 /// Our Opus payload type when we offer (dynamic; answers use the offerer's).
 pub const OPUS_PT: u8 = 111;
 
@@ -83,6 +88,13 @@ impl Codec {
             Codec::Opus => None,
         }
     }
+}
+
+/// A telephone-event entry: its payload type and clock rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFormat {
+    pub pt: u8,
+    pub rate: u32,
 }
 
 /// A codec as the far end numbers it.
@@ -163,7 +175,8 @@ pub struct Remote {
     pub port: u16,
     /// Audio formats we know, in the far end's order.
     pub codecs: Vec<Format>,
-    pub telephone_event: Option<u8>,
+    /// Its telephone-event entries, in its order (one per clock rate).
+    pub telephone_events: Vec<EventFormat>,
     pub dir: MediaDir,
     /// The far end's SDES key for what it sends, and its tag.
     pub crypto: Option<(u32, Keys)>,
@@ -184,13 +197,14 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
     let addr = addr_of(&media.connection_information).or_else(|| addr_of(&sd.connection_information));
     let rtpmap = media.codecs();
     let mut codecs = Vec::new();
-    let mut telephone_event = None;
+    let mut telephone_events = Vec::new();
     for f in &media.media_name.formats {
         let Ok(pt) = f.parse::<u8>() else { continue };
         let name = rtpmap.get(&pt).map(|c| c.name.to_ascii_uppercase());
         let codec = match (pt, name.as_deref()) {
             (_, Some("TELEPHONE-EVENT")) => {
-                telephone_event = telephone_event.or(Some(pt));
+                let rate = rtpmap.get(&pt).map_or(8000, |c| c.clock_rate);
+                telephone_events.push(EventFormat { pt, rate: if rate == 0 { 8000 } else { rate } });
                 continue;
             }
             (_, Some("OPUS")) => Codec::Opus,
@@ -215,7 +229,7 @@ pub fn parse(body: &[u8]) -> Result<Remote, SdpError> {
         .filter(|a| a.key == "crypto")
         .find_map(|a| a.value.as_deref().and_then(Keys::parse));
     let savp = media.media_name.protos.iter().any(|p| p == "SAVP");
-    Ok(Remote { addr, port, codecs, telephone_event, dir, crypto, savp })
+    Ok(Remote { addr, port, codecs, telephone_events, dir, crypto, savp })
 }
 
 fn direction(attrs: &[Attribute]) -> Option<MediaDir> {
@@ -228,8 +242,9 @@ fn direction(attrs: &[Attribute]) -> Option<MediaDir> {
     })
 }
 
-/// Our offer: the enabled codecs in priority order, then telephone-event; with our
-/// SDES key over RTP/SAVP when SRTP is required.
+/// Our offer: the enabled codecs in priority order, then telephone-event at each rate
+/// they need (8000 always, 48000 beside Opus); with our SDES key over RTP/SAVP when
+/// SRTP is required.
 pub fn offer(local: &Local, dir: MediaDir) -> String {
     let formats: Vec<Format> = local
         .codecs
@@ -237,7 +252,25 @@ pub fn offer(local: &Local, dir: MediaDir) -> String {
         .map(|&codec| Format { pt: codec.static_pt().unwrap_or(OPUS_PT), codec })
         .collect();
     let crypto = local.require_srtp.then_some(1);
-    build(local, &formats, Some(TELEPHONE_EVENT_PT), dir, crypto)
+    build(local, &formats, &offered_events(local), dir, crypto)
+}
+
+/// The telephone-event entries our offer lists.
+pub fn offered_events(local: &Local) -> Vec<EventFormat> {
+    let mut events = Vec::new();
+    if local.codecs.contains(&Codec::Opus) {
+        events.push(EventFormat { pt: TELEPHONE_EVENT_48K_PT, rate: 48_000 });
+    }
+    events.push(EventFormat { pt: TELEPHONE_EVENT_PT, rate: 8000 });
+    events
+}
+
+/// The far end's telephone-event entry to send digits with beside `codec`: the one on
+/// the codec's clock (RFC 4733 §2.1; 48000 for Opus, RFC 7587 §4.1), else 8000 (what
+/// every implementation takes), else its first.
+pub fn event_for(remote: &Remote, codec: Codec) -> Option<EventFormat> {
+    let at = |rate: u32| remote.telephone_events.iter().copied().find(|e| e.rate == rate);
+    at(codec.clock_rate()).or_else(|| at(8000)).or_else(|| remote.telephone_events.first().copied())
 }
 
 /// The offered formats we have enabled, in the offerer's order.
@@ -265,14 +298,15 @@ pub fn answer(local: &Local, remote: &Remote, dir: MediaDir) -> Result<String, S
         return Err(SdpError::NoCommonCodec(offered.join(" ")));
     }
     let crypto = secure(local, remote)?.then(|| remote.crypto.as_ref().map_or(1, |(tag, _)| *tag));
-    Ok(build(local, &formats, remote.telephone_event, dir, crypto))
+    let events: Vec<EventFormat> = event_for(remote, formats[0].codec).into_iter().collect();
+    Ok(build(local, &formats, &events, dir, crypto))
 }
 
 /// `crypto`: the tag of our `a=crypto` line when the stream is SRTP.
 fn build(
     local: &Local,
     formats: &[Format],
-    telephone_event: Option<u8>,
+    events: &[EventFormat],
     dir: MediaDir,
     crypto: Option<u32>,
 ) -> String {
@@ -303,8 +337,8 @@ fn build(
         };
         media = media.with_codec(f.pt, f.codec.encoding().into(), f.codec.clock_rate(), channels, fmtp);
     }
-    if let Some(pt) = telephone_event {
-        media = media.with_codec(pt, "telephone-event".into(), 8000, 0, "0-16".into());
+    for e in events {
+        media = media.with_codec(e.pt, "telephone-event".into(), e.rate, 0, "0-16".into());
     }
     media =
         media.with_value_attribute("ptime".into(), "20".into()).with_property_attribute(dir.as_str().into());
@@ -364,7 +398,7 @@ mod tests {
         assert!(sdp.contains("a=fmtp:101 0-16\r\n"));
         let r = parse(sdp.as_bytes()).unwrap();
         assert_eq!(r.codecs, [Format { pt: 0, codec: Codec::Pcmu }, Format { pt: 8, codec: Codec::Pcma }]);
-        assert_eq!(r.telephone_event, Some(101));
+        assert_eq!(r.telephone_events, [EventFormat { pt: 101, rate: 8000 }]);
         assert_eq!(r.dir, MediaDir::SendRecv);
         assert_eq!(r.port, 40000);
         assert_eq!(r.addr, Some("127.0.0.1".parse().unwrap()));
@@ -378,7 +412,7 @@ mod tests {
                       a=sendonly\n";
         let r = parse(theirs.as_bytes()).unwrap();
         assert_eq!(r.codecs.iter().map(|f| f.pt).collect::<Vec<_>>(), [8, 0, 9]);
-        assert_eq!(r.telephone_event, Some(96));
+        assert_eq!(r.telephone_events, [EventFormat { pt: 96, rate: 8000 }]);
         assert_eq!(r.dir, MediaDir::SendOnly);
         let ours = answer(&local(), &r, r.dir.answer_to(false)).unwrap();
         assert!(ours.contains("m=audio 40000 RTP/AVP 8 0 96\r\n"), "{ours}");
@@ -390,7 +424,8 @@ mod tests {
         let mut l = local();
         l.codecs = vec![Codec::Opus, Codec::G722, Codec::Pcmu];
         let ours = offer(&l, MediaDir::SendRecv);
-        assert!(ours.contains("m=audio 40000 RTP/AVP 111 9 0 101\r\n"), "{ours}");
+        assert!(ours.contains("m=audio 40000 RTP/AVP 111 9 0 102 101\r\n"), "{ours}");
+        assert!(ours.contains("a=rtpmap:102 telephone-event/48000\r\n"), "{ours}");
         assert!(ours.contains("a=rtpmap:111 opus/48000/2\r\n"), "{ours}");
         assert!(ours.contains("a=rtpmap:9 G722/8000\r\n"), "{ours}");
         let theirs = "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n\
@@ -452,5 +487,46 @@ mod tests {
         let g729 = "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 5004 RTP/AVP 18\r\n";
         assert!(matches!(parse(g729.as_bytes()), Err(SdpError::NoCommonCodec(_))));
         assert!(parse(&[0xff, 0xfe]).is_err());
+    }
+
+    /// Linphone's Opus offer: telephone-event at 48000, 16000 and 8000.
+    fn linphone_offer(rates: &[(u8, u32)], audio: &str) -> Remote {
+        let pts: Vec<String> = rates.iter().map(|(pt, _)| pt.to_string()).collect();
+        let maps: String =
+            rates.iter().map(|(pt, rate)| format!("a=rtpmap:{pt} telephone-event/{rate}\r\n")).collect();
+        let sdp = format!(
+            "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n\
+             m=audio 5004 RTP/AVP {audio} {}\r\na=rtpmap:96 opus/48000/2\r\n{maps}",
+            pts.join(" ")
+        );
+        parse(sdp.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn telephone_event_is_answered_at_the_rate_of_the_codec_we_send() {
+        let mut l = local();
+        l.codecs = vec![Codec::Opus, Codec::Pcmu];
+        let three = [(101, 48_000), (100, 16_000), (102, 8000)];
+        // Opus first: the 48 kHz entry, under its own payload type.
+        let r = linphone_offer(&three, "96 0");
+        assert_eq!(r.telephone_events.len(), 3);
+        assert_eq!(event_for(&r, Codec::Opus), Some(EventFormat { pt: 101, rate: 48_000 }));
+        let ours = answer(&l, &r, MediaDir::SendRecv).unwrap();
+        assert!(ours.contains("m=audio 40000 RTP/AVP 96 0 101\r\n"), "{ours}");
+        assert!(ours.contains("a=rtpmap:101 telephone-event/48000\r\n"), "{ours}");
+        // G.711 first: the 8 kHz entry, never the first entry relabelled.
+        let r = linphone_offer(&three, "0 96");
+        let ours = answer(&l, &r, MediaDir::SendRecv).unwrap();
+        assert!(ours.contains("m=audio 40000 RTP/AVP 0 96 102\r\n"), "{ours}");
+        assert!(ours.contains("a=rtpmap:102 telephone-event/8000\r\n"), "{ours}");
+        assert!(!ours.contains("telephone-event/48000"), "{ours}");
+        // Two rates, and one: Opus without a 48 kHz entry falls back to 8000.
+        let r = linphone_offer(&[(110, 16_000), (111, 8000)], "96");
+        assert_eq!(event_for(&r, Codec::Opus), Some(EventFormat { pt: 111, rate: 8000 }));
+        let r = linphone_offer(&[(97, 48_000)], "0");
+        assert_eq!(event_for(&r, Codec::Pcmu), Some(EventFormat { pt: 97, rate: 48_000 }));
+        let r = linphone_offer(&[], "0");
+        assert_eq!(event_for(&r, Codec::Pcmu), None);
+        assert!(!answer(&l, &r, MediaDir::SendRecv).unwrap().contains("telephone-event"));
     }
 }

@@ -41,6 +41,36 @@ pub(super) struct Account {
     pub(super) credential: Credential,
     /// Where requests go (the target we are registered with).
     pub(super) target: Option<Target>,
+    /// The registration as the registrar last accepted it, to end it in the same dialog.
+    pub(super) binding: Option<Binding>,
+}
+
+/// What identifies our registration to the registrar: RFC 3261 §10.2 wants every
+/// REGISTER of one binding, the unregister too, under one Call-ID with rising CSeq.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    call_id: rsip::headers::CallId,
+    seq: u32,
+    contact: Option<rsip::typed::Contact>,
+    public_address: Option<rsip::HostWithPort>,
+}
+
+impl Binding {
+    fn of(reg: &Registration) -> Binding {
+        Binding {
+            call_id: reg.call_id.clone(),
+            seq: reg.last_seq,
+            contact: reg.contact.clone(),
+            public_address: reg.public_address.clone(),
+        }
+    }
+
+    fn restore(self, reg: &mut Registration) {
+        reg.call_id = self.call_id;
+        reg.last_seq = self.seq;
+        reg.contact = self.contact;
+        reg.public_address = self.public_address;
+    }
 }
 
 impl Core {
@@ -214,6 +244,7 @@ impl Core {
             domain,
             credential,
             target: None,
+            binding: None,
         });
         Ok(())
     }
@@ -232,6 +263,9 @@ impl Core {
             && let Some(target) = account.target.clone()
         {
             let mut reg = Registration::new(account.endpoint.clone(), Some(account.credential.clone()));
+            if let Some(binding) = account.binding.clone() {
+                binding.restore(&mut reg);
+            }
             reg.outbound_proxy = Some(target.addr);
             let uri = registrar_uri(&account.domain, &target);
             let _ = tokio::time::timeout(Duration::from_secs(2), reg.register(uri, Some(0))).await;
@@ -296,7 +330,11 @@ async fn register_loop(job: RegisterJob) {
             match outcome {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
-                    send(Msg::Registered { target: target.clone(), generation: job.generation });
+                    send(Msg::Registered {
+                        target: target.clone(),
+                        binding: Binding::of(&reg),
+                        generation: job.generation,
+                    });
                     let refresh = rsipstack::dialog::registration::refresh_interval(reg.expires().max(30));
                     let deadline = tokio::time::Instant::now() + refresh;
                     // Between refreshes, check the registrar is alive so a restart or

@@ -372,7 +372,7 @@ impl Core {
         if !call.connected() {
             return Err(PhoneError::Refused(format!("call {id} is not connected")));
         }
-        if call.remote.as_ref().and_then(|r| r.telephone_event).is_some() {
+        if call.remote.as_ref().is_some_and(|r| !r.telephone_events.is_empty()) {
             call.rtp.send(RtpCmd::Dtmf(digits.to_string()));
             return Ok(());
         }

@@ -101,6 +101,7 @@ pub enum Msg {
     Incoming(InviteDialog),
     Registered {
         target: Target,
+        binding: account::Binding,
         generation: u64,
     },
     RegFailed {
@@ -298,9 +299,10 @@ impl Core {
                 Msg::Reconfigure(cfg) => self.reconfigure(*cfg).await,
                 Msg::Dialog(state) => self.dialog_state(state).await,
                 Msg::Incoming(dialog) => self.incoming(dialog).await,
-                Msg::Registered { target, generation } if generation == self.generation => {
+                Msg::Registered { target, binding, generation } if generation == self.generation => {
                     if let Some(a) = &mut self.account {
                         a.target = Some(target.clone());
+                        a.binding = Some(binding);
                     }
                     self.set_registration(RegistrationState::Registered, Some(target.to_string()), None);
                 }

@@ -27,10 +27,20 @@ pub fn start(
         (Some((_, theirs)), true) => Some((local.keys.clone(), theirs.clone())),
         _ => None,
     };
+    // Digits may come on any telephone-event type either SDP named (ours when we
+    // offered, theirs when a far end sends on its own entry), never on the audio's.
+    let mut events_in: Vec<u8> = sdp::offered_events(local)
+        .iter()
+        .chain(&remote.telephone_events)
+        .map(|e| e.pt)
+        .filter(|pt| *pt != format.pt)
+        .collect();
+    events_in.dedup();
     rtp.send(RtpCmd::Remote {
         addr: SocketAddr::new(ip, remote.port),
         format,
-        event_pt: remote.telephone_event,
+        event: sdp::event_for(remote, format.codec),
+        events_in,
         srtp,
     });
     rtp.send(RtpCmd::Sending(!local_hold && !matches!(remote.dir, MediaDir::SendOnly | MediaDir::Inactive)));

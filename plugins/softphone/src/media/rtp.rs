@@ -19,7 +19,7 @@ use super::ring::{self, Cadence, Tone};
 use super::srtp::Srtp;
 use super::{CodecPair, FRAME_MS};
 use crate::sdes::Keys;
-use crate::sdp::{Codec, Format};
+use crate::sdp::{Codec, EventFormat, Format};
 use crate::util;
 use bytes::Bytes;
 use rtc_rtp::{Header, Packet};
@@ -32,7 +32,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 const FRAME: Duration = Duration::from_millis(FRAME_MS as u64);
-/// Telephone-event runs on an 8 kHz clock: 160 units per 20 ms frame.
+/// Units per 20 ms frame on an 8 kHz clock (G.711's, and telephone-event's usual one).
 const EVENT_UNITS_PER_FRAME: u32 = 160;
 /// An RFC 4733 tone lasts 100 ms, then 40 ms of pause before the next digit.
 const TONE_FRAMES: u32 = 5;
@@ -43,11 +43,13 @@ const REPORT_FRAMES: u32 = 250;
 /// What the call tells its stream.
 #[derive(Debug)]
 pub enum RtpCmd {
-    /// The negotiated far end: where to send, which format and event payload type.
+    /// The negotiated far end: where to send, which format, the telephone-event entry
+    /// we send digits with, and every payload type digits may arrive on.
     Remote {
         addr: SocketAddr,
         format: Format,
-        event_pt: Option<u8>,
+        event: Option<EventFormat>,
+        events_in: Vec<u8>,
         /// SRTP keys (ours for sending, theirs for receiving) when the call is encrypted.
         srtp: Option<(Keys, Keys)>,
     },
@@ -165,8 +167,10 @@ struct Sender {
     ts_step: u32,
     remote: Option<SocketAddr>,
     latched: bool,
-    audio_pt: u8,
-    event_pt: Option<u8>,
+    /// None until the call's session says what to send: a ringback or the far end's
+    /// early packets must not make us send in a format the answer did not pick.
+    audio_pt: Option<u8>,
+    event: Option<EventFormat>,
     packets: u32,
     octets: u32,
     sending: bool,
@@ -199,17 +203,20 @@ impl Sender {
     /// The packets of one 20 ms tick; `audio` encodes the next frame when it is audio's turn.
     fn tick(&mut self, audio: impl FnOnce() -> Vec<u8>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
+        let Some(audio_pt) = self.audio_pt else { return out };
         if self.tone.is_none()
             && self.gap == 0
-            && self.event_pt.is_some()
+            && self.event.is_some()
             && let Some(code) = self.queue.pop_front()
         {
             self.tone = Some((code, 0, self.ts));
         }
-        match (self.tone, self.event_pt) {
-            (Some((code, sent, start)), Some(pt)) => {
+        match (self.tone, self.event) {
+            (Some((code, sent, start)), Some(EventFormat { pt, rate })) => {
                 let frames = sent + 1;
-                let duration = (frames * EVENT_UNITS_PER_FRAME) as u16;
+                // The duration counts on the event's own clock (160 units a frame at 8 kHz,
+                // 960 at 48 kHz).
+                let duration = (frames * rate / 50).min(u16::MAX as u32) as u16;
                 let end = frames >= TONE_FRAMES;
                 // Volume 10 dBm0 below max; the end packet goes three times (§2.5.1.4).
                 let payload =
@@ -229,7 +236,7 @@ impl Sender {
                 self.gap = self.gap.saturating_sub(1);
                 let ts = self.ts;
                 let payload = audio();
-                out.push(self.packet(self.audio_pt, false, ts, payload));
+                out.push(self.packet(audio_pt, false, ts, payload));
             }
         }
         self.ts = self.ts.wrapping_add(self.ts_step);
@@ -443,8 +450,8 @@ async fn run(
         ts_step: EVENT_UNITS_PER_FRAME,
         remote: None,
         latched: false,
-        audio_pt: 0,
-        event_pt: None,
+        audio_pt: None,
+        event: None,
         packets: 0,
         octets: 0,
         sending: true,
@@ -476,6 +483,7 @@ async fn run(
     let mut buf = vec![0u8; 2048];
     let mut rtcp_buf = vec![0u8; 2048];
     let mut last_event_ts: Option<u32> = None;
+    let mut events_in: Vec<u8> = Vec::new();
     let mut ticks: u32 = 0;
     // SRTP, when the call is encrypted: every packet in and out goes through it.
     let mut srtp: Option<Srtp> = None;
@@ -484,7 +492,7 @@ async fn run(
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => return,
-                Some(RtpCmd::Remote { addr, format, event_pt, srtp: keys }) => {
+                Some(RtpCmd::Remote { addr, format, event, events_in: digits_on, srtp: keys }) => {
                     srtp = match keys {
                         Some((ours, theirs)) if srtp_keys.as_ref() != Some(&(ours.clone(), theirs.clone())) => {
                             srtp_keys = Some((ours.clone(), theirs.clone()));
@@ -507,9 +515,10 @@ async fn run(
                         rtcp_to = Some(SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)));
                     }
                     m.set_format(format, &events);
-                    s.audio_pt = format.pt;
+                    s.audio_pt = Some(format.pt);
                     s.ts_step = m.codec.as_ref().map_or(EVENT_UNITS_PER_FRAME, |c| c.ts_step);
-                    s.event_pt = event_pt;
+                    s.event = event;
+                    events_in = digits_on;
                 }
                 Some(RtpCmd::Sending(on)) => s.sending = on,
                 Some(RtpCmd::Devices(setup)) => m.switch_devices(setup, &events),
@@ -584,7 +593,7 @@ async fn run(
                     s.remote = Some(from);
                     s.latched = true;
                 }
-                if Some(p.header.payload_type) == s.event_pt && p.payload.len() >= 4 {
+                if events_in.contains(&p.header.payload_type) && p.payload.len() >= 4 {
                     // One digit per event timestamp, however many packets carry it.
                     if last_event_ts != Some(p.header.timestamp) {
                         last_event_ts = Some(p.header.timestamp);
@@ -622,8 +631,8 @@ mod tests {
             ts_step: 160,
             remote: None,
             latched: false,
-            audio_pt: 0,
-            event_pt: Some(101),
+            audio_pt: Some(0),
+            event: Some(EventFormat { pt: 101, rate: 8000 }),
             packets: 0,
             octets: 0,
             sending: true,
@@ -645,5 +654,36 @@ mod tests {
         assert_eq!(packets[0].header.sequence_number, 65535);
         assert_eq!(packets[1].header.sequence_number, 0);
         assert_eq!(packets.last().unwrap().header.payload_type, 0);
+    }
+
+    #[test]
+    fn nothing_goes_out_before_the_session_says_what_and_digits_count_on_their_own_clock() {
+        let mut s = Sender {
+            ssrc: 1,
+            seq: 1,
+            ts: 0,
+            ts_step: 960,
+            remote: None,
+            latched: false,
+            audio_pt: None,
+            event: None,
+            packets: 0,
+            octets: 0,
+            sending: true,
+            queue: VecDeque::from([1]),
+            tone: None,
+            gap: 0,
+        };
+        // A ringback (or the far end's early packets) before the answer: silence on the wire.
+        assert!(s.tick(|| vec![0xff; 160]).is_empty());
+        s.audio_pt = Some(96);
+        s.event = Some(EventFormat { pt: 101, rate: 48_000 });
+        let packets: Vec<Packet> = (0..TONE_FRAMES)
+            .flat_map(|_| s.tick(|| vec![1; 40]))
+            .map(|b| Packet::unmarshal(&mut b.as_slice()).unwrap())
+            .collect();
+        let end = packets.last().unwrap();
+        assert_eq!(end.header.payload_type, 101);
+        assert_eq!(u16::from_be_bytes([end.payload[2], end.payload[3]]), 4800);
     }
 }
