@@ -266,6 +266,15 @@ impl Daemon {
         self.child.as_ref().map(Child::id).unwrap_or_default()
     }
 
+    /// SIGKILL: the process ends where it stands (no shutdown, no flush); returns its log.
+    pub fn kill(mut self) -> String {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.log()
+    }
+
     /// SIGTERM, then wait (at most 20 s). Returns whether it exited cleanly, and its log.
     pub fn stop(mut self) -> (bool, String) {
         let clean = self.terminate();

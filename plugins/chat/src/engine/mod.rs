@@ -322,11 +322,26 @@ impl event_loop::Handler for Core {
 }
 
 impl Core {
+    /// Commits the history page's transaction, if one is open (see `store::begin`).
+    fn commit_page(&mut self) {
+        if let Some(store) = self.store.as_mut()
+            && let Err(e) = store.commit()
+        {
+            self.ctx.warn(format!("cannot store a history page: {e}"));
+        }
+    }
+
     async fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Request(req, reply) => {
-                // The answer goes out after the snapshot shows its effect.
+                // "Accepted" means on disk: a history page's open transaction is
+                // committed first, so what the request writes (a sent message and its
+                // outbox row) commits on its own before the answer; a kill during a sync
+                // then loses neither. The rest of the page opens a new transaction.
+                self.commit_page();
                 let answer = self.on_request(req).await;
+                self.commit_page();
+                // The answer goes out after the snapshot shows its effect.
                 self.refresh();
                 reply.send(answer.map_err(Error::from));
             }

@@ -1,0 +1,94 @@
+//! What chat has accepted survives the process being killed: `chat.send` answering is a
+//! promise that the message is on disk (with its outbox entry), whatever else the engine
+//! is doing, an archive sync holding a page's transaction above all. Real Prosody on
+//! loopback, real SIGKILL.
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use ucdesk_tests::lab::{Prosody, RawXmpp, chat_profile, online_chat};
+use ucdesk_tests::{Lines, wait_for};
+
+const T: Duration = Duration::from_secs(30);
+
+/// Every line of `events` on `topic` seen so far (without waiting).
+fn drain(events: &Lines, topic: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Some(line) = events.next(Duration::from_millis(1)) {
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["topic"] == topic
+        {
+            out.push(v["payload"].clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn sends_accepted_during_an_archive_sync_survive_a_kill() {
+    let x = Prosody::start();
+    // Bob's archive: enough pages (250 each) that the sync runs well past the sends.
+    let archived = 6000;
+    let bob_elsewhere = RawXmpp::login(&x, "bob", "bobpw");
+    let mut dave = RawXmpp::login(&x, "dave", "davepw");
+    for i in 0..archived {
+        dave.send(&format!(
+            "<message to='bob@localhost' type='chat' id='fill{i}'><body>archived {i}</body></message>"
+        ));
+    }
+    assert!(
+        bob_elsewhere.wait_for(&format!("id='fill{}'", archived - 1), Duration::from_secs(120)),
+        "the archive never filled"
+    );
+    drop((dave, bob_elsewhere));
+
+    let carol = chat_profile(&x, "carol");
+    let (c, _c_events) = online_chat(&carol);
+    // Bob on a new machine: the whole archive to sync. Sends start once it is under way.
+    let bob = chat_profile(&x, "bob");
+    let (b, b_events) = online_chat(&bob);
+    wait_for(T, || {
+        drain(&b_events, "chat.sync")
+            .into_iter()
+            .find(|s| s["done"] == false && s["fetched"].as_u64() > Some(0))
+    })
+    .expect("the sync started");
+    let mut accepted = Vec::new();
+    for i in 0..40 {
+        let m =
+            b.call("chat.send", json!({"to": "carol@localhost", "body": format!("accepted {i}")})).unwrap();
+        accepted.push(m["id"].as_str().unwrap().to_string());
+    }
+    // Killed right after the last answer, before anything else can happen.
+    let log = b.kill();
+    let synced = drain(&b_events, "chat.sync");
+    assert!(
+        synced.iter().all(|s| s["done"] == false),
+        "the sync ended before the sends, so this proves nothing: {synced:?}\n{log}"
+    );
+
+    // Back up: every accepted message is in the history, and reaches carol once.
+    let (b, _) = online_chat(&bob);
+    let history = b.call("chat.history", json!({"conversation": "carol@localhost", "limit": 100})).unwrap();
+    let kept: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
+    let lost: Vec<usize> = (0..accepted.len()).filter(|i| !kept.contains(&accepted[*i].as_str())).collect();
+    assert!(lost.is_empty(), "accepted messages {lost:?} of {} were lost; kept {kept:?}", accepted.len());
+    let deadline = Instant::now() + T;
+    let counts = loop {
+        let h = c.call("chat.history", json!({"conversation": "bob@localhost", "limit": 100})).unwrap();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for m in h["messages"].as_array().unwrap() {
+            *counts.entry(m["id"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        }
+        if accepted.iter().all(|id| counts.contains_key(id)) || Instant::now() > deadline {
+            break counts;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for id in &accepted {
+        assert_eq!(counts.get(id), Some(&1), "carol has message {id} {:?} times", counts.get(id));
+    }
+    let outbox = wait_for(T, || b.call("chat.outbox", json!(null)).ok().filter(|o| o == &json!([])));
+    assert!(outbox.is_some(), "the outbox never emptied");
+}
