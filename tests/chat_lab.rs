@@ -212,6 +212,10 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     assert!(s["reason"].as_str().unwrap().contains("refused"), "{s}");
     let err = d.call("chat.send", json!({"to": "bob@localhost", "body": "x"})).unwrap_err();
     assert!(err.contains("refused"), "{err}");
+    // The right password while it runs: chat hears of it and logs in.
+    lab::set_secret(&alice, "chat.password", "alicepw");
+    wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
+        .expect("online with the new password");
     drop(d);
 
     // Without the lab CA the certificate is untrusted: the user is asked once, and

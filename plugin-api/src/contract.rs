@@ -103,10 +103,12 @@ pub mod kernel {
         const SCHEMA: &'static str = "kernel.dropped/v1";
     }
 
-    /// One of the plugin's settings was changed from outside (CLI, preferences).
+    /// One of the plugin's settings was changed from outside (CLI, preferences, the
+    /// login dialog), secrets included.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct SettingChanged {
         pub name: String,
+        /// The new value; always null for a secret (read it with the context's `secret`).
         pub value: serde_json::Value,
     }
     impl Contract for SettingChanged {

@@ -114,6 +114,13 @@ impl Kernel {
         if declared != Some(true) {
             return Err(SecretError::NotASecret(key.to_string()));
         }
-        self.inner.secrets.set(key, value)
+        self.inner.secrets.set(key, value)?;
+        // The owner hears of it as of any setting (a phone stuck in auth_failed retries
+        // with the new password), but the notice carries no value: secrets never travel
+        // on the bus. The plugin reads it with `ctx.secret`.
+        if let Ok((plugin, name)) = split_key(key) {
+            self.inner.setting_changed(plugin, name, Value::Null);
+        }
+        Ok(())
     }
 }
