@@ -59,6 +59,8 @@ pub const TOPIC_SYNC: &str = "chat.sync";
 pub const TOPIC_CONNECTION: &str = "chat.connection";
 /// Topic of [`Transfer`]: upload and download progress of attached files.
 pub const TOPIC_TRANSFER: &str = "chat.transfer";
+/// Topic of [`GroupLimits`] (1.12).
+pub const TOPIC_GROUP_LIMITS: &str = "chat.group_limits";
 
 /// Most files one message may carry (the manual's limit).
 pub const MAX_FILES_PER_SEND: usize = 5;
@@ -200,6 +202,22 @@ pub struct Receipt {
 }
 impl Contract for Receipt {
     const SCHEMA: &'static str = "chat.receipt/v1";
+}
+
+/// A group's room could not be configured as a group needs: the server's form lacks
+/// (or refused) some of persistence, members-only, real addresses (members see each
+/// other's addresses, not only nicknames) and archiving. Published when a group is
+/// created or renamed; the group works, within what the server gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupLimits {
+    pub conversation: String,
+    /// Among "persistence", "members-only", "real addresses", "archiving".
+    pub missing: Vec<String>,
+    /// What the server said or lacked, for people.
+    pub reason: String,
+}
+impl Contract for GroupLimits {
+    const SCHEMA: &'static str = "chat.group_limits/v1";
 }
 
 /// History sync progress: published while the archive is fetched, and once with

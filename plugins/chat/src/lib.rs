@@ -436,8 +436,9 @@ fn trust(ctx: &Context, status: &Value, fingerprint: &str) -> Result<(), Error> 
 }
 
 /// The topics this plugin publishes, for documentation and tests.
-pub const TOPICS: [&str; 7] = [
+pub const TOPICS: [&str; 8] = [
     contract::TOPIC_TRANSFER,
+    contract::TOPIC_GROUP_LIMITS,
     contract::TOPIC_MESSAGE,
     contract::TOPIC_TYPING,
     contract::TOPIC_RECEIPT,

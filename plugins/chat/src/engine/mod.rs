@@ -229,6 +229,13 @@ enum PendingIq {
     Mam,
     Bookmarks,
     Affiliations(BareJid),
+    /// A room's configuration form, to fill for a group called `name`; then `invite`
+    /// these (a new group invites once its room is configured).
+    RoomForm {
+        room: BareJid,
+        name: String,
+        invite: Vec<BareJid>,
+    },
     /// A group change that may be refused (not an admin): say so in the log.
     RoomChange(String),
     /// An upload slot for one file of one message, asked for at `since`.

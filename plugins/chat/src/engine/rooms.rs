@@ -172,6 +172,36 @@ impl Core {
         self.send(stanzas::iq_set(&id, None, stanzas::bookmark_retract(room))).await;
     }
 
+    /// XEP-0045 §10.2: the owner asks for the room's form first (answered in
+    /// `on_room_form`), so what is submitted is what this server offers.
+    async fn configure_room(&mut self, room: &BareJid, name: &str, invite: Vec<BareJid>) {
+        let id = stanzas::new_id();
+        let pending = PendingIq::RoomForm { room: room.clone(), name: name.to_string(), invite };
+        self.iqs.insert(id.clone(), pending);
+        self.send(stanzas::iq_get(&id, Some(Jid::from(room.clone())), stanzas::room_form_get())).await;
+    }
+
+    /// Submits the room's form filled for a group, and says what the server lacks.
+    pub(super) async fn on_room_form(&mut self, room: &BareJid, name: &str, form: &Element) {
+        let (submit, missing) = stanzas::fill_room_form(form, name);
+        if !missing.is_empty() {
+            let why = format!("the server's room form offers no way to set {}", missing.join(", "));
+            self.group_limits(room, missing, why);
+        }
+        self.room_iq(room, format!("configuring {room}"), submit).await;
+    }
+
+    /// Tells the user (log and `chat.group_limits`) what a group's room cannot give.
+    pub(super) fn group_limits(&mut self, room: &BareJid, missing: Vec<&str>, reason: String) {
+        self.ctx.warn(format!("the group {room} lacks {}: {reason}", missing.join(", ")));
+        let limits = contract::GroupLimits {
+            conversation: room.to_string(),
+            missing: missing.into_iter().map(str::to_string).collect(),
+            reason,
+        };
+        self.ctx.publish(contract::TOPIC_GROUP_LIMITS, &limits);
+    }
+
     async fn room_iq(&mut self, room: &BareJid, what: String, payload: Element) {
         let id = stanzas::new_id();
         self.iqs.insert(id.clone(), PendingIq::RoomChange(what));
@@ -190,7 +220,7 @@ impl Core {
     }
 
     /// Makes each a member of the room and sends them a direct invitation.
-    async fn invite(&mut self, room: &BareJid, participants: &[BareJid]) {
+    pub(super) async fn invite(&mut self, room: &BareJid, participants: &[BareJid]) {
         let (name, full) = self.rooms.get(room).map(|r| (r.name.clone(), r.full_history)).unwrap_or_default();
         for p in participants {
             self.room_iq(
@@ -219,14 +249,14 @@ impl Core {
             .map_err(|e| format!("conference domain {domain:?}: {e}"))?;
         let name = g.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Group".to_string());
         self.enter_room(room.clone(), name.clone(), g.full_history, true).await;
-        // The room exists (unlocked) once our join is processed; the server
-        // handles our stanzas in order.
-        self.room_iq(&room, format!("configuring {room}"), stanzas::room_config(&name)).await;
+        // The room exists once our join is processed (the server handles our stanzas
+        // in order); its form comes back and is filled in `on_room_form`, and the
+        // participants are invited after that, into a room that shows their addresses.
+        self.configure_room(&room, &name, participants).await;
         if let Some(r) = self.rooms.get_mut(&room) {
             r.affiliations.insert(me.to_string(), Affiliation::Owner);
         }
         self.send(stanzas::subject(&room, &name)).await;
-        self.invite(&room, &participants).await;
         let conv = self.store()?.conversations().map_err(|e| e.to_string())?;
         Ok(json!(conv.into_iter().find(|c| c.id == room.as_str())))
     }
@@ -288,7 +318,7 @@ impl Core {
         if name.is_empty() {
             return Err("a group needs a name".into());
         }
-        self.room_iq(&room, format!("renaming {room}"), stanzas::room_config(&name)).await;
+        self.configure_room(&room, &name, Vec::new()).await;
         self.send(stanzas::subject(&room, &name)).await;
         let (full, nick) = (self.rooms.get(&room).is_some_and(|r| r.full_history), self.nick());
         let id = stanzas::new_id();

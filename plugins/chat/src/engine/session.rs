@@ -195,6 +195,11 @@ impl Core {
                         self.on_affiliations(&room, &q);
                     }
                 }
+                Some(PendingIq::RoomForm { room, name, invite }) => {
+                    let empty = stanzas::room_form_get();
+                    self.on_room_form(&room, &name, payload.as_ref().unwrap_or(&empty)).await;
+                    self.invite(&room, &invite).await;
+                }
                 Some(PendingIq::Slot { conversation, id, file, .. }) => {
                     let slot = payload.as_ref().and_then(stanzas::read_slot);
                     self.on_slot(conversation, id, file, slot).await;
@@ -211,6 +216,11 @@ impl Core {
                 }
                 Some(PendingIq::RoomChange(what)) => {
                     self.ctx.warn(format!("{what} was refused: {:?}", error.defined_condition));
+                }
+                Some(PendingIq::RoomForm { room, invite, .. }) => {
+                    let why = format!("the server refused its configuration: {:?}", error.defined_condition);
+                    self.group_limits(&room, crate::stanzas::ROOM_NEEDS.to_vec(), why);
+                    self.invite(&room, &invite).await;
                 }
                 Some(PendingIq::Slot { conversation, id, file, .. }) => {
                     self.on_slot_refused(conversation, id, file, &error).await;

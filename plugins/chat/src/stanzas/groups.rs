@@ -29,23 +29,6 @@ pub fn leave(room: &BareJid, nick: &str) -> Presence {
     Presence::unavailable().with_to(full)
 }
 
-/// The owner's room configuration: named, persistent, members only, real addresses
-/// visible to members (so messages can be attributed), archived.
-pub fn room_config(name: &str) -> Element {
-    let mut form = el("x", ns::DATA_FORMS, &[("type", "submit")]);
-    for (var, value) in [
-        ("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
-        ("muc#roomconfig_roomname", name),
-        ("muc#roomconfig_persistentroom", "1"),
-        ("muc#roomconfig_membersonly", "1"),
-        ("muc#roomconfig_whois", "anyone"),
-        ("muc#roomconfig_enablearchiving", "1"),
-    ] {
-        form.append_child(field(var, value));
-    }
-    child(el("query", MUC_OWNER, &[]), form)
-}
-
 /// A person's standing in a room (XEP-0045). The engine compares these, never the
 /// attribute's text: the strings exist only here, where stanzas are built and read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

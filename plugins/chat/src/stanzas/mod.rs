@@ -8,9 +8,11 @@
 
 mod cards;
 mod groups;
+mod room_form;
 
 pub use cards::*;
 pub use groups::*;
+pub use room_form::*;
 pub use ucdesk_xmpp::stanza::*;
 
 use tokio_xmpp::jid::{BareJid, Jid};
