@@ -16,6 +16,7 @@
 //! (`ucdesk_xmpp::event_loop`) drives.
 
 mod actions;
+mod bookmarks;
 mod dispatch;
 mod error;
 mod files;
@@ -200,6 +201,7 @@ pub fn start(
             sync: None,
             sync_queue: std::collections::VecDeque::new(),
             rooms: BTreeMap::new(),
+            bookmark_step: bookmarks::Step::default(),
             contacts: BTreeMap::new(),
             mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
             typing: HashMap::new(),
@@ -228,6 +230,12 @@ enum PendingIq {
     Card(BareJid),
     Mam,
     Bookmarks,
+    /// One step of publishing a room's bookmark (see `bookmarks`).
+    Bookmark {
+        room: BareJid,
+        step: bookmarks::Step,
+    },
+    PrivateBookmarks,
     Affiliations(BareJid),
     /// A room's configuration form, to fill for a group called `name`; then `invite`
     /// these (a new group invites once its room is configured).
@@ -267,6 +275,8 @@ struct Core {
     /// Rooms whose archive waits for the running sync to finish.
     sync_queue: std::collections::VecDeque<BareJid>,
     rooms: BTreeMap<BareJid, Room>,
+    /// The first way of storing a bookmark to try (the last one that worked).
+    bookmark_step: bookmarks::Step,
     contacts: BTreeMap<BareJid, Contact>,
     mine: Mine,
     /// Conversation -> who is typing, since when.

@@ -78,18 +78,7 @@ impl Core {
         );
         self.send(stanzas::join(&room, &nick)).await;
         if announce {
-            let id = stanzas::new_id();
-            self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("bookmarking {room}")));
-            self.send(stanzas::iq_set(&id, None, stanzas::bookmark(&room, &name, &nick, full_history))).await;
-        }
-    }
-
-    pub(super) async fn on_bookmarks(&mut self, pubsub: &Element) {
-        for (room, name, _nick, full) in stanzas::read_bookmarks(pubsub) {
-            let name = name
-                .or_else(|| self.rooms.get(&room).map(|r| r.name.clone()))
-                .unwrap_or_else(|| "Group".into());
-            self.enter_room(room, name, full, false).await;
+            self.remember_room(&room, &name, full_history).await;
         }
     }
 
@@ -167,9 +156,7 @@ impl Core {
     async fn forget_room(&mut self, room: &BareJid) {
         self.rooms.remove(room);
         self.sync_queue.retain(|r| r != room);
-        let id = stanzas::new_id();
-        self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("removing the bookmark of {room}")));
-        self.send(stanzas::iq_set(&id, None, stanzas::bookmark_retract(room))).await;
+        self.forget_bookmark(room).await;
     }
 
     /// XEP-0045 §10.2: the owner asks for the room's form first (answered in
@@ -320,10 +307,8 @@ impl Core {
         }
         self.configure_room(&room, &name, Vec::new()).await;
         self.send(stanzas::subject(&room, &name)).await;
-        let (full, nick) = (self.rooms.get(&room).is_some_and(|r| r.full_history), self.nick());
-        let id = stanzas::new_id();
-        self.iqs.insert(id.clone(), PendingIq::RoomChange(format!("bookmarking {room}")));
-        self.send(stanzas::iq_set(&id, None, stanzas::bookmark(&room, &name, &nick, full))).await;
+        let full = self.rooms.get(&room).is_some_and(|r| r.full_history);
+        self.remember_room(&room, &name, full).await;
         if let Some(x) = self.rooms.get_mut(&room) {
             x.name = name.clone();
         }

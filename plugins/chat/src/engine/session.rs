@@ -13,6 +13,7 @@ use tokio_xmpp::Stanza;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::Presence;
+use tokio_xmpp::parsers::stanza_error::DefinedCondition;
 use tokio_xmpp::stanzastream::{Event as StreamEvent, StreamEvent as Link};
 use ucdesk_sdk::contract::chat::{self as contract, Connection, ConnectionState};
 use ucdesk_sdk::prelude::*;
@@ -186,10 +187,14 @@ impl Core {
                 }
                 Some(PendingIq::Card(jid)) => self.on_card(&jid, payload.as_ref()),
                 Some(PendingIq::Bookmarks) => {
-                    if let Some(p) = payload {
-                        self.on_bookmarks(&p).await;
-                    }
+                    let list = payload.as_ref().map(stanzas::read_bookmarks).unwrap_or_default();
+                    self.on_bookmarks(Some(list)).await;
                 }
+                Some(PendingIq::PrivateBookmarks) => {
+                    let empty = stanzas::private_bookmarks_get();
+                    self.on_private_bookmarks(Some(payload.as_ref().unwrap_or(&empty))).await;
+                }
+                Some(PendingIq::Bookmark { room, step }) => self.on_bookmark_stored(&room, step).await,
                 Some(PendingIq::Affiliations(room)) => {
                     if let Some(q) = payload {
                         self.on_affiliations(&room, &q);
@@ -216,6 +221,15 @@ impl Core {
                 }
                 Some(PendingIq::RoomChange(what)) => {
                     self.ctx.warn(format!("{what} was refused: {:?}", error.defined_condition));
+                }
+                // No node is no bookmark (XEP-0060 §6.5.9.11); anything else says nothing.
+                Some(PendingIq::Bookmarks) => {
+                    let none = error.defined_condition == DefinedCondition::ItemNotFound;
+                    self.on_bookmarks(none.then(Vec::new)).await;
+                }
+                Some(PendingIq::PrivateBookmarks) => self.on_private_bookmarks(None).await,
+                Some(PendingIq::Bookmark { room, step }) => {
+                    self.on_bookmark_refused(&room, step, &error).await
                 }
                 Some(PendingIq::RoomForm { room, invite, .. }) => {
                     let why = format!("the server refused its configuration: {:?}", error.defined_condition);

@@ -1,7 +1,7 @@
-//! Group chat stanzas (XEP-0045 MUC, XEP-0249 invitations, XEP-0402 bookmarks), and
+//! Group chat stanzas (XEP-0045 MUC, XEP-0249 invitations), and
 //! [`Affiliation`], the one place where affiliation strings become a type.
 
-use super::{child, el, field, with_text};
+use super::{child, el};
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::message::{Lang, Message};
@@ -11,7 +11,6 @@ use tokio_xmpp::parsers::presence::Presence;
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 pub const CONFERENCE: &str = "jabber:x:conference";
-pub const BOOKMARKS2: &str = "urn:xmpp:bookmarks:1";
 /// Our group details, carried in invitations and bookmarks: the display name and
 /// whether members see the history from before they joined.
 pub const UCDESK_GROUP: &str = "urn:ucdesk:group:0";
@@ -120,56 +119,6 @@ pub fn group_details(name: &str, full_history: bool) -> Element {
 pub fn read_group(parent: &Element) -> Option<(Option<String>, bool)> {
     let g = parent.get_child("group", UCDESK_GROUP)?;
     Some((g.attr("name").map(str::to_string), g.attr("history") == Some("full")))
-}
-
-/// Publishes the room in our bookmarks (private PEP node), so every login rejoins it.
-pub fn bookmark(room: &BareJid, name: &str, nick: &str, full_history: bool) -> Element {
-    let mut conference = el("conference", BOOKMARKS2, &[("name", name), ("autojoin", "true")]);
-    conference.append_child(with_text(el("nick", BOOKMARKS2, &[]), nick));
-    conference.append_child(child(el("extensions", BOOKMARKS2, &[]), group_details(name, full_history)));
-    let item = child(el("item", ns::PUBSUB, &[("id", room.as_str())]), conference);
-    let publish = child(el("publish", ns::PUBSUB, &[("node", BOOKMARKS2)]), item);
-    let mut options = el("x", ns::DATA_FORMS, &[("type", "submit")]);
-    for (var, value) in [
-        ("FORM_TYPE", "http://jabber.org/protocol/pubsub#publish-options"),
-        ("pubsub#persist_items", "true"),
-        ("pubsub#max_items", "max"),
-        ("pubsub#send_last_published_item", "never"),
-        ("pubsub#access_model", "whitelist"),
-    ] {
-        options.append_child(field(var, value));
-    }
-    let mut pubsub = child(el("pubsub", ns::PUBSUB, &[]), publish);
-    pubsub.append_child(child(el("publish-options", ns::PUBSUB, &[]), options));
-    pubsub
-}
-
-pub fn bookmark_retract(room: &BareJid) -> Element {
-    let retract = child(
-        el("retract", ns::PUBSUB, &[("node", BOOKMARKS2), ("notify", "true")]),
-        el("item", ns::PUBSUB, &[("id", room.as_str())]),
-    );
-    child(el("pubsub", ns::PUBSUB, &[]), retract)
-}
-
-pub fn bookmarks_get() -> Element {
-    child(el("pubsub", ns::PUBSUB, &[]), el("items", ns::PUBSUB, &[("node", BOOKMARKS2)]))
-}
-
-/// (room, name, nick, full history) of each bookmark in a pubsub items result.
-pub fn read_bookmarks(pubsub: &Element) -> Vec<(BareJid, Option<String>, Option<String>, bool)> {
-    let Some(items) = pubsub.get_child("items", ns::PUBSUB) else { return Vec::new() };
-    items
-        .children()
-        .filter(|i| i.is("item", ns::PUBSUB))
-        .filter_map(|i| {
-            let room = i.attr("id")?.parse::<BareJid>().ok()?;
-            let c = i.get_child("conference", BOOKMARKS2)?;
-            let nick = c.get_child("nick", BOOKMARKS2).map(|n| n.text());
-            let full = c.get_child("extensions", BOOKMARKS2).and_then(read_group).is_some_and(|g| g.1);
-            Some((room, c.attr("name").map(str::to_string), nick, full))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@
 //! Payloads are read as plain elements by name and namespace: an unknown or malformed
 //! child is ignored, never fatal.
 
+mod bookmarks;
 mod cards;
 mod groups;
 mod room_form;
 
+pub use bookmarks::*;
 pub use cards::*;
 pub use groups::*;
 pub use room_form::*;

@@ -79,6 +79,20 @@ impl Store {
         Ok(self.db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
+    /// Every meta entry whose key starts with `prefix` (the prefix cut off), by key.
+    pub fn meta_prefixed(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut q = self
+            .db
+            .prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = q.query_map([prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, value) = row?;
+            out.push((key[prefix.len()..].to_string(), value));
+        }
+        Ok(out)
+    }
+
     pub fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {
             Some(v) => self.db.execute(
