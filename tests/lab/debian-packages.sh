@@ -10,7 +10,8 @@
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
 #            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
 #            readiness checks, PulseAudio null sinks as a paced sound card, lame to
-#            make an MP3 ringtone, the XMPP lab: Prosody, and slixmpp for the chat bot,
+#            make an MP3 ringtone, the XMPP lab: Prosody, ejabberd (a second server,
+#            and its cluster), and slixmpp for the chat bot,
 #            QEMU to boot a real kernel for the uhid headset test, and xdg-utils
 #            (xdg-open: the call popup opens the default browser through it), and
 #            xclip to read back what the screen pop window copied
@@ -23,7 +24,7 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
   libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
-  pulseaudio pulseaudio-utils lame prosody lua-unbound python3-slixmpp
+  pulseaudio pulseaudio-utils lame prosody lua-unbound ejabberd python3-slixmpp
   qemu-system-x86 xdg-utils xclip)
 # The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.
 # tests/lab/screenshot.sh: the window under Xvfb, saved as PNG.

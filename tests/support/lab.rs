@@ -78,6 +78,15 @@ impl LabProcess {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
+    /// SIGKILL to the whole process group at once: nothing gets to clean up.
+    pub fn kill(&mut self) {
+        let pgid = self.child.id() as i32;
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+
     /// Stops the process group (SIGTERM, then SIGKILL).
     pub fn stop(&mut self) {
         let pgid = self.child.id() as i32;
@@ -196,17 +205,18 @@ impl Prosody {
     }
 }
 
+pub use crate::ejabberd::{Ejabberd, XmppServer};
 pub use crate::raw_xmpp::RawXmpp;
 
 /// A profile with the chat plugin logged in as `user@localhost` on the lab Prosody.
-pub fn chat_profile(x: &Prosody, user: &str) -> Profile {
+pub fn chat_profile(x: &impl XmppServer, user: &str) -> Profile {
     let p = Profile::new();
     install_business_license(&p);
     with_chat(p, x, user)
 }
 
 /// Adds the chat plugin, logged in as `user@localhost`, to a licensed profile.
-pub fn with_chat(p: Profile, x: &Prosody, user: &str) -> Profile {
+pub fn with_chat(p: Profile, x: &impl XmppServer, user: &str) -> Profile {
     let p = p.with_library(&plugin_lib("chat"), "chat");
     for (key, value) in [
         ("chat.jid", format!("{user}@localhost")),

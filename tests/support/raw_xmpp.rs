@@ -2,7 +2,7 @@
 //! ucdesk does not send, like publishing a contact card): openssl s_client does
 //! STARTTLS, we do SASL PLAIN and bind by hand.
 
-use crate::lab::Prosody;
+use crate::lab::XmppServer;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,7 +16,7 @@ pub struct RawXmpp {
 }
 
 impl RawXmpp {
-    pub fn login(x: &Prosody, user: &str, password: &str) -> RawXmpp {
+    pub fn login(x: &impl XmppServer, user: &str, password: &str) -> RawXmpp {
         let child = Command::new("openssl")
             .args(["s_client", "-quiet", "-starttls", "xmpp", "-xmpphost", "localhost", "-connect"])
             .arg(x.server())

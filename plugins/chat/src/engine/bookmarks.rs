@@ -110,6 +110,7 @@ impl Core {
     }
 
     pub(super) async fn on_bookmark_stored(&mut self, room: &BareJid, step: Step) {
+        self.ctx.debug(format!("bookmark step {step:?} for {room} done"));
         match step {
             // The node is as it should be now: publish into it.
             Step::Configure | Step::Create => self.publish_bookmark(room, Step::Plain).await,
@@ -157,6 +158,11 @@ impl Core {
     /// node does not exist), `None` when the server could not say.
     pub(super) async fn on_bookmarks(&mut self, list: Option<Vec<Bookmark>>) {
         let known = self.memberships();
+        self.ctx.debug(format!(
+            "bookmarks: {} on the server, {} known here",
+            list.as_ref().map_or("none".to_string(), |l| l.len().to_string()),
+            known.len()
+        ));
         match list {
             // Nothing to compare with: rejoin everything we know of.
             None => {

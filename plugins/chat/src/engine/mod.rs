@@ -202,6 +202,7 @@ pub fn start(
             sync_queue: std::collections::VecDeque::new(),
             rooms: BTreeMap::new(),
             bookmark_step: bookmarks::Step::default(),
+            connecting_since: None,
             contacts: BTreeMap::new(),
             mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
             typing: HashMap::new(),
@@ -277,6 +278,8 @@ struct Core {
     rooms: BTreeMap<BareJid, Room>,
     /// The first way of storing a bookmark to try (the last one that worked).
     bookmark_step: bookmarks::Step,
+    /// Since when the connection has said `connecting` (see `session::unstick`).
+    connecting_since: Option<Instant>,
     contacts: BTreeMap<BareJid, Contact>,
     mine: Mine,
     /// Conversation -> who is typing, since when.
@@ -364,6 +367,9 @@ impl Core {
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
             Msg::Link(generation, status) if generation == self.generation => {
+                // An attempt starting (re)arms the watchdog; any outcome it reports disarms it.
+                self.connecting_since = (status.state == ConnectionState::Connecting)
+                    .then(|| self.connecting_since.unwrap_or_else(Instant::now));
                 if !self.online || status.state != ConnectionState::Connecting {
                     self.online = false;
                     self.set_connection(status.state, status.reason, status.fingerprint);
@@ -387,6 +393,7 @@ impl Core {
     }
 
     async fn tick(&mut self) {
+        self.unstick().await;
         self.expire_discovery().await;
         self.ask_again().await;
         self.expire_slots().await;

@@ -19,6 +19,9 @@ use ucdesk_sdk::contract::chat::{self as contract, Connection, ConnectionState};
 use ucdesk_sdk::prelude::*;
 use ucdesk_xmpp::connection;
 
+/// How long a session may stay `connecting` after its login before it is started anew.
+const STUCK: Duration = Duration::from_secs(45);
+
 impl Core {
     /// A new configuration: the preferences apply at once; the connection starts over
     /// only when the account (or how to reach it) changed.
@@ -38,19 +41,39 @@ impl Core {
                 self.account = None;
                 self.set_connection(ConnectionState::NotConfigured, Some(reason), None);
             }
-            Ok(account) => {
-                self.generation += 1;
-                let (generation, tx) = (self.generation, self.tx.clone());
-                // A closed mailbox means the engine is gone: nothing to tell.
-                let report = move |s| {
-                    let _ = tx.send(Msg::Link(generation, s));
-                };
-                self.connection.server = Some(account.server());
-                self.retry = Arc::new(Notify::new());
-                self.stream = Some(connection::start(account.clone(), report, self.retry.clone()));
-                self.account = Some(account);
-            }
+            Ok(account) => self.start_stream(account),
         }
+    }
+
+    fn start_stream(&mut self, account: connection::Account) {
+        self.generation += 1;
+        let (generation, tx) = (self.generation, self.tx.clone());
+        // A closed mailbox means the engine is gone: nothing to tell.
+        let report = move |s| {
+            let _ = tx.send(Msg::Link(generation, s));
+        };
+        self.connection.server = Some(account.server());
+        self.retry = Arc::new(Notify::new());
+        self.stream = Some(connection::start(account.clone(), report, self.retry.clone()));
+        self.account = Some(account);
+    }
+
+    /// A login that succeeded but whose session never came up (seen with an ejabberd
+    /// cluster: a resumption asked of the node that took over from a dead one goes
+    /// unanswered) would leave us offline for good. Each login attempt reports, and gives
+    /// up after 30 s; with no report for [`STUCK`] since the stream was lost or an attempt
+    /// began, it is the session: start over with a fresh stream (no resumption; the
+    /// outbox sends again what the server never acknowledged, and receivers drop what
+    /// they already have by its id).
+    pub(super) async fn unstick(&mut self) {
+        if !self.connecting_since.is_some_and(|t| t.elapsed() > STUCK) {
+            return;
+        }
+        let Some(account) = self.account.clone() else { return };
+        self.ctx.warn(format!("the session with {} never came up; connecting anew", account.server()));
+        self.connecting_since = None;
+        self.disconnect().await;
+        self.start_stream(account);
     }
 
     pub(super) async fn disconnect(&mut self) {
@@ -81,6 +104,9 @@ impl Core {
         reason: Option<String>,
         fingerprint: Option<String>,
     ) {
+        if state == ConnectionState::Online {
+            self.connecting_since = None;
+        }
         let outbox = self.outbox_len();
         let next = Connection { state, server: self.connection.server.clone(), reason, fingerprint, outbox };
         if next != self.connection {
@@ -147,6 +173,8 @@ impl Core {
                 self.flush_outbox().await;
             }
             StreamEvent::Stream(Link::Suspended) => {
+                // A new login starts now; the session on it must come up (see `unstick`).
+                self.connecting_since.get_or_insert_with(std::time::Instant::now);
                 self.online = false;
                 self.set_connection(
                     ConnectionState::Offline,

@@ -83,9 +83,11 @@ fn open(name: Option<&str>, input: bool) -> Result<Card, DeviceError> {
                     if input { device.default_input_config() } else { device.default_output_config() }
                         .map_err(|e| e.to_string())?;
                 let mut config = supported.config();
-                // 20 ms periods: a default buffer can be seconds long on some backends
-                // (ALSA's pulse plugin delivers capture in 2 s bursts), which is seconds of
-                // delay and a ring that overflows. Only a card that refuses falls back.
+                // 20 ms periods: a default buffer can be seconds long on some backends,
+                // which is seconds of delay and a ring that overflows. Only a card that
+                // refuses falls back. (A PulseAudio null sink's monitor, the lab's
+                // microphone, delivers nothing until its current 2 s block ends unless the
+                // sink is loaded with norewinds=1: tests/lab/pulseaudio.sh.)
                 let period = config.sample_rate / 50;
                 let refuses = matches!(supported.buffer_size(), cpal::SupportedBufferSize::Range { min, max } if !(*min..=*max).contains(&period));
                 if !refuses {
