@@ -226,6 +226,7 @@ fn main() {
         }
     }
     let _ = tone.kill();
+    let _ = tone.wait();
 }
 
 fn pct(sorted: &[f64], q: f64) -> f64 {

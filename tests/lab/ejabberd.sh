@@ -19,12 +19,14 @@
 #   EJABBERD_JOIN=ucdesk-5322@localhost XMPP_C2S_PORT=5422 XMPP_HTTP_PORT=5480 ejabberd.sh B
 # B boots, runs ejabberd's join_cluster (ejabberd on B restarts with A's database; about
 # a second more than a plain start), then prints `ready`. Restarting B with the same env
-# keeps its membership (no second join). B keeps serving if A dies; as with any Mnesia
-# cluster, start first the node that stopped last. Each DIR has its own CA: a client of
-# both trusts both ca.pem (or copy A's *.pem and ca.key into B's DIR before B's first
-# start). Uploaded files stay on the node that took them (DIR/upload).
-# A shell into a node: erl -sname x@localhost -hidden -setcookie ucdesklab -start_epmd false
-#   -epmd_module ucdesk_lab -pa DIR -env LAB_EPMD_DIR <the dir above> -remsh NODE
+# keeps its membership (no second join). B keeps serving if A dies. As with any Mnesia
+# cluster, a node waits at boot for the nodes that outlived it: start first the node that
+# stopped last, or, when both stopped together, both at once. Each DIR has its own CA: a
+# client of both trusts both ca.pem (or copy A's *.pem and ca.key into B's DIR before B's
+# first start). Uploaded files stay on the node that took them (DIR/upload).
+# To call into a node: erl -sname ctl@localhost -hidden -setcookie ucdesklab -noinput
+#   -start_epmd false -epmd_module ucdesk_lab -pa DIR -env LAB_EPMD_DIR <the dir above>
+#   -eval 'io:format("~p~n", [rpc:call(NODE, ejabberd_cluster, get_nodes, [])]), halt().'
 # Writes DIR/ejabberd.yml, DIR/db (Mnesia), DIR/ejabberd.log (and error.log, stdout.log),
 # DIR/upload and DIR/ca.pem (the throwaway CA a client must trust; the server certificate
 # is for localhost, conference.localhost, upload.localhost, lab.test and 127.0.0.1).
@@ -120,12 +122,13 @@ append_host_config:
         access: local
 CFG
 
-# ejabberd keeps archives, offline messages etc. in dets (disc_only_copies), where every
-# write to a user's bag rereads it: thousands of messages take minutes. Keep them in RAM.
-for t in archive_msg archive_prefs caps_features last_activity offline_msg passwd privacy \
-  private_storage pubsub_item roster roster_version vcard; do
-  printf '%s: {storage_type: disc_copies}\n' "$t"
-done >"$dir/db/ejabberd.schema"
+# ejabberd keeps archives, offline messages etc. in dets (disc_only_copies), where a write
+# to a user's bag costs its size: thousands of messages take minutes. Keep them in RAM
+# (disc_copies). ejabberd.schema says so, but 23.01 applies it only to existing tables: boot
+# converts the new ones.
+ram="archive_msg archive_prefs caps_features last_activity oauth_token offline_msg passwd
+  privacy private_storage pubsub_item roster roster_version vcard"
+for t in $ram; do printf '%s: {storage_type: disc_copies}\n' "$t"; done >"$dir/db/ejabberd.schema"
 
 # The epmd stand-in (see erl_epmd) and the boot: start ejabberd, join, make accounts.
 cat >"$dir/ucdesk_lab.erl" <<'ERL'
@@ -159,6 +162,9 @@ boot() ->
                      orelse ok == ejabberd_cluster:join(Peer)
                      orelse error({join_failed, Peer})
         end,
+        [{atomic, ok} = mnesia:change_table_copy_type(T, node(), disc_copies)
+         || T <- [list_to_atom(S) || S <- string:lexemes(env("LAB_RAM_TABLES"), " \n")],
+            lists:member(node(), mnesia:table_info(T, disc_only_copies))],
         [case ejabberd_auth:try_register(list_to_binary(U), H, list_to_binary(P)) of
              ok -> ok;
              {error, exists} -> ok
@@ -176,7 +182,7 @@ rm -f "$dir/booted"
 cd "$dir"
 EJABBERD_CONFIG_PATH="$dir/ejabberd.yml" EJABBERD_LOG_PATH="$dir/ejabberd.log" \
   ERL_LIBS=/usr/lib/x86_64-linux-gnu ERL_CRASH_DUMP_BYTES=0 ERL_MAX_PORTS=32000 \
-  ERL_MAX_ETS_TABLES=1400 LAB_USERS="$users" LAB_BOOTED="$dir/booted" LAB_EPMD_DIR="$epmd" \
+  ERL_MAX_ETS_TABLES=1400 LAB_USERS="$users" LAB_BOOTED="$dir/booted" LAB_EPMD_DIR="$epmd" LAB_RAM_TABLES="$ram" \
   erl -sname "$node" -setcookie ucdesklab -noinput -start_epmd false \
   -epmd_module ucdesk_lab -kernel inet_dist_use_interface '{127,0,0,1}' -pa "$dir" +P 250000 \
   -mnesia dir "\"$dir/db\"" -s ucdesk_lab boot >"$dir/stdout.log" 2>&1 &

@@ -66,7 +66,7 @@ impl Core {
     /// outbox sends again what the server never acknowledged, and receivers drop what
     /// they already have by its id).
     pub(super) async fn unstick(&mut self) {
-        if !self.connecting_since.is_some_and(|t| t.elapsed() > STUCK) {
+        if self.connecting_since.is_none_or(|t| t.elapsed() <= STUCK) {
             return;
         }
         let Some(account) = self.account.clone() else { return };
