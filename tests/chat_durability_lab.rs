@@ -3,26 +3,13 @@
 //! is doing, an archive sync holding a page's transaction above all. Real Prosody on
 //! loopback, real SIGKILL.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use ucdesk_tests::lab::{Prosody, RawXmpp, chat_profile, online_chat};
-use ucdesk_tests::{Lines, wait_for};
+use ucdesk_tests::wait_for;
 
 const T: Duration = Duration::from_secs(30);
-
-/// Every line of `events` on `topic` seen so far (without waiting).
-fn drain(events: &Lines, topic: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    while let Some(line) = events.next(Duration::from_millis(1)) {
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["topic"] == topic
-        {
-            out.push(v["payload"].clone());
-        }
-    }
-    out
-}
 
 #[test]
 fn sends_accepted_during_an_archive_sync_survive_a_kill() {
@@ -48,7 +35,8 @@ fn sends_accepted_during_an_archive_sync_survive_a_kill() {
     let bob = chat_profile(&x, "bob");
     let (b, b_events) = online_chat(&bob);
     wait_for(T, || {
-        drain(&b_events, "chat.sync")
+        b_events
+            .drain_topic("chat.sync")
             .into_iter()
             .find(|s| s["done"] == false && s["fetched"].as_u64() > Some(0))
     })
@@ -61,7 +49,7 @@ fn sends_accepted_during_an_archive_sync_survive_a_kill() {
     }
     // Killed right after the last answer, before anything else can happen.
     let log = b.kill();
-    let synced = drain(&b_events, "chat.sync");
+    let synced = b_events.drain_topic("chat.sync");
     assert!(
         synced.iter().all(|s| s["done"] == false),
         "the sync ended before the sends, so this proves nothing: {synced:?}\n{log}"

@@ -14,7 +14,6 @@
 //! ALSA's default (the same PulseAudio). Both offer Opus and PCMU; the far end picks.
 
 use serde_json::json;
-use std::net::UdpSocket;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ucdesk_tests::lab::{Bot, Kamailio, PulseAudio, Sipp, next_event, registered_daemon, set};
@@ -45,13 +44,7 @@ fn loud(packet: &[u8]) -> bool {
 
 impl FirstPacket {
     fn start() -> FirstPacket {
-        let socket = loop {
-            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-            let port = s.local_addr().unwrap().port();
-            if port.is_multiple_of(2) && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
-                break s;
-            }
-        };
+        let socket = ucdesk_tests::lab::rtp_socket();
         let port = socket.local_addr().unwrap().port();
         let first = Arc::new(Mutex::new((None, None)));
         let seen = first.clone();

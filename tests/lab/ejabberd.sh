@@ -21,9 +21,9 @@
 # a second more than a plain start), then prints `ready`. Restarting B with the same env
 # keeps its membership (no second join). B keeps serving if A dies. As with any Mnesia
 # cluster, a node waits at boot for the nodes that outlived it: start first the node that
-# stopped last, or, when both stopped together, both at once. Each DIR has its own CA: a
-# client of both trusts both ca.pem (or copy A's *.pem and ca.key into B's DIR before B's
-# first start). Uploaded files stay on the node that took them (DIR/upload).
+# stopped last, or, when both stopped together, both at once. Each DIR has its own CA unless
+# B is started with EJABBERD_CERT_FROM=A's DIR (what the tests do: one certificate for the
+# cluster's domain). Uploaded files stay on the node that took them (DIR/upload).
 # To call into a node: erl -sname ctl@localhost -hidden -setcookie ucdesklab -noinput
 #   -start_epmd false -epmd_module ucdesk_lab -pa DIR -env LAB_EPMD_DIR <the dir above>
 #   -eval 'io:format("~p~n", [rpc:call(NODE, ejabberd_cluster, get_nodes, [])]), halt().'

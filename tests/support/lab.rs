@@ -565,6 +565,18 @@ pub mod audio {
     }
 }
 
+/// A loopback UDP socket on an even port whose successor (RTCP) is free too, as SDP
+/// implies: where a test's own RTP peer listens.
+pub fn rtp_socket() -> UdpSocket {
+    loop {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = s.local_addr().unwrap().port();
+        if port.is_multiple_of(2) && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+            return s;
+        }
+    }
+}
+
 /// An RTP peer that sends every packet back to where it came from, after a seeded
 /// random fate: dropped with probability `loss`, else delayed by a uniform random
 /// 0..`max_delay` (which reorders, as a real network does). Real packets on loopback.
@@ -579,14 +591,7 @@ impl ImpairedEcho {
         use std::collections::BinaryHeap;
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::time::Instant;
-        let socket = loop {
-            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-            // An even port whose successor (RTCP) is free too, as SDP implies.
-            let port = s.local_addr().unwrap().port();
-            if port.is_multiple_of(2) && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
-                break s;
-            }
-        };
+        let socket = rtp_socket();
         let port = socket.local_addr().unwrap().port();
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();

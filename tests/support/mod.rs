@@ -336,6 +336,20 @@ impl Lines {
     pub fn next(&self, timeout: Duration) -> Option<String> {
         self.rx.recv_timeout(timeout).ok()
     }
+
+    /// Of an `ucdesk events` stream: the payload of every event on `topic` received so
+    /// far, without waiting (the others are consumed too).
+    pub fn drain_topic(&self, topic: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(line) = self.rx.try_recv() {
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["topic"] == topic
+            {
+                out.push(v["payload"].clone());
+            }
+        }
+        out
+    }
 }
 
 impl Drop for Lines {
