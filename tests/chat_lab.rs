@@ -207,15 +207,13 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     let alice = chat_profile(&x, "alice");
     ucdesk_tests::lab::set_secret(&alice, "chat.password", "wrong");
     let d = alice.daemon_with_env(&[]);
-    let s = wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "auth_failed"))
-        .expect("auth_failed");
+    let s = lab::chat_state(&d, "auth_failed");
     assert!(s["reason"].as_str().unwrap().contains("refused"), "{s}");
     let err = d.call("chat.send", json!({"to": "bob@localhost", "body": "x"})).unwrap_err();
     assert!(err.contains("refused"), "{err}");
     // The right password while it runs: chat hears of it and logs in.
     lab::set_secret(&alice, "chat.password", "alicepw");
-    wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
-        .expect("online with the new password");
+    lab::chat_state(&d, "online");
     drop(d);
 
     // Without the lab CA the certificate is untrusted: the user is asked once, and
@@ -223,10 +221,7 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     let bob = chat_profile(&x, "bob");
     set(&bob, "chat.tls_ca_file", "");
     let d = bob.daemon_with_env(&[]);
-    let s = wait_for(T, || {
-        d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "untrusted_certificate")
-    })
-    .expect("untrusted_certificate");
+    let s = lab::chat_state(&d, "untrusted_certificate");
     let fp = s["fingerprint"].as_str().unwrap().to_string();
     assert_eq!(fp.len(), 32 * 3 - 1, "{fp}");
     // The window asks in a dialog that offers exactly this certificate.
@@ -239,8 +234,7 @@ fn a_wrong_password_and_an_untrusted_certificate_are_reported_not_retried_blindl
     assert!(status.contains(&format!(r#"trust:\"{fp}\""#)), "{status}");
     assert!(d.call("chat.trust_certificate", json!({"fingerprint": "00:11"})).is_err());
     d.call("chat.trust_certificate", json!({"fingerprint": fp})).unwrap();
-    wait_for(T, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
-        .expect("online");
+    lab::chat_state(&d, "online");
 }
 
 #[test]

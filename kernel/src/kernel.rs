@@ -41,6 +41,7 @@ use ucdesk_plugin_api::{
 
 mod own_services;
 mod settings_api;
+mod table;
 
 /// The kernel's own service: the license's state, edition, features and limits, for
 /// plugins that enforce limits (meeting minutes, participants, seats).
@@ -211,30 +212,6 @@ impl Kernel {
             self.inner.start_one(&id);
         }
         self.plugins()
-    }
-
-    /// [`Kernel::scan`] and dependency resolution, starting nothing: what `ucdesk
-    /// plugins` shows when the app is not running. Plugins that would start are
-    /// `Installed`; whether they then run (or fail) only the running app can say.
-    pub fn survey(&self) -> Vec<PluginInfo> {
-        self.scan();
-        let order = self.inner.resolve();
-        for s in lock(&self.inner.slots).iter_mut() {
-            if s.info.state == PluginState::Starting && order.contains(&s.info.id) {
-                s.info.set(PluginState::Installed, None);
-            }
-        }
-        self.plugins()
-    }
-
-    /// The plugin table, in discovery order.
-    pub fn plugins(&self) -> Vec<PluginInfo> {
-        lock(&self.inner.slots).iter().map(|s| s.info.clone()).collect()
-    }
-
-    /// The manifest of an installed plugin (whatever its state).
-    pub fn manifest(&self, id: &str) -> Option<Arc<Manifest>> {
-        lock(&self.inner.slots).iter().find(|s| s.info.id == id).and_then(|s| s.manifest.clone())
     }
 
     /// Calls a service from outside any plugin (control socket, shell).

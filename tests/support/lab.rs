@@ -273,6 +273,14 @@ pub fn online_chat(p: &Profile) -> (Daemon, Lines) {
     (d, events)
 }
 
+/// The chat status once it says `state` (within 15 s); the test fails otherwise.
+pub fn chat_state(d: &Daemon, state: &str) -> Value {
+    wait_for(Duration::from_secs(15), || {
+        d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == state)
+    })
+    .unwrap_or_else(|| panic!("chat never {state}: {}", d.log()))
+}
+
 /// dnsmasq answering SRV and A records for a lab domain (tests/lab/dns.sh).
 pub struct Dns {
     pub port: u16,
