@@ -181,6 +181,26 @@ struct Sender {
 }
 
 impl Sender {
+    /// A stream's sender before its session is known: sending allowed, no format yet.
+    fn new(ssrc: u32, seq: u16, ts: u32) -> Sender {
+        Sender {
+            ssrc,
+            seq,
+            ts,
+            ts_step: EVENT_UNITS_PER_FRAME,
+            remote: None,
+            latched: false,
+            audio_pt: None,
+            event: None,
+            packets: 0,
+            octets: 0,
+            sending: true,
+            queue: VecDeque::new(),
+            tone: None,
+            gap: 0,
+        }
+    }
+
     fn packet(&mut self, pt: u8, marker: bool, ts: u32, payload: Vec<u8>) -> Vec<u8> {
         let p = Packet {
             header: Header {
@@ -443,22 +463,7 @@ async fn run(
     setup: MediaSetup,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
-    let mut s = Sender {
-        ssrc: util::random_u32(),
-        seq: util::random_u32() as u16,
-        ts: util::random_u32(),
-        ts_step: EVENT_UNITS_PER_FRAME,
-        remote: None,
-        latched: false,
-        audio_pt: None,
-        event: None,
-        packets: 0,
-        octets: 0,
-        sending: true,
-        queue: VecDeque::new(),
-        tone: None,
-        gap: 0,
-    };
+    let mut s = Sender::new(util::random_u32(), util::random_u32() as u16, util::random_u32());
     let mut m = Media {
         callid: callid.clone(),
         setup,
@@ -624,22 +629,10 @@ mod tests {
 
     #[test]
     fn a_digit_is_five_frames_then_three_ends_on_one_timestamp() {
-        let mut s = Sender {
-            ssrc: 1,
-            seq: 65535,
-            ts: 1000,
-            ts_step: 160,
-            remote: None,
-            latched: false,
-            audio_pt: Some(0),
-            event: Some(EventFormat { pt: 101, rate: 8000 }),
-            packets: 0,
-            octets: 0,
-            sending: true,
-            queue: VecDeque::from([5]),
-            tone: None,
-            gap: 0,
-        };
+        let mut s = Sender::new(1, 65535, 1000);
+        s.audio_pt = Some(0);
+        s.event = Some(EventFormat { pt: 101, rate: 8000 });
+        s.queue.push_back(5);
         let packets: Vec<Packet> = (0..TONE_FRAMES + 1)
             .flat_map(|_| s.tick(|| vec![0xff; 160]))
             .map(|b| Packet::unmarshal(&mut b.as_slice()).unwrap())
@@ -658,22 +651,9 @@ mod tests {
 
     #[test]
     fn nothing_goes_out_before_the_session_says_what_and_digits_count_on_their_own_clock() {
-        let mut s = Sender {
-            ssrc: 1,
-            seq: 1,
-            ts: 0,
-            ts_step: 960,
-            remote: None,
-            latched: false,
-            audio_pt: None,
-            event: None,
-            packets: 0,
-            octets: 0,
-            sending: true,
-            queue: VecDeque::from([1]),
-            tone: None,
-            gap: 0,
-        };
+        let mut s = Sender::new(1, 1, 0);
+        s.ts_step = 960;
+        s.queue.push_back(1);
         // A ringback (or the far end's early packets) before the answer: silence on the wire.
         assert!(s.tick(|| vec![0xff; 160]).is_empty());
         s.audio_pt = Some(96);
