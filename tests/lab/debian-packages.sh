@@ -8,9 +8,9 @@
 #   test   - build + app + an X server without a screen (Xvfb) for the GUI smoke test,
 #            a session bus with GNOME Keyring (plus secret-tool to read it back)
 #            for the keyring test, and the SIP lab: Kamailio (with TLS), baresip bots,
-#            SIPp, dnsmasq, openssl for the lab certificate, iproute2's `ss` for
-#            readiness checks, PulseAudio null sinks as a paced sound card, lame to
-#            make an MP3 ringtone, the XMPP lab: Prosody, ejabberd (a second server,
+#            SIPp, linphonec (a second SIP and media stack), dnsmasq, openssl for the
+#            lab certificate, iproute2's `ss` for readiness checks, PulseAudio null
+#            sinks as a paced sound card, lame to make an MP3 ringtone, the XMPP lab: Prosody, ejabberd (a second server,
 #            and its cluster), and slixmpp for the chat bot,
 #            QEMU to boot a real kernel for the uhid headset test, and xdg-utils
 #            (xdg-open: the call popup opens the default browser through it), and
@@ -23,7 +23,7 @@ build=(build-essential pkg-config libdbus-1-dev libsqlite3-dev libasound2-dev li
 app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libdbus-1-3
   libasound2 libasound2-plugins)
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
-  kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester dnsmasq-base openssl iproute2
+  kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester linphone-cli dnsmasq-base openssl iproute2
   pulseaudio pulseaudio-utils lame prosody lua-unbound ejabberd python3-slixmpp
   qemu-system-x86 xdg-utils xclip)
 # The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.

@@ -143,7 +143,12 @@ request_route {
     if (is_method("OPTIONS") && uri == myself && \$rU == \$null) { sl_send_reply("200", "OK"); exit; }
 $timing_req
     if (has_totag()) {
-        if (loose_route()) { route(RELAY); exit; }
+        if (loose_route()) {
+            # A GRUU as the target (RFC 5627; linphone's Contact is one, without a
+            # port): the location table knows where that instance is registered.
+            if (\$ru =~ ";gr([=;]|\$)") { lookup("location"); }
+            route(RELAY); exit;
+        }
         if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
         sl_send_reply("404", "Not here"); exit;
     }

@@ -9,6 +9,7 @@ pub mod crm;
 pub mod ejabberd;
 pub mod http;
 pub mod lab;
+pub mod linphone;
 pub mod raw_xmpp;
 pub mod sms;
 

@@ -210,7 +210,14 @@ impl Core {
                             let _ = handle.reply(StatusCode::NotAcceptableHere).await;
                             return;
                         };
+                        let held_before = call.remote_hold;
                         let _ = call.apply_remote(&remote);
+                        // The far end holding or resuming is news, as our own hold is.
+                        let news = (call.remote_hold != held_before).then(|| {
+                            let topic =
+                                if call.remote_hold { contract::TOPIC_HELD } else { contract::TOPIC_RESUMED };
+                            later(topic, &call.event())
+                        });
                         let _ = handle
                             .respond(
                                 StatusCode::OK,
@@ -218,6 +225,7 @@ impl Core {
                                 Some(body.into_bytes()),
                             )
                             .await;
+                        self.pending.extend(news);
                     }
                     Err(_) if req.body.is_empty() => {
                         call.local.version += 1;
