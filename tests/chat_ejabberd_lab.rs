@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
-use ucdesk_tests::lab::{self, Dns, Ejabberd, chat_profile, online_chat, set};
+use ucdesk_tests::lab::{self, Dns, Ejabberd, RawXmpp, chat_profile, online_chat, set};
 use ucdesk_tests::{Daemon, Lines, wait_for};
 
 const T: Duration = Duration::from_secs(20);
@@ -31,6 +31,33 @@ fn bodies(d: &Daemon, conversation: &str) -> Vec<String> {
         .iter()
         .map(|m| m["body"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// Whether `user`'s bookmarks on the server hold `room`, in PEP (XEP-0402) or in the
+/// older private storage (XEP-0048: where the plugin falls back to when a loaded server
+/// refuses the PEP node), asked through a raw login of their own; waits up to `T`.
+fn bookmarked(e: &Ejabberd, user: &str, room: &str) -> bool {
+    let mut raw = RawXmpp::login(e, user, &format!("{user}pw"));
+    let mut n = 0;
+    wait_for(T, || {
+        n += 1;
+        let (pep, private) = (format!("pep-{n}-"), format!("private-{n}-"));
+        raw.send(&format!(
+            "<iq type='get' id='{pep}'><pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+             <items node='urn:xmpp:bookmarks:1'/></pubsub></iq>\
+             <iq type='get' id='{private}'><query xmlns='jabber:iq:private'>\
+             <storage xmlns='storage:bookmarks'/></query></iq>"
+        ));
+        raw.wait_for(&pep, Duration::from_secs(2));
+        raw.wait_for(&private, Duration::from_secs(2));
+        let heard = raw.heard();
+        let answer = heard.split_once(&pep).map(|(_, a)| a.to_string()).unwrap_or_default();
+        answer.contains(room).then_some(()).or_else(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            None
+        })
+    })
+    .is_some()
 }
 
 #[test]
@@ -59,11 +86,18 @@ fn groups_show_real_addresses_keep_their_archive_and_are_rejoined() {
     assert_eq!(got["from"], "alice@localhost", "{got}");
 
     // Carol on a new machine: the bookmark brings the group, the room's archive its history.
+    // (Her first device publishes the bookmark while she joins; it must be on the server
+    // before that device goes, or there is nothing for the new one to find.)
+    assert!(bookmarked(&e, "carol", &room), "carol's first device stored no bookmark:\n{}", c.log());
     drop(c);
     let carol2 = chat_profile(&e, "carol");
     let (c2, _) = online_chat(&carol2);
-    wait_for(T, || bodies(&c2, &room).contains(&"kick-off at 10".to_string()).then_some(()))
-        .unwrap_or_else(|| panic!("the new device has no group history:\n{}", c2.log()));
+    wait_for(T, || bodies(&c2, &room).contains(&"kick-off at 10".to_string()).then_some(())).unwrap_or_else(
+        || {
+            let conversations = c2.call("chat.conversations", json!(null));
+            panic!("the new device has no group history ({conversations:?}):\n{}", c2.log())
+        },
+    );
 
     // The server restarts: everyone is back in the group by themselves (here the
     // bookmark fetch right after the restart fails: the device's own records rejoin).

@@ -47,19 +47,42 @@ impl RawXmpp {
             }
         });
         let mut raw = RawXmpp { child, heard };
-        for step in [
-            header.to_string(),
-            format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"),
-            header.to_string(),
-            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>".to_string(),
-            "<presence/>".to_string(),
+        // Each step waits for the server's answer to the one before (its features, the
+        // SASL success, the new stream's features, the bound resource), however slow a
+        // loaded machine makes it.
+        std::thread::sleep(Duration::from_millis(300));
+        for (step, answer, count) in [
+            (header.to_string(), "</stream:features>", 1),
+            (
+                format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"),
+                "success",
+                1,
+            ),
+            (header.to_string(), "</stream:features>", 2),
+            (
+                "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>".to_string(),
+                "bind1",
+                1,
+            ),
         ] {
-            // Each step waits for the server's answer to the previous one.
-            std::thread::sleep(Duration::from_millis(300));
             raw.send(&step);
+            raw.wait_count(answer, count, Duration::from_secs(10));
         }
+        raw.send("<presence/>");
         std::thread::sleep(Duration::from_millis(300));
         raw
+    }
+
+    /// Waits until the server has said `needle` at least `n` times.
+    fn wait_count(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.heard.lock().unwrap().matches(needle).count() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// Waits until the server has said something containing `needle` (an iq's id);

@@ -185,7 +185,9 @@ impl Core {
                 }
             }
         }
-        if self.memberships().iter().any(|(_, m)| m.stored == Stored::Private) {
+        // The older storage too, always: a device that kept its groups there (its PEP
+        // publish was refused) or a new device that knows nothing yet finds them there.
+        {
             let id = stanzas::new_id();
             self.iqs.insert(id.clone(), PendingIq::PrivateBookmarks);
             self.send(stanzas::iq_get(&id, None, stanzas::private_bookmarks_get())).await;
@@ -203,7 +205,13 @@ impl Core {
             return;
         };
         let list = stanzas::read_private_bookmarks(query);
-        self.enter_bookmarked(&list, Stored::Private).await;
+        // A group whose bookmark PEP keeps is PEP's to say about.
+        let here: Vec<Bookmark> = list
+            .iter()
+            .filter(|b| self.membership(&b.room).is_none_or(|m| m.stored != Stored::Pep))
+            .cloned()
+            .collect();
+        self.enter_bookmarked(&here, Stored::Private).await;
         for (room, _) in known {
             if !list.iter().any(|b| b.room == room) {
                 self.left_elsewhere(&room);

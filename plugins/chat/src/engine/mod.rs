@@ -197,6 +197,8 @@ pub fn start(
             connection: Snapshot::default().connection,
             online: false,
             pushed: HashSet::new(),
+            resend_due: HashMap::new(),
+            resent: HashSet::new(),
             iqs: HashMap::new(),
             sync: None,
             sync_queue: std::collections::VecDeque::new(),
@@ -229,7 +231,9 @@ enum PendingIq {
     Roster,
     /// A contact's card (XEP-0292).
     Card(BareJid),
-    Mam,
+    /// A page of the running sync, by its query id: an answer for a sync that was
+    /// set aside (see `sync::start_sync`) is not this one's.
+    Mam(String),
     Bookmarks,
     /// One step of publishing a room's bookmark (see `bookmarks`).
     Bookmark {
@@ -271,6 +275,11 @@ struct Core {
     online: bool,
     /// Outbox ids put on the current session's stream.
     pushed: HashSet<String>,
+    /// Contacts with a device newly online, and when to send them again what none of
+    /// their devices confirmed (see `outbox::resend_unconfirmed`).
+    resend_due: HashMap<BareJid, Instant>,
+    /// Messages already sent again this run (each goes again once).
+    resent: HashSet<String>,
     iqs: HashMap<String, PendingIq>,
     sync: Option<SyncRun>,
     /// Rooms whose archive waits for the running sync to finish.
@@ -394,6 +403,7 @@ impl Core {
 
     async fn tick(&mut self) {
         self.unstick().await;
+        self.resend_unconfirmed().await;
         self.expire_discovery().await;
         self.ask_again().await;
         self.expire_slots().await;

@@ -1,17 +1,31 @@
 //! The outbox: a message is stored and queued before anything goes on the wire, and
 //! leaves the queue only when the server acknowledges it; whatever a lost session
 //! swallowed goes again with the same id (receivers store by id, so nothing shows twice).
+//!
+//! The server's ack is not the end: a server can take a message and still lose it (an
+//! ejabberd cluster routing it to the node that just died with the contact's session).
+//! So a 1:1 message stays "sent" until a device of the contact's confirms it (XEP-0184),
+//! and when one of their devices comes online, what none confirmed goes again.
 
 use super::error::ChatError;
 use super::{Core, Msg, address};
 use crate::stanzas;
 use crate::store::{Incoming, now_ms};
+use std::time::{Duration, Instant};
 use tokio_xmpp::jid::BareJid;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::stanzastream::{StanzaStage, StanzaState};
 use ucdesk_sdk::contract::chat::{
     self as contract, ConnectionState, Direction, Message, MessageState, TransferState,
 };
+
+/// How long after a contact's device comes online before what none of their devices
+/// confirmed goes again: the server's offline store delivers first, and the receipts
+/// for what arrived come back.
+pub(super) const RESEND_AFTER: Duration = Duration::from_secs(5);
+/// Only what was sent this recently goes again, and at most this many per contact.
+const RESEND_WITHIN_MS: i64 = 24 * 3600 * 1000;
+const RESEND_MAX: u32 = 50;
 
 impl Core {
     /// Stores and sends a message. `uploaded` are files already on a server (a
@@ -185,6 +199,35 @@ impl Core {
         self.pushed.remove(&id);
         if let Ok(Some(m)) = store.advance(&conversation, &id, MessageState::Sent) {
             self.ctx.publish(contract::TOPIC_MESSAGE, &m);
+        }
+    }
+
+    /// Sends again, once per message and run, what the contacts whose devices came
+    /// online (`resend_due`) never confirmed. The same id: their devices store by id.
+    pub(super) async fn resend_unconfirmed(&mut self) {
+        if !self.online || self.resend_due.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let due: Vec<BareJid> =
+            self.resend_due.iter().filter(|(_, at)| **at <= now).map(|(jid, _)| jid.clone()).collect();
+        for jid in due {
+            self.resend_due.remove(&jid);
+            let Some(store) = self.store.as_ref() else { return };
+            let mut list =
+                store.unconfirmed(jid.as_str(), now_ms() - RESEND_WITHIN_MS, RESEND_MAX).unwrap_or_default();
+            list.retain(|m| !self.pushed.contains(&m.id) && !self.resent.contains(&m.id));
+            if list.is_empty() {
+                continue;
+            }
+            self.ctx.info(format!(
+                "sending {} message(s) to {jid} again: none of their devices confirmed them",
+                list.len()
+            ));
+            for m in list {
+                self.resent.insert(m.id.clone());
+                self.push(&m).await;
+            }
         }
     }
 

@@ -3,10 +3,12 @@
 //! too: they decide whose presence we see.
 
 use super::error::ChatError;
+use super::outbox::RESEND_AFTER;
 use super::{Core, address};
 use crate::stanzas;
 use crate::store::now_ms;
 use std::collections::BTreeMap;
+use std::time::Instant;
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::ns;
@@ -93,7 +95,11 @@ impl Core {
                     let ext = p.payloads.iter().find(|e| e.is("presence", stanzas::UCDESK_PRESENCE));
                     let (status, device, on_call) = stanzas::read_status(show, ext);
                     let message = p.statuses.values().next().cloned().filter(|s| !s.is_empty());
-                    contact.resources.insert(resource, (status, message, device, on_call));
+                    let new_device =
+                        contact.resources.insert(resource, (status, message, device, on_call)).is_none();
+                    if new_device {
+                        self.resend_due.insert(bare.clone(), Instant::now() + RESEND_AFTER);
+                    }
                 }
                 // Their presence reaches us, so their card is ours to read: asked once
                 // per session (here if the roster did not ask already).

@@ -203,7 +203,7 @@ impl Core {
     async fn on_iq(&mut self, iq: Iq) {
         match iq {
             Iq::Result { id, payload, .. } => match self.iqs.remove(&id) {
-                Some(PendingIq::Mam) => {
+                Some(PendingIq::Mam(query)) if self.sync_is(&query) => {
                     let fin = payload.as_ref().and_then(stanzas::mam_fin);
                     self.on_mam_fin(fin).await;
                 }
@@ -239,10 +239,10 @@ impl Core {
                 }
                 Some(PendingIq::Components) => self.on_components(payload).await,
                 Some(PendingIq::Component(jid)) => self.on_component(jid, payload).await,
-                Some(PendingIq::Carbons | PendingIq::RoomChange(_)) | None => {}
+                Some(PendingIq::Carbons | PendingIq::RoomChange(_) | PendingIq::Mam(_)) | None => {}
             },
             Iq::Error { id, error, .. } => match self.iqs.remove(&id) {
-                Some(PendingIq::Mam) => {
+                Some(PendingIq::Mam(query)) if self.sync_is(&query) => {
                     self.ctx.warn(format!("history sync failed: {:?}", error.defined_condition));
                     self.finish_sync();
                     self.next_sync().await;

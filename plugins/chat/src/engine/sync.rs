@@ -28,6 +28,20 @@ pub(super) struct SyncRun {
 
 impl Core {
     pub(super) async fn start_sync(&mut self, full: bool) {
+        // A room's sync can start before the session's own (a bookmark's room is joined
+        // while the session still discovers its gateways): the account's archive goes
+        // first, and the room starts again after it from where its pages got to.
+        if let Some(run) = self.sync.take_if(|r| r.room.is_some()) {
+            self.ctx.debug("the account's archive goes before the room's under way");
+            if let Some(store) = self.store.as_mut() {
+                let _ = store.commit();
+            }
+            if let Some(room) = run.room
+                && !self.sync_queue.contains(&room)
+            {
+                self.sync_queue.push_front(room);
+            }
+        }
         let Some(store) = self.store.as_mut() else { return };
         if full {
             let _ = store.set_meta("mam_last", None);
@@ -91,8 +105,13 @@ impl Core {
                 )
             }
         };
-        self.iqs.insert(id.clone(), PendingIq::Mam);
+        self.iqs.insert(id.clone(), PendingIq::Mam(run.queryid.clone()));
         self.send(stanzas::iq_set(&id, to, query)).await;
+    }
+
+    /// Whether `queryid` is the running sync's.
+    pub(super) fn sync_is(&self, queryid: &str) -> bool {
+        self.sync.as_ref().is_some_and(|r| r.queryid == queryid)
     }
 
     pub(super) async fn on_mam_fin(&mut self, fin: Option<(bool, Option<String>)>) {

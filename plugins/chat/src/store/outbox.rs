@@ -30,7 +30,38 @@ impl Store {
              ORDER BY o.created",
             MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ")
         ))?;
-        let rows = q.query_map([], message_row)?.collect::<Result<_, _>>()?;
+        let rows: Vec<Message> = q.query_map([], message_row)?.collect::<Result<_, _>>()?;
+        self.with_files(rows)
+    }
+
+    /// 1:1 messages to `conversation` the server took but none of the contact's devices
+    /// confirmed (no XEP-0184 receipt), sent since `since_ms`: the last `limit` of them,
+    /// oldest first. Empty when the contact never sent us a receipt at all: their
+    /// client may not send them, and sending again would show the messages twice there.
+    pub fn unconfirmed(
+        &self,
+        conversation: &str,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut q = self.db.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+             WHERE conversation = ?1 AND direction = 1 AND state = 1 AND deleted = 0 AND ts >= ?2
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.id)
+               AND EXISTS (SELECT 1 FROM messages d WHERE d.conversation = ?1 AND d.direction = 1 AND d.state >= 2)
+             ORDER BY rowid DESC LIMIT ?3"
+        ))?;
+        let mut rows: Vec<Message> =
+            q.query_map(params![conversation, since_ms, limit], message_row)?.collect::<Result<_, _>>()?;
+        rows.reverse();
+        self.with_files(rows)
+    }
+
+    /// A message goes out again with its files (their URLs are in the store).
+    fn with_files(&self, mut rows: Vec<Message>) -> Result<Vec<Message>, StoreError> {
+        for m in &mut rows {
+            m.files = self.files_of(&m.conversation, &m.id)?;
+        }
         Ok(rows)
     }
 }
