@@ -80,3 +80,68 @@ fn sends_accepted_during_an_archive_sync_survive_a_kill() {
     let outbox = wait_for(T, || b.call("chat.outbox", json!(null)).ok().filter(|o| o == &json!([])));
     assert!(outbox.is_some(), "the outbox never emptied");
 }
+
+/// The server took a message and the contact's only device online then went without
+/// confirming it (here a raw client of alice's that never sends receipts: as a cluster
+/// node dying with her session would). When alice's ucdesk comes back it has the message
+/// from her archive, bob's ucdesk sends it again (same id) because no device of hers
+/// confirmed it, and her receipt for that copy makes it delivered; she has it once.
+#[test]
+fn a_message_no_device_confirmed_goes_again_when_the_contact_comes_back() {
+    let x = Prosody::start();
+    let (alice, bob) = (chat_profile(&x, "alice"), chat_profile(&x, "bob"));
+    let (a, _) = online_chat(&alice);
+    let (b, b_events) = online_chat(&bob);
+    let say = |body: &str| -> String {
+        b.call("chat.send", json!({"to": "alice@localhost", "body": body})).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let receipt = |id: &str| {
+        let id = id.to_string();
+        ucdesk_tests::lab::event_where(&b_events, "chat.receipt", T, move |v| v["id"] == id.as_str())
+    };
+    // Contacts (bob hears when a device of alice's comes online), and alice's devices
+    // send receipts: bob has seen one.
+    b.call("chat.add_contact", json!({"jid": "alice@localhost"})).unwrap();
+    ucdesk_tests::lab::event_where(&b_events, "presence.changed", T, |v| {
+        v["jid"] == "alice@localhost" && v["status"] == "available"
+    });
+    let first = say("hello");
+    receipt(&first);
+    drop(a);
+
+    let raw = RawXmpp::login(&x, "alice", "alicepw");
+    // Past bob's own wait after her raw device's presence.
+    std::thread::sleep(Duration::from_secs(6));
+    let lost = say("did you get this?");
+    assert!(raw.wait_for("did you get this?", T), "the raw device never got it");
+    drop(raw);
+    std::thread::sleep(Duration::from_secs(1));
+    let state = |d: &ucdesk_tests::Daemon, conversation: &str| -> Vec<(String, String)> {
+        let h = d.call("chat.history", json!({"conversation": conversation, "limit": 50})).unwrap();
+        h["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["id"].as_str().unwrap().to_string(), m["state"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    assert!(
+        state(&b, "alice@localhost").contains(&(lost.clone(), "sent".into())),
+        "bob's copy should still wait for a receipt: {:?}",
+        state(&b, "alice@localhost")
+    );
+
+    let (a, _) = online_chat(&alice);
+    let confirmed =
+        wait_for(T, || b_events.drain_topic("chat.receipt").into_iter().find(|r| r["id"] == lost.as_str()));
+    assert!(confirmed.is_some(), "no receipt for the message:\nbob: {}\nalice: {}", b.log(), a.log());
+    assert!(b.log().contains("again"), "bob never sent it again:\n{}", b.log());
+    let copies = wait_for(T, || {
+        let n = state(&a, "bob@localhost").iter().filter(|(id, _)| *id == lost).count();
+        (n > 0).then_some(n)
+    });
+    assert_eq!(copies, Some(1), "alice's copies of the message: {:?}", state(&a, "bob@localhost"));
+}

@@ -214,9 +214,13 @@ impl Core {
         for jid in due {
             self.resend_due.remove(&jid);
             let Some(store) = self.store.as_ref() else { return };
-            let mut list =
-                store.unconfirmed(jid.as_str(), now_ms() - RESEND_WITHIN_MS, RESEND_MAX).unwrap_or_default();
+            // What was sent in the last seconds is still on its normal way.
+            let until = now_ms() - RESEND_AFTER.as_millis() as i64;
+            let mut list = store
+                .unconfirmed(jid.as_str(), now_ms() - RESEND_WITHIN_MS, until, RESEND_MAX)
+                .unwrap_or_default();
             list.retain(|m| !self.pushed.contains(&m.id) && !self.resent.contains(&m.id));
+            self.ctx.debug(format!("{jid} is online: {} unconfirmed message(s) to send again", list.len()));
             if list.is_empty() {
                 continue;
             }

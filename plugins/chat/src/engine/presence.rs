@@ -95,11 +95,10 @@ impl Core {
                     let ext = p.payloads.iter().find(|e| e.is("presence", stanzas::UCDESK_PRESENCE));
                     let (status, device, on_call) = stanzas::read_status(show, ext);
                     let message = p.statuses.values().next().cloned().filter(|s| !s.is_empty());
-                    let new_device =
-                        contact.resources.insert(resource, (status, message, device, on_call)).is_none();
-                    if new_device {
-                        self.resend_due.insert(bare.clone(), Instant::now() + RESEND_AFTER);
-                    }
+                    contact.resources.insert(resource, (status, message, device, on_call));
+                    // A device of theirs is (back) online, perhaps on a new session
+                    // under the same resource: what none of theirs confirmed may go again.
+                    self.resend_due.entry(bare.clone()).or_insert_with(|| Instant::now() + RESEND_AFTER);
                 }
                 // Their presence reaches us, so their card is ours to read: asked once
                 // per session (here if the roster did not ask already).

@@ -35,24 +35,27 @@ impl Store {
     }
 
     /// 1:1 messages to `conversation` the server took but none of the contact's devices
-    /// confirmed (no XEP-0184 receipt), sent since `since_ms`: the last `limit` of them,
-    /// oldest first. Empty when the contact never sent us a receipt at all: their
-    /// client may not send them, and sending again would show the messages twice there.
+    /// confirmed (no XEP-0184 receipt), sent between `since_ms` and `until_ms`: the last
+    /// `limit` of them, oldest first. Empty when the contact never sent us a receipt at
+    /// all: their client may not send them, and sending again would show them twice.
     pub fn unconfirmed(
         &self,
         conversation: &str,
         since_ms: i64,
+        until_ms: i64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
         let mut q = self.db.prepare(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m
-             WHERE conversation = ?1 AND direction = 1 AND state = 1 AND deleted = 0 AND ts >= ?2
+             WHERE conversation = ?1 AND direction = 1 AND state = 1 AND deleted = 0
+               AND ts >= ?2 AND ts <= ?4
                AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.id)
                AND EXISTS (SELECT 1 FROM messages d WHERE d.conversation = ?1 AND d.direction = 1 AND d.state >= 2)
              ORDER BY rowid DESC LIMIT ?3"
         ))?;
-        let mut rows: Vec<Message> =
-            q.query_map(params![conversation, since_ms, limit], message_row)?.collect::<Result<_, _>>()?;
+        let mut rows: Vec<Message> = q
+            .query_map(params![conversation, since_ms, limit, until_ms], message_row)?
+            .collect::<Result<_, _>>()?;
         rows.reverse();
         self.with_files(rows)
     }
@@ -63,5 +66,50 @@ impl Store {
             m.files = self.files_of(&m.conversation, &m.id)?;
         }
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::store;
+    use super::super::{Incoming, Store};
+    use ucdesk_sdk::contract::chat::{Direction, MessageState};
+
+    fn sent(s: &mut Store, id: &str, ts: i64, state: MessageState) {
+        s.insert(&Incoming {
+            conversation: "bob@lab",
+            id,
+            from: "me@lab",
+            body: "hi",
+            ts_ms: ts,
+            direction: Direction::Outbound,
+            state,
+            archive_id: None,
+            reply_to: None,
+            forwarded_from: None,
+            mentions_me: false,
+        })
+        .unwrap();
+    }
+
+    fn ids(s: &Store, since: i64, until: i64) -> Vec<String> {
+        s.unconfirmed("bob@lab", since, until, 10).unwrap().into_iter().map(|m| m.id).collect()
+    }
+
+    #[test]
+    fn unconfirmed_messages_are_the_acked_ones_to_a_contact_that_sends_receipts() {
+        let (_d, mut s) = store();
+        sent(&mut s, "a", 1_000, MessageState::Sent);
+        // Bob's devices never sent a receipt: nothing goes again (it would show twice).
+        assert!(ids(&s, 0, 100_000).is_empty());
+        sent(&mut s, "b", 2_000, MessageState::Delivered);
+        sent(&mut s, "c", 3_000, MessageState::Sent);
+        sent(&mut s, "d", 4_000, MessageState::Pending);
+        s.outbox_add("d", "bob@lab").unwrap();
+        sent(&mut s, "e", 9_000, MessageState::Sent);
+        // Acked and unconfirmed, oldest first; not the delivered one, not what the
+        // outbox still holds, not what is outside the window.
+        assert_eq!(ids(&s, 0, 5_000), ["a", "c"]);
+        assert_eq!(ids(&s, 2_000, 10_000), ["c", "e"]);
     }
 }
