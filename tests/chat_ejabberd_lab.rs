@@ -88,7 +88,19 @@ fn groups_show_real_addresses_keep_their_archive_and_are_rejoined() {
     // Carol on a new machine: the bookmark brings the group, the room's archive its history.
     // (Her first device publishes the bookmark while she joins; it must be on the server
     // before that device goes, or there is nothing for the new one to find.)
-    assert!(bookmarked(&e, "carol", &room), "carol's first device stored no bookmark:\n{}", c.log());
+    // A second group: ejabberd's bookmark node keeps one item unless configured, so both
+    // must be there for the new device.
+    let ops = a
+        .call("chat.create_group", json!({"name": "Ops", "participants": ["carol@localhost"]}))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(T, || (present(&c, &ops) == 2).then_some(()))
+        .unwrap_or_else(|| panic!("carol is not in the second group:\n{}", c.log()));
+    for r in [&room, &ops] {
+        assert!(bookmarked(&e, "carol", r), "carol's first device stored no bookmark of {r}:\n{}", c.log());
+    }
     drop(c);
     let carol2 = chat_profile(&e, "carol");
     let (c2, _) = online_chat(&carol2);
@@ -98,6 +110,8 @@ fn groups_show_real_addresses_keep_their_archive_and_are_rejoined() {
             panic!("the new device has no group history ({conversations:?}):\n{}", c2.log())
         },
     );
+    wait_for(T, || (present(&c2, &ops) == 2).then_some(()))
+        .unwrap_or_else(|| panic!("the new device is not in the second group:\n{}", c2.log()));
 
     // The server restarts: everyone is back in the group by themselves (here the
     // bookmark fetch right after the restart fails: the device's own records rejoin).
