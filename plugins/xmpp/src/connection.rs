@@ -55,6 +55,11 @@ pub struct Status {
     pub state: ConnectionState,
     pub reason: Option<String>,
     pub fingerprint: Option<String>,
+    /// The login went through (TLS, SASL) and the connection was handed to the stream,
+    /// which now resumes the old session or binds a new one: that takes a round trip,
+    /// so a session not up soon after this will not come up (see the chat engine's
+    /// watchdog).
+    pub logged_in: bool,
 }
 
 /// Starts the stanza stream; `report` hears about every attempt (from the connector's
@@ -74,11 +79,23 @@ pub fn start(
         tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
-                status(Status { state: ConnectionState::Connecting, reason: None, fingerprint: None });
+                status(Status {
+                    state: ConnectionState::Connecting,
+                    reason: None,
+                    fingerprint: None,
+                    logged_in: false,
+                });
                 match connector.login().await {
                     Ok(connection) => {
                         // A closed slot means the stream was dropped: nothing to do.
-                        let _ = slot.send(connection);
+                        if slot.send(connection).is_ok() {
+                            status(Status {
+                                state: ConnectionState::Connecting,
+                                reason: None,
+                                fingerprint: None,
+                                logged_in: true,
+                            });
+                        }
                         return;
                     }
                     Err(Failure::Auth(reason)) => {
@@ -86,6 +103,7 @@ pub fn start(
                             state: ConnectionState::AuthFailed,
                             reason: Some(reason),
                             fingerprint: None,
+                            logged_in: false,
                         });
                         retry.notified().await;
                     }
@@ -94,6 +112,7 @@ pub fn start(
                             state: ConnectionState::UntrustedCertificate,
                             reason: Some(reason),
                             fingerprint: Some(fingerprint),
+                            logged_in: false,
                         });
                         retry.notified().await;
                     }
@@ -102,6 +121,7 @@ pub fn start(
                             state: ConnectionState::Offline,
                             reason: Some(format!("{reason}; retrying in {} s", delay.as_secs())),
                             fingerprint: None,
+                            logged_in: false,
                         });
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => {}

@@ -205,6 +205,8 @@ pub fn start(
             rooms: BTreeMap::new(),
             bookmark_step: bookmarks::Step::default(),
             connecting_since: None,
+            session_since: None,
+            logins_without_session: 0,
             contacts: BTreeMap::new(),
             mine: Mine { status: Status::Available, message: None, expires_at: None, on_call: false },
             typing: HashMap::new(),
@@ -289,6 +291,10 @@ struct Core {
     bookmark_step: bookmarks::Step,
     /// Since when the connection has said `connecting` (see `session::unstick`).
     connecting_since: Option<Instant>,
+    /// Since when logins that went through wait for a session, and how many did (see
+    /// `session::unstick`).
+    session_since: Option<Instant>,
+    logins_without_session: u32,
     contacts: BTreeMap<BareJid, Contact>,
     mine: Mine,
     /// Conversation -> who is typing, since when.
@@ -375,10 +381,24 @@ impl Core {
                 reply.send(answer.map_err(Error::from));
             }
             Msg::Reconfigure(config) => self.reconfigure(config).await,
+            // The login's own news after the session on it came up: nothing to do.
+            Msg::Link(generation, status)
+                if generation == self.generation
+                    && self.online
+                    && status.state == ConnectionState::Connecting => {}
             Msg::Link(generation, status) if generation == self.generation => {
                 // An attempt starting (re)arms the watchdog; any outcome it reports disarms it.
                 self.connecting_since = (status.state == ConnectionState::Connecting)
                     .then(|| self.connecting_since.unwrap_or_else(Instant::now));
+                // Logins that go through without a session coming up (a resumption the
+                // server refuses at once, again and again) count until one does.
+                if status.logged_in {
+                    self.session_since.get_or_insert_with(Instant::now);
+                    self.logins_without_session += 1;
+                } else if status.state != ConnectionState::Connecting {
+                    self.session_since = None;
+                    self.logins_without_session = 0;
+                }
                 if !self.online || status.state != ConnectionState::Connecting {
                     self.online = false;
                     self.set_connection(status.state, status.reason, status.fingerprint);

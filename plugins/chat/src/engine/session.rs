@@ -21,6 +21,10 @@ use ucdesk_xmpp::connection;
 
 /// How long a session may stay `connecting` after its login before it is started anew.
 const STUCK: Duration = Duration::from_secs(45);
+/// How long a login that went through may wait for its session (resumed or bound).
+const SESSION_SETUP: Duration = Duration::from_secs(15);
+/// Logins in a row that went through with no session coming up on any.
+const LOGINS_WITHOUT_SESSION: u32 = 3;
 
 impl Core {
     /// A new configuration: the preferences apply at once; the connection starts over
@@ -66,9 +70,19 @@ impl Core {
     /// outbox sends again what the server never acknowledged, and receivers drop what
     /// they already have by its id).
     pub(super) async fn unstick(&mut self) {
-        if self.connecting_since.is_none_or(|t| t.elapsed() <= STUCK) {
+        // Once a login went through, the session is one round trip away: waiting
+        // [`SESSION_SETUP`] for it is plenty. The stream retrying its resumption on
+        // every new login (ejabberd refuses at once to resume a session of a dead
+        // node's, and the retries go round twenty times a second) is given up after
+        // [`LOGINS_WITHOUT_SESSION`] logins: a cluster failover then takes a second or
+        // two instead of 50.
+        let session_lost = self.session_since.is_some_and(|t| t.elapsed() > SESSION_SETUP)
+            || self.logins_without_session >= LOGINS_WITHOUT_SESSION;
+        if self.online || (!session_lost && self.connecting_since.is_none_or(|t| t.elapsed() <= STUCK)) {
             return;
         }
+        self.session_since = None;
+        self.logins_without_session = 0;
         let Some(account) = self.account.clone() else { return };
         self.ctx.warn(format!("the session with {} never came up; connecting anew", account.server()));
         self.connecting_since = None;
@@ -106,6 +120,8 @@ impl Core {
     ) {
         if state == ConnectionState::Online {
             self.connecting_since = None;
+            self.session_since = None;
+            self.logins_without_session = 0;
         }
         let outbox = self.outbox_len();
         let next = Connection { state, server: self.connection.server.clone(), reason, fingerprint, outbox };
