@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
-use ucdesk_tests::lab::{self, Dns, Ejabberd, RawXmpp, chat_profile, online_chat, set};
+use ucdesk_tests::lab::{self, Dns, Ejabberd, RawXmpp, chat_profile, chat_state, online_chat, set};
 use ucdesk_tests::{Daemon, Lines, wait_for};
 
 const T: Duration = Duration::from_secs(20);
@@ -117,10 +117,33 @@ fn groups_show_real_addresses_keep_their_archive_and_are_rejoined() {
     // bookmark fetch right after the restart fails: the device's own records rejoin).
     e.stop();
     event_where(&a_events, "chat.connection", |v| v["state"] == "offline");
+    // Written while the server is down: it goes once alice is back in the room.
+    let during = a.call("chat.send", json!({"to": room, "body": "while you were out"})).unwrap();
     e.start_again();
     for d in [&a, &b, &c2] {
+        chat_state(d, "online");
         wait_for(Duration::from_secs(60), || (present(d, &room) == 3).then_some(()))
             .unwrap_or_else(|| panic!("not rejoined after the restart:\n{}", d.log()));
+    }
+    // And the group talks again: a message after the restart reaches every member once,
+    // and so does the one written while the server was down.
+    let after = a.call("chat.send", json!({"to": room, "body": "back on"})).unwrap();
+    for d in [&b, &c2] {
+        let both = |d: &Daemon| {
+            let got = bodies(d, &room);
+            ["back on", "while you were out"].iter().all(|b| got.iter().filter(|g| g == b).count() == 1)
+        };
+        wait_for(T, || both(d).then_some(())).unwrap_or_else(|| {
+            panic!(
+                "the message after the restart did not arrive:\n{}\nalice: {:?} {:?}\n{}",
+                d.log(),
+                bodies(&a, &room),
+                a.call("chat.history", json!({"conversation": room, "limit": 5})),
+                a.log()
+            )
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(both(d), "a message shows twice: {:?} ({after}, {during})", bodies(d, &room));
     }
 }
 

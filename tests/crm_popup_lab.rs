@@ -13,7 +13,8 @@ use ucdesk_tests::http::{HttpRecorder, Reply};
 use ucdesk_tests::lab::{Bot, Kamailio, next_event, registered_daemon, set, softphone_profile};
 use ucdesk_tests::{Profile, Xvfb, opened_urls, plugin_lib, url_recorder, wait_for};
 
-const WAIT: Duration = Duration::from_secs(10);
+// Generous: the whole suite runs beside these tests (a call rang after 10 s once).
+const WAIT: Duration = Duration::from_secs(20);
 const MACROS: [&str; 12] = [
     "callerid",
     "callerid_name",
@@ -91,7 +92,8 @@ fn inbound_call(
     number: &str,
 ) -> String {
     carol.command("dial", &format!("sip:{number}@{}", k.addr()));
-    let callid = next_event(events, "call.incoming", WAIT).expect("call.incoming")["callid"]
+    let callid = next_event(events, "call.incoming", WAIT)
+        .unwrap_or_else(|| panic!("carol's call never rang:\n{}\n{}", d.log(), carol.log()))["callid"]
         .as_str()
         .unwrap()
         .to_string();

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-use ucdesk_tests::lab::audio::{read_wav, tone_share, write_tone};
+use ucdesk_tests::lab::audio::{assert_tone, read_wav, tone_share, write_tone};
 use ucdesk_tests::lab::{self, Kamailio, set, softphone_profile};
 use ucdesk_tests::linphone::Linphone;
 use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
@@ -38,16 +38,6 @@ fn record_to(p: &Profile, name: &str) -> std::path::PathBuf {
     let heard = p.home.path().join(name);
     set(p, "softphone.audio_output", &format!("file:{}", heard.display()));
     heard
-}
-
-/// Asserts `path` carries a tone at `hz` after its first half second.
-fn assert_tone(path: &Path, hz: f64, what: &str) {
-    let (samples, rate) = read_wav(path);
-    let skip = (rate / 2) as usize;
-    assert!(samples.len() > skip + rate as usize, "{what}: only {} samples at {rate} Hz", samples.len());
-    let (share, rms) = tone_share(&samples[skip..], rate, hz);
-    assert!(rms > 300.0, "{what}: nearly silent (rms {rms:.0})");
-    assert!(share > 0.6, "{what}: {hz} Hz is only {:.0}% of the power (rms {rms:.0})", share * 100.0);
 }
 
 /// The recording once its writer has closed it (linphone closes at hang-up).

@@ -4,9 +4,8 @@
 //! must carry the other's tone. Real packets, real codecs on both ends.
 
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::Duration;
-use ucdesk_tests::lab::audio::{read_wav, tone_share, write_tone};
+use ucdesk_tests::lab::audio::{assert_tone, assert_tone_in, read_wav, tone_share, write_tone};
 use ucdesk_tests::lab::{self, Bot, ImpairedEcho, Kamailio, PulseAudio, Sipp, set, softphone_profile};
 use ucdesk_tests::{Daemon, Lines, Profile, wait_for};
 
@@ -21,20 +20,6 @@ fn next_event(events: &Lines, topic: &str) -> Option<Value> {
 
 fn registered(p: &Profile) -> (Daemon, Lines) {
     lab::registered_daemon(p, &[])
-}
-
-/// Asserts `path` carries a tone at `hz` (after the first half second of set-up).
-fn assert_tone(path: &Path, hz: f64, what: &str) {
-    assert_tone_in(&read_wav(path), hz, what);
-}
-
-fn assert_tone_in((samples, rate): &(Vec<i16>, u32), hz: f64, what: &str) {
-    let (samples, rate) = (samples.as_slice(), *rate);
-    let skip = (rate / 2) as usize;
-    assert!(samples.len() > skip + rate as usize, "{what}: only {} samples at {rate} Hz", samples.len());
-    let (share, rms) = tone_share(&samples[skip..], rate, hz);
-    assert!(rms > 500.0, "{what}: nearly silent (rms {rms:.0})");
-    assert!(share > 0.6, "{what}: {hz} Hz is only {:.0}% of the power (rms {rms:.0})", share * 100.0);
 }
 
 /// One bot per codec: baresip 1.0 plays its tone file only at the codec's own rate.

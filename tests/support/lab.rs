@@ -546,6 +546,22 @@ pub mod audio {
         w.finalize().unwrap();
     }
 
+    /// Asserts the recording at `path` carries a tone at `hz` (after its first half
+    /// second of set-up).
+    pub fn assert_tone(path: &Path, hz: f64, what: &str) {
+        assert_tone_in(&read_wav(path), hz, what);
+    }
+
+    /// [`assert_tone`] on samples already read.
+    pub fn assert_tone_in((samples, rate): &(Vec<i16>, u32), hz: f64, what: &str) {
+        let (samples, rate) = (samples.as_slice(), *rate);
+        let skip = (rate / 2) as usize;
+        assert!(samples.len() > skip + rate as usize, "{what}: only {} samples at {rate} Hz", samples.len());
+        let (share, rms) = tone_share(&samples[skip..], rate, hz);
+        assert!(rms > 500.0, "{what}: nearly silent (rms {rms:.0})");
+        assert!(share > 0.6, "{what}: {hz} Hz is only {:.0}% of the power (rms {rms:.0})", share * 100.0);
+    }
+
     /// The share (0-1) of the signal's power at `hz` (Goertzel over 100 ms blocks,
     /// averaged over the blocks that are not silent), and the RMS level.
     pub fn tone_share(samples: &[i16], rate: u32, hz: f64) -> (f64, f64) {

@@ -116,7 +116,7 @@ impl Core {
         }
         store.outbox_add(&id, &conversation).map_err(|e| e.to_string())?;
         self.my_typing.remove(&conversation);
-        if self.online {
+        if self.online && self.can_take(&conversation) {
             // Files go first; the message follows when the last one is on the server.
             if message.files.iter().all(|f| f.state == TransferState::Uploaded) {
                 self.push(&message).await;
@@ -132,7 +132,7 @@ impl Core {
         let Some(store) = self.store.as_ref() else { return };
         let waiting = store.outbox().unwrap_or_default();
         for m in waiting {
-            if self.pushed.contains(&m.id) {
+            if self.pushed.contains(&m.id) || !self.can_take(&m.conversation) {
                 continue;
             }
             if m.files.iter().all(|f| f.state == contract::TransferState::Uploaded) {
@@ -143,9 +143,19 @@ impl Core {
         }
     }
 
+    /// Whether a message to `conversation` can go now: a group's only once we are in
+    /// the room again (after a new session the server would take it, ack it, and the
+    /// room refuse it from a non-occupant); it goes when the join comes back.
+    fn can_take(&self, conversation: &str) -> bool {
+        conversation.parse::<BareJid>().ok().and_then(|j| self.rooms.get(&j)).is_none_or(|r| r.present)
+    }
+
     /// Puts an outbox message on the stream and waits (in a task) for the server's ack.
     pub(super) async fn push(&mut self, m: &Message) {
         let Ok(to) = m.conversation.parse::<BareJid>() else { return };
+        if !self.can_take(&m.conversation) {
+            return;
+        }
         let reply = m.reply_to.as_deref().map(|id| (m.conversation.as_str(), id));
         // Other clients see the links in the body (XEP-0363 practice).
         let urls: Vec<&str> = m.files.iter().filter_map(|f| f.url.as_deref()).collect();

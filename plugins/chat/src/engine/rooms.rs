@@ -139,6 +139,8 @@ impl Core {
                         self.send(stanzas::iq_get(&id, to.clone(), stanzas::affiliation_list(aff))).await;
                     }
                     self.sync_room(room.clone()).await;
+                    // What was written to the group while we were out goes now.
+                    self.flush_outbox().await;
                 }
             }
         }
