@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
-use ucdesk_tests::lab::{self, Dns, Ejabberd, RawXmpp, chat_profile, chat_state, online_chat, set};
+use ucdesk_tests::lab::{self, Cluster, Ejabberd, RawXmpp, chat_profile, chat_state, online_chat, set};
 use ucdesk_tests::{Daemon, Lines, wait_for};
 
 const T: Duration = Duration::from_secs(20);
@@ -182,20 +182,9 @@ fn one_to_one_history_and_files_through_ejabberds_upload() {
 /// and nothing either side sent is lost or doubled.
 #[test]
 fn a_cluster_node_dying_moves_the_client_to_the_other_and_loses_nothing() {
-    let mut first = Ejabberd::start();
-    let second = Ejabberd::join(&first);
-    let dns = Dns::start(
-        &[
-            ("_xmpp-client._tcp.lab.test", "xmpp1.lab.test", first.c2s, 5, 10),
-            ("_xmpp-client._tcp.lab.test", "xmpp2.lab.test", second.c2s, 10, 10),
-        ],
-        &[("xmpp1.lab.test", "127.0.0.1"), ("xmpp2.lab.test", "127.0.0.1")],
-    );
-    let alice = chat_profile(&first, "alice");
-    set(&alice, "chat.jid", "alice@lab.test");
-    set(&alice, "chat.server", "");
-    set(&alice, "chat.dns_server", &dns.addr());
-    let bob = chat_profile(&second, "bob");
+    let mut cluster = Cluster::start();
+    let alice = cluster.srv_profile("alice");
+    let bob = chat_profile(&cluster.second, "bob");
     set(&bob, "chat.jid", "bob@lab.test");
     let (a, a_events) = online_chat(&alice);
     let (b, b_events) = online_chat(&bob);
@@ -216,7 +205,7 @@ fn a_cluster_node_dying_moves_the_client_to_the_other_and_loses_nothing() {
     }
     event_where(&b_events, "chat.message", |v| v["id"].as_str() == from_alice.last().map(String::as_str));
     // The node alice is on dies while both keep talking.
-    first.kill();
+    cluster.first.kill();
     for i in 5..10 {
         from_alice.push(say(&a, "bob@lab.test", format!("a{i}")));
         from_bob.push(say(&b, "alice@lab.test", format!("b{i}")));

@@ -14,7 +14,7 @@
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use ucdesk_tests::Lines;
-use ucdesk_tests::lab::{Dns, Ejabberd, chat_profile, online_chat, set};
+use ucdesk_tests::lab::{Cluster, online_chat};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -30,24 +30,13 @@ fn main() {
 }
 
 fn round() -> Duration {
-    let mut first = Ejabberd::start();
-    let second = Ejabberd::join(&first);
-    let dns = Dns::start(
-        &[
-            ("_xmpp-client._tcp.lab.test", "xmpp1.lab.test", first.c2s, 5, 10),
-            ("_xmpp-client._tcp.lab.test", "xmpp2.lab.test", second.c2s, 10, 10),
-        ],
-        &[("xmpp1.lab.test", "127.0.0.1"), ("xmpp2.lab.test", "127.0.0.1")],
-    );
-    let alice = chat_profile(&first, "alice");
-    set(&alice, "chat.jid", "alice@lab.test");
-    set(&alice, "chat.server", "");
-    set(&alice, "chat.dns_server", &dns.addr());
+    let mut cluster = Cluster::start();
+    let alice = cluster.srv_profile("alice");
     let (d, _) = online_chat(&alice);
     let events = Lines::spawn(alice.command(&["events", "--topic", "chat.connection"]));
     std::thread::sleep(Duration::from_millis(300));
     let killed = Instant::now();
-    first.kill();
+    cluster.first.kill();
     let deadline = killed + Duration::from_secs(120);
     let mut lost = false;
     while Instant::now() < deadline {

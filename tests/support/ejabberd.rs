@@ -87,3 +87,35 @@ impl XmppServer for Ejabberd {
         self.process.dir.path().join("ca.pem")
     }
 }
+
+/// Two joined nodes behind `_xmpp-client._tcp.lab.test` SRV records (the first node
+/// preferred), with the lab DNS server that answers for them.
+pub struct Cluster {
+    pub first: Ejabberd,
+    pub second: Ejabberd,
+    pub dns: crate::lab::Dns,
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let first = Ejabberd::start();
+        let second = Ejabberd::join(&first);
+        let dns = crate::lab::Dns::start(
+            &[
+                ("_xmpp-client._tcp.lab.test", "xmpp1.lab.test", first.c2s, 5, 10),
+                ("_xmpp-client._tcp.lab.test", "xmpp2.lab.test", second.c2s, 10, 10),
+            ],
+            &[("xmpp1.lab.test", "127.0.0.1"), ("xmpp2.lab.test", "127.0.0.1")],
+        );
+        Cluster { first, second, dns }
+    }
+
+    /// `user@lab.test`'s chat profile finding the cluster by its SRV records.
+    pub fn srv_profile(&self, user: &str) -> crate::Profile {
+        let p = crate::lab::chat_profile(&self.first, user);
+        crate::lab::set(&p, "chat.jid", &format!("{user}@lab.test"));
+        crate::lab::set(&p, "chat.server", "");
+        crate::lab::set(&p, "chat.dns_server", &self.dns.addr());
+        p
+    }
+}

@@ -205,7 +205,7 @@ impl Prosody {
     }
 }
 
-pub use crate::ejabberd::{Ejabberd, XmppServer};
+pub use crate::ejabberd::{Cluster, Ejabberd, XmppServer};
 pub use crate::raw_xmpp::RawXmpp;
 
 /// A profile with the chat plugin logged in as `user@localhost` on the lab Prosody.

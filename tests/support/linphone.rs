@@ -4,7 +4,7 @@
 
 use crate::lab::{Kamailio, LabProcess, free_port, free_port_pair};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Linphone {
     pub user: String,
@@ -48,14 +48,7 @@ impl Linphone {
 
     /// Waits until its output holds `needle`.
     pub fn wait_output(&self, needle: &str, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if self.output().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
+        crate::wait_for(within, || self.output().contains(needle).then_some(())).is_some()
     }
 
     /// The digits linphonec heard as RFC 4733 events, in order.

@@ -88,14 +88,7 @@ impl RawXmpp {
     /// Waits until the server has said something containing `needle` (an iq's id);
     /// false after `timeout`.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            if self.heard.lock().unwrap().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        self.wait_count(needle, 1, timeout)
     }
 
     /// Everything the server said so far.
