@@ -184,6 +184,16 @@ fn steps(plugin: &str, fixtures: &str, slot: &mut Option<TestHost>) -> Result<()
         std::thread::sleep(Duration::from_millis(300));
     };
     println!("guest: devices {rows}");
+    // The kernel numbers the hidraw nodes in the order it probes the devices, which is
+    // not always the order they were created in: each is found by its product name.
+    let node = |product: &str| -> Result<String, String> {
+        rows.as_array()
+            .and_then(|r| r.iter().find(|d| d["product"].as_str().is_some_and(|p| p.contains(product))))
+            .and_then(|d| d["path"].as_str())
+            .map(str::to_string)
+            .ok_or(format!("no {product} among the devices: {rows}"))
+    };
+    let (jabra_node, poly_node, light_node) = (node("EVOLVE")?, node("Blackwire")?, node("Busylight")?);
 
     let at = outputs.mark();
     host.emit("call.ringing", &call_event("ringing")).map_err(|e| e.to_string())?;
@@ -232,10 +242,10 @@ fn steps(plugin: &str, fixtures: &str, slot: &mut Option<TestHost>) -> Result<()
     })?;
     // `headsets.test`: the light blinks white, the headset rings.
     let at = outputs.mark();
-    host.call("headsets.test", &json!({"device": "/dev/hidraw2"})).map_err(|e| e.to_string())?;
+    host.call("headsets.test", &json!({"device": light_node})).map_err(|e| e.to_string())?;
     outputs
         .expect(at, "light", "the test blink", |b| kuando(b).is_some_and(|p| p[2..5] == [100, 100, 100]))?;
-    host.call("headsets.test", &json!({"device": "/dev/hidraw0"})).map_err(|e| e.to_string())?;
+    host.call("headsets.test", &json!({"device": jabra_node})).map_err(|e| e.to_string())?;
     outputs.expect(at, "jabra", "the test ring", |b| {
         b.first() == Some(&2) && b.get(1).is_some_and(|v| v & 0x04 != 0)
     })?;
@@ -258,7 +268,7 @@ fn steps(plugin: &str, fixtures: &str, slot: &mut Option<TestHost>) -> Result<()
     }
     let pressed =
         |device: &str, button: &str| buttons.iter().any(|b| b["device"] == device && b["button"] == button);
-    if !pressed("/dev/hidraw0", "hook_off") || !pressed("/dev/hidraw1", "mute") {
+    if !pressed(&jabra_node, "hook_off") || !pressed(&poly_node, "mute") {
         return Err(format!("headset.button: {buttons:?}"));
     }
     host.stop().map_err(|e| e.to_string())?;
