@@ -186,6 +186,7 @@ def only(rec, fields, keep=()):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "crm-standin"
+    record = None  # (vendor, url) of the API request being answered, until it is logged
 
     def log_message(self, fmt, *args):
         # The path only: queries and headers may carry tokens.
@@ -198,6 +199,14 @@ class Handler(BaseHTTPRequestHandler):
             data, ctype = b"", None
         else:
             data, ctype = json.dumps(body).encode(), "application/json"
+        # The request is on record before its answer leaves: a client that reads the
+        # log right after its answer must find it there.
+        if self.record:
+            vendor, url = self.record
+            self.record = None
+            with STATE.lock:
+                STATE.requests.append({"vendor": vendor, "method": self.command, "path": url.path,
+                                       "query": url.query, "status": status, "at": time.time()})
         self.send_response(status)
         if ctype and data:
             self.send_header("Content-Type", ctype)
@@ -233,6 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         self.raw = self.rfile.read(n) if n else b""
         url = urlsplit(self.path)
+        self.record = None
         self.q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         parts = url.path.strip("/").split("/")
         if parts[0] == "_lab":
@@ -241,22 +251,19 @@ class Handler(BaseHTTPRequestHandler):
         if vendor not in VENDORS:
             return self.send(404, {"error": "no such vendor"})
         rest = "/" + "/".join(parts[1:])
-        status = 500
+        self.record = (vendor, url)
         try:
             try:
                 if self.command == "GET" and authorize_path(vendor, rest):
                     raise Reply(*CODES.authorize(vendor, self.q, CLIENT[0], self.host(vendor)))
-                status = self.send(200, getattr(self, vendor)(rest), None)
+                self.send(200, getattr(self, vendor)(rest), None)
             except Reply as r:
-                status = self.send(r.status, r.body, r.headers)
+                self.send(r.status, r.body, r.headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as e:  # a bug here must answer, not drop the connection
             sys.stderr.write(f"stand-in error: {e!r}\n")
-            status = self.send(500, ERRORS[vendor][500])
-        with STATE.lock:
-            STATE.requests.append({"vendor": vendor, "method": self.command, "path": url.path,
-                                   "query": url.query, "status": status, "at": time.time()})
+            self.send(500, ERRORS[vendor][500])
 
     # ---- shared pieces -------------------------------------------------------------
 
