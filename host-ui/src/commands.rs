@@ -67,12 +67,58 @@ impl Profile {
     fn running(&self) -> Result<Client> {
         self.client()?.ok_or_else(|| ControlError::NotRunning(self.home.socket()).into())
     }
+
+    /// The profile's instance lock, when no other instance holds it. Held for the
+    /// process's life: the window takes it before its login, long before its socket
+    /// answers, so a second launch meanwhile knows an instance is on its way.
+    pub fn lock(&self) -> Result<Option<std::fs::File>> {
+        let path = self.home.lock_file();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", path.display()).into()),
+        }
+    }
+
+    /// A second launch: hands `uri` (or "come to the front") to the instance running on
+    /// this profile and returns its answer; None when none runs. One that is starting
+    /// (it holds the lock, its socket does not answer yet) is waited for.
+    fn hand_off(&self, uri: Option<&str>) -> Result<Option<Value>> {
+        let deadline = std::time::Instant::now() + STARTING_WAIT;
+        loop {
+            if let Some(mut c) = self.client()? {
+                return Ok(Some(c.request(&Request::Handoff { uri: uri.map(String::from) })?));
+            }
+            match self.lock()? {
+                Some(_free) => return Ok(None),
+                None if std::time::Instant::now() > deadline => {
+                    return Err("ucdesk is starting for this profile but does not answer yet \
+                                (is its login window open?); try again once it is up"
+                        .into());
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+        }
+    }
 }
+
+/// How long a second launch waits for an instance that is starting.
+const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let profile = Profile::from_cli(&cli);
     match cli.command {
-        None => crate::gui::run(profile),
+        None => window(&profile, None),
         Some(Command::Plugins { json }) => plugins(&profile, json),
         Some(Command::Daemon) => daemon(&profile),
         Some(Command::Ctl { service, json, timeout }) => ctl(&profile, service, json, timeout),
@@ -86,7 +132,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Call { number }) => call(&profile, number),
         Some(Command::Uri(args)) => match args.as_slice() {
             [uri] if crate::cli::DIAL_SCHEMES.iter().any(|s| uri.to_ascii_lowercase().starts_with(s)) => {
-                call(&profile, uri.clone())
+                window(&profile, Some(uri))
             }
             _ => Err(format!(
                 "unknown command {:?}: see `ucdesk --help` (addresses start with {})",
@@ -99,6 +145,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let view = profile.running()?.request(&Request::View { plugin, panel })?;
             println!("{view}");
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `ucdesk` and `ucdesk URI`: one instance per profile. A running one is handed the
+/// URI (or comes to the front) and this process exits; otherwise this one opens the
+/// window (and dials the URI once logged in).
+fn window(profile: &Profile, uri: Option<&str>) -> Result<ExitCode> {
+    loop {
+        if let Some(answer) = profile.hand_off(uri)? {
+            match uri {
+                Some(_) => println!("{answer}"),
+                None => eprintln!("ucdesk is already running for this profile: its window is in front"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Another launch may have taken the lock since: then hand off to it.
+        if let Some(lock) = profile.lock()? {
+            return crate::gui::run(profile, lock, uri);
         }
     }
 }
@@ -136,6 +201,9 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
     if profile.client()?.is_some() {
         return Err(ControlError::AlreadyRunning(profile.home.socket()).into());
     }
+    let Some(_lock) = profile.lock()? else {
+        return Err(ControlError::AlreadyRunning(profile.home.socket()).into());
+    };
     // Watch for signals before activating, so that one arriving meanwhile still leads
     // to a clean stop of whatever has started.
     let mut signals = termination_signals()?;

@@ -4,19 +4,16 @@
 use crate::commands::Profile;
 use eframe::egui;
 use std::{error::Error, process::ExitCode, time::Instant};
-use ucdesk_kernel::control::Client;
 use ucdesk_shell::Shell;
 
-pub fn run(profile: Profile) -> Result<ExitCode, Box<dyn Error>> {
+/// Opens the window; `_lock` is the profile's instance lock, held until it closes.
+pub fn run(profile: &Profile, _lock: std::fs::File, uri: Option<&str>) -> Result<ExitCode, Box<dyn Error>> {
     let started = Instant::now();
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         return Err(
             "no display (neither DISPLAY nor WAYLAND_DISPLAY is set); use `ucdesk daemon` to run headless"
                 .into(),
         );
-    }
-    if Client::connect(&profile.home.socket()).is_ok() {
-        return Err("ucdesk is already running for this profile (use `ucdesk ctl` to talk to it)".into());
     }
     let kernel = profile.kernel()?;
     let options = eframe::NativeOptions {
@@ -29,12 +26,16 @@ pub fn run(profile: Profile) -> Result<ExitCode, Box<dyn Error>> {
     };
     let first_frame = std::env::var_os("UCDESK_REPORT_FIRST_FRAME").is_some();
     let k = kernel.clone();
+    let uri = uri.map(String::from);
     eframe::run_native(
         "ucdesk",
         options,
         Box::new(move |cc| {
             watch_signals(&cc.egui_ctx);
-            let shell = Shell::new(k);
+            let mut shell = Shell::new(k);
+            if let Some(uri) = &uri {
+                shell = shell.started_with(uri);
+            }
             Ok(Box::new(if first_frame { shell.report_first_frame(started) } else { shell }))
         }),
     )?;

@@ -30,7 +30,17 @@ pub struct Strings {
 
 fn bundle(lang: &str, source: String) -> Result<FluentBundle<FluentResource>, String> {
     let id = lang.parse().map_err(|e| format!("{e:?}"))?;
-    let resource = FluentResource::try_new(source).map_err(|(_, errs)| format!("{errs:?}"))?;
+    let resource = FluentResource::try_new(source.clone()).map_err(|(_, errs)| {
+        // Each problem with its line, as an editor shows it.
+        let lines: Vec<String> = errs
+            .iter()
+            .map(|e| {
+                let line = source.get(..e.pos.start).map_or(0, |s| s.matches('\n').count()) + 1;
+                format!("line {line}: {}", e.kind)
+            })
+            .collect();
+        lines.join("; ")
+    })?;
     let mut b = FluentBundle::new(vec![id]);
     // Isolation marks around arguments confuse plain-text widgets.
     b.set_use_isolating(false);
@@ -135,7 +145,10 @@ mod tests {
         assert_eq!(fr.t("preferences"), "Préférences");
         assert_eq!(fr.t("quit"), "Quit", "missing keys come from English");
         assert!(Strings::available(&store).contains(&"fr".to_string()));
-        std::fs::write(&file, "this is { not fluent").unwrap();
-        assert!(matches!(Strings::add_language(&file, &store), Err(LanguageError::Parse { .. })));
+        std::fs::write(&file, "preferences = Préférences\nthis is { not fluent\n").unwrap();
+        let err = Strings::add_language(&file, &store).unwrap_err();
+        assert!(matches!(err, LanguageError::Parse { .. }), "{err}");
+        assert!(err.to_string().contains("line 2:"), "{err}");
+        assert_eq!(Strings::load("fr", &store).t("preferences"), "Préférences", "the good file stays");
     }
 }

@@ -5,9 +5,12 @@
 //! view, [`render`] draws view trees, [`theme`] holds colours, symbols, icons and
 //! fonts, [`dock`] keeps module panels as tabs or windows, [`prefs`] and [`wizard`] are the
 //! preferences and login windows, [`notify`] the toasts and desktop notifications,
-//! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish.
+//! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish, [`handoff`]
+//! second launches and `tel:` links, [`desktop`] autostart and default programs.
 
+pub mod desktop;
 pub mod dock;
+pub mod handoff;
 pub mod i18n;
 pub mod notify;
 pub mod panels;

@@ -18,12 +18,43 @@ use std::{
 use ucdesk_kernel::{Kernel, PluginState};
 use ucdesk_plugin_api::{PanelSlot, SettingDecl, SettingKind};
 
+/// The manual's "Always on Top": off, while a call is up, or always (calls and
+/// contacts: the one window shows both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTop {
+    #[default]
+    Off,
+    Calls,
+    CallsAndContacts,
+}
+
+impl<'de> Deserialize<'de> for OnTop {
+    /// Also reads the `true`/`false` earlier versions stored.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Bool(true) => Ok(OnTop::CallsAndContacts),
+            Value::Bool(false) => Ok(OnTop::Off),
+            Value::String(s) => match s.as_str() {
+                "off" => Ok(OnTop::Off),
+                "calls" => Ok(OnTop::Calls),
+                "calls_and_contacts" => Ok(OnTop::CallsAndContacts),
+                other => Err(serde::de::Error::custom(format!("always_on_top: unknown choice {other:?}"))),
+            },
+            other => Err(serde::de::Error::custom(format!("always_on_top: {other} is not a choice"))),
+        }
+    }
+}
+
 /// The shell's own preferences (the manual's General and Alerts pages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ShellPrefs {
     pub language: String,
-    pub always_on_top: bool,
+    pub always_on_top: OnTop,
+    /// Calls handed over by web browsers and other apps (`tel:` links) show their number
+    /// to confirm or correct before dialling (the manual's Phone preferences).
+    pub confirm_external_calls: bool,
     pub bring_to_front_on_call: bool,
     pub notify_calls: bool,
     pub notify_messages: bool,
@@ -36,7 +67,8 @@ impl Default for ShellPrefs {
     fn default() -> Self {
         ShellPrefs {
             language: "en".into(),
-            always_on_top: false,
+            always_on_top: OnTop::Off,
+            confirm_external_calls: true,
             bring_to_front_on_call: true,
             notify_calls: true,
             notify_messages: true,
@@ -77,6 +109,26 @@ impl ShellPrefs {
     }
 }
 
+/// What the General page shows about the desktop and the login, which the shell
+/// applies (autostart entry, login profiles) when the page changes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesktopPrefs {
+    pub autostart: bool,
+    /// None when no login profile is in use (nothing to log in to).
+    pub auto_login: Option<bool>,
+    /// How this ucdesk is started again: the executable and `--home`, if any.
+    pub exe: PathBuf,
+    pub profile_dir: Option<PathBuf>,
+}
+
+/// What the General page edits: the shell's preferences, the desktop's, and where
+/// added languages go.
+pub struct General<'a> {
+    pub prefs: &'a mut ShellPrefs,
+    pub desktop: &'a mut DesktopPrefs,
+    pub languages_dir: &'a Path,
+}
+
 /// The devices a plugin listed for a `device` setting: (id, name) pairs, or why not.
 type DeviceList = Result<Vec<(String, String)>, String>;
 
@@ -89,6 +141,9 @@ pub struct PrefsWindow {
     errors: HashMap<String, String>,
     notes: HashMap<String, String>,
     language_file: String,
+    language_dialog: Option<egui_file::FileDialog>,
+    /// What "Set default program associations" did, once its thread is done.
+    associations: Arc<Mutex<Option<Result<String, String>>>>,
     /// Devices a `device` setting's plugin listed, by setting key; asked once per
     /// window, off the UI thread.
     devices: Arc<Mutex<HashMap<String, DeviceList>>>,
@@ -102,10 +157,10 @@ impl PrefsWindow {
         ctx: &egui::Context,
         kernel: Option<&Kernel>,
         panels: &mut Panels,
-        prefs: &mut ShellPrefs,
+        general: General<'_>,
         strings: &Strings,
-        languages_dir: &Path,
     ) -> bool {
+        let General { prefs, desktop, languages_dir } = general;
         if !self.open {
             return false;
         }
@@ -131,7 +186,10 @@ impl PrefsWindow {
                     egui::ScrollArea::vertical().show(ui, |ui| {
                         match (kernel, pages.iter().find(|p| p.key == self.page)) {
                             (Some(k), Some(page)) => self.plugin_page(ui, k, panels, page, strings),
-                            _ => changed = self.general_page(ui, prefs, strings, languages_dir),
+                            _ => {
+                                changed = self.general_page(ui, prefs, strings, languages_dir);
+                                self.desktop_section(ui, desktop, strings);
+                            }
                         }
                     });
                 });
@@ -164,7 +222,26 @@ impl PrefsWindow {
         ui.horizontal(|ui| {
             let l = ui.label(strings.t("language-file"));
             ui.text_edit_singleline(&mut self.language_file).labelled_by(l.id);
-            if ui.button(strings.t("add-language")).clicked() {
+            if ui.button(strings.t("choose-file")).clicked() {
+                let title = strings.t("add-language");
+                self.language_dialog = Some(crate::render::files::open_file_dialog(&title, &["ftl".into()]));
+            }
+            let mut picked = false;
+            if let Some(d) = self.language_dialog.as_mut() {
+                d.show(ui.ctx());
+                match d.state() {
+                    egui_file::State::Open => {}
+                    egui_file::State::Selected => {
+                        if let Some(p) = d.path() {
+                            self.language_file = p.display().to_string();
+                            picked = true;
+                        }
+                        self.language_dialog = None;
+                    }
+                    egui_file::State::Closed | egui_file::State::Cancelled => self.language_dialog = None,
+                }
+            }
+            if ui.button(strings.t("add-language")).clicked() || picked {
                 match Strings::add_language(Path::new(self.language_file.trim()), dir) {
                     Ok(lang) => {
                         self.notes
@@ -182,9 +259,16 @@ impl PrefsWindow {
         ui.separator();
         ui.strong(strings.t("always-on-top"));
         ui.horizontal(|ui| {
-            ui.radio_value(&mut prefs.always_on_top, false, strings.t("always-on-top-off"));
-            ui.radio_value(&mut prefs.always_on_top, true, strings.t("always-on-top-main"));
+            ui.radio_value(&mut prefs.always_on_top, OnTop::Off, strings.t("always-on-top-off"));
+            ui.radio_value(&mut prefs.always_on_top, OnTop::Calls, strings.t("always-on-top-calls"));
+            ui.radio_value(
+                &mut prefs.always_on_top,
+                OnTop::CallsAndContacts,
+                strings.t("always-on-top-main"),
+            );
         });
+        ui.separator();
+        ui.checkbox(&mut prefs.confirm_external_calls, strings.t("confirm-external-calls"));
         ui.separator();
         ui.strong(strings.t("alerts"));
         ui.checkbox(&mut prefs.bring_to_front_on_call, strings.t("bring-to-front"));
@@ -196,6 +280,38 @@ impl PrefsWindow {
             ui.add(egui::Slider::new(&mut prefs.call_alert_seconds, 5..=15)).labelled_by(l.id);
         });
         *prefs != before
+    }
+
+    /// Launch at startup, log in automatically, default program associations.
+    fn desktop_section(&mut self, ui: &mut egui::Ui, desktop: &mut DesktopPrefs, strings: &Strings) {
+        ui.separator();
+        ui.strong(strings.t("desktop"));
+        ui.checkbox(&mut desktop.autostart, strings.t("launch-at-startup"));
+        if let Some(auto) = desktop.auto_login.as_mut() {
+            ui.checkbox(auto, strings.t("log-in-automatically"));
+        }
+        // Its thread holds a second reference to the slot until it is done.
+        let running = Arc::strong_count(&self.associations) > 1;
+        if ui.add_enabled(!running, egui::Button::new(strings.t("set-default-programs"))).clicked() {
+            let (slot, ctx) = (self.associations.clone(), ui.ctx().clone());
+            let (exe, dir) = (desktop.exe.clone(), desktop.profile_dir.clone());
+            std::thread::spawn(move || {
+                let result = crate::desktop::make_default(&exe, dir.as_deref())
+                    .map(|list| list.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+                    .map_err(|e| e.to_string());
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                ctx.request_repaint();
+            });
+        }
+        match self.associations.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(Ok(changes)) => {
+                ui.weak(changes);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
     }
 
     fn feedback(&self, ui: &mut egui::Ui, key: &str) {

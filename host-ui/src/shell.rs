@@ -16,10 +16,12 @@
 //! otherwise does not repaint at all.
 
 use crate::{
+    desktop::CallWatch,
     dock::{Dock, Pane},
+    handoff::Handoffs,
     i18n::Strings,
     notify::Notifier,
-    prefs::{PrefsWindow, ShellPrefs},
+    prefs::{DesktopPrefs, General, OnTop, PrefsWindow, ShellPrefs},
     theme,
     wizard::{self, Logins, Wizard, WizardAction},
 };
@@ -98,6 +100,10 @@ pub struct Shell {
     listening: bool,
     title: String,
     on_top: Option<bool>,
+    /// Calls that are up, for "always on top" during calls.
+    calls: CallWatch,
+    /// Second launches and the URI this window was started with.
+    handoffs: Handoffs,
     /// When the user last touched the window (unix seconds), for "away when idle".
     last_input: Arc<AtomicU64>,
     /// Stops the activity reporter with the shell.
@@ -119,6 +125,7 @@ impl Shell {
         let logins = Logins::load(&config);
         let wizard = Wizard::new(&logins);
         let panels = Panels::new(kernel.clone(), &strings);
+        let handoffs = Handoffs::new(kernel.clone(), prefs.confirm_external_calls);
         let mut shell = Shell {
             fresh_layout: !Dock::file(&config).exists(),
             dock: Dock::load(&config),
@@ -139,6 +146,8 @@ impl Shell {
             listening: false,
             title: String::new(),
             on_top: None,
+            calls: CallWatch::default(),
+            handoffs,
             started_at: None,
             first_frame_reported: false,
             last_input: Arc::new(AtomicU64::new(unix_now())),
@@ -157,6 +166,18 @@ impl Shell {
             shell.start();
         }
         shell
+    }
+
+    /// Started by a `tel:`, `sip:` or `callto:` URI (nothing was running): dial it, or
+    /// ask first, once the plugins run.
+    pub fn started_with(self, uri: &str) -> Self {
+        self.handoffs.started_with(uri);
+        self
+    }
+
+    /// True while the "call this number?" dialog shows.
+    pub fn confirming_call(&self) -> bool {
+        self.handoffs.confirming()
     }
 
     /// Report the time from `at` to the first drawn frame on stderr (benchmarks).
@@ -183,10 +204,11 @@ impl Shell {
         self.phase = Phase::Starting;
         let (kernel, boot) = (self.kernel.clone(), self.boot.clone());
         let (last_input, closing) = (self.last_input.clone(), self.closing.clone());
+        let hook = self.handoffs.hook();
         std::thread::spawn(move || {
             kernel.activate();
             report_activity(kernel.clone(), last_input, closing);
-            let server = ControlServer::start(kernel);
+            let server = ControlServer::start_with(kernel, Some(hook));
             let mut b = boot.lock().unwrap_or_else(|p| p.into_inner());
             match server {
                 Ok(s) => b.server = Some(s),
@@ -240,6 +262,7 @@ impl Shell {
             Phase::Running => self.main_ui(ui),
         }
         self.prefs_dialog(&ctx);
+        self.handoffs.ui(&ctx, &self.strings, self.running());
         self.toasts(&ctx);
     }
 
@@ -251,6 +274,8 @@ impl Shell {
             let repaint = ctx.clone();
             self.kernel.set_view_listener(move |_, _| repaint.request_repaint());
             self.notifier.listen(&self.kernel, ctx);
+            let wake = ctx.clone();
+            self.calls = CallWatch::start(&self.kernel, move || wake.request_repaint());
         }
     }
 
@@ -270,15 +295,17 @@ impl Shell {
         }
     }
 
-    /// Keeps the window's level in step with the "always on top" preference.
+    /// Keeps the window's level in step with the "always on top" preference (while a
+    /// call is up, or always).
     fn follow_always_on_top(&mut self, ctx: &egui::Context) {
-        if self.on_top != Some(self.prefs.always_on_top) {
-            self.on_top = Some(self.prefs.always_on_top);
-            let level = if self.prefs.always_on_top {
-                egui::WindowLevel::AlwaysOnTop
-            } else {
-                egui::WindowLevel::Normal
-            };
+        let on_top = match self.prefs.always_on_top {
+            OnTop::Off => false,
+            OnTop::Calls => self.calls.any(),
+            OnTop::CallsAndContacts => true,
+        };
+        if self.on_top != Some(on_top) {
+            self.on_top = Some(on_top);
+            let level = if on_top { egui::WindowLevel::AlwaysOnTop } else { egui::WindowLevel::Normal };
             ctx.send_viewport_cmd(egui::ViewportCommand::WindowLevel(level));
         }
     }
@@ -304,20 +331,65 @@ impl Shell {
 
     /// The preferences window; saves what changed and follows a new language.
     fn prefs_dialog(&mut self, ctx: &egui::Context) {
-        if self.prefs_window.show(
+        if !self.prefs_window.open {
+            return;
+        }
+        let before = self.desktop_prefs();
+        let mut desktop = before.clone();
+        let changed = self.prefs_window.show(
             ctx,
             self.running().then_some(&self.kernel),
             &mut self.panels,
-            &mut self.prefs,
+            General {
+                prefs: &mut self.prefs,
+                desktop: &mut desktop,
+                languages_dir: &self.config.join("languages"),
+            },
             &self.strings,
-            &self.config.join("languages"),
-        ) {
+        );
+        if desktop != before {
+            self.apply_desktop(&before, &desktop);
+        }
+        if changed {
             if let Err(e) = self.prefs.save(&self.config) {
                 tracing::warn!("cannot save preferences: {e}");
             }
+            self.handoffs.set_confirm(self.prefs.confirm_external_calls);
             if self.prefs.language != self.strings.lang() {
                 self.strings = Strings::load(&self.prefs.language, &self.config.join("languages"));
                 self.panels.set_strings(&self.strings);
+            }
+        }
+    }
+
+    /// What the General page shows of the desktop and the login.
+    fn desktop_prefs(&self) -> DesktopPrefs {
+        let home = self.kernel.home();
+        let last = self.logins.last.clone().filter(|n| self.logins.get(n).is_some());
+        DesktopPrefs {
+            autostart: crate::desktop::autostart(),
+            auto_login: last.map(|n| self.logins.auto_login.as_deref() == Some(n.as_str())),
+            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ucdesk")),
+            // The XDG profile needs no `--home`; any other is the folder above its config.
+            profile_dir: (*home != ucdesk_kernel::Home::xdg())
+                .then(|| home.config.parent().map(PathBuf::from))
+                .flatten(),
+        }
+    }
+
+    fn apply_desktop(&mut self, before: &DesktopPrefs, now: &DesktopPrefs) {
+        if now.autostart != before.autostart
+            && let Err(e) = crate::desktop::set_autostart(now.autostart, &now.exe, now.profile_dir.as_deref())
+        {
+            tracing::warn!("launch at startup: {e}");
+        }
+        if now.auto_login != before.auto_login {
+            self.logins.auto_login = match now.auto_login {
+                Some(true) => self.logins.last.clone(),
+                _ => None,
+            };
+            if let Err(e) = self.logins.save(&self.config) {
+                tracing::warn!("cannot save login profiles: {e}");
             }
         }
     }

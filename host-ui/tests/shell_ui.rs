@@ -483,3 +483,112 @@ fn a_failed_plugin_shows_why_where_its_module_would_be_and_locked_ones_do_not_ex
     h.query_all_by_label_contains("panicky").next().unwrap().hover();
     wait_for(&mut h, "configured to panic in start");
 }
+
+/// The number the widgets fixture was asked to dial, in order.
+fn dialed(h: &Harness<'_, Shell>) -> Vec<String> {
+    let answer = h.state().kernel().call("widgets.dialed", b"null".to_vec(), Duration::from_secs(5)).unwrap();
+    serde_json::from_slice(&answer).unwrap()
+}
+
+/// A second `ucdesk tel:...` as the CLI sends it: the handoff request on the socket.
+fn hand_off(h: &Harness<'_, Shell>, uri: &str) -> Value {
+    let socket = h.state().kernel().home().socket();
+    let mut c = ucdesk_kernel::control::Client::connect(&socket).unwrap();
+    c.request(&ucdesk_kernel::control::Request::Handoff { uri: Some(uri.into()) }).unwrap()
+}
+
+#[test]
+fn a_link_from_another_app_shows_its_number_to_confirm_or_correct_unless_turned_off() {
+    let s = Setup::new();
+    let mut h = running(s.logged_in(None));
+    until(&mut h, "the control socket", |h| h.state().kernel().home().socket().exists());
+    let answer = hand_off(&h, "tel:+1-212-555-0100;ext=2");
+    assert_eq!(answer, json!({"confirming": "+1-212-555-0100"}));
+    wait_for(&mut h, "Call this number?");
+    let field = h.get_by_label("Call this number?");
+    assert_eq!(field.accesskit_node().value().as_deref(), Some("+1-212-555-0100"));
+    // Corrected before calling: the last digits typed again.
+    field.focus();
+    h.step();
+    for _ in 0..4 {
+        h.key_press(eframe::egui::Key::Backspace);
+    }
+    h.get_by_label("Call this number?").type_text("0199");
+    h.step();
+    click(&mut h, "Call");
+    until(&mut h, "the corrected number dialled", |h| dialed(h) == ["+1-212-555-0199"]);
+    assert!(!h.state().confirming_call());
+    // Esc cancels: nothing is dialled.
+    hand_off(&h, "callto://+12125550111");
+    until(&mut h, "the dialog", |h| h.state().confirming_call());
+    h.key_press(eframe::egui::Key::Escape);
+    until(&mut h, "the dialog to close", |h| !h.state().confirming_call());
+    assert_eq!(dialed(&h).len(), 1);
+    // Turned off in Preferences -> General: the link is dialled at once, and the second
+    // launch hears the call's id.
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    click(&mut h, "Preferences");
+    click(&mut h, "Confirm the number when calling from a web browser and other apps");
+    let prefs: Value =
+        serde_json::from_slice(&std::fs::read(s.config().join("shell.json")).unwrap()).unwrap();
+    assert_eq!(prefs["confirm_external_calls"], false);
+    assert_eq!(hand_off(&h, "sip:bob@example.com"), json!({"callid": "widgets-2"}));
+    assert_eq!(dialed(&h)[1], "sip:bob@example.com");
+    h.step();
+    assert!(!h.state().confirming_call());
+}
+
+#[test]
+fn the_general_page_sets_launch_at_startup_log_in_automatically_and_the_default_program() {
+    let s = Setup::new();
+    let xdg = tempfile::tempdir().unwrap();
+    // SAFETY: set before the shell (or any thread of this test) reads the environment.
+    unsafe {
+        std::env::set_var("XDG_CONFIG_HOME", xdg.path().join("config"));
+        std::env::set_var("XDG_DATA_HOME", xdg.path().join("data"));
+        std::env::set_var("XDG_DATA_DIRS", xdg.path().join("system"));
+    }
+    let logins = json!({"profiles": [{"name": "Default", "server": "pbx.example.com", "user": "ada"}],
+                        "last": "Default"});
+    std::fs::create_dir_all(s.config()).unwrap();
+    std::fs::write(s.config().join("logins.json"), logins.to_string()).unwrap();
+    let mut h = running(s.logged_in(None));
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    click(&mut h, "Preferences");
+    click(&mut h, "Log in automatically on startup");
+    let logins: Value =
+        serde_json::from_slice(&std::fs::read(s.config().join("logins.json")).unwrap()).unwrap();
+    assert_eq!(logins["auto_login"], "Default");
+    // Launch at startup: an XDG autostart entry that starts this profile, then none.
+    let entry = xdg.path().join("config/autostart/ucdesk.desktop");
+    click(&mut h, "Launch application at startup");
+    let text = std::fs::read_to_string(&entry).expect("the autostart entry");
+    let home = s.home.path().display().to_string();
+    assert!(text.contains("Exec=") && text.contains(&format!("--home {home}")), "{text}");
+    validate(&entry);
+    click(&mut h, "Launch application at startup");
+    assert!(!entry.exists(), "unchecked: the entry is removed");
+    // Default programs: a user entry for the links (none is installed), made the
+    // default for each scheme, and what changed is shown.
+    click(&mut h, "Set default program associations");
+    wait_for(&mut h, "tel: nothing -> ucdesk.desktop");
+    assert!(shows(&h, "callto: nothing -> ucdesk.desktop"));
+    let app = xdg.path().join("data/applications/ucdesk.desktop");
+    assert!(std::fs::read_to_string(&app).unwrap().contains("x-scheme-handler/tel;"));
+    validate(&app);
+    let query =
+        std::process::Command::new("xdg-mime").args(["query", "default", "x-scheme-handler/sip"]).output();
+    assert_eq!(String::from_utf8_lossy(&query.unwrap().stdout).trim(), "ucdesk.desktop");
+    click(&mut h, "Set default program associations");
+    wait_for(&mut h, "tel: already ucdesk.desktop");
+}
+
+/// desktop-file-validate (desktop-file-utils) finds nothing wrong with `entry`.
+fn validate(entry: &Path) {
+    let out = std::process::Command::new("desktop-file-validate")
+        .arg(entry)
+        .output()
+        .expect("desktop-file-validate");
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "{}: {said}", entry.display());
+}

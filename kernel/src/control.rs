@@ -80,7 +80,20 @@ pub enum Request {
         /// Boxed: a UI event (a dropped contact) is the largest request by far.
         event: Box<UiEvent>,
     },
+    /// A second launch of `ucdesk` for this profile hands over to the running one: with
+    /// `uri` (`tel:`, `sip:`, `callto:`, what the desktop's scheme handler passes) to
+    /// call it, without to show the window. The window answers through its
+    /// [`HandoffHook`]; a headless daemon dials the URI itself.
+    Handoff {
+        #[serde(default)]
+        uri: Option<String>,
+    },
 }
+
+/// How the window takes a [`Request::Handoff`]: it raises itself, and dials the URI or
+/// asks first (the "confirm the number" preference). Its answer is the request's `ok`
+/// value, or an error line's text.
+pub type HandoffHook = Arc<dyn Fn(Option<String>) -> Result<Value, String> + Send + Sync>;
 
 /// Error of the control client.
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +177,11 @@ impl ControlServer {
     /// Binds the socket (refusing when another instance answers on it; replacing a
     /// stale file left by a crash) and starts serving `kernel`.
     pub fn start(kernel: Kernel) -> Result<ControlServer, ControlError> {
+        Self::start_with(kernel, None)
+    }
+
+    /// [`ControlServer::start`], with the window's way of taking a handoff.
+    pub fn start_with(kernel: Kernel, handoff: Option<HandoffHook>) -> Result<ControlServer, ControlError> {
         let path = kernel.home().socket();
         let io = |source| ControlError::Io { path: path.clone(), source };
         if let Some(dir) = path.parent() {
@@ -182,7 +200,7 @@ impl ControlServer {
         let flag = stopping.clone();
         let thread = std::thread::Builder::new()
             .name("control".into())
-            .spawn(move || accept_loop(listener, kernel, flag))
+            .spawn(move || accept_loop(listener, kernel, handoff, flag))
             .map_err(io)?;
         Ok(ControlServer { path, stopping, listener_fd, thread: Some(thread) })
     }
@@ -206,7 +224,12 @@ impl Drop for ControlServer {
     }
 }
 
-fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>) {
+fn accept_loop(
+    listener: UnixListener,
+    kernel: Kernel,
+    handoff: Option<HandoffHook>,
+    stopping: Arc<AtomicBool>,
+) {
     static CLIENTS: AtomicU64 = AtomicU64::new(0);
     for stream in listener.incoming() {
         if stopping.load(Ordering::Acquire) {
@@ -214,10 +237,10 @@ fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>
         }
         let Ok(stream) = stream else { continue };
         let kernel = kernel.clone();
-        let stopping = stopping.clone();
+        let (handoff, stopping) = (handoff.clone(), stopping.clone());
         let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
         let _ = std::thread::Builder::new().name(format!("control:{n}")).spawn(move || {
-            if let Err(e) = serve(stream, &kernel, n, &stopping) {
+            if let Err(e) = serve(stream, &kernel, handoff.as_ref(), n, &stopping) {
                 tracing::debug!("control client {n}: {e}");
             }
         });
@@ -228,7 +251,13 @@ fn accept_loop(listener: UnixListener, kernel: Kernel, stopping: Arc<AtomicBool>
 /// stopped reading must not pin a thread forever).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn serve(stream: UnixStream, kernel: &Kernel, n: u64, stopping: &AtomicBool) -> std::io::Result<()> {
+fn serve(
+    stream: UnixStream,
+    kernel: &Kernel,
+    handoff: Option<&HandoffHook>,
+    n: u64,
+    stopping: &AtomicBool,
+) -> std::io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut writer = stream.try_clone()?;
     let reader = BufReader::new(stream);
@@ -247,7 +276,13 @@ fn serve(stream: UnixStream, kernel: &Kernel, n: u64, stopping: &AtomicBool) -> 
         if let Request::Events { prefix } = request {
             return stream_events(writer, kernel, &prefix, n, stopping);
         }
-        let answer = answer(kernel, request);
+        let answer = match (request, handoff) {
+            (Request::Handoff { uri }, Some(hook)) => match hook(uri) {
+                Ok(v) => json!({"ok": v}),
+                Err(e) => error_line("handoff", e),
+            },
+            (request, _) => answer(kernel, request),
+        };
         writeln!(writer, "{answer}")?;
     }
     Ok(())
@@ -298,6 +333,18 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             Err(e) => call_error_line(&e),
         },
         Request::Events { .. } => error_line("bad_request", "events is answered by streaming"),
+        // Headless: nothing to show; a URI is dialled as `ucdesk call` would.
+        Request::Handoff { uri: None } => {
+            error_line("handoff", "this instance runs headless (ucdesk daemon): there is no window to show")
+        }
+        Request::Handoff { uri: Some(uri) } => answer(
+            kernel,
+            Request::Call {
+                service: ucdesk_plugin_api::contract::phone::DIAL.into(),
+                args: json!({ "number": uri }),
+                timeout_ms: Some(10_000),
+            },
+        ),
     }
 }
 

@@ -40,6 +40,13 @@ impl Home {
         self.runtime.join("ucdesk.sock")
     }
 
+    /// Held by the running instance (window or daemon) from its start, before its
+    /// socket answers: a second launch meanwhile waits for the socket instead of
+    /// starting a second instance on the same profile.
+    pub fn lock_file(&self) -> PathBuf {
+        self.runtime.join("ucdesk.lock")
+    }
+
     /// The installed license (`ucdesk license install` puts it here).
     pub fn license_file(&self) -> PathBuf {
         self.config.join("license.json")

@@ -173,9 +173,19 @@ impl Profile {
     /// The window (`ucdesk` without a subcommand) on X display `display`; it serves the
     /// same control socket as the daemon.
     pub fn gui(&self, display: &str) -> Daemon {
-        let mut cmd = self.command(&[]);
+        Daemon::start(self, self.window_command(display, &[]))
+    }
+
+    /// The window started with `args` (a `tel:` URI, as the desktop's link handler runs it).
+    pub fn gui_with(&self, display: &str, args: &[&str]) -> Daemon {
+        Daemon::start(self, self.window_command(display, args))
+    }
+
+    /// `ucdesk ARGS` on X display `display`, as a desktop launches it.
+    pub fn window_command(&self, display: &str, args: &[&str]) -> Command {
+        let mut cmd = self.command(args);
         cmd.env("DISPLAY", display).env_remove("WAYLAND_DISPLAY").env("LIBGL_ALWAYS_SOFTWARE", "1");
-        Daemon::start(self, cmd)
+        cmd
     }
 
     pub fn policy_file(&self) -> PathBuf {

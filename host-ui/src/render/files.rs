@@ -79,6 +79,14 @@ pub fn picker(ui: &mut egui::Ui, cx: &mut Cx<'_>, id: &str, ask: Ask<'_>) {
     }
 }
 
+/// An open-file dialog of the shell's own (its preferences), showing `extensions`.
+pub fn open_file_dialog(title: &str, extensions: &[String]) -> FileDialog {
+    let ask = Ask { label: title, icon: None, multiple: false, folder: false, extensions, enabled: true };
+    let mut d = dialog(&ask).id(egui::Id::unique(("shell-file-dialog", title)));
+    d.open();
+    d
+}
+
 fn dialog(ask: &Ask<'_>) -> FileDialog {
     let dialog = if ask.folder { FileDialog::select_folder() } else { FileDialog::open_file() };
     let extensions: Vec<String> = ask.extensions.iter().map(|e| e.to_ascii_lowercase()).collect();

@@ -3,7 +3,8 @@
 //! UI event it receives (service `widgets.events`) and shows the last one, so a test
 //! can click through the shell and see the plugin react. `widgets.table {rows, cols,
 //! hz, table_only}` fills the table and republishes it `hz` times a second (the frame
-//! benchmark).
+//! benchmark). It stands in for a presence provider and a phone (`phone.dial` is
+//! recorded, `widgets.dialed` lists it) so the shell's side of both can be tested.
 
 use std::sync::{
     Arc, Mutex,
@@ -26,6 +27,8 @@ struct State {
     table_only: bool,
     /// What the shell reported to `presence.activity`, in order.
     idle_reports: Vec<u64>,
+    /// What the shell asked `phone.dial` to call, in order.
+    dialed: Vec<String>,
 }
 
 pub struct Widgets {
@@ -189,6 +192,13 @@ impl Widgets {
                 Ok(json!({}))
             }
             "widgets.activity" => Ok(json!(lock(&self.state).idle_reports)),
+            "phone.dial" => {
+                let number: String = call.arg("number")?;
+                let mut s = lock(&self.state);
+                s.dialed.push(number);
+                Ok(json!({"callid": format!("widgets-{}", s.dialed.len())}))
+            }
+            "widgets.dialed" => Ok(json!(lock(&self.state).dialed)),
             "widgets.devices" => {
                 Ok(json!([{"id": "usb-mic", "name": "USB Microphone"}, {"id": "hdmi", "name": "HDMI"}]))
             }
@@ -242,6 +252,8 @@ impl Plugin for Widgets {
             .panel_in("prefs", "Widgets", PanelSlot::Preferences)
             // Stands in for a presence provider: records the shell's idle reports.
             .provides("presence")
+            // Stands in for a phone: records what the shell dials (links from other apps).
+            .provides("phone")
             .setting("compact", "Compact rows", SettingKind::Bool, Some(json!(false)))
             .setting(
                 "rows",
@@ -285,6 +297,8 @@ impl Plugin for Widgets {
             // Stands in for a presence provider: records the shell's idle reports.
             .raw("presence.activity", "{idle_seconds}: recorded", handle)
             .raw("widgets.activity", "The idle reports received so far", handle)
+            .raw("phone.dial", "{number}: recorded", handle)
+            .raw("widgets.dialed", "The numbers dialled so far", handle)
     }
 
     fn new(ctx: Context) -> Result<Self, Error> {
