@@ -14,6 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ucdesk-target}"
+# A development build: it trusts the repository's development vendor key, which the
+# demo's license is signed with (a release build for users names the vendor's key in
+# UCDESK_VENDOR_PUBKEY instead; license/build.rs refuses one that does neither).
+export UCDESK_DEV_BUILD=1
 demo=0
 [ $# -eq 0 ] && demo=1
 [ "${1:-}" = "--no-lab" ] && shift

@@ -64,3 +64,87 @@ fn a_second_launch_hands_its_link_to_the_running_window_which_places_the_call() 
     .unwrap_or_else(|| panic!("the link the window started with was not called:\n{}", gui.log()));
     gui.call("phone.hangup", json!({"callid": call["callid"]})).unwrap();
 }
+
+/// Signs a feed announcing `version` of `package` with `key` (the real `ucdesk-sdk`).
+fn feed(p: &Profile, key: &str, version: &str, package: &std::path::Path, url: &str) -> Vec<u8> {
+    let out = p.home.path().join(format!("feed-{version}.json"));
+    let signed = std::process::Command::new(ucdesk_tests::sdk_bin())
+        .args(["release", "sign", "--key", key, "--version", version, "--notes", "Faster start"])
+        .args(["--date", "2026-12-01", "--url", url, "--package"])
+        .arg(package)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn the_update_check_believes_only_a_signed_feed_and_offers_only_a_newer_version() {
+    let dev_key = concat!(env!("CARGO_MANIFEST_DIR"), "/../license/keys/dev-vendor.key");
+    let p = Profile::new();
+    let server = ucdesk_tests::http::HttpRecorder::start();
+    let package = p.home.path().join("ucdesk_9.0.0_amd64.deb");
+    std::fs::write(&package, b"a package").unwrap();
+    let url = server.url("/ucdesk_9.0.0_amd64.deb");
+    let check = |feed_path: &str| -> (bool, Value, String) {
+        let config = p.home.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("shell.json"), json!({"update_feed": server.url(feed_path)}).to_string())
+            .unwrap();
+        let out = p.run(&["update", "check", "--json"]);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.success(), v, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let current = env!("CARGO_PKG_VERSION");
+    for (version, state) in [("9.0.0", "available"), (current, "up_to_date"), ("0.0.1", "up_to_date")] {
+        server.file(&format!("/{version}.json"), feed(&p, dev_key, version, &package, &url));
+        let (ok, v, err) = check(&format!("/{version}.json"));
+        assert!(ok, "{version}: {err}");
+        assert_eq!(v["state"], state, "{version}: {v}");
+    }
+    let (_, v, _) = check("/9.0.0.json");
+    assert_eq!(v["release"]["package_url"], url.as_str());
+    assert_eq!(v["release"]["notes"], "Faster start");
+    // The text the window shows when there is nothing newer.
+    let out = p.run(&["update", "check"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}: {:#?}", String::from_utf8_lossy(&out.stderr), server.requests());
+    assert!(text.contains("9.0.0"), "{text}");
+
+    // Changed after signing: refused, and said why.
+    let mut forged: Value = serde_json::from_slice(&feed(&p, dev_key, "0.0.2", &package, &url)).unwrap();
+    forged["release"]["version"] = json!("99.0.0");
+    server.file("/forged.json", forged.to_string());
+    let (ok, _, err) = check("/forged.json");
+    assert!(!ok && err.contains("signature does not verify"), "{err}");
+    // Signed by a key this build does not trust.
+    let keys = p.home.path().join("keys");
+    let made = std::process::Command::new(ucdesk_tests::sdk_bin())
+        .args(["keygen", "--out"])
+        .arg(&keys)
+        .args(["--name", "stranger"])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let stranger = keys.join("stranger.key");
+    server.file("/stranger.json", feed(&p, stranger.to_str().unwrap(), "9.0.0", &package, &url));
+    let (ok, _, err) = check("/stranger.json");
+    assert!(!ok && err.contains("does not trust"), "{err}");
+    // Not a feed, and a server error.
+    server.file("/junk.json", "<html>");
+    let (ok, _, err) = check("/junk.json");
+    assert!(!ok && err.contains("not a release feed"), "{err}");
+    server.script("/missing.json", [ucdesk_tests::http::Reply::Status(404)]);
+    let (ok, _, err) = check("/missing.json");
+    assert!(!ok && err.contains("cannot read the update feed"), "{err}");
+    // The admin's policy wins: an empty update_feed turns the check off.
+    p.set_policy("update_feed = \"\"\n");
+    let out = p
+        .command(&["--policy", p.policy_file().to_str().unwrap(), "update", "check", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state"], "no_feed", "{v}");
+}

@@ -52,6 +52,10 @@ fn without_a_license_licensed_modules_are_locked() {
     assert_eq!(state(&list, "fax_probe").0, "locked");
     assert_eq!(state(&list, "probe").0, "installed", "plugins without a feature need no license");
     assert_eq!(show(&profile)["state"], "missing");
+    // The test builds trust the repository's key, and say so.
+    assert_eq!(show(&profile)["development_key"], true);
+    let text = profile.run_ok(&["license", "show"]);
+    assert!(text.contains("key:       development"), "{text}");
 }
 
 #[test]

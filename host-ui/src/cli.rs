@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: LicenseAction,
     },
+    /// Check the release feed for a newer ucdesk (what "Check for updates" does).
+    Update {
+        #[command(subcommand)]
+        action: UpdateAction,
+    },
     /// Print the current view tree of a plugin's panel (JSON) from the running instance.
     View { plugin: String, panel: String },
     /// Dial NUMBER (a number, #N speed dial, or a tel:/sip:/callto: address) on the
@@ -91,6 +96,16 @@ pub enum SettingsAction {
     Get { key: String },
     /// Change a setting. Text settings take VALUE as is; others parse it as JSON.
     Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateAction {
+    /// Read the feed the policy (`update_feed`) or the preferences name, verify its
+    /// signature and compare its version with this one.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,7 @@
 //! the control socket; `plugins`, `settings` and `secret` fall back to working on the
 //! profile directly when nothing is running.
 
-use crate::cli::{Cli, Command, LicenseAction, SecretAction, SettingsAction};
+use crate::cli::{Cli, Command, LicenseAction, SecretAction, SettingsAction, UpdateAction};
 use serde_json::Value;
 use std::{
     error::Error,
@@ -130,6 +130,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::License { action: LicenseAction::Show { json } }) => license_show(&profile, json),
         Some(Command::Call { number }) => call(&profile, number),
+        Some(Command::Update { action: UpdateAction::Check { json } }) => update_check(&profile, json),
         Some(Command::Uri(args)) => match args.as_slice() {
             [uri] if crate::cli::DIAL_SCHEMES.iter().any(|s| uri.to_ascii_lowercase().starts_with(s)) => {
                 window(&profile, Some(uri))
@@ -388,6 +389,44 @@ fn license_install(profile: &Profile, file: &std::path::Path) -> Result<ExitCode
     }
 }
 
+/// `update check`: the same check as the window's, printed.
+fn update_check(profile: &Profile, json: bool) -> Result<ExitCode> {
+    use ucdesk_shell::updates::{self, Outcome};
+    let policy = profile.policy()?;
+    let prefs = ucdesk_shell::prefs::ShellPrefs::load(&profile.home.config);
+    let outcome = match updates::feed_url(policy.as_ref(), &prefs.update_feed) {
+        None => Outcome::NoFeed,
+        Some(url) => {
+            updates::check(&url, &ucdesk_kernel::licensing::trust(policy.as_ref()), &updates::current())
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    }
+    match outcome {
+        Outcome::Failed { reason } => Err(reason.into()),
+        _ if json => Ok(ExitCode::SUCCESS),
+        Outcome::NoFeed => {
+            println!("no update feed is set up (the policy's update_feed, or Preferences -> General)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::UpToDate { current, feed } => {
+            println!("There are no updates available (this is {current}; the feed offers {feed})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Available { current, release } => {
+            println!(
+                "ucdesk {} ({}) is available (this is {current}): {}",
+                release.version, release.date, release.package_url
+            );
+            if !release.notes.is_empty() {
+                println!("{}", release.notes);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 fn license_show(profile: &Profile, json: bool) -> Result<ExitCode> {
     let kernel = profile.kernel()?;
     let report = kernel.license().report();
@@ -398,6 +437,12 @@ fn license_show(profile: &Profile, json: bool) -> Result<ExitCode> {
     println!("state:     {}{}", report.state, report.reason.map(|r| format!(" ({r})")).unwrap_or_default());
     if let Some(w) = report.warning {
         println!("warning:   {w}");
+    }
+    if report.development_key {
+        println!(
+            "key:       development (this build trusts the repository's development vendor key: \
+             not for production)"
+        );
     }
     let field = |name: &str, v: Option<String>| {
         if let Some(v) = v {

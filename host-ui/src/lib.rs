@@ -6,7 +6,8 @@
 //! fonts, [`dock`] keeps module panels as tabs or windows, [`prefs`] and [`wizard`] are the
 //! preferences and login windows, [`notify`] the toasts and desktop notifications,
 //! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish, [`handoff`]
-//! second launches and `tel:` links, [`desktop`] autostart and default programs.
+//! second launches and `tel:` links, [`desktop`] autostart and default programs,
+//! [`updates`] "Check for updates".
 
 pub mod desktop;
 pub mod dock;
@@ -19,6 +20,7 @@ pub mod render;
 pub mod shell;
 pub mod textures;
 pub mod theme;
+pub mod updates;
 pub mod wizard;
 
 pub use shell::Shell;

@@ -115,6 +115,24 @@ impl Notifier {
         }
     }
 
+    /// An alert of the shell's own (an update is available): a toast, and a desktop
+    /// notification when the user wants those.
+    pub fn shell_alert(&mut self, id: &str, title: &str, body: &str, prefs: &ShellPrefs) {
+        self.toasts.retain(|t| t.id != id);
+        if prefs.desktop_notifications {
+            desktop(title, body, OTHER_ALERT);
+            self.desktop_sent += 1;
+        }
+        self.toasts.push(Toast {
+            id: id.to_string(),
+            title: title.to_string(),
+            body: body.to_string(),
+            level: Level::Info,
+            until: Instant::now() + OTHER_ALERT,
+            open: None,
+        });
+    }
+
     /// A toast a view asked for.
     pub fn view_toast(&mut self, plugin: &str, t: ToastRequest) {
         self.toasts.push(Toast {

@@ -61,6 +61,10 @@ pub struct ShellPrefs {
     pub desktop_notifications: bool,
     /// The inbound call alert lasts 5-15 s; every other alert 5 s (the manual).
     pub call_alert_seconds: u8,
+    /// The release feed "Check for updates" reads when the policy names none.
+    pub update_feed: String,
+    /// The version the user chose to skip: no notification for it at login.
+    pub skipped_version: Option<String>,
 }
 
 impl Default for ShellPrefs {
@@ -74,6 +78,8 @@ impl Default for ShellPrefs {
             notify_messages: true,
             desktop_notifications: true,
             call_alert_seconds: 10,
+            update_feed: String::new(),
+            skipped_version: None,
         }
     }
 }
@@ -269,6 +275,10 @@ impl PrefsWindow {
         });
         ui.separator();
         ui.checkbox(&mut prefs.confirm_external_calls, strings.t("confirm-external-calls"));
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t("update-feed"));
+            ui.text_edit_singleline(&mut prefs.update_feed).labelled_by(l.id);
+        });
         ui.separator();
         ui.strong(strings.t("alerts"));
         ui.checkbox(&mut prefs.bring_to_front_on_call, strings.t("bring-to-front"));

@@ -23,6 +23,7 @@ use crate::{
     notify::Notifier,
     prefs::{DesktopPrefs, General, OnTop, PrefsWindow, ShellPrefs},
     theme,
+    updates::{self, UpdateWindow},
     wizard::{self, Logins, Wizard, WizardAction},
 };
 use eframe::egui;
@@ -104,6 +105,9 @@ pub struct Shell {
     calls: CallWatch,
     /// Second launches and the URI this window was started with.
     handoffs: Handoffs,
+    updates: UpdateWindow,
+    /// The check made at login, once it is done.
+    login_check: Arc<Mutex<Option<updates::Outcome>>>,
     /// When the user last touched the window (unix seconds), for "away when idle".
     last_input: Arc<AtomicU64>,
     /// Stops the activity reporter with the shell.
@@ -148,6 +152,8 @@ impl Shell {
             on_top: None,
             calls: CallWatch::default(),
             handoffs,
+            updates: UpdateWindow::default(),
+            login_check: Arc::default(),
             started_at: None,
             first_frame_reported: false,
             last_input: Arc::new(AtomicU64::new(unix_now())),
@@ -263,6 +269,7 @@ impl Shell {
         }
         self.prefs_dialog(&ctx);
         self.handoffs.ui(&ctx, &self.strings, self.running());
+        self.updates_ui(&ctx);
         self.toasts(&ctx);
     }
 
@@ -318,6 +325,7 @@ impl Shell {
                 drop(b);
                 self.phase = Phase::Running;
                 self.user = wizard::identity(&self.kernel);
+                self.check_updates_at_login(ctx);
                 if let Some(at) = self.started_at.take() {
                     eprintln!("main window after {} ms", at.elapsed().as_millis());
                 }
@@ -358,6 +366,51 @@ impl Shell {
             if self.prefs.language != self.strings.lang() {
                 self.strings = Strings::load(&self.prefs.language, &self.config.join("languages"));
                 self.panels.set_strings(&self.strings);
+            }
+        }
+    }
+
+    /// The feed "Check for updates" reads, if any.
+    pub fn update_feed(&self) -> Option<String> {
+        updates::feed_url(self.kernel.policy(), &self.prefs.update_feed)
+    }
+
+    /// Opens "Check for updates" and checks now.
+    pub fn check_for_updates(&mut self, ctx: &egui::Context) {
+        let trusted = ucdesk_kernel::licensing::trust(self.kernel.policy());
+        self.updates.check(ctx, self.update_feed(), trusted);
+    }
+
+    /// At every login: a newer release the user has not skipped is announced.
+    fn check_updates_at_login(&self, ctx: &egui::Context) {
+        let Some(url) = self.update_feed() else { return };
+        let trusted = ucdesk_kernel::licensing::trust(self.kernel.policy());
+        let (slot, ctx) = (self.login_check.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let outcome = updates::check(&url, &trusted, &updates::current());
+            if let updates::Outcome::Failed { reason } = &outcome {
+                tracing::info!("update check: {reason}");
+            }
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+            ctx.request_repaint();
+        });
+    }
+
+    /// The update window, and the login check's announcement.
+    fn updates_ui(&mut self, ctx: &egui::Context) {
+        let found = self.login_check.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(updates::Outcome::Available { release, .. }) = found
+            && self.prefs.skipped_version.as_deref() != Some(release.version.as_str())
+        {
+            let title = self.strings.t_args("updates-notice", &[("version", &release.version)]);
+            let body = self.strings.t("updates-notice-body");
+            self.notifier.shell_alert("update", &title, &body, &self.prefs);
+        }
+        if let Some(updates::Decision::Skip(version)) = self.updates.ui(ctx, &self.strings) {
+            self.prefs.skipped_version = Some(version);
+            self.updates.open = false;
+            if let Err(e) = self.prefs.save(&self.config) {
+                tracing::warn!("cannot save preferences: {e}");
             }
         }
     }

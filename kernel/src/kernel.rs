@@ -172,6 +172,11 @@ impl Kernel {
         &self.inner.config.home
     }
 
+    /// The admin's deployment policy this kernel runs under, if any.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.inner.config.policy.as_ref()
+    }
+
     /// The installed license as this kernel judged it at start.
     pub fn license(&self) -> &LicenseStatus {
         &self.inner.config.license

@@ -46,6 +46,9 @@ pub struct LicenseReport {
     pub issued: Option<String>,
     pub expires: Option<String>,
     pub server_domain: Option<String>,
+    /// This build trusts the repository's development vendor key (a development
+    /// build: anyone with the repository can sign licenses it accepts).
+    pub development_key: bool,
 }
 
 impl LicenseStatus {
@@ -140,6 +143,7 @@ impl LicenseStatus {
             issued: d.map(|d| d.issued.to_string()),
             expires: d.map(|d| d.expires.to_string()),
             server_domain: d.and_then(|d| d.server_domain.clone()),
+            development_key: ucdesk_license::vendor_key_is_development(),
         }
     }
 }

@@ -102,6 +102,10 @@ pub struct Policy {
     /// The manual's shared configuration.
     #[serde(default)]
     pub shared_configuration: SharedConfiguration,
+    /// Where "Check for updates" reads the signed release feed (overrides the user's
+    /// preference; an empty string turns the check off).
+    #[serde(default)]
+    pub update_feed: Option<String>,
 }
 
 /// All users of the computer share the settings plugins declare `shared` (the login

@@ -122,6 +122,12 @@ pub fn vendor_key() -> PublicKey {
     PublicKey::from_hex(text).expect("the vendor key compiled into this build is a valid public key")
 }
 
+/// True when this build trusts the development key: licenses and plugins signed with
+/// the repository's key are accepted (`ucdesk license show` says so).
+pub fn vendor_key_is_development() -> bool {
+    vendor_key() == PublicKey::from_hex(DEV_VENDOR_PUBLIC_KEY).expect("the development key is valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

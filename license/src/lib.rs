@@ -7,7 +7,8 @@
 //! in the file cannot change what was signed. Unknown fields and duplicate keys are
 //! refused, not ignored.
 //!
-//! The same keys sign plugin libraries ([`sign_plugin`], [`verify_plugin`]).
+//! The same keys sign plugin libraries ([`sign_plugin`], [`verify_plugin`]) and the
+//! release feed "Check for updates" reads ([`sign_release`], [`verify_release`]).
 //!
 //! The kernel trusts [`vendor_key`] (compiled in; a development key unless the build
 //! sets `UCDESK_VENDOR_PUBKEY`) plus the keys its deployment policy names.
@@ -17,12 +18,17 @@ mod document;
 mod error;
 mod keys;
 mod plugin_sig;
+mod release;
 
 pub use date::Date;
 pub use document::{Edition, LicenseDocument, SignedLicense, canonical_bytes, features_of};
 pub use error::{KeyError, LicenseError, SignatureError};
-pub use keys::{KeyPair, PublicKey, TrustedKeys, vendor_key};
+pub use keys::{KeyPair, PublicKey, TrustedKeys, vendor_key, vendor_key_is_development};
 pub use plugin_sig::{PluginSignature, sign_plugin, verify_plugin};
+pub use release::{
+    FEED_FORMAT, FeedError, MAX_FEED_BYTES, Release, SignedRelease, release_bytes, sign_release,
+    verify_release,
+};
 
 /// Largest license file accepted; real ones are a few hundred bytes.
 pub const MAX_LICENSE_BYTES: usize = 64 * 1024;

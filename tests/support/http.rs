@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server for tests that records every request and answers from a
 //! script: the far end of a call popup (our own test double, not a third party's API;
 //! the CRM vendors' stand-ins live in tests/lab). One thread per connection, one
-//! request per connection (`Connection: close`), which is all a popup needs.
+//! request per connection (`Connection: close`), which is all a popup needs. Paths
+//! given a [`HttpRecorder::file`] answer with its bytes (an update feed, a package).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -74,13 +75,19 @@ pub struct HttpRecorder {
     pub port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
     script: Arc<Mutex<HashMap<String, VecDeque<Reply>>>>,
+    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 impl HttpRecorder {
     pub fn start() -> HttpRecorder {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().unwrap().port();
-        let rec = HttpRecorder { port, requests: Default::default(), script: Default::default() };
+        let rec = HttpRecorder {
+            port,
+            requests: Default::default(),
+            script: Default::default(),
+            files: Default::default(),
+        };
         let server = rec.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -98,6 +105,11 @@ impl HttpRecorder {
     /// Answers the next requests to `path` with `replies`, in order; then 200.
     pub fn script(&self, path: &str, replies: impl IntoIterator<Item = Reply>) {
         self.script.lock().unwrap().entry(path.to_string()).or_default().extend(replies);
+    }
+
+    /// Answers every later request to `path` with 200 and `body` (after its script).
+    pub fn file(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.files.lock().unwrap().insert(path.to_string(), body.into());
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -142,6 +154,7 @@ impl HttpRecorder {
         }
         let request = Request { method, target, headers, at: Instant::now() };
         let reply = self.script.lock().unwrap().get_mut(request.path()).and_then(|q| q.pop_front());
+        let body = self.files.lock().unwrap().get(request.path()).cloned().filter(|_| reply.is_none());
         self.requests.lock().unwrap().push(request);
         let mut out = stream;
         let head = match reply {
@@ -155,6 +168,10 @@ impl HttpRecorder {
                 return;
             }
         };
-        let _ = out.write_all(format!("{head}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+        let body = body.unwrap_or_default();
+        let _ = out.write_all(
+            format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes(),
+        );
+        let _ = out.write_all(&body);
     }
 }

@@ -92,6 +92,10 @@ impl Shell {
                 self.plugins_window = true;
                 ui.close();
             }
+            if ui.button(self.strings.t("updates-title")).clicked() {
+                self.check_for_updates(ui.ctx());
+                ui.close();
+            }
             if ui.button(self.strings.t("log-out")).clicked() {
                 self.logins.auto_login = None;
                 let _ = self.logins.save(&self.config);

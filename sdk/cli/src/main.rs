@@ -7,6 +7,8 @@
 //! - `license issue --key K --licensee L --edition E [--features a,b] [--limit k=v]...
 //!   --expires YYYY-MM-DD [--issued D] [--id ID] [--domain D] --out FILE` signs a license.
 //! - `plugin sign --key K FILE` writes `FILE.sig`.
+//! - `release sign --key K --version V --notes N --package FILE --url URL [--date D]
+//!   --out FEED` writes the signed release feed "Check for updates" reads.
 //!
 //! Arguments are parsed by hand: the few flags do not justify a parser dependency.
 
@@ -29,7 +31,11 @@ const USAGE: &str = "usage:
                            [--issued YYYY-MM-DD] [--id ID] [--domain DOMAIN] --out FILE
       sign a license with the secret key KEY
   ucdesk-sdk plugin sign --key KEY FILE
-      write FILE.sig, a detached signature of the plugin library FILE";
+      write FILE.sig, a detached signature of the plugin library FILE
+  ucdesk-sdk release sign --key KEY --version VERSION --notes TEXT --package FILE --url URL
+                          [--date YYYY-MM-DD] --out FEED
+      write FEED, the signed release feed that announces VERSION (its package FILE,
+      downloaded from URL, is checked against the SHA-256 signed here)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,6 +85,9 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         Some("plugin") if args.get(1).map(String::as_str) == Some("sign") => {
             plugin_sign(&Flags::parse(&args[2..], &[])?)
+        }
+        Some("release") if args.get(1).map(String::as_str) == Some("sign") => {
+            release_sign(&Flags::parse(&args[2..], &[])?)
         }
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
@@ -266,5 +275,30 @@ fn plugin_sign(flags: &Flags) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&signature).expect("a signature serializes");
     std::fs::write(&out, text + "\n").map_err(|e| format!("{out}: {e}"))?;
     println!("wrote {out} (key {}, sha256 {})", signature.key_id, signature.sha256);
+    Ok(())
+}
+
+fn release_sign(flags: &Flags) -> Result<(), String> {
+    use sha2::Digest;
+    let key = ucdesk_license::KeyPair::read(Path::new(flags.need("key")?)).map_err(|e| e.to_string())?;
+    let version = flags.need("version")?;
+    semver::Version::parse(version).map_err(|e| format!("--version {version}: {e}"))?;
+    let package = flags.need("package")?;
+    let bytes = std::fs::read(package).map_err(|e| format!("{package}: {e}"))?;
+    let release = ucdesk_license::Release {
+        version: version.to_string(),
+        date: match flags.get("date") {
+            Some(d) => d.parse::<ucdesk_license::Date>().map_err(|e| format!("--date: {e}"))?,
+            None => ucdesk_license::Date::today(),
+        },
+        notes: flags.need("notes")?.to_string(),
+        package_url: flags.need("url")?.to_string(),
+        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+    };
+    let out = PathBuf::from(flags.need("out")?);
+    let signed = ucdesk_license::sign_release(release, &key);
+    let text = serde_json::to_string_pretty(&signed).expect("a feed serializes");
+    std::fs::write(&out, text + "\n").map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {} (version {version}, signed by key {})", out.display(), signed.key_id);
     Ok(())
 }
