@@ -12,6 +12,11 @@ tests/lab/debian-packages.sh test
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
+# The browser add-on's test drives the system's Chromium with playwright-core (npm,
+# pinned by tests/browser/package-lock.json; it downloads no browser).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # House rules first: formatting and clippy (with the workspace lints) gate the suite.
 cargo fmt --all -- --check

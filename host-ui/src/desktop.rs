@@ -4,8 +4,9 @@
 //! (for "always on top" while calling).
 //!
 //! The entries follow the Desktop Entry Specification; a packaged ucdesk brings its own
-//! `ucdesk.desktop` (`host-ui/desktop/`), one run from a clone gets a user entry written
-//! when it first asks to be the default program.
+//! `ucdesk.desktop` (`host-ui/desktop/`), one run from a clone gets a user entry (the
+//! same, with this executable's path) written when it first asks to be the default
+//! program.
 
 use std::{
     collections::HashSet,
@@ -82,15 +83,23 @@ pub fn exec_line(exe: &Path, home: Option<&Path>, extra: &str) -> String {
     line
 }
 
-/// A desktop entry that starts `exec`; `links`: it also names the link types.
+/// The package's desktop entry (`host-ui/desktop/ucdesk.desktop`).
+pub const PACKAGED_ENTRY: &str = include_str!("../desktop/ucdesk.desktop");
+
+/// The package's entry, started by `exec` instead; `links`: it keeps naming the link
+/// types (an autostart entry does not).
 pub fn entry_text(exec: &str, links: bool) -> String {
-    let mut text = format!(
-        "[Desktop Entry]\nType=Application\nName=ucdesk\nGenericName=Unified communications\n\
-         Comment=Calls, chat, SMS and meetings\nExec={exec}\nIcon=ucdesk\nTerminal=false\n\
-         Categories=Network;Telephony;InstantMessaging;\n"
-    );
-    if links {
-        text.push_str("MimeType=x-scheme-handler/tel;x-scheme-handler/sip;x-scheme-handler/callto;\n");
+    let mut text = String::new();
+    for line in PACKAGED_ENTRY.lines() {
+        if line.starts_with("Exec=") {
+            text.push_str("Exec=");
+            text.push_str(exec);
+        } else if line.starts_with("MimeType=") && !links {
+            continue;
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
     }
     text
 }
@@ -179,6 +188,26 @@ pub fn make_default(exe: &Path, home: Option<&Path>) -> Result<Vec<Association>,
         });
     }
     Ok(changed)
+}
+
+/// The browser add-on's folder: the package's (`../share/ucdesk/browser-extension` from
+/// the executable's folder), else the clone's.
+pub fn browser_addon_dir() -> PathBuf {
+    let packaged = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("share/ucdesk/browser-extension")));
+    packaged
+        .filter(|d| d.join("manifest.json").is_file())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../browser-extension"))
+}
+
+/// Opens `dir` in the file manager (xdg-open), off the calling thread.
+pub fn open_folder(dir: PathBuf) {
+    std::thread::spawn(move || match Command::new("xdg-open").arg(&dir).status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => tracing::warn!("xdg-open {} ended with {s}", dir.display()),
+        Err(e) => tracing::warn!("cannot open {}: {e}", dir.display()),
+    });
 }
 
 /// The calls that are up, from the phone's events (for "always on top" while calling).

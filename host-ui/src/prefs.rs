@@ -192,9 +192,12 @@ impl PrefsWindow {
                     egui::ScrollArea::vertical().show(ui, |ui| {
                         match (kernel, pages.iter().find(|p| p.key == self.page)) {
                             (Some(k), Some(page)) => self.plugin_page(ui, k, panels, page, strings),
+                            // The manual's order: start-up and links first, then language,
+                            // always on top and the rest.
                             _ => {
-                                changed = self.general_page(ui, prefs, strings, languages_dir);
+                                ui.heading(strings.t("general"));
                                 self.desktop_section(ui, desktop, strings);
+                                changed = self.general_page(ui, prefs, strings, languages_dir);
                             }
                         }
                     });
@@ -212,7 +215,7 @@ impl PrefsWindow {
         dir: &Path,
     ) -> bool {
         let before = prefs.clone();
-        ui.heading(strings.t("general"));
+        ui.separator();
         ui.horizontal(|ui| {
             let l = ui.label(strings.t("language"));
             egui::ComboBox::from_id_salt("language")
@@ -294,8 +297,6 @@ impl PrefsWindow {
 
     /// Launch at startup, log in automatically, default program associations.
     fn desktop_section(&mut self, ui: &mut egui::Ui, desktop: &mut DesktopPrefs, strings: &Strings) {
-        ui.separator();
-        ui.strong(strings.t("desktop"));
         ui.checkbox(&mut desktop.autostart, strings.t("launch-at-startup"));
         if let Some(auto) = desktop.auto_login.as_mut() {
             ui.checkbox(auto, strings.t("log-in-automatically"));

@@ -76,8 +76,9 @@ pub fn discover(dirs: &[PathBuf]) -> Found {
 }
 
 /// The default search path, highest precedence first: `extra` (`--plugins`), then
-/// `UCDESK_PLUGIN_PATH` (colon-separated), the user's plugin directory, and the
-/// directory of the running executable (where cargo and packages put bundled plugins).
+/// `UCDESK_PLUGIN_PATH` (colon-separated), the user's plugin directory, the directory of
+/// the running executable (where cargo puts the bundled plugins), and the package's
+/// `../lib/ucdesk/plugins` from there.
 pub fn search_path(
     extra: &[PathBuf],
     env: Option<&str>,
@@ -91,9 +92,18 @@ pub fn search_path(
     dirs.push(user.to_path_buf());
     if let Some(exe) = exe_dir {
         dirs.push(exe.to_path_buf());
+        // The package's place: /usr/lib/ucdesk/plugins beside /usr/bin/ucdesk (relative,
+        // so an unpacked package in any root finds its own).
+        if let Some(prefix) = exe.parent() {
+            dirs.push(prefix.join(PACKAGED_PLUGINS));
+        }
     }
     dirs
 }
+
+/// Where the package installs the bundled plugins, relative to the prefix above the
+/// executable's directory (`/usr`).
+pub const PACKAGED_PLUGINS: &str = "lib/ucdesk/plugins";
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,8 @@
 #            QEMU to boot a real kernel for the uhid headset test, and xdg-utils
 #            (xdg-open: the call popup opens the default browser through it), and
 #            xclip to read back what the screen pop window copied, desktop-file-utils
-#            to validate the desktop entries ucdesk writes
+#            to validate the desktop entries ucdesk writes, Chromium for the browser
+#            add-on's test
 #   demo   - the first run's lab: Kamailio, baresip, Prosody, the chat bot
 #   screenshot - Xvfb, xwininfo and ImageMagick for tests/lab/screenshot.sh
 set -euo pipefail
@@ -27,7 +28,7 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester linphone-cli dnsmasq-base openssl iproute2
   pulseaudio pulseaudio-utils lame prosody lua-unbound ejabberd python3-slixmpp
-  qemu-system-x86 xdg-utils xclip desktop-file-utils)
+  qemu-system-x86 xdg-utils xclip desktop-file-utils chromium)
 # The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.
 # tests/lab/screenshot.sh: the window under Xvfb, saved as PNG.
 screenshot=(xvfb x11-utils imagemagick libgl1-mesa-dri)

@@ -55,17 +55,17 @@ impl Default for ScreenPop {
     }
 }
 
-/// `UCDESK_WEBVIEW`, else the program beside the running one (where the workspace and
-/// the package put it), else the PATH's.
+/// `UCDESK_WEBVIEW`, else the program beside the running one (where the workspace puts
+/// it) or in the package's `../lib/ucdesk/` from there, else the PATH's.
 pub fn program() -> PathBuf {
     if let Some(p) = std::env::var_os("UCDESK_WEBVIEW") {
         return p.into();
     }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join(PROGRAM)))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PROGRAM.into())
+    let exe = std::env::current_exe().ok();
+    let dir = exe.as_deref().and_then(|e| e.parent());
+    let beside = dir.map(|d| d.join(PROGRAM));
+    let packaged = dir.and_then(|d| d.parent()).map(|p| p.join("lib/ucdesk").join(PROGRAM));
+    beside.into_iter().chain(packaged).find(|p| p.is_file()).unwrap_or_else(|| PROGRAM.into())
 }
 
 impl ScreenPop {
