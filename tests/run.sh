@@ -12,6 +12,10 @@ tests/lab/debian-packages.sh test
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
+# The package's test makes the .deb with cargo-deb (the version package.sh uses).
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb 3.8.0" ]; then
+  cargo install cargo-deb --locked --version 3.8.0
+fi
 # The browser add-on's test drives the system's Chromium with playwright-core (npm,
 # pinned by tests/browser/package-lock.json; it downloads no browser).
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
