@@ -13,7 +13,12 @@ use ucdesk_tests::{entry, target_dir};
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -30,10 +35,16 @@ fn the_package_installs_into_a_root_and_its_binary_runs_with_its_plugins() {
         .arg(format!("{}/", out.display()))
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(&root));
-    let deb = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "deb")).expect("a .deb");
+    let deb = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .expect("a .deb");
 
     let control = run(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Depends"));
-    for computed in ["libc6", "libgtk-4-1", "libwebkitgtk-6.0-4", "libasound2", "libdbus-1-3", "libsqlite3-0"] {
+    for computed in ["libc6", "libgtk-4-1", "libwebkitgtk-6.0-4", "libasound2", "libdbus-1-3", "libsqlite3-0"]
+    {
         assert!(control.contains(computed), "{computed} is not among the Depends: {control}");
     }
     for dlopened in ["libgl1", "libegl1", "libxkbcommon-x11-0", "xdg-utils"] {
@@ -59,13 +70,20 @@ fn the_package_installs_into_a_root_and_its_binary_runs_with_its_plugins() {
         let lib = installed.join(format!("usr/lib/ucdesk/plugins/libucdesk_plugin_{id}.so"));
         assert!(lib.is_file(), "{} is not in the package", lib.display());
     }
-    assert!(!installed.join("usr/lib/ucdesk/plugins/libucdesk_plugin_hello.so").exists(), "the example is not bundled");
+    assert!(
+        !installed.join("usr/lib/ucdesk/plugins/libucdesk_plugin_hello.so").exists(),
+        "the example is not bundled"
+    );
     let desktop = installed.join("usr/share/applications/ucdesk.desktop");
     let said = run(Command::new("desktop-file-validate").arg(&desktop));
     assert!(said.trim().is_empty(), "{said}");
     let text = std::fs::read_to_string(&desktop).unwrap();
-    assert!(text.contains("MimeType=x-scheme-handler/tel;x-scheme-handler/sip;x-scheme-handler/callto;"), "{text}");
-    let policy = std::fs::read_to_string(installed.join("usr/share/doc/ucdesk/examples/policy.toml")).unwrap();
+    assert!(
+        text.contains("MimeType=x-scheme-handler/tel;x-scheme-handler/sip;x-scheme-handler/callto;"),
+        "{text}"
+    );
+    let policy =
+        std::fs::read_to_string(installed.join("usr/share/doc/ucdesk/examples/policy.toml")).unwrap();
     ucdesk_kernel::policy::Policy::parse(&policy).expect("the example policy parses");
 
     // The installed binary, with a profile of its own: it finds the plugins the package

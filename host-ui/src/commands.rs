@@ -205,6 +205,8 @@ fn daemon(profile: &Profile) -> Result<ExitCode> {
     let Some(_lock) = profile.lock()? else {
         return Err(ControlError::AlreadyRunning(profile.home.socket()).into());
     };
+    let prefs = ucdesk_shell::prefs::ShellPrefs::load(&profile.home.config);
+    ucdesk_shell::diagnostics::set(&ucdesk_shell::diagnostics::dir(&profile.home), prefs.diagnostic_logs);
     // Watch for signals before activating, so that one arriving meanwhile still leads
     // to a clean stop of whatever has started.
     let mut signals = termination_signals()?;

@@ -7,9 +7,10 @@
 //! preferences and login windows, [`notify`] the toasts and desktop notifications,
 //! [`i18n`] the shell's strings, [`textures`] the pictures plugins publish, [`handoff`]
 //! second launches and `tel:` links, [`desktop`] autostart and default programs,
-//! [`updates`] "Check for updates".
+//! [`updates`] "Check for updates", [`diagnostics`] the diagnostic log file.
 
 pub mod desktop;
+pub mod diagnostics;
 pub mod dock;
 pub mod handoff;
 pub mod i18n;

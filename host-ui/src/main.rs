@@ -22,15 +22,18 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr; `UCDESK_LOG` takes an env-filter (default `info`). Plugins' log
-/// lines arrive here through the host service with target `plugin`.
+/// lines arrive here through the host service with target `plugin`. Beside it, the
+/// diagnostic log file, which the profile's preferences turn on
+/// ([`ucdesk_shell::diagnostics`]).
 fn init_logging() {
+    use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
     let filter = tracing_subscriber::EnvFilter::try_from_env("UCDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .with_target(false)
-        .init();
+        .with_filter(filter);
+    tracing_subscriber::registry().with(terminal).with(ucdesk_shell::diagnostics::layer()).init();
 }

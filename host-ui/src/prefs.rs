@@ -65,6 +65,8 @@ pub struct ShellPrefs {
     pub update_feed: String,
     /// The version the user chose to skip: no notification for it at login.
     pub skipped_version: Option<String>,
+    /// Write the diagnostic log file (the SIP and XMPP levels are the plugins').
+    pub diagnostic_logs: bool,
 }
 
 impl Default for ShellPrefs {
@@ -80,6 +82,7 @@ impl Default for ShellPrefs {
             call_alert_seconds: 10,
             update_feed: String::new(),
             skipped_version: None,
+            diagnostic_logs: false,
         }
     }
 }
@@ -133,6 +136,51 @@ pub struct General<'a> {
     pub prefs: &'a mut ShellPrefs,
     pub desktop: &'a mut DesktopPrefs,
     pub languages_dir: &'a Path,
+}
+
+/// Diagnostic logs on or off, and the SIP and XMPP levels: the `log_level` settings of
+/// the plugins speaking them (changed through the kernel, so the plugins hear it; SMS
+/// speaks XMPP too and follows chat's level).
+fn diagnostics_section(
+    ui: &mut egui::Ui,
+    kernel: Option<&Kernel>,
+    prefs: &mut ShellPrefs,
+    strings: &Strings,
+) -> bool {
+    const LEVELS: [(&str, &[&str]); 2] =
+        [("sip-log-level", &["softphone"]), ("xmpp-log-level", &["chat", "sms"])];
+    ui.separator();
+    let changed = ui.checkbox(&mut prefs.diagnostic_logs, strings.t("diagnostic-logs")).changed();
+    let Some(k) = kernel else { return changed };
+    for (label, plugins) in LEVELS {
+        let keys: Vec<String> = plugins
+            .iter()
+            .map(|p| format!("{p}.{}", ucdesk_sdk_logs::SETTING))
+            .filter(|key| k.setting(key).ok().flatten().is_some())
+            .collect();
+        let Some(first) = keys.first() else { continue };
+        let mut level = k.setting(first).ok().flatten().and_then(|v| v.as_u64()).unwrap_or(3) as u8;
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t(label));
+            let slider = ui
+                .add_enabled(prefs.diagnostic_logs, egui::Slider::new(&mut level, 1..=10))
+                .labelled_by(l.id);
+            if slider.changed() {
+                for key in &keys {
+                    if let Err(e) = k.set_setting(key, serde_json::json!(level)) {
+                        tracing::warn!("{key}: {e}");
+                    }
+                }
+            }
+        });
+    }
+    changed
+}
+
+/// The name plugins keep their diagnostic level under (`ucdesk_sdk::logs::SETTING`;
+/// the shell does not link the sdk).
+mod ucdesk_sdk_logs {
+    pub const SETTING: &str = "log_level";
 }
 
 /// The devices a plugin listed for a `device` setting: (id, name) pairs, or why not.
@@ -198,6 +246,7 @@ impl PrefsWindow {
                                 ui.heading(strings.t("general"));
                                 self.desktop_section(ui, desktop, strings);
                                 changed = self.general_page(ui, prefs, strings, languages_dir);
+                                changed |= diagnostics_section(ui, kernel, prefs, strings);
                             }
                         }
                     });

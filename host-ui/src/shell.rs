@@ -106,6 +106,7 @@ pub struct Shell {
     /// Second launches and the URI this window was started with.
     handoffs: Handoffs,
     updates: UpdateWindow,
+    logs: crate::diagnostics::LogWindow,
     /// The check made at login, once it is done.
     login_check: Arc<Mutex<Option<updates::Outcome>>>,
     /// When the user last touched the window (unix seconds), for "away when idle".
@@ -125,6 +126,7 @@ impl Shell {
         kernel.scan();
         let config = kernel.home().config.clone();
         let prefs = ShellPrefs::load(&config);
+        crate::diagnostics::set(&crate::diagnostics::dir(kernel.home()), prefs.diagnostic_logs);
         let strings = Strings::load(&prefs.language, &config.join("languages"));
         let logins = Logins::load(&config);
         let wizard = Wizard::new(&logins);
@@ -153,6 +155,7 @@ impl Shell {
             calls: CallWatch::default(),
             handoffs,
             updates: UpdateWindow::default(),
+            logs: Default::default(),
             login_check: Arc::default(),
             started_at: None,
             first_frame_reported: false,
@@ -270,6 +273,8 @@ impl Shell {
         self.prefs_dialog(&ctx);
         self.handoffs.ui(&ctx, &self.strings, self.running());
         self.updates_ui(&ctx);
+        let logs = crate::diagnostics::dir(self.kernel.home());
+        self.logs.ui(&ctx, &logs, self.prefs.diagnostic_logs, &self.strings);
         self.toasts(&ctx);
     }
 
@@ -363,11 +368,17 @@ impl Shell {
                 tracing::warn!("cannot save preferences: {e}");
             }
             self.handoffs.set_confirm(self.prefs.confirm_external_calls);
+            crate::diagnostics::set(&crate::diagnostics::dir(self.kernel.home()), self.prefs.diagnostic_logs);
             if self.prefs.language != self.strings.lang() {
                 self.strings = Strings::load(&self.prefs.language, &self.config.join("languages"));
                 self.panels.set_strings(&self.strings);
             }
         }
+    }
+
+    /// Options -> Diagnostic logs.
+    pub fn show_logs(&mut self) {
+        self.logs.show(&crate::diagnostics::dir(self.kernel.home()));
     }
 
     /// The feed "Check for updates" reads, if any.

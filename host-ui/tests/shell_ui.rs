@@ -581,6 +581,24 @@ fn the_general_page_sets_launch_at_startup_log_in_automatically_and_the_default_
     assert_eq!(String::from_utf8_lossy(&query.unwrap().stdout).trim(), "ucdesk.desktop");
     click(&mut h, "Set default program associations");
     wait_for(&mut h, "tel: already ucdesk.desktop");
+    // Diagnostic logs: the switch is kept; the viewer opens from the options menu.
+    // (The page is taller than the window: scrolled to first.)
+    h.get_by_label("Diagnostic logs").scroll_to_me();
+    h.run();
+    h.get_by_label("Diagnostic logs").click();
+    h.run();
+    let prefs: Value =
+        serde_json::from_slice(&std::fs::read(s.config().join("shell.json")).unwrap()).unwrap();
+    assert_eq!(prefs["diagnostic_logs"], true);
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    // The menu's entry (the checkbox of the same name is still on the page).
+    until(&mut h, "the options menu", |h| h.query_all_by_label("Diagnostic logs").count() > 1);
+    let entry = h
+        .query_all_by_label("Diagnostic logs")
+        .find(|n| n.accesskit_node().role() != eframe::egui::accesskit::Role::CheckBox);
+    entry.expect("the menu entry").click();
+    h.step();
+    wait_for(&mut h, "Export…");
 }
 
 /// desktop-file-validate (desktop-file-utils) finds nothing wrong with `entry`.

@@ -145,6 +145,11 @@ impl Context {
     pub fn debug(&self, message: impl AsRef<str>) {
         self.host.log(4, message.as_ref().into());
     }
+
+    /// A line at `level` (1 error, 2 warning, 3 info, 4 debug, 5 trace).
+    pub fn log(&self, level: u8, message: &str) {
+        self.host.log(level, message.into());
+    }
 }
 
 /// A bus event as a plugin receives it.

@@ -42,6 +42,7 @@ pub mod directory;
 pub mod engine;
 mod error;
 mod glue;
+pub mod logs;
 mod manifest;
 mod panels;
 mod service;

@@ -92,6 +92,10 @@ impl Shell {
                 self.plugins_window = true;
                 ui.close();
             }
+            if ui.button(self.strings.t("diagnostic-logs")).clicked() {
+                self.show_logs();
+                ui.close();
+            }
             if ui.button(self.strings.t("browser-addons")).clicked() {
                 crate::desktop::open_folder(crate::desktop::browser_addon_dir());
                 ui.close();

@@ -334,6 +334,8 @@ impl Sms {
     }
 
     fn reconfigure(&self) -> Result<(), Error> {
+        // The libraries' own logs (SIP messages, XMPP stanzas) as the level asks.
+        ucdesk_sdk::logs::follow_setting(&self.ctx);
         self.engine.send(Msg::Reconfigure(config::Config::read(&self.ctx)))
     }
 }

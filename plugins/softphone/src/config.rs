@@ -91,6 +91,7 @@ pub fn declare(m: ManifestBuilder) -> ManifestBuilder {
     // The preferences page lists the sound cards through phone.audio_devices.
     let device =
         |class: &str| SettingKind::Device { class: class.into(), list: Some("phone.audio_devices".into()) };
+    let m = ucdesk_sdk::logs::declare(m, "SIP logging level (diagnostic logs, 1-10)");
     m.setting("server", "Server", text(255), Some(json!("")))
         .shared("server")
         .setting("username", "User / extension", text(128), Some(json!("")))

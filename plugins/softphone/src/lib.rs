@@ -276,6 +276,8 @@ impl Softphone {
     }
 
     fn reconfigure(&self) -> Result<(), Error> {
+        // The libraries' own logs (SIP messages, XMPP stanzas) as the level asks.
+        ucdesk_sdk::logs::follow_setting(&self.ctx);
         self.engine.send(Msg::Reconfigure(Box::new(config::Config::read(&self.ctx))))
     }
 }

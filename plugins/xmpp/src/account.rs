@@ -14,6 +14,7 @@ use ucdesk_sdk::{Context, LoginField, ManifestBuilder, SettingKind};
 /// the account in labels ("Chat", "SMS").
 pub fn declare(m: ManifestBuilder, what: &str) -> ManifestBuilder {
     let text = |max| SettingKind::Text { max_len: Some(max) };
+    let m = ucdesk_sdk::logs::declare(m, "XMPP logging level (diagnostic logs, 1-10)");
     m.setting("jid", &format!("{what} address (user@domain)"), text(320), Some(json!("")))
         .setting("password", &format!("{what} password"), SettingKind::Secret, None)
         .login("jid", LoginField::Address)
