@@ -107,6 +107,17 @@ fn the_update_check_believes_only_a_signed_feed_and_offers_only_a_newer_version(
     let (_, v, _) = check("/9.0.0.json");
     assert_eq!(v["release"]["package_url"], url.as_str());
     assert_eq!(v["release"]["notes"], "Faster start");
+    // "Download": kept only when it is the package the feed signed.
+    let release: ucdesk_license::Release = serde_json::from_value(v["release"].clone()).unwrap();
+    let downloads = p.home.path().join("Downloads");
+    server.file("/ucdesk_9.0.0_amd64.deb", "a package");
+    let saved = ucdesk_shell::updates::download(&release, &downloads).unwrap();
+    assert_eq!(std::fs::read(&saved).unwrap(), b"a package");
+    std::fs::remove_file(&saved).unwrap();
+    server.file("/ucdesk_9.0.0_amd64.deb", "another package");
+    let err = ucdesk_shell::updates::download(&release, &downloads).unwrap_err();
+    assert!(err.contains("not the one the feed signed"), "{err}");
+    assert_eq!(std::fs::read_dir(&downloads).unwrap().count(), 0, "nothing is kept");
     // The text the window shows when there is nothing newer.
     let out = p.run(&["update", "check"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();

@@ -45,6 +45,7 @@ fn a_running_plugin_hears_about_its_setting_changes() {
 }
 
 fn set_secret(profile: &Profile, key: &str, value: &str) -> std::process::Output {
+    ucdesk_tests::remember_secret(value);
     let mut child = profile
         .command(&["secret", "set", key])
         .stdin(Stdio::piped())

@@ -35,7 +35,10 @@ fn bundle(lang: &str, source: String) -> Result<FluentBundle<FluentResource>, St
         let lines: Vec<String> = errs
             .iter()
             .map(|e| {
-                let line = source.get(..e.pos.start).map_or(0, |s| s.matches('\n').count()) + 1;
+                // The entry the problem is in (the parser's own position can be past
+                // its end, on the next line).
+                let at = e.slice.as_ref().map_or(e.pos.start, |s| s.start);
+                let line = source.get(..at).map_or(0, |s| s.matches('\n').count()) + 1;
                 format!("line {line}: {}", e.kind)
             })
             .collect();

@@ -610,3 +610,46 @@ fn validate(entry: &Path) {
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.trim().is_empty(), "{}: {said}", entry.display());
 }
+
+#[test]
+fn a_language_file_is_checked_added_and_used_after_a_restart() {
+    let s = Setup::new();
+    let files = tempfile::tempdir().unwrap();
+    let broken = files.path().join("fr.ftl");
+    std::fs::write(&broken, "preferences = Préférences\nquit = { oops\n").unwrap();
+    let k = s.logged_in(None);
+    let mut h = running(k.clone());
+    click(&mut h, ucdesk_shell::render::symbol::MORE);
+    click(&mut h, "Preferences");
+    let add = |h: &mut Harness<'_, Shell>, path: &Path| {
+        until(h, "the language field", |h| h.query_by_label("Path of a .ftl file").is_some());
+        let field = h.get_by_label("Path of a .ftl file");
+        field.focus();
+        h.step();
+        h.key_press_modifiers(eframe::egui::Modifiers::COMMAND, eframe::egui::Key::A);
+        h.get_by_label("Path of a .ftl file").type_text(&path.display().to_string());
+        h.step();
+        click(h, "Add language file");
+    };
+    // A broken file is refused with its line, and nothing is added.
+    add(&mut h, &broken);
+    // The refusal is a label's text (its accessible value), naming the line.
+    let names_the_line =
+        |n: &egui_kittest::kittest::AccessKitNode<'_>| n.value().is_some_and(|v| v.contains("line 2:"));
+    until(&mut h, "the refusal", |h| {
+        h.query_all(egui_kittest::kittest::By::new().predicate(names_the_line)).next().is_some()
+    });
+    assert!(!s.config().join("languages/fr.ftl").exists());
+    // A good one is kept and chosen.
+    std::fs::write(&broken, "preferences = Préférences\nquit = Quitter\n").unwrap();
+    add(&mut h, &broken);
+    wait_for(&mut h, "Language fr added.");
+    drop(h);
+    k.shutdown();
+    // After a restart the window speaks it (and English where the file says nothing).
+    let mut again = running(s.logged_in(None));
+    click(&mut again, ucdesk_shell::render::symbol::MORE);
+    wait_for(&mut again, "Quitter");
+    assert!(shows(&again, "Préférences"));
+    assert!(shows(&again, "Plugins"), "keys the file lacks stay English");
+}

@@ -231,6 +231,7 @@ pub fn with_chat(p: Profile, x: &impl XmppServer, user: &str) -> Profile {
 
 /// Stores a secret through the command line (stdin, never argv).
 pub fn set_secret(p: &Profile, name: &str, value: &str) {
+    crate::remember_secret(value);
     let mut child = p.command(&["secret", "set", name]).stdin(Stdio::piped()).spawn().expect("ucdesk runs");
     child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());

@@ -207,6 +207,35 @@ pub fn entry<'a>(list: &'a [Value], id: &str) -> &'a Value {
     list.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("no plugin {id} in {list:#?}"))
 }
 
+/// Every secret a test of this process stored through the command line
+/// ([`remember_secret`]): no log an instance writes may hold one.
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a secret the test stores, so that every instance's logs are checked for it.
+pub fn remember_secret(value: &str) {
+    SECRETS.lock().unwrap_or_else(|p| p.into_inner()).push(value.to_string());
+}
+
+/// Fails when a secret stored in this test (plain, or as SASL PLAIN's base64 for any
+/// user) is in `text`, the log `what`. Secrets shorter than 6 characters are words
+/// ("wrong") a log may say for other reasons, and are not looked for.
+pub fn assert_no_secret(text: &str, what: &str) {
+    use base64::Engine;
+    for secret in SECRETS.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|s| s.len() >= 6) {
+        assert!(!text.contains(secret.as_str()), "a secret stored by this test is in {what}");
+        // PLAIN is base64("\0user\0password"): the password's part of it, at any offset.
+        for pad in 0..3 {
+            let tail = format!("{}{secret}", "\0".repeat(pad + 1));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(tail.as_bytes());
+            let middle = &encoded[4.min(encoded.len())..encoded.len().saturating_sub(4)];
+            assert!(
+                middle.len() < 8 || !text.contains(middle),
+                "a secret stored by this test is in {what} (base64)"
+            );
+        }
+    }
+}
+
 /// A running instance (`ucdesk daemon` or the window); SIGTERM and wait on drop.
 pub struct Daemon {
     child: Option<Child>,
@@ -297,6 +326,28 @@ impl Daemon {
         let Some(mut child) = self.child.take() else {
             return true;
         };
+        let clean = self.wait_for_exit(&mut child);
+        self.check_logs();
+        clean
+    }
+
+    /// Every log this instance wrote (its terminal output, its diagnostic log files)
+    /// is free of the test's secrets. Skipped while a test already fails.
+    fn check_logs(&self) {
+        if std::thread::panicking() {
+            return;
+        }
+        assert_no_secret(&self.log(), "the instance's terminal log");
+        let logs = self.log.parent().map(|home| home.join("data/logs"));
+        for f in logs.and_then(|d| std::fs::read_dir(d).ok()).into_iter().flatten().flatten() {
+            assert_no_secret(
+                &std::fs::read_to_string(f.path()).unwrap_or_default(),
+                &f.path().display().to_string(),
+            );
+        }
+    }
+
+    fn wait_for_exit(&mut self, child: &mut Child) -> bool {
         // SAFETY: sending a signal to our own child process.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(20);
