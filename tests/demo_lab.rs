@@ -33,15 +33,7 @@ fn the_demo_lab_answers_calls_and_chats() {
     // Polled rather than waited for as an event: a loaded machine may start an event
     // stream later than the bot answers.
     let call = d.call("phone.dial", json!({"number": "bot"})).unwrap();
-    wait_for(T, || {
-        let calls = d.call("phone.calls", json!(null)).ok()?;
-        calls
-            .as_array()?
-            .iter()
-            .any(|c| c["callid"] == call["callid"] && c["state"] == "connected")
-            .then_some(())
-    })
-    .unwrap_or_else(|| panic!("the bot did not answer:\n{}", d.log()));
+    ucdesk_tests::lab::wait_connected(&d, T, |c| c["callid"] == call["callid"]);
     d.call("phone.hangup", json!({"callid": call["callid"]})).unwrap();
 
     // The chat bot answers a message.

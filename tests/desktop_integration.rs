@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Kamailio, softphone_profile};
-use ucdesk_tests::{Daemon, Profile, Xvfb, wait_for};
+use ucdesk_tests::lab::{Bot, Kamailio, softphone_profile, wait_connected};
+use ucdesk_tests::{Profile, Xvfb, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -16,15 +16,6 @@ fn without_confirmation(p: &Profile) {
     let config = p.home.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(config.join("shell.json"), r#"{"confirm_external_calls": false}"#).unwrap();
-}
-
-/// The call `callid` once the far end answered; the test fails without it.
-fn connected(d: &Daemon, callid: &Value) -> Value {
-    wait_for(WAIT, || {
-        let calls = d.call("phone.calls", json!(null)).ok()?;
-        calls.as_array()?.iter().find(|c| &c["callid"] == callid && c["state"] == "connected").cloned()
-    })
-    .unwrap_or_else(|| panic!("call {callid} was not answered:\n{}", d.log()))
 }
 
 #[test]
@@ -49,7 +40,7 @@ fn a_second_launch_hands_its_link_to_the_running_window_which_places_the_call() 
     let out = p.window_command(&x.display, &["callto://bob"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let answer: Value = serde_json::from_slice(&out.stdout).expect("the call's id");
-    let call = connected(&gui, &answer["callid"]);
+    let call = wait_connected(&gui, WAIT, |c| c["callid"] == answer["callid"]);
     assert_eq!(call["number"], "bob", "{call}");
     gui.call("phone.hangup", json!({"callid": answer["callid"]})).unwrap();
     let (clean, log) = gui.stop();
@@ -57,11 +48,7 @@ fn a_second_launch_hands_its_link_to_the_running_window_which_places_the_call() 
 
     // Nothing running: the link starts the window, which calls once registered.
     let gui = p.gui_with(&x.display, &["tel:bob"]);
-    let call = wait_for(WAIT, || {
-        let calls = gui.call("phone.calls", json!(null)).ok()?;
-        calls.as_array()?.iter().find(|c| c["number"] == "bob" && c["state"] == "connected").cloned()
-    })
-    .unwrap_or_else(|| panic!("the link the window started with was not called:\n{}", gui.log()));
+    let call = wait_connected(&gui, WAIT, |c| c["number"] == "bob");
     gui.call("phone.hangup", json!({"callid": call["callid"]})).unwrap();
 }
 

@@ -8,7 +8,7 @@
 use base64::Engine;
 use serde_json::json;
 use std::time::Duration;
-use ucdesk_tests::lab::{Bot, Kamailio, Prosody, set, softphone_profile, with_chat};
+use ucdesk_tests::lab::{Bot, Kamailio, Prosody, set, softphone_profile, wait_connected, with_chat};
 use ucdesk_tests::{Daemon, Profile, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -33,15 +33,7 @@ fn call_and_chat(p: &Profile) -> String {
     wait_for(WAIT, || d.call("chat.status", json!(null)).ok().filter(|s| s["state"] == "online"))
         .unwrap_or_else(|| panic!("chat never came online:\n{}", d.log()));
     let call = d.call("phone.dial", json!({"number": "bob"})).unwrap();
-    wait_for(WAIT, || {
-        let calls = d.call("phone.calls", json!(null)).ok()?;
-        calls
-            .as_array()?
-            .iter()
-            .any(|c| c["callid"] == call["callid"] && c["state"] == "connected")
-            .then_some(())
-    })
-    .unwrap_or_else(|| panic!("bob did not answer:\n{}", d.log()));
+    wait_connected(&d, WAIT, |c| c["callid"] == call["callid"]);
     d.call("phone.hangup", json!({"callid": call["callid"]})).unwrap();
     d.call("chat.send", json!({"to": "bob@localhost", "body": "diagnostics ping"})).unwrap();
     std::thread::sleep(Duration::from_millis(500));

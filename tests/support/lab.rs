@@ -401,6 +401,16 @@ pub fn registered_daemon(p: &Profile, env: &[(&str, String)]) -> (Daemon, Lines)
     (d, events)
 }
 
+/// The first call in `phone.calls` that `pick` chooses once it is connected (the far
+/// end answered), polled for `within`; the test fails with the instance's log.
+pub fn wait_connected(d: &Daemon, within: Duration, pick: impl Fn(&Value) -> bool) -> Value {
+    wait_for(within, || {
+        let calls = d.call("phone.calls", json!(null)).ok()?;
+        calls.as_array()?.iter().find(|c| c["state"] == "connected" && pick(c)).cloned()
+    })
+    .unwrap_or_else(|| panic!("the call was not answered:\n{}", d.log()))
+}
+
 /// The payload of the next event on `topic` from an `events` stream, within `timeout`.
 /// The next event on `topic` whose payload satisfies `pred`; the test fails without one
 /// within `within`.
