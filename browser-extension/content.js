@@ -47,21 +47,26 @@ function scan(root) {
 
 scan(document.body);
 
-// Pages that draw later (single-page apps): new text is scanned once per animation
+// Pages that draw later (single-page apps): new nodes are scanned once per animation
 // frame at most, never the whole page again.
 let pending = new Set();
+let scheduled = false;
 const observer = new MutationObserver((mutations) => {
   for (const m of mutations) m.addedNodes.forEach((n) => pending.add(n));
-  if (pending.size === 1) {
-    requestAnimationFrame(() => {
-      const nodes = pending;
-      pending = new Set();
-      nodes.forEach((n) => {
-        if (!n.isConnected) return;
-        if (n.nodeType === Node.TEXT_NODE) { if (!skipped(n)) linkify(n); }
-        else if (n.nodeType === Node.ELEMENT_NODE && !n.classList.contains("ucdesk-tel")) scan(n);
-      });
+  if (scheduled || pending.size === 0) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    const nodes = pending;
+    pending = new Set();
+    nodes.forEach((n) => {
+      if (!n.isConnected) return;
+      if (n.nodeType === Node.TEXT_NODE) {
+        if (!skipped(n)) linkify(n);
+      } else if (n.nodeType === Node.ELEMENT_NODE && !n.classList.contains("ucdesk-tel")) {
+        scan(n);
+      }
     });
-  }
+  });
 });
 observer.observe(document.body, { childList: true, subtree: true });

@@ -6,6 +6,9 @@
 fn main() {
     println!("cargo::rerun-if-env-changed=UCDESK_VENDOR_PUBKEY");
     println!("cargo::rerun-if-env-changed=UCDESK_DEV_BUILD");
+    // Naming env vars turns off cargo's default of rerunning on any change: the key too.
+    println!("cargo::rerun-if-changed=keys/dev-vendor.pub");
+    println!("cargo::rerun-if-changed=build.rs");
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let vendor = std::env::var("UCDESK_VENDOR_PUBKEY").ok().filter(|k| !k.trim().is_empty());
     let development = std::env::var("UCDESK_DEV_BUILD").is_ok_and(|v| v == "1");

@@ -52,7 +52,7 @@ fn numbers_on_a_page_become_tel_links_that_reach_the_desktops_handler() {
         result["links"].as_array().unwrap().iter().filter_map(|l| l["href"].as_str()).collect();
     assert_eq!(
         hrefs,
-        ["tel:+12125550100", "tel:02079460958", "tel:+493012345678", "tel:+442079460958"],
+        ["tel:+12125550100", "tel:02079460958", "tel:+493012345678", "tel:+442079460958", "tel:+14155550134"],
         "{result}"
     );
     assert_eq!(result["untouched"], 0, "links, form fields and code are left alone: {result}");

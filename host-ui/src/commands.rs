@@ -251,7 +251,7 @@ fn ctl(profile: &Profile, service: String, json: Option<String>, timeout: u64) -
 
 /// Asks the running instance's phone (whoever provides `phone`) to dial.
 fn call(profile: &Profile, number: String) -> Result<ExitCode> {
-    let args = serde_json::json!({ "number": number });
+    let args = serde_json::json!({ "number": ucdesk_plugin_api::contract::phone::link_number(&number) });
     let answer = profile.running()?.request(&Request::Call {
         service: ucdesk_plugin_api::contract::phone::DIAL.into(),
         args,

@@ -51,11 +51,17 @@ fn application_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
-/// One argument of an `Exec` line: quoted when it has to be (the spec's reserved
-/// characters), with `"`, `` ` ``, `$` and `\` escaped.
-fn exec_arg(arg: &str) -> String {
-    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.=:+,@".contains(c)) {
-        return arg.to_string();
+/// One argument of an `Exec` line (Desktop Entry Specification): quoted when it has to
+/// be, with `"`, `` ` ``, `$` and `\` escaped inside the quotes; a literal `%` doubled (a
+/// field code otherwise); the backslashes escaped once more for the file's own string
+/// escapes. A line break cannot be in an Exec argument: it is refused.
+fn exec_arg(arg: &str) -> Result<String, DesktopError> {
+    if arg.contains(['\n', '\r']) {
+        return Err(DesktopError::Unquotable(arg.to_string()));
+    }
+    let arg = arg.replace('%', "%%");
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.=:+,@%".contains(c)) {
+        return Ok(arg);
     }
     let mut out = String::from("\"");
     for c in arg.chars() {
@@ -65,22 +71,21 @@ fn exec_arg(arg: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    // In a desktop file a backslash is itself escaped once more.
-    out.replace('\\', "\\\\")
+    Ok(out.replace('\\', "\\\\"))
 }
 
 /// How this ucdesk is started again: this executable, with the profile it runs.
-pub fn exec_line(exe: &Path, home: Option<&Path>, extra: &str) -> String {
-    let mut line = exec_arg(&exe.to_string_lossy());
+pub fn exec_line(exe: &Path, home: Option<&Path>, extra: &str) -> Result<String, DesktopError> {
+    let mut line = exec_arg(&exe.to_string_lossy())?;
     if let Some(h) = home {
         line.push_str(" --home ");
-        line.push_str(&exec_arg(&h.to_string_lossy()));
+        line.push_str(&exec_arg(&h.to_string_lossy())?);
     }
     if !extra.is_empty() {
         line.push(' ');
         line.push_str(extra);
     }
-    line
+    Ok(line)
 }
 
 /// The package's desktop entry (`host-ui/desktop/ucdesk.desktop`).
@@ -113,6 +118,8 @@ pub enum DesktopError {
     NoXdgMime(std::io::Error),
     #[error("xdg-mime refused {mime}: {text}")]
     XdgMime { mime: String, text: String },
+    #[error("{0:?} has a line break; a desktop entry cannot start it")]
+    Unquotable(String),
 }
 
 /// The autostart entry of this ucdesk (started with `home`): written when `on`,
@@ -122,7 +129,7 @@ pub fn set_autostart(on: bool, exe: &Path, home: Option<&Path>) -> Result<PathBu
     let io = |source| DesktopError::Io { path: path.clone(), source };
     if on {
         std::fs::create_dir_all(autostart_dir()).map_err(io)?;
-        let mut text = entry_text(&exec_line(exe, home, ""), false);
+        let mut text = entry_text(&exec_line(exe, home, "")?, false);
         text.push_str("X-GNOME-Autostart-enabled=true\n");
         std::fs::write(&path, text).map_err(io)?;
     } else if path.exists() {
@@ -170,12 +177,15 @@ pub fn make_default(exe: &Path, home: Option<&Path>) -> Result<Vec<Association>,
     let query = |mime: &str| xdg_mime(&["query", "default", mime]).map(|s| Some(s).filter(|s| !s.is_empty()));
     // Asked before our entry exists: an entry naming the schemes is a default by itself.
     let before: Vec<Option<String>> = SCHEMES.iter().map(|m| query(m)).collect::<Result<_, _>>()?;
-    if !application_dirs().iter().any(|d| d.join(ENTRY).is_file()) {
-        let dir = user_applications();
-        let path = dir.join(ENTRY);
-        let io = |source| DesktopError::Io { path: path.clone(), source };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        std::fs::write(&path, entry_text(&exec_line(exe, home, "%u"), true)).map_err(io)?;
+    // The user's entry is (re)written when no package installed one (a clone, which may
+    // have moved since), and for a profile of its own (`--home`): the package's entry
+    // starts the default profile.
+    let user = user_applications().join(ENTRY);
+    let packaged = application_dirs().iter().skip(1).any(|d| d.join(ENTRY).is_file());
+    if !packaged || home.is_some() {
+        let io = |source| DesktopError::Io { path: user.clone(), source };
+        std::fs::create_dir_all(user_applications()).map_err(io)?;
+        std::fs::write(&user, entry_text(&exec_line(exe, home, "%u")?, true)).map_err(io)?;
     }
     let mut changed = Vec::new();
     for (mime, before) in SCHEMES.into_iter().zip(before) {
@@ -256,11 +266,13 @@ mod tests {
 
     #[test]
     fn exec_lines_quote_what_the_spec_reserves() {
-        assert_eq!(exec_line(Path::new("/usr/bin/ucdesk"), None, "%u"), "/usr/bin/ucdesk %u");
+        assert_eq!(exec_line(Path::new("/usr/bin/ucdesk"), None, "%u").unwrap(), "/usr/bin/ucdesk %u");
         assert_eq!(
-            exec_line(Path::new("/opt/my apps/ucdesk"), Some(Path::new("/home/a/$x")), ""),
+            exec_line(Path::new("/opt/my apps/ucdesk"), Some(Path::new("/home/a/$x")), "").unwrap(),
             r#""/opt/my apps/ucdesk" --home "/home/a/\\$x""#
         );
+        assert_eq!(exec_line(Path::new("/t/100%"), None, "").unwrap(), "/t/100%%");
+        assert!(exec_line(Path::new("/t/a\nb"), None, "").is_err());
     }
 
     #[test]

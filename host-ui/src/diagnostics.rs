@@ -7,7 +7,8 @@
 //! affected. Options -> Diagnostic logs shows the file and exports it.
 //!
 //! Secrets never reach a log: plugins are given them only to use, and the libraries'
-//! credentials are scrubbed before they leave the plugin.
+//! credentials and media keys are scrubbed before they leave the plugin. The folder is
+//! the user's alone (0700, files 0600): at level 10 it holds chat bodies.
 
 use crate::i18n::Strings;
 use eframe::egui;
@@ -79,9 +80,12 @@ pub fn set(dir: &Path, on: bool) {
 }
 
 fn open_file(dir: &Path) -> std::io::Result<Open> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // The user's alone: the logs hold call and chat traffic (its bodies at level 10).
     std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     let path = dir.join(FILE);
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
     let size = file.metadata()?.len();
     Ok(Open { dir: dir.to_path_buf(), file, size })
 }
@@ -144,11 +148,27 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The end of a log file: its last 512 KB at most (a window shows 2000 lines).
+fn end_of(path: &Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAX: u64 = 512 * 1024;
+    let Ok(mut f) = std::fs::File::open(path) else { return String::new() };
+    let len = f.metadata().map_or(0, |m| m.len());
+    if len > MAX && f.seek(SeekFrom::Start(len - MAX)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = f.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // A cut line at the start is dropped.
+    if len > MAX { text.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default() } else { text }
+}
+
 /// The last `max` lines of the logs (oldest first).
 pub fn tail(dir: &Path, max: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for f in files(dir).iter().rev() {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let text = end_of(f);
         let mut these: Vec<String> = text.lines().rev().take(max - lines.len()).map(String::from).collect();
         these.reverse();
         these.extend(lines);
@@ -164,7 +184,10 @@ pub fn tail(dir: &Path, max: usize) -> Vec<String> {
 pub fn export(dir: &Path, folder: &Path) -> std::io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let path = folder.join(format!("ucdesk-diagnostic-logs-{stamp}.txt"));
-    let mut out = std::fs::File::create(&path)?;
+    let mut out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?
+    };
     for f in files(dir) {
         out.write_all(&std::fs::read(f)?)?;
     }
@@ -178,7 +201,8 @@ pub struct LogWindow {
     pub open: bool,
     lines: Vec<String>,
     filter: String,
-    note: Option<Result<String, String>>,
+    /// What the last export did, once its thread is done.
+    note: std::sync::Arc<Mutex<Option<Result<String, String>>>>,
     export_dialog: Option<egui_file::FileDialog>,
 }
 
@@ -223,7 +247,7 @@ impl LogWindow {
                     }
                 });
                 self.export_ui(ui.ctx(), dir);
-                match &self.note {
+                match &*self.note.lock().unwrap_or_else(|p| p.into_inner()) {
                     Some(Ok(path)) => {
                         ui.weak(strings.t_args("diagnostic-exported", &[("path", path)]));
                     }
@@ -259,12 +283,16 @@ impl LogWindow {
         match d.state() {
             egui_file::State::Open => {}
             egui_file::State::Selected => {
-                if let Some(folder) = d.path() {
-                    self.note = Some(
-                        export(dir, folder)
+                if let Some(folder) = d.path().map(Path::to_path_buf) {
+                    // Up to 25 MB to copy: off the UI thread.
+                    let (note, dir, ctx) = (self.note.clone(), dir.to_path_buf(), ctx.clone());
+                    std::thread::spawn(move || {
+                        let done = export(&dir, &folder)
                             .map(|p| p.display().to_string())
-                            .map_err(|e| format!("{}: {e}", folder.display())),
-                    );
+                            .map_err(|e| format!("{}: {e}", folder.display()));
+                        *note.lock().unwrap_or_else(|p| p.into_inner()) = Some(done);
+                        ctx.request_repaint();
+                    });
                 }
                 self.export_dialog = None;
             }

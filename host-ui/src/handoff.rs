@@ -76,8 +76,11 @@ impl Inner {
 /// The window's side of handoffs: the control socket's hook, and the dialog.
 pub struct Handoffs {
     inner: Arc<Inner>,
-    /// The confirmation dialog while it shows.
+    /// The confirmation dialog while it shows (a newer link replaces it: the last click
+    /// wins).
     dialog: Option<(String, Option<String>)>,
+    /// The dialog's number field takes the keyboard once, when it opens.
+    focus_pending: bool,
 }
 
 impl Handoffs {
@@ -88,7 +91,7 @@ impl Handoffs {
             ctx: Mutex::default(),
             confirm: AtomicBool::new(confirm),
         };
-        Handoffs { inner: Arc::new(inner), dialog: None }
+        Handoffs { inner: Arc::new(inner), dialog: None, focus_pending: false }
     }
 
     /// Follows the "confirm the number" preference.
@@ -98,7 +101,7 @@ impl Handoffs {
 
     /// The URI this window was started with: dialled (or asked about) once it runs.
     pub fn started_with(&self, uri: &str) {
-        let number = number_of(uri);
+        let number = phone::link_number(uri);
         if self.inner.confirm.load(Ordering::Relaxed) {
             self.inner.push(Pending::Confirm { number, error: None });
         } else {
@@ -114,12 +117,16 @@ impl Handoffs {
         Arc::new(move |uri: Option<String>| {
             inner.push(Pending::Raise);
             let Some(uri) = uri else { return Ok(json!({ "shown": true })) };
-            let number = number_of(&uri);
+            let number = phone::link_number(&uri);
             if inner.confirm.load(Ordering::Relaxed) {
                 inner.push(Pending::Confirm { number: number.clone(), error: None });
                 return Ok(json!({ "confirming": number }));
             }
-            inner.dial(&number, false)
+            // A failure is shown in the window too, with the number to try again: the
+            // second launch's output is seldom read (a browser started it).
+            inner.dial(&number, false).inspect_err(|error| {
+                inner.push(Pending::Confirm { number: number.clone(), error: Some(error.clone()) });
+            })
         })
     }
 
@@ -142,6 +149,7 @@ impl Handoffs {
                 Pending::Confirm { number, error } => {
                     raise(ctx);
                     self.dialog = Some((number, error));
+                    self.focus_pending = true;
                 }
             }
         }
@@ -172,7 +180,7 @@ impl Handoffs {
             .show(ctx, |ui| {
                 let l = ui.label(strings.t("handoff-question"));
                 let field = ui.add(egui::TextEdit::singleline(number).desired_width(240.0)).labelled_by(l.id);
-                if !field.has_focus() && !field.lost_focus() {
+                if std::mem::take(&mut self.focus_pending) {
                     field.request_focus();
                 }
                 if let Some(e) = error.as_deref() {
@@ -208,35 +216,4 @@ fn raise(ctx: &egui::Context) {
     ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
     ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
     ctx.request_repaint();
-}
-
-/// The number (or address) a URI names, as a person reads it: `tel:+1-212-555-0100;ext=2`
-/// gives `+1-212-555-0100`, `callto://+12125550100` gives `+12125550100`, percent escapes
-/// decoded; `sip:` addresses stay whole. The phone's dialing rules do the rest.
-pub fn number_of(uri: &str) -> String {
-    let uri = uri.trim();
-    let decoded = percent_encoding::percent_decode_str(uri).decode_utf8_lossy();
-    let lower = decoded.to_ascii_lowercase();
-    let rest = if lower.starts_with("tel:") {
-        &decoded[4..]
-    } else if lower.starts_with("callto:") {
-        decoded[7..].trim_start_matches('/')
-    } else {
-        return decoded.into_owned();
-    };
-    rest.split([';', '?']).next().unwrap_or_default().trim().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::number_of;
-
-    #[test]
-    fn uris_give_the_number_a_person_reads() {
-        assert_eq!(number_of("tel:+1-212-555-0100;ext=2"), "+1-212-555-0100");
-        assert_eq!(number_of("TEL:%2B1%20212%20555%200100"), "+1 212 555 0100");
-        assert_eq!(number_of("callto://+12125550100"), "+12125550100");
-        assert_eq!(number_of("callto:bob"), "bob");
-        assert_eq!(number_of("sip:bob@example.com;transport=tcp"), "sip:bob@example.com;transport=tcp");
-    }
 }

@@ -63,7 +63,8 @@ pub struct ShellPrefs {
     pub call_alert_seconds: u8,
     /// The release feed "Check for updates" reads when the policy names none.
     pub update_feed: String,
-    /// The version the user chose to skip: no notification for it at login.
+    /// The version the user dismissed (skipped or downloaded): no notification for it at
+    /// login.
     pub skipped_version: Option<String>,
     /// Write the diagnostic log file (the SIP and XMPP levels are the plugins').
     pub diagnostic_logs: bool,
@@ -155,7 +156,7 @@ fn diagnostics_section(
     for (label, plugins) in LEVELS {
         let keys: Vec<String> = plugins
             .iter()
-            .map(|p| format!("{p}.{}", ucdesk_sdk_logs::SETTING))
+            .map(|p| format!("{p}.{}", ucdesk_plugin_api::contract::kernel::LOG_LEVEL_SETTING))
             .filter(|key| k.setting(key).ok().flatten().is_some())
             .collect();
         let Some(first) = keys.first() else { continue };
@@ -175,12 +176,6 @@ fn diagnostics_section(
         });
     }
     changed
-}
-
-/// The name plugins keep their diagnostic level under (`ucdesk_sdk::logs::SETTING`;
-/// the shell does not link the sdk).
-mod ucdesk_sdk_logs {
-    pub const SETTING: &str = "log_level";
 }
 
 /// The devices a plugin listed for a `device` setting: (id, name) pairs, or why not.

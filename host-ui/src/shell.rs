@@ -417,9 +417,12 @@ impl Shell {
             let body = self.strings.t("updates-notice-body");
             self.notifier.shell_alert("update", &title, &body, &self.prefs);
         }
-        if let Some(updates::Decision::Skip(version)) = self.updates.ui(ctx, &self.strings) {
+        if let Some(updates::Decision::Dismiss(version)) = self.updates.ui(ctx, &self.strings) {
+            // Skipped closes the window; a download shows its progress there.
+            if !self.updates.downloading() {
+                self.updates.open = false;
+            }
             self.prefs.skipped_version = Some(version);
-            self.updates.open = false;
             if let Err(e) = self.prefs.save(&self.config) {
                 tracing::warn!("cannot save preferences: {e}");
             }

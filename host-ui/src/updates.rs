@@ -2,8 +2,8 @@
 //! ([`ucdesk_license::verify_release`]) at the URL the policy's `update_feed` or the
 //! user's preference gives, checked at login and on demand. Up to date: "There are no
 //! updates available". Newer: an offer to download the package (checked against the
-//! signed SHA-256) or to skip this version; until one of them, every login shows a
-//! notification. A feed signed by a key this build does not trust, or changed after
+//! signed SHA-256) or to skip this version; until the user does one of them (either
+//! dismisses that version), every login shows a notification. A feed signed by a key this build does not trust, or changed after
 //! signing, is an error that says so, never an offer.
 
 use crate::i18n::Strings;
@@ -67,7 +67,7 @@ pub fn check(url: &str, trusted: &TrustedKeys, current: &semver::Version) -> Out
     let failed = |reason: String| Outcome::Failed { reason };
     let body = match agent(FEED_TIMEOUT).and_then(|a| fetch(&a, url, ucdesk_license::MAX_FEED_BYTES as u64)) {
         Ok(b) => b,
-        Err(e) => return failed(format!("cannot read the update feed {url}: {e}")),
+        Err(e) => return failed(format!("cannot read the update feed {}: {e}", shown_url(url))),
     };
     let release = match ucdesk_license::verify_release(&body, trusted) {
         Ok(r) => r,
@@ -79,10 +79,26 @@ pub fn check(url: &str, trusted: &TrustedKeys, current: &semver::Version) -> Out
             return failed(format!("the update feed's version {:?} is not a version: {e}", release.version));
         }
     };
-    if offered > *current {
+    // Precedence, not Ord: build metadata (`+git1`) does not make a version newer.
+    if offered.cmp_precedence(current) == std::cmp::Ordering::Greater {
         Outcome::Available { current: current.to_string(), release }
     } else {
         Outcome::UpToDate { current: current.to_string(), feed: release.version }
+    }
+}
+
+/// A URL as it may be shown or logged: without user info or query (either may carry a
+/// token).
+fn shown_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('/') {
+            Some((authority, path)) => {
+                format!("{scheme}://{}/{path}", authority.rsplit('@').next().unwrap_or_default())
+            }
+            None => format!("{scheme}://{}", rest.rsplit('@').next().unwrap_or_default()),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -105,7 +121,9 @@ pub fn download(release: &Release, dir: &Path) -> Result<PathBuf, String> {
         .next()
         .filter(|n| !n.is_empty() && !n.starts_with('.') && !n.contains(['\\', '?', '#']))
         .ok_or_else(|| format!("the package URL {} names no file", release.package_url))?;
-    let bytes = agent(PACKAGE_TIMEOUT).and_then(|a| fetch(&a, &release.package_url, MAX_PACKAGE_BYTES))?;
+    let bytes = agent(PACKAGE_TIMEOUT)
+        .and_then(|a| fetch(&a, &release.package_url, MAX_PACKAGE_BYTES))
+        .map_err(|e| format!("cannot download {}: {e}", shown_url(&release.package_url)))?;
     let digest = hex::encode(sha2::Sha256::digest(&bytes));
     if !digest.eq_ignore_ascii_case(&release.sha256) {
         return Err(format!(
@@ -124,10 +142,25 @@ pub fn download(release: &Release, dir: &Path) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Where downloads go: the XDG download folder, else ~/Downloads.
+/// Where downloads go: the user's download folder as `~/.config/user-dirs.dirs` names it
+/// (xdg-user-dirs), else ~/Downloads.
 pub fn downloads_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    std::env::var_os("XDG_DOWNLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| home.join("Downloads"))
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".config"));
+    let named = std::fs::read_to_string(config.join("user-dirs.dirs")).ok().and_then(|text| {
+        let line = text.lines().find_map(|l| l.trim().strip_prefix("XDG_DOWNLOAD_DIR="))?;
+        let value = line.trim().trim_matches('"');
+        let path = match value.strip_prefix("$HOME") {
+            Some(rest) => home.join(rest.trim_start_matches('/')),
+            None => PathBuf::from(value),
+        };
+        // `$HOME/` alone means "no such folder" to xdg-user-dirs.
+        (path.is_absolute() && path != home).then_some(path)
+    });
+    named.unwrap_or_else(|| home.join("Downloads"))
 }
 
 /// The window's state, shared with the threads that check and download.
@@ -140,10 +173,11 @@ enum Stage {
     DownloadFailed(Release, String),
 }
 
-/// What the user decided in the window, for the shell to keep.
+/// What the user decided in the window, for the shell to keep: the version is
+/// dismissed (skipped, or downloaded) and no longer announced at login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Skip(String),
+    Dismiss(String),
 }
 
 /// The "Check for updates" window.
@@ -165,9 +199,19 @@ impl UpdateWindow {
         let (stage, ctx) = (self.stage.clone(), ctx.clone());
         std::thread::spawn(move || {
             let outcome = check(&url, &trusted, &current());
-            *stage.lock().unwrap_or_else(|p| p.into_inner()) = Some(Stage::Done(outcome));
+            let mut stage = stage.lock().unwrap_or_else(|p| p.into_inner());
+            // A check asked twice answers once: a later stage (a download) stays.
+            if *stage == Some(Stage::Checking) {
+                *stage = Some(Stage::Done(outcome));
+            }
+            drop(stage);
             ctx.request_repaint();
         });
+    }
+
+    /// True while a package is being downloaded.
+    pub fn downloading(&self) -> bool {
+        matches!(*self.stage.lock().unwrap_or_else(|p| p.into_inner()), Some(Stage::Downloading(_)))
     }
 
     /// Draws the window; returns what the user decided.
@@ -242,6 +286,7 @@ impl UpdateWindow {
         let mut decision = None;
         ui.horizontal(|ui| {
             if ui.button(strings.t("updates-download")).clicked() {
+                decision = Some(Decision::Dismiss(release.version.clone()));
                 let (stage, ctx, release) = (self.stage.clone(), ui.ctx().clone(), release.clone());
                 *stage.lock().unwrap_or_else(|p| p.into_inner()) = Some(Stage::Downloading(release.clone()));
                 std::thread::spawn(move || {
@@ -254,7 +299,7 @@ impl UpdateWindow {
                 });
             }
             if ui.button(strings.t("updates-skip")).clicked() {
-                decision = Some(Decision::Skip(release.version.clone()));
+                decision = Some(Decision::Dismiss(release.version.clone()));
             }
         });
         decision

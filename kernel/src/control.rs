@@ -341,7 +341,7 @@ fn answer(kernel: &Kernel, request: Request) -> Value {
             kernel,
             Request::Call {
                 service: ucdesk_plugin_api::contract::phone::DIAL.into(),
-                args: json!({ "number": uri }),
+                args: json!({ "number": ucdesk_plugin_api::contract::phone::link_number(&uri) }),
                 timeout_ms: Some(10_000),
             },
         ),

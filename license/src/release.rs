@@ -54,10 +54,14 @@ pub enum FeedError {
     BadSignature,
 }
 
-/// What is signed: the release with its fields in declaration order (serde's, fixed by
-/// the struct), so the file's whitespace and key order cannot change it.
+/// What is signed: the feed format and a NUL, then the release with its fields in
+/// declaration order (serde's, fixed by the struct), so the file's whitespace and key
+/// order cannot change it. The prefix keeps a feed's signature from being taken for a
+/// license's or a plugin's, which the same keys sign.
 pub fn release_bytes(release: &Release) -> Vec<u8> {
-    serde_json::to_vec(release).expect("a release serializes")
+    let mut bytes = format!("{FEED_FORMAT}\0").into_bytes();
+    bytes.extend(serde_json::to_vec(release).expect("a release serializes"));
+    bytes
 }
 
 /// Signs `release` with `key`.

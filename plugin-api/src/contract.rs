@@ -48,6 +48,11 @@ pub mod kernel {
     /// Topic of [`SettingChanged`], sent only to the plugin that owns the setting.
     pub const TOPIC_SETTING_CHANGED: &str = "kernel.setting_changed";
 
+    /// The setting a plugin keeps its diagnostic level in (1-10; the manual's SIP and
+    /// XMPP logging levels): the sdk's `logs` forwards by it, the shell's Preferences
+    /// show it.
+    pub const LOG_LEVEL_SETTING: &str = "log_level";
+
     /// The kernel's service answering the license's state, edition, features and limits.
     pub const LICENSE: &str = "kernel.license";
     /// The kernel's service keeping a new value of one of the caller's own secrets

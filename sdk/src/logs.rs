@@ -15,7 +15,8 @@
 //!
 //! Library records go to the host as debug (warnings and errors as themselves), so the
 //! terminal's log stays quiet and the diagnostic log file keeps them. Credentials are
-//! scrubbed on the way: SASL payloads and HTTP Basic/Bearer credentials never leave.
+//! scrubbed on the way: SASL payloads, HTTP Basic/Bearer credentials and SDES media keys
+//! never leave.
 
 use crate::Context;
 use std::borrow::Cow;
@@ -43,7 +44,7 @@ pub fn forward(ctx: &Context, level: u8) {
 
 /// The setting a plugin's diagnostic level lives in (Preferences -> General ->
 /// Diagnostic logs shows it by this name).
-pub const SETTING: &str = "log_level";
+pub const SETTING: &str = ucdesk_plugin_api::contract::kernel::LOG_LEVEL_SETTING;
 
 /// Declares the [`SETTING`], labelled `what` ("SIP logging level").
 pub fn declare(m: crate::ManifestBuilder, what: &str) -> crate::ManifestBuilder {
@@ -91,11 +92,14 @@ fn send(level: log::Level, target: &str, text: &str) {
 }
 
 /// Removes credentials from a library's log line: the payload of SASL elements (PLAIN
-/// carries the password in base64) and HTTP Basic/Bearer credentials.
+/// carries the password in base64), HTTP Basic/Bearer credentials, and SDES media keys
+/// (`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY`: with it a recording of the call
+/// could be decrypted).
 pub fn scrub(text: &str) -> Cow<'_, str> {
-    static PATTERNS: OnceLock<[(regex::Regex, &'static str); 2]> = OnceLock::new();
+    static PATTERNS: OnceLock<[(regex::Regex, &'static str); 3]> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
         [
+            (regex::Regex::new(r"inline:[A-Za-z0-9+/=|:^]+").expect("regex"), "inline:[redacted]"),
             (
                 regex::Regex::new(r"(<(?:auth|response|challenge|success)\b[^>]*>)[^<]+(</)").expect("regex"),
                 "${1}[redacted]${2}",
@@ -210,6 +214,9 @@ mod tests {
         );
         let sip = "INVITE sip:bob@example.com SIP/2.0\r\nAuthorization: Digest username=\"alice\", response=\"abc\"";
         assert_eq!(scrub(sip), sip, "a digest response is no secret; the message stays whole");
+        let sdp =
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n";
+        assert_eq!(scrub(sdp), "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[redacted]\r\n");
     }
 
     #[test]

@@ -42,6 +42,14 @@ try {
     document.body.appendChild(p);
   });
   await page.waitForSelector("#late a.ucdesk-tel", { timeout: 5000 });
+  // And again: the first late number's own links must not stop the watching.
+  await page.evaluate(() => {
+    const p = document.createElement("p");
+    p.id = "later";
+    p.textContent = "Added later still: +1 415 555 0134";
+    document.body.appendChild(p);
+  });
+  await page.waitForSelector("#later a.ucdesk-tel", { timeout: 5000 });
   const links = await page.$$eval("a.ucdesk-tel", (as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute("href") })));
   const untouched = await page.$$eval("#untouched a.ucdesk-tel, textarea a, code a.ucdesk-tel", (as) => as.length);
   // A click asks the browser to open the tel: URL (it goes to the desktop's handler).

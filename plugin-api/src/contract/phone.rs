@@ -25,6 +25,34 @@ pub const TOPIC_DTMF: &str = "call.dtmf";
 /// Every few seconds during a call: how it sounds (since plugin-api 1.2).
 pub const TOPIC_QUALITY: &str = "call.quality";
 
+/// The number (or address) a `tel:`, `callto:` or `sip:` link names, as `phone.dial`
+/// takes it and a person reads it: `tel:+1-212-555-0100;ext=2` gives `+1-212-555-0100`,
+/// `callto://+12125550100` gives `+12125550100`, percent escapes decoded (browsers send
+/// `tel:%2B1%20212...`); a `sip:` address stays whole. The phone's dialing rules do the
+/// rest. (Percent-decoding by hand: eight lines, not a dependency of the ABI crate.)
+pub fn link_number(uri: &str) -> String {
+    let bytes = uri.trim().as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => (decoded.push((h * 16 + l) as u8), i += 3),
+            (b, _, _) => (decoded.push(b), i += 1),
+        };
+    }
+    let decoded = String::from_utf8_lossy(&decoded).into_owned();
+    let lower = decoded.to_ascii_lowercase();
+    let rest = if lower.starts_with("tel:") {
+        &decoded[4..]
+    } else if lower.starts_with("callto:") {
+        decoded[7..].trim_start_matches('/')
+    } else {
+        return decoded;
+    };
+    rest.split([';', '?']).next().unwrap_or_default().trim().to_string()
+}
+
 /// Service names of the `phone` namespace (since plugin-api 1.5): callers name them
 /// by these constants, never by string literals.
 pub const DIAL: &str = "phone.dial";
@@ -339,4 +367,19 @@ pub struct Status {
     #[serde(default)]
     pub auto_answer_in: Option<u64>,
     pub missed: u32,
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::link_number;
+
+    #[test]
+    fn links_give_the_number_a_person_reads() {
+        assert_eq!(link_number("tel:+1-212-555-0100;ext=2"), "+1-212-555-0100");
+        assert_eq!(link_number("TEL:%2B1%20212%20555%200100"), "+1 212 555 0100");
+        assert_eq!(link_number("callto://+12125550100"), "+12125550100");
+        assert_eq!(link_number("callto:bob"), "bob");
+        assert_eq!(link_number("sip:bob@example.com;transport=tcp"), "sip:bob@example.com;transport=tcp");
+        assert_eq!(link_number("tel:100%"), "100%", "a lone % stays");
+    }
 }
