@@ -146,3 +146,32 @@ fn the_update_check_believes_only_a_signed_feed_and_offers_only_a_newer_version(
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["state"], "no_feed", "{v}");
 }
+
+#[test]
+fn a_link_given_while_the_window_waits_at_its_login_is_kept_for_after_it() {
+    // A licensed softphone with no account yet: the window opens at its login.
+    let p = Profile::new().with_library(&ucdesk_tests::plugin_lib("softphone"), "softphone");
+    ucdesk_tests::lab::install_license(&p, &[]);
+    without_confirmation(&p);
+    let x = Xvfb::start();
+    let mut window = p
+        .window_command(&x.display, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(WAIT, || p.socket().exists().then_some(())).expect("the window binds its socket at its login");
+    // The link is taken at once, to be dialled after the login.
+    let out = p.window_command(&x.display, &["callto://bob"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer, json!({"queued": "bob"}));
+    // Everything else waits for the plugins: ping says the instance is starting.
+    let mut c = ucdesk_kernel::control::Client::connect(&p.socket()).unwrap();
+    match c.request(&ucdesk_kernel::control::Request::Ping) {
+        Err(ucdesk_kernel::control::ControlError::Remote { kind, .. }) => assert_eq!(kind, "not_ready"),
+        other => panic!("ping at the login window answered {other:?}"),
+    }
+    let _ = window.kill();
+    let _ = window.wait();
+}

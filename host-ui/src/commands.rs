@@ -170,10 +170,19 @@ fn window(profile: &Profile, uri: Option<&str>) -> Result<ExitCode> {
 }
 
 fn plugins(profile: &Profile, json: bool) -> Result<ExitCode> {
-    let list: Vec<PluginInfo> = match profile.client()? {
-        Some(mut c) => serde_json::from_value(c.request(&Request::Plugins)?)?,
-        // Not running: say what would start, without starting it (a softphone would
-        // register, a chat plugin log in).
+    let running = match profile.client()? {
+        Some(mut c) => match c.request(&Request::Plugins) {
+            Ok(list) => Some(serde_json::from_value(list)?),
+            // A window at its login has no plugins running yet.
+            Err(ControlError::Remote { kind, .. }) if kind == "not_ready" => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    // Not running: say what would start, without starting it (a softphone would
+    // register, a chat plugin log in).
+    let list: Vec<PluginInfo> = match running {
+        Some(list) => list,
         None => profile.kernel()?.survey(),
     };
     if json {

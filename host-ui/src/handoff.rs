@@ -36,6 +36,9 @@ enum Pending {
 
 struct Inner {
     kernel: Kernel,
+    /// The plugins run (the window is past its login): a link can be dialled now. Set
+    /// by the thread that activates them, not by a frame (an idle window draws none).
+    running: Arc<AtomicBool>,
     queue: Mutex<Vec<Pending>>,
     ctx: Mutex<Option<egui::Context>>,
     confirm: AtomicBool,
@@ -87,11 +90,17 @@ impl Handoffs {
     pub fn new(kernel: Kernel, confirm: bool) -> Handoffs {
         let inner = Inner {
             kernel,
+            running: Arc::default(),
             queue: Mutex::default(),
             ctx: Mutex::default(),
             confirm: AtomicBool::new(confirm),
         };
         Handoffs { inner: Arc::new(inner), dialog: None, focus_pending: false }
+    }
+
+    /// The flag the activating thread sets once the plugins run.
+    pub fn running_flag(&self) -> Arc<AtomicBool> {
+        self.inner.running.clone()
     }
 
     /// Follows the "confirm the number" preference.
@@ -121,6 +130,11 @@ impl Handoffs {
             if inner.confirm.load(Ordering::Relaxed) {
                 inner.push(Pending::Confirm { number: number.clone(), error: None });
                 return Ok(json!({ "confirming": number }));
+            }
+            // At the login window: dialled once the plugins run.
+            if !inner.running.load(Ordering::Relaxed) {
+                inner.push(Pending::Dial(number.clone()));
+                return Ok(json!({ "queued": number }));
             }
             // A failure is shown in the window too, with the number to try again: the
             // second launch's output is seldom read (a browser started it).

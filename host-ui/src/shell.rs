@@ -162,6 +162,7 @@ impl Shell {
             last_input: Arc::new(AtomicU64::new(unix_now())),
             closing: Arc::default(),
         };
+        shell.serve();
         let auto = shell.logins.auto_login.clone().and_then(|n| shell.logins.get(&n).cloned());
         if let Some(login) = auto {
             let password = wizard::password(&shell.kernel, &login.name);
@@ -209,21 +210,35 @@ impl Shell {
         matches!(self.phase, Phase::Login)
     }
 
+    /// The control socket, bound before the login (a second launch meanwhile hands its
+    /// link over instead of waiting), answering everything once the plugins run.
+    fn serve(&mut self) {
+        let mut b = self.boot.lock().unwrap_or_else(|p| p.into_inner());
+        if b.server.is_some() {
+            return;
+        }
+        match ControlServer::start_with(self.kernel.clone(), Some(self.handoffs.hook())) {
+            Ok(s) => b.server = Some(s),
+            Err(e) => b.error = Some(format!("control socket: {e}")),
+        }
+    }
+
     fn start(&mut self) {
         self.phase = Phase::Starting;
+        self.serve();
         let (kernel, boot) = (self.kernel.clone(), self.boot.clone());
         let (last_input, closing) = (self.last_input.clone(), self.closing.clone());
-        let hook = self.handoffs.hook();
+        let ready =
+            boot.lock().unwrap_or_else(|p| p.into_inner()).server.as_ref().map(ControlServer::ready_flag);
+        let running = self.handoffs.running_flag();
         std::thread::spawn(move || {
             kernel.activate();
             report_activity(kernel.clone(), last_input, closing);
-            let server = ControlServer::start_with(kernel, Some(hook));
-            let mut b = boot.lock().unwrap_or_else(|p| p.into_inner());
-            match server {
-                Ok(s) => b.server = Some(s),
-                Err(e) => b.error = Some(format!("control socket: {e}")),
+            running.store(true, Ordering::Release);
+            if let Some(ready) = ready {
+                ready.store(true, Ordering::Release);
             }
-            b.done = true;
+            boot.lock().unwrap_or_else(|p| p.into_inner()).done = true;
         });
     }
 

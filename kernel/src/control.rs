@@ -168,6 +168,9 @@ pub fn event_line(e: &BusEvent) -> Value {
 pub struct ControlServer {
     path: PathBuf,
     stopping: Arc<AtomicBool>,
+    /// Until set, only handoffs are answered: the window binds the socket before its
+    /// login (so a second launch reaches it), its plugins run only after.
+    ready: Arc<AtomicBool>,
     /// The listening socket's descriptor, shut down to wake the blocking accept.
     listener_fd: i32,
     thread: Option<JoinHandle<()>>,
@@ -177,10 +180,14 @@ impl ControlServer {
     /// Binds the socket (refusing when another instance answers on it; replacing a
     /// stale file left by a crash) and starts serving `kernel`.
     pub fn start(kernel: Kernel) -> Result<ControlServer, ControlError> {
-        Self::start_with(kernel, None)
+        let server = Self::start_with(kernel, None)?;
+        server.set_ready();
+        Ok(server)
     }
 
-    /// [`ControlServer::start`], with the window's way of taking a handoff.
+    /// The window's server: its way of taking a handoff, and not ready (everything but a
+    /// handoff answered `not_ready`, `ping` too) until [`ControlServer::ready_flag`] is
+    /// set, once the plugins run.
     pub fn start_with(kernel: Kernel, handoff: Option<HandoffHook>) -> Result<ControlServer, ControlError> {
         let path = kernel.home().socket();
         let io = |source| ControlError::Io { path: path.clone(), source };
@@ -197,12 +204,24 @@ impl ControlServer {
         let listener = UnixListener::bind(&path).map_err(io)?;
         let listener_fd = listener.as_raw_fd();
         let stopping = Arc::new(AtomicBool::new(false));
-        let flag = stopping.clone();
+        let ready = Arc::new(AtomicBool::new(false));
+        let (flag, is_ready) = (stopping.clone(), ready.clone());
         let thread = std::thread::Builder::new()
             .name("control".into())
-            .spawn(move || accept_loop(listener, kernel, handoff, flag))
+            .spawn(move || accept_loop(listener, kernel, handoff, is_ready, flag))
             .map_err(io)?;
-        Ok(ControlServer { path, stopping, listener_fd, thread: Some(thread) })
+        Ok(ControlServer { path, stopping, ready, listener_fd, thread: Some(thread) })
+    }
+
+    /// Answers everything from now on.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// The flag [`ControlServer::set_ready`] sets, for the thread that activates the
+    /// plugins.
+    pub fn ready_flag(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
     }
 
     pub fn path(&self) -> &Path {
@@ -228,6 +247,7 @@ fn accept_loop(
     listener: UnixListener,
     kernel: Kernel,
     handoff: Option<HandoffHook>,
+    ready: Arc<AtomicBool>,
     stopping: Arc<AtomicBool>,
 ) {
     static CLIENTS: AtomicU64 = AtomicU64::new(0);
@@ -237,10 +257,10 @@ fn accept_loop(
         }
         let Ok(stream) = stream else { continue };
         let kernel = kernel.clone();
-        let (handoff, stopping) = (handoff.clone(), stopping.clone());
+        let (handoff, ready, stopping) = (handoff.clone(), ready.clone(), stopping.clone());
         let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
         let _ = std::thread::Builder::new().name(format!("control:{n}")).spawn(move || {
-            if let Err(e) = serve(stream, &kernel, handoff.as_ref(), n, &stopping) {
+            if let Err(e) = serve(stream, &kernel, handoff.as_ref(), &ready, n, &stopping) {
                 tracing::debug!("control client {n}: {e}");
             }
         });
@@ -255,6 +275,7 @@ fn serve(
     stream: UnixStream,
     kernel: &Kernel,
     handoff: Option<&HandoffHook>,
+    ready: &AtomicBool,
     n: u64,
     stopping: &AtomicBool,
 ) -> std::io::Result<()> {
@@ -273,6 +294,12 @@ fn serve(
                 continue;
             }
         };
+        let handing_off = matches!(request, Request::Handoff { .. });
+        if !handing_off && !ready.load(Ordering::Acquire) {
+            let starting = "ucdesk is starting (its login window may be open); try again once it runs";
+            writeln!(writer, "{}", error_line("not_ready", starting))?;
+            continue;
+        }
         if let Request::Events { prefix } = request {
             return stream_events(writer, kernel, &prefix, n, stopping);
         }
