@@ -107,6 +107,8 @@ pub struct Shell {
     handoffs: Handoffs,
     updates: UpdateWindow,
     logs: crate::diagnostics::LogWindow,
+    /// What the General page shows of the desktop, while Preferences is open.
+    desktop: Option<DesktopPrefs>,
     /// The check made at login, once it is done.
     login_check: Arc<Mutex<Option<updates::Outcome>>>,
     /// When the user last touched the window (unix seconds), for "away when idle".
@@ -156,6 +158,7 @@ impl Shell {
             handoffs,
             updates: UpdateWindow::default(),
             logs: Default::default(),
+            desktop: None,
             login_check: Arc::default(),
             started_at: None,
             first_frame_reported: false,
@@ -360,9 +363,15 @@ impl Shell {
     /// The preferences window; saves what changed and follows a new language.
     fn prefs_dialog(&mut self, ctx: &egui::Context) {
         if !self.prefs_window.open {
+            self.desktop = None;
             return;
         }
-        let before = self.desktop_prefs();
+        // Read once when the window opens (a file's presence, the executable's path),
+        // not every frame.
+        let before = match &self.desktop {
+            Some(d) => d.clone(),
+            None => self.desktop.insert(self.desktop_prefs()).clone(),
+        };
         let mut desktop = before.clone();
         let changed = self.prefs_window.show(
             ctx,
@@ -377,6 +386,7 @@ impl Shell {
         );
         if desktop != before {
             self.apply_desktop(&before, &desktop);
+            self.desktop = Some(desktop);
         }
         if changed {
             if let Err(e) = self.prefs.save(&self.config) {

@@ -32,6 +32,9 @@ use ucdesk_plugin_api::{CallErrorKind, view::UiEvent};
 /// Default timeout of a service call made through the socket.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
+/// How much longer than its own timeout a client waits for an answer.
+const ANSWER_GRACE: Duration = Duration::from_secs(5);
+
 /// One request line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -443,10 +446,24 @@ impl Client {
 
     /// Sends a request and returns the `ok` value.
     pub fn request(&mut self, request: &Request) -> Result<Value, ControlError> {
-        let io = |source| ControlError::Io { path: self.path.clone(), source };
+        let path = self.path.clone();
+        let io = |source| ControlError::Io { path: path.clone(), source };
         let line = serde_json::to_string(request).expect("requests serialize");
+        // An instance that hangs must not hang its caller (a browser's link handler):
+        // the answer is given up on some seconds after the request's own timeout.
+        let wait = match request {
+            Request::Call { timeout_ms, .. } => {
+                Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS)) + ANSWER_GRACE
+            }
+            Request::Events { .. } => Duration::ZERO,
+            _ => ANSWER_GRACE * 4,
+        };
+        self.writer.set_read_timeout((!wait.is_zero()).then_some(wait)).map_err(io)?;
         writeln!(self.writer, "{line}").map_err(io)?;
-        self.read_answer()
+        let answer = self.read_answer();
+        // The stream that follows `events` has no deadline.
+        self.writer.set_read_timeout(None).map_err(io)?;
+        answer
     }
 
     fn read_answer(&mut self) -> Result<Value, ControlError> {
