@@ -86,7 +86,9 @@ impl DialPlan {
 
     /// Turns what the user typed into what is dialed. SIP addresses pass unchanged.
     pub fn apply(&self, input: &str) -> Result<String, DialError> {
-        let mut number = strip_dial_scheme(input.trim()).to_string();
+        // `tel:`/`callto:` links name a number; the contract's reading of them is the one
+        // the window and the daemon give a handed-over link.
+        let mut number = ucdesk_sdk::contract::phone::link_number(input);
         if number.is_empty() {
             return Err(DialError::Empty);
         }
@@ -119,20 +121,6 @@ impl DialPlan {
         }
         Ok(number)
     }
-}
-
-/// `tel:+1-555;ext=1` (RFC 3966) and `callto:`/`callto://` name a number: keep it,
-/// without parameters. Everything else is returned as is.
-pub fn strip_dial_scheme(s: &str) -> &str {
-    let lower = s.get(..7).unwrap_or(s).to_ascii_lowercase();
-    let rest = if lower.starts_with("tel:") {
-        &s[4..]
-    } else if lower.starts_with("callto:") {
-        s[7..].trim_start_matches('/')
-    } else {
-        return s;
-    };
-    rest.split(';').next().unwrap_or_default().trim()
 }
 
 /// `sip:`/`sips:` URIs and `user@host` are addresses, not numbers.

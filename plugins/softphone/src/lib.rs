@@ -29,7 +29,7 @@ use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, History
 use ucdesk_sdk::prelude::*;
 use views::{Act, Form, Row};
 
-pub use dialing::{DialError, DialPlan, strip_dial_scheme};
+pub use dialing::{DialError, DialPlan};
 pub use emergency::{Location, pidf_lo};
 #[doc(hidden)]
 pub use engine::read_sip_message;
