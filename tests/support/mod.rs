@@ -6,6 +6,7 @@
 //! `cargo build --workspace` first (the README's test command does).
 
 pub mod crm;
+pub mod demo;
 pub mod ejabberd;
 pub mod http;
 pub mod lab;
