@@ -34,22 +34,19 @@ try {
   const page = await context.newPage();
   await page.goto(arg("page"));
   await page.waitForSelector("a.ucdesk-tel", { timeout: 10000 });
-  // Pages that draw later get their numbers linked too.
-  await page.evaluate(() => {
-    const p = document.createElement("p");
-    p.id = "late";
-    p.textContent = "Added later: +44 20 7946 0958";
-    document.body.appendChild(p);
-  });
-  await page.waitForSelector("#late a.ucdesk-tel", { timeout: 5000 });
-  // And again: the first late number's own links must not stop the watching.
-  await page.evaluate(() => {
-    const p = document.createElement("p");
-    p.id = "later";
-    p.textContent = "Added later still: +1 415 555 0134";
-    document.body.appendChild(p);
-  });
-  await page.waitForSelector("#later a.ucdesk-tel", { timeout: 5000 });
+  // Pages that draw later get their numbers linked too, and again after that: the
+  // first late number's own links must not stop the watching.
+  const addLater = async (id, text) => {
+    await page.evaluate(([id, text]) => {
+      const p = document.createElement("p");
+      p.id = id;
+      p.textContent = text;
+      document.body.appendChild(p);
+    }, [id, text]);
+    await page.waitForSelector(`#${id} a.ucdesk-tel`, { timeout: 5000 });
+  };
+  await addLater("late", "Added later: +44 20 7946 0958");
+  await addLater("later", "Added later still: +1 415 555 0134");
   const links = await page.$$eval("a.ucdesk-tel", (as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute("href") })));
   const untouched = await page.$$eval("#untouched a.ucdesk-tel, textarea a, code a.ucdesk-tel", (as) => as.length);
   // A click asks the browser to open the tel: URL (it goes to the desktop's handler).
