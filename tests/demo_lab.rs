@@ -1,5 +1,6 @@
 //! The first run (README: `./run.sh`): the demo lab starts, the demo profile logs in,
-//! and calling the bot, chatting with it and texting the demo phone work at once, from the daemon and from the
+//! and calling the bot, chatting with it, texting the demo phone and finding people in
+//! the phone books work at once, from the daemon and from the
 //! window (the shell driven headless). Same scripts as the run command
 //! (tests/lab/demo.sh), debug binaries. One test: the lab has fixed ports.
 
@@ -21,7 +22,8 @@ fn the_demo_lab_answers_calls_and_chats() {
     let p = Profile::new()
         .with_library(&plugin_lib("softphone"), "softphone")
         .with_library(&plugin_lib("chat"), "chat")
-        .with_library(&plugin_lib("sms"), "sms");
+        .with_library(&plugin_lib("sms"), "sms")
+        .with_library(&plugin_lib("contacts"), "contacts");
     lab.log_in(&p);
     let d = p.daemon();
     wait_for(T, || {
@@ -62,6 +64,18 @@ fn the_demo_lab_answers_calls_and_chats() {
         h.as_array()?.iter().any(|m| m["direction"] == "in" && m["body"] == "You texted: ping").then_some(())
     })
     .expect("the demo phone texts back");
+
+    // The phone books: the central one over ldaps, the shared CardDAV one, and the bot
+    // once, though both the phone book and the roster know it.
+    let bot = wait_for(T, || {
+        let found = d.call("contacts.search", json!({"query": "bot"})).ok()?;
+        let bot = found.as_array()?.iter().find(|e| e["name"] == "Bot")?.clone();
+        (bot["sources"] == json!(["ldap", "chat"])).then_some(bot)
+    })
+    .unwrap_or_else(|| panic!("the phone book: {:?}", d.call("contacts.sources", json!(null))));
+    assert_eq!(bot["department"], "Support");
+    let found = d.call("contacts.search", json!({"query": "helpdesk"})).unwrap();
+    assert_eq!(found[0]["sources"], json!(["carddav"]), "{found}");
     drop(d);
 
     // The window on the same profile: the bot is in the contacts quick list; dragging

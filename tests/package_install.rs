@@ -66,7 +66,7 @@ fn the_package_installs_into_a_root_and_its_binary_runs_with_its_plugins() {
     ] {
         assert!(installed.join(file).is_file(), "{file} is not in the package");
     }
-    for id in ["softphone", "chat", "sms", "crm", "headsets"] {
+    for id in ["softphone", "chat", "sms", "crm", "headsets", "contacts"] {
         let lib = installed.join(format!("usr/lib/ucdesk/plugins/libucdesk_plugin_{id}.so"));
         assert!(lib.is_file(), "{} is not in the package", lib.display());
     }
@@ -98,11 +98,11 @@ fn the_package_installs_into_a_root_and_its_binary_runs_with_its_plugins() {
         .env_remove("UCDESK_BUNDLED_PLUGINS")
         .env("UCDESK_POLICY", dir.path().join("no-policy.toml")));
     let list: Vec<Value> = serde_json::from_str(&listed).unwrap();
-    for id in ["softphone", "chat", "sms", "crm", "headsets"] {
+    for id in ["softphone", "chat", "sms", "crm", "headsets", "contacts"] {
         let p = entry(&list, id);
         assert!(p["path"].as_str().unwrap_or_default().contains("/usr/lib/ucdesk/plugins/"), "{p}");
     }
-    assert_eq!(list.len(), 5, "only the bundled plugins: {list:#?}");
+    assert_eq!(list.len(), 6, "only the bundled plugins: {list:#?}");
     let license = run(Command::new(&ucdesk).arg("--home").arg(&home).args(["license", "show"]));
     assert!(license.contains("key:       development"), "{license}");
 }

@@ -29,6 +29,8 @@ pub const JSON_SCHEMA: &str = "json";
 
 pub mod chat;
 pub mod contact;
+/// The contacts directory's name for [`contact`] (since 1.13: the `contacts.*` services).
+pub use contact as contacts;
 pub mod crm;
 pub mod headset;
 pub mod notify;

@@ -1,12 +1,12 @@
-//! The contacts directory as a plugin sees it: every contact source's
-//! `<plugin>.contacts` (`contract::contact`), found through the kernel's
-//! `kernel.services` so the order plugins started in does not matter, searched by
-//! name, company or number. Blocking (one call per source): run it off an engine's
-//! event loop.
+//! The contacts directory as a plugin sees it: the `contacts` plugin's merged, indexed
+//! directory (`contacts.search`, with the phone books) when it runs, else every
+//! contact source's `<plugin>.contacts` (`contract::contact`), found through the
+//! kernel's `kernel.services` so the order plugins started in does not matter, searched
+//! by name, company or number. Blocking: run it off an engine's event loop.
 
 use crate::Context;
 use std::time::Duration;
-use ucdesk_plugin_api::contract::contact::Contact;
+use ucdesk_plugin_api::contract::contact::{Contact, Entry, SEARCH as DIRECTORY_SEARCH};
 use ucdesk_plugin_api::contract::kernel::{SERVICES, ServiceQuery};
 
 /// How long one source may take to hand over its contacts (they answer from a local
@@ -29,6 +29,13 @@ pub fn search(ctx: &Context, query: &str, limit: usize, keep: impl Fn(&Contact) 
     let mut found = Vec::new();
     if query.trim().is_empty() {
         return found;
+    }
+    let ask = serde_json::json!({ "query": query, "limit": limit.saturating_mul(4).max(50) });
+    match ctx.call_timeout::<_, Vec<Entry>>(DIRECTORY_SEARCH, &ask, SOURCE_TIMEOUT) {
+        Ok(entries) => {
+            return entries.iter().map(Entry::to_contact).filter(|c| keep(c)).take(limit).collect();
+        }
+        Err(e) => ctx.debug(format!("no contacts directory ({e}): asking each source")),
     }
     for service in sources(ctx) {
         match ctx.call_timeout::<_, Vec<Contact>>(&service, &serde_json::Value::Null, SOURCE_TIMEOUT) {

@@ -17,8 +17,10 @@
 #            (xdg-open: the call popup opens the default browser through it), and
 #            xclip to read back what the screen pop window copied, desktop-file-utils
 #            to validate the desktop entries ucdesk writes, Chromium for the browser
-#            add-on's test
-#   demo   - the first run's lab: Kamailio, baresip, Prosody, the chat bot
+#            add-on's test, and the phone book servers: OpenLDAP's slapd (with
+#            ldap-utils, the manager's tools the tests use) and Radicale (CardDAV)
+#   demo   - the first run's lab: Kamailio, baresip, Prosody, the chat bot, the phone
+#            book servers (slapd, Radicale)
 #   screenshot - Xvfb, xwininfo and ImageMagick for tests/lab/screenshot.sh
 set -euo pipefail
 
@@ -28,12 +30,12 @@ app=(libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 li
 test=(xvfb x11-utils dbus-daemon gnome-keyring libsecret-tools
   kamailio kamailio-tls-modules kamailio-extra-modules baresip-core sip-tester linphone-cli dnsmasq-base openssl iproute2
   pulseaudio pulseaudio-utils lame prosody lua-unbound ejabberd python3-slixmpp
-  qemu-system-x86 xdg-utils xclip desktop-file-utils chromium)
+  qemu-system-x86 xdg-utils xclip desktop-file-utils chromium slapd ldap-utils radicale)
 # The first run's demo lab (tests/lab/demo.sh): the servers and bots of the test lab.
 # tests/lab/screenshot.sh: the window under Xvfb, saved as PNG.
 screenshot=(xvfb x11-utils imagemagick libgl1-mesa-dri)
 demo=(kamailio kamailio-tls-modules kamailio-extra-modules baresip-core prosody lua-unbound python3-slixmpp
-  openssl iproute2)
+  openssl iproute2 slapd radicale)
 
 want=()
 for purpose in "${@:-build}"; do

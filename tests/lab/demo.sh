@@ -14,7 +14,11 @@
 # a baresip bot `bot` that answers every call and plays a tone, Prosody (XMPP c2s 5322,
 # uploads 5380) with the same accounts, a chat bot bot@localhost that answers every
 # message, and the lab SMS gateway (component sms.localhost on 5347, control 5390)
-# giving demo the number +15555550100, where +15555550123 texts back whatever it gets. Logs and data live under DIR; the servers keep running until `stop`.
+# giving demo the number +15555550100, where +15555550123 texts back whatever it gets;
+# the central phone book on slapd (ldaps 6636, ldap 3389; tests/lab/demo-phonebook/
+# people.ldif) and Radicale (5232) with the shared phone book (demo-phonebook/*.vcf)
+# and demo's personal address book. Logs and data live under DIR; the servers keep
+# running until `stop`.
 set -euo pipefail
 lab=$(cd "$(dirname "$0")" && pwd)
 usage="usage: demo.sh start|stop DIR | demo.sh profile DIR HOME BINDIR"
@@ -83,10 +87,20 @@ chat.tls_ca_file $dir/prosody/ca.pem
 sms.jid demo@localhost
 sms.server 127.0.0.1:5322
 sms.tls_ca_file $dir/prosody/ca.pem
+contacts.ldap_url ldaps://127.0.0.1:6636
+contacts.ldap_base ou=people,dc=lab,dc=test
+contacts.ldap_bind_dn cn=phonebook,ou=system,dc=lab,dc=test
+contacts.ldap_ca_file $dir/slapd/ca.pem
+contacts.carddav_url http://127.0.0.1:5232/shared/phonebook/
+contacts.personal_carddav_url http://127.0.0.1:5232/demo/contacts/
+contacts.carddav_user demo
+contacts.country US
 SETTINGS
   printf demopw | ucdesk secret set softphone.password >/dev/null
   printf demopw | ucdesk secret set chat.password >/dev/null
   printf demopw | ucdesk secret set sms.password >/dev/null
+  printf phonebookpw | ucdesk secret set contacts.ldap_password >/dev/null
+  printf demopw | ucdesk secret set contacts.carddav_password >/dev/null
 }
 
 case "$cmd" in
@@ -106,6 +120,10 @@ case "$cmd" in
     SMS_SECRET=demo-sms-secret XMPP_COMPONENT_PORT=5347 SMS_CONTROL_PORT=5390 \
       SMS_USERS="demo@localhost=+15555550100:Demo" SMS_ECHO=+15555550123 \
       start_one sms-gateway "$lab/sms_gateway.py" "$dir/sms-gateway"
+    LDAP_PORT=3389 LDAPS_PORT=6636 LDAP_LDIF="$lab/demo-phonebook/people.ldif" \
+      start_one slapd "$lab/slapd.sh" "$dir/slapd"
+    DAV_PORT=5232 DAV_USERS="admin:adminpw demo:demopw" DAV_SHARED_SEED="$lab/demo-phonebook" \
+      start_one radicale "$lab/radicale.sh" "$dir/radicale"
     echo ready
     ;;
   *) echo "$usage" >&2; exit 2 ;;

@@ -7,6 +7,7 @@
 
 pub mod crm;
 pub mod demo;
+pub mod directory;
 pub mod ejabberd;
 pub mod http;
 pub mod lab;

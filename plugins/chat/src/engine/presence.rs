@@ -75,6 +75,7 @@ impl Core {
                 if !self.contacts.contains_key(&bare) {
                     self.send(Presence::subscribe().with_to(Jid::from(bare.clone()))).await;
                 }
+                self.directory_changed |= !self.contacts.contains_key(&bare);
                 self.contacts.entry(bare).or_default();
             }
             PresenceType::None | PresenceType::Unavailable if bare != me => {
@@ -123,8 +124,11 @@ impl Core {
             let Some(jid) = item.attr("jid").and_then(|j| j.parse::<BareJid>().ok()) else { continue };
             let subscription = item.attr("subscription");
             if subscription == Some("remove") {
+                // No longer a contact: the directory hears it (at the next refresh).
+                self.directory_changed |= self.contacts.remove(&jid).is_some();
                 continue;
             }
+            self.directory_changed |= !self.contacts.contains_key(&jid);
             let contact = self.contacts.entry(jid.clone()).or_default();
             // Cards are readable by those who see the contact's presence (PEP's default).
             if matches!(subscription, Some("to" | "both")) && !contact.card_asked {
@@ -175,6 +179,7 @@ impl Core {
                     .unwrap_or_else(|| jid.node().map_or(jid.to_string(), |n| n.to_string())),
                 numbers: c.card.as_ref().map(|k| k.numbers.clone()).unwrap_or_default(),
                 emails: vec![jid.to_string()],
+                jid: Some(jid.to_string()),
                 ..Default::default()
             })
             .collect()
@@ -323,6 +328,8 @@ impl Core {
     /// Adds a contact and asks for their presence.
     pub(super) async fn add_contact(&mut self, jid: String) -> Result<Value, ChatError> {
         let bare: BareJid = address(&jid)?;
+        // The directory hears of a new contact (at the next refresh).
+        self.directory_changed |= !self.contacts.contains_key(&bare);
         self.contacts.entry(bare.clone()).or_default();
         self.store_mut()?
             .ensure_conversation(

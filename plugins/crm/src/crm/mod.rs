@@ -9,7 +9,8 @@ pub mod bullhorn;
 pub mod dynamics;
 pub mod http;
 pub mod oauth;
-pub mod phone;
+/// Phone numbers read the way lookups need them (the shared `ucdesk-numbers`).
+pub use ucdesk_numbers as phone;
 pub mod salesforce;
 pub mod sugar;
 pub mod zendesk;

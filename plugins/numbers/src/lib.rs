@@ -1,4 +1,5 @@
-//! A call's number as CRM lookups need it: E.164 when it is a full number (national
+//! A phone number as lookups and phone books need it (a library the CRM's lookups and
+//! the contacts directory share, not a plugin): E.164 when it is a full number (national
 //! numbers read in the account's country), the national digits the vendors that match
 //! digits want, and the written forms that CRMs comparing text (Sugar's `$contains`,
 //! Dataverse's `contains()`) may hold. Parsing is libphonenumber's, through the

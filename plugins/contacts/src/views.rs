@@ -1,0 +1,186 @@
+//! The Contacts panel as a view tree: the list selector (every contact, Favorites, the
+//! central and personal phone books, each plugin's source), the departments filter and
+//! the search field; the people found, each row carrying its contact so the shell adds
+//! every plugin's actions (call, chat, SMS...) to its menu; the directory's own
+//! actions (favourite, hide); import, export and the template; the Hidden users dialog.
+
+use crate::store::{Query, Store};
+use serde::{Deserialize, Serialize};
+use ucdesk_sdk::contract::contacts::{Entry, SOURCE_CARDDAV, SOURCE_LDAP, SOURCE_PERSONAL, Source};
+use ucdesk_sdk::prelude::*;
+use ucdesk_sdk::view::{ListRow, Node};
+
+/// What the panel searches: typed text, the list chosen, the department.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    pub text: String,
+    /// `all`, `favorites`, or a source (`ldap`, `personal`, `chat`, ...).
+    pub list: String,
+    pub department: String,
+}
+
+impl Search {
+    pub fn query(&self, limit: usize) -> Query {
+        let source = match self.list.as_str() {
+            "" | "all" | "favorites" => None,
+            s => Some(s.to_string()),
+        };
+        Query {
+            text: self.text.clone(),
+            source,
+            department: (!self.department.is_empty()).then(|| self.department.clone()),
+            limit: Some(limit),
+            hidden: None,
+            favorites_only: self.list == "favorites",
+        }
+    }
+}
+
+/// What the engine hands the panel after each change.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub found: Vec<Entry>,
+    pub hidden: Vec<Entry>,
+    pub sources: Vec<Source>,
+    pub departments: Vec<String>,
+    pub entries: usize,
+}
+
+/// The plugin thread's part: the field, the choices, the open dialog, the last notice.
+#[derive(Debug, Default)]
+pub struct Form {
+    pub search: Search,
+    pub hidden_open: bool,
+    pub notice: Option<String>,
+}
+
+/// The panel's widgets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    Search,
+    List,
+    Department,
+    /// The people found: double-click does the default action, the menu the rest.
+    Found,
+    Sync,
+    Import,
+    Export,
+    Template,
+    OpenHidden,
+    HiddenDialog,
+    Unhide(String),
+}
+
+/// The found list's own menu items (the other plugins' actions come after them).
+pub const FAVORITE: &str = "favorite";
+pub const UNFAVORITE: &str = "unfavorite";
+pub const HIDE: &str = "hide";
+pub const REMOVE: &str = "remove";
+
+pub fn snapshot(store: &Store, search: &Search, sources: Vec<Source>, rows: usize) -> Snapshot {
+    let hidden = Query { hidden: Some(true), limit: Some(rows), ..Default::default() };
+    Snapshot {
+        found: store.search(&search.query(rows)).unwrap_or_default(),
+        hidden: store.search(&hidden).unwrap_or_default(),
+        sources,
+        departments: store.departments().unwrap_or_default(),
+        entries: store.directory_len().unwrap_or(0),
+    }
+}
+
+/// How a source is named in the selector.
+pub fn source_label(source: &str) -> String {
+    match source {
+        SOURCE_LDAP => "Central Phone Book".into(),
+        SOURCE_CARDDAV => "Shared Phone Book".into(),
+        SOURCE_PERSONAL => "Personal Phone Book".into(),
+        "chat" => "Chat contacts".into(),
+        other => match other.split_once(':') {
+            Some((plugin, system)) => format!("{} ({system})", plugin.to_uppercase()),
+            None => other.to_string(),
+        },
+    }
+}
+
+pub fn panel(s: &Snapshot, f: &Form) -> View {
+    let mut lists: Vec<(String, String)> =
+        vec![("all".into(), "All contacts".into()), ("favorites".into(), "Favorites".into())];
+    lists.extend(s.sources.iter().map(|src| (src.source.clone(), source_label(&src.source))));
+    let mut departments: Vec<(String, String)> = vec![(String::new(), "All departments".into())];
+    departments.extend(s.departments.iter().map(|d| (d.clone(), d.clone())));
+    let selected = if f.search.list.is_empty() { "all".to_string() } else { f.search.list.clone() };
+    let mut children = vec![
+        ui::row([
+            ui::combo(Act::List.id(), "Contacts", lists, selected),
+            ui::combo(Act::Department.id(), "Department", departments, f.search.department.clone()),
+        ]),
+        ui::input(Act::Search.id(), f.search.text.clone(), "Search contact"),
+    ];
+    for src in s.sources.iter().filter(|src| src.error.is_some()) {
+        let why = src.error.clone().unwrap_or_default();
+        children.push(ui::colored(
+            format!("{}: {why} (showing the last copy)", source_label(&src.source)),
+            "#b00020",
+        ));
+    }
+    if let Some(n) = &f.notice {
+        children.push(ui::weak(n.clone()));
+    }
+    if s.found.is_empty() {
+        let said = if f.search.text.is_empty() { "No contacts yet" } else { "No contact matches" };
+        children.push(ui::weak(said));
+    }
+    let rows = s.found.iter().map(row);
+    let mut list = ui::list_rows(Act::Found.id(), rows);
+    if let Node::List { actions, drag, .. } = &mut list {
+        *drag = true;
+        *actions = vec![
+            ui::menu_item(FAVORITE, "Add to Favorites"),
+            ui::menu_item(UNFAVORITE, "Remove from Favorites"),
+            ui::menu_item(HIDE, "Hide"),
+            ui::menu_item(REMOVE, "Remove from Personal Phone Book"),
+        ];
+    }
+    children.push(ui::scroll("found", false, [list]));
+    children.push(ui::weak(format!("{} contacts", s.entries)));
+    children.push(ui::row([
+        ui::button(Act::Sync.id(), "Sync now"),
+        ui::button(Act::OpenHidden.id(), format!("Hidden users ({})", s.hidden.len())),
+    ]));
+    children.push(ui::row([
+        ui::file_picker(Act::Import.id(), "Import CSV", false, ["csv"]),
+        ui::folder_picker(Act::Export.id(), "Export CSV"),
+        ui::folder_picker(Act::Template.id(), "Download CSV template"),
+    ]));
+    if f.hidden_open {
+        let mut rows: Vec<Node> = s
+            .hidden
+            .iter()
+            .map(|e| {
+                ui::row([ui::text(e.name.clone()), ui::button(Act::Unhide(e.id.clone()).id(), "Unhide")])
+            })
+            .collect();
+        if rows.is_empty() {
+            rows.push(ui::weak("No hidden users"));
+        }
+        children.push(ui::dialog(Act::HiddenDialog.id(), "Hidden users", rows));
+    }
+    ui::view(ui::column(children))
+}
+
+fn row(e: &Entry) -> ListRow {
+    let mut detail: Vec<String> = [&e.company, &e.department].into_iter().flatten().cloned().collect();
+    if let Some(n) = e.numbers.first() {
+        detail.push(n.number.clone());
+    }
+    let star = if e.favorite { "\u{2605} " } else { "" };
+    ListRow {
+        id: e.id.clone(),
+        text: format!("{star}{}", e.name),
+        detail: detail.join(" \u{b7} "),
+        badge: None,
+        presence: None,
+        contact: Some(e.address()),
+    }
+}
