@@ -12,6 +12,7 @@ use eframe::egui;
 use std::time::{Duration, Instant};
 use std::{collections::HashMap, sync::Arc};
 use ucdesk_kernel::Kernel;
+use ucdesk_plugin_api::contract::contact::{ACTION_CALL, DOUBLE_CLICK_SETTING};
 use ucdesk_plugin_api::view::{CONTACT_ACTION, UiAction, UiEvent, View};
 
 /// How often the contributed contact actions are read again from the active plugins'
@@ -36,6 +37,8 @@ pub struct Panels {
     strings: ViewStrings,
     offers: Vec<ContactOffer>,
     offers_at: Option<Instant>,
+    /// What double-clicking a contact does (refreshed with the offers).
+    double_click: String,
     /// Panels a picked contact action asked to open.
     opens: Vec<(String, String)>,
 }
@@ -75,6 +78,7 @@ impl Panels {
             strings: view_strings(strings),
             offers: Vec::new(),
             offers_at: None,
+            double_click: ACTION_CALL.to_string(),
             opens: Vec::new(),
         }
     }
@@ -89,6 +93,10 @@ impl Panels {
             return;
         }
         self.offers_at = Some(Instant::now());
+        self.double_click = match self.kernel.setting(DOUBLE_CLICK_SETTING) {
+            Ok(Some(serde_json::Value::String(action))) if !action.is_empty() => action,
+            _ => ACTION_CALL.to_string(),
+        };
         self.offers = self
             .kernel
             .plugins()
@@ -98,13 +106,7 @@ impl Panels {
             .flat_map(|m| {
                 m.contact_actions
                     .iter()
-                    .map(|a| ContactOffer {
-                        plugin: m.id.clone(),
-                        panel: a.panel.clone(),
-                        action: a.id.clone(),
-                        label: a.label.clone(),
-                        needs_number: a.needs_number,
-                    })
+                    .map(|a| ContactOffer { plugin: m.id.clone(), decl: a.clone() })
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -150,6 +152,7 @@ impl Panels {
                     placeholder: &self.placeholder,
                     strings: &self.strings,
                     offers: &self.offers,
+                    double_click: &self.double_click,
                     picked: &mut picked,
                 };
                 ui.push_id((plugin, panel), |ui| node_ui(ui, &view.root, &mut cx));
@@ -172,11 +175,11 @@ impl Panels {
             let Some(o) = self.offers.get(i) else { continue };
             let event = UiEvent {
                 widget: CONTACT_ACTION.into(),
-                action: UiAction::ContactAction { id: o.action.clone(), contact: Box::new(contact) },
+                action: UiAction::ContactAction { id: o.decl.id.clone(), contact: Box::new(contact) },
             };
-            match self.kernel.ui_event(&o.plugin, &o.panel, &event) {
-                Ok(()) => self.opens.push((o.plugin.clone(), o.panel.clone())),
-                Err(err) => tracing::warn!("{}/{}: {err}", o.plugin, o.panel),
+            match self.kernel.ui_event(&o.plugin, &o.decl.panel, &event) {
+                Ok(()) => self.opens.push((o.plugin.clone(), o.decl.panel.clone())),
+                Err(err) => tracing::warn!("{}/{}: {err}", o.plugin, o.decl.panel),
             }
         }
     }

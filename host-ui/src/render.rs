@@ -8,6 +8,7 @@
 use eframe::egui::{self, Color32, RichText, Sense};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use ucdesk_plugin_api::ContactActionDecl;
 use ucdesk_plugin_api::contract::contact::ContactAddress;
 use ucdesk_plugin_api::view::{
     ButtonRole, Level, ListRow, MenuItem, Node, Series, SeriesKind, TextStyle, UiAction, UiEvent,
@@ -96,6 +97,10 @@ pub struct Cx<'a> {
     pub offers: &'a [ContactOffer],
     /// Offers the user picked this frame: (index into `offers`, the row's contact).
     pub picked: &'a mut Vec<(usize, ContactAddress)>,
+    /// The contributed action a double-click on a contact runs (`call` or `chat`, the
+    /// `contacts.double_click` setting); the row's own plugin keeps its double-click
+    /// when it offers that action itself.
+    pub double_click: &'a str,
 }
 
 /// The shell's words inside plugin views.
@@ -109,18 +114,34 @@ pub struct ViewStrings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactOffer {
     pub plugin: String,
-    pub panel: String,
-    pub action: String,
-    pub label: String,
-    pub needs_number: bool,
+    pub decl: ContactActionDecl,
 }
 
 impl ContactOffer {
     /// Whether it applies to this row's contact, in this plugin's panel (a plugin's
     /// own rows get its own menu, not its offers).
     fn fits(&self, plugin: &str, contact: &ContactAddress) -> bool {
+        let d = &self.decl;
         self.plugin != plugin
-            && (!self.needs_number || contact.number.is_some() || !contact.numbers.is_empty())
+            && (!d.needs_number || contact.number.is_some() || !contact.numbers.is_empty())
+            && (!d.needs_jid || contact.jid.is_some())
+            && d.favorite.is_none_or(|f| f == contact.favorite.unwrap_or(false))
+    }
+
+    /// The menu's items for this contact: one, or one per number (label, contact as
+    /// sent: its `number` the chosen one).
+    fn items(&self, contact: &ContactAddress) -> Vec<(String, ContactAddress)> {
+        if !self.decl.per_number || contact.numbers.len() < 2 {
+            return vec![(self.decl.label.clone(), contact.clone())];
+        }
+        contact
+            .numbers
+            .iter()
+            .map(|n| {
+                let label = format!("{} {} ({})", self.decl.label, n.number, n.label);
+                (label, ContactAddress { number: Some(n.number.clone()), ..contact.clone() })
+            })
+            .collect()
     }
 }
 
@@ -607,8 +628,19 @@ fn list(
                 cx.emit(id, dropped_action(&p, Some(row.id.clone())));
             }
         }
+        // A contact's double-click is the user's default action (call or chat), unless
+        // this row's plugin is the one that offers it (its own rows, its own way).
+        let default = row.contact.as_ref().and_then(|c| {
+            cx.offers
+                .iter()
+                .position(|o| o.decl.id == cx.double_click && o.fits(cx.plugin, c))
+                .map(|i| (i, c))
+        });
         if response.double_clicked() {
-            cx.emit(id, UiAction::RowActivated { row: row.id.clone() });
+            match default {
+                Some((i, contact)) => cx.picked.push((i, contact.clone())),
+                None => cx.emit(id, UiAction::RowActivated { row: row.id.clone() }),
+            }
         } else if response.clicked() {
             cx.emit(id, UiAction::Selected { row: row.id.clone() });
         }
@@ -623,18 +655,20 @@ fn list(
                 if !actions.is_empty() && !offers.is_empty() {
                     ui.separator();
                 }
-                for &i in &offers {
-                    if ui.button(&cx.offers[i].label).clicked() {
-                        offer = Some(i);
-                        ui.close();
+                for (&i, contact) in offers.iter().zip(std::iter::repeat(row.contact.as_ref()).flatten()) {
+                    for (label, sent) in cx.offers[i].items(contact) {
+                        if ui.button(label).clicked() {
+                            offer = Some((i, sent));
+                            ui.close();
+                        }
                     }
                 }
             });
             if let Some(item) = chosen {
                 cx.emit(id, UiAction::ContextAction { item, row: Some(row.id.clone()) });
             }
-            if let (Some(i), Some(contact)) = (offer, row.contact.clone()) {
-                cx.picked.push((i, contact));
+            if let Some(picked) = offer {
+                cx.picked.push(picked);
             }
         }
     }

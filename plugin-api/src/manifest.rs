@@ -59,6 +59,32 @@ pub struct ContactActionDecl {
     /// Offered only for contacts with a phone number (SMS needs one).
     #[serde(default)]
     pub needs_number: bool,
+    /// Offered only for contacts with an XMPP address (chat needs one; since 1.13).
+    #[serde(default)]
+    pub needs_jid: bool,
+    /// One item per number, labelled with it, when the contact has several ("Call" →
+    /// work, mobile); the picked number arrives as the contact's `number` (1.13).
+    #[serde(default)]
+    pub per_number: bool,
+    /// Offered only when the row says the contact is (`Some(true)`) or is not
+    /// (`Some(false)`) a favourite; a row that does not say counts as not (1.13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<bool>,
+}
+
+impl ContactActionDecl {
+    /// An action on contacts, offered for every contact.
+    pub fn new(id: &str, label: &str, panel: &str) -> Self {
+        ContactActionDecl {
+            id: id.into(),
+            label: label.into(),
+            panel: panel.into(),
+            needs_number: false,
+            needs_jid: false,
+            per_number: false,
+            favorite: None,
+        }
+    }
 }
 
 /// A dependency on another plugin.

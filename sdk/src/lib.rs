@@ -57,7 +57,8 @@ pub use panels::{Panels, PanelsBuilder};
 pub use service::Services;
 pub use test_host::{Published, TestHost, TestHostError, built_library_path};
 pub use ucdesk_plugin_api::{
-    API_VERSION, CallError, CallErrorKind, LoginField, Manifest, PanelSlot, Reason, SettingKind,
+    API_VERSION, CallError, CallErrorKind, ContactActionDecl, LoginField, Manifest, PanelSlot, Reason,
+    SettingKind,
     contract::{self, Contract},
     view::{self, Node, UiAction, UiEvent, View},
 };
@@ -65,8 +66,9 @@ pub use ucdesk_plugin_api::{
 /// The usual imports of a plugin.
 pub mod prelude {
     pub use crate::{
-        Action, Call, CallError, Context, Contract, Error, Event, LoginField, Manifest, ManifestExt,
-        PanelSlot, Panels, Plugin, Reason, Services, SettingKind, UiAction, UiEvent, View, export_plugin, ui,
+        Action, Call, CallError, ContactActionDecl, Context, Contract, Error, Event, LoginField, Manifest,
+        ManifestExt, PanelSlot, Panels, Plugin, Reason, Services, SettingKind, UiAction, UiEvent, View,
+        export_plugin, ui,
     };
     pub use serde_json::{Value, json};
 }

@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 use ucdesk_plugin_api::{
-    Dependency, LoginField, Manifest, PanelDecl, PanelSlot, SettingDecl, SettingKind, api_version,
+    ContactActionDecl, Dependency, LoginField, Manifest, PanelDecl, PanelSlot, SettingDecl, SettingKind,
+    api_version,
 };
 
 /// Builds a [`Manifest`]; start with [`ManifestBuilder::new`] (or `Manifest::build`
@@ -82,13 +83,15 @@ impl ManifestBuilder {
 
     /// Offers an action on every contact the shell shows (plugin-api 1.10): it lands at
     /// `panel` as `UiAction::ContactAction` on widget `view::CONTACT_ACTION`.
-    pub fn contact_action(mut self, id: &str, label: &str, panel: &str, needs_number: bool) -> Self {
-        self.0.contact_actions.push(ucdesk_plugin_api::ContactActionDecl {
-            id: id.into(),
-            label: label.into(),
-            panel: panel.into(),
-            needs_number,
-        });
+    pub fn contact_action(self, id: &str, label: &str, panel: &str, needs_number: bool) -> Self {
+        let decl = ContactActionDecl { needs_number, ..ContactActionDecl::new(id, label, panel) };
+        self.offer(decl)
+    }
+
+    /// Offers a contact action described in full (plugin-api 1.13: only for contacts
+    /// with an XMPP address, one item per number, by favourite state).
+    pub fn offer(mut self, decl: ContactActionDecl) -> Self {
+        self.0.contact_actions.push(decl);
         self
     }
 

@@ -37,7 +37,19 @@ pub struct ContactAddress {
     /// `number` stays the one a call dials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub numbers: Vec<PhoneNumber>,
+    /// Whether the user marked this contact a favourite, when the row's plugin knows
+    /// (the directory's rows do; since 1.13): the shell offers "Add to" or "Remove from
+    /// Favorites" by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<bool>,
 }
+
+/// Contributed contact actions the shell knows by id: double-clicking a contact runs
+/// the one `contacts.double_click` names (since 1.13), from whichever plugin offers it.
+pub const ACTION_CALL: &str = "call";
+pub const ACTION_CHAT: &str = "chat";
+/// The setting (`call` or `chat`) that picks the double-click action.
+pub const DOUBLE_CLICK_SETTING: &str = "contacts.double_click";
 
 impl ContactAddress {
     /// What a phone dials for this contact: the number, else the SIP URI, else the
@@ -207,6 +219,7 @@ impl Entry {
             number: self.numbers.first().map(|n| n.number.clone()),
             jid: self.jid.clone(),
             numbers: self.numbers.clone(),
+            favorite: Some(self.favorite),
             ..Default::default()
         }
     }

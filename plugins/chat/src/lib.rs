@@ -83,9 +83,16 @@ impl Plugin for Chat {
             .icon("conversation", "chat")
             .panel("search", "Search")
             .icon("search", "search")
-            .panel_in("contacts", "Contacts", PanelSlot::QuickList)
+            // The internal users (the manual's first quick list); the directory's
+            // phone books are the contacts plugin's.
+            .panel_in("contacts", "Users", PanelSlot::QuickList)
             .panel_in("presence", "My status", PanelSlot::UserCard)
-            .panel_in("status", "Chat", PanelSlot::Status);
+            .panel_in("status", "Chat", PanelSlot::Status)
+            // "Chat" on every contact with an XMPP address, in any plugin's list.
+            .offer(ContactActionDecl {
+                needs_jid: true,
+                ..ContactActionDecl::new(ucdesk_sdk::contract::contact::ACTION_CHAT, "Chat", "conversation")
+            });
         config::declare(m).finish()
     }
 
@@ -280,6 +287,13 @@ impl Plugin for Chat {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
         match (act, event.action) {
+            (Act::ContactAction, UiAction::ContactAction { contact, .. }) => match contact.jid.clone() {
+                Some(jid) => {
+                    tell("add contact", Request::AddContact(jid.clone()));
+                    self.open(jid, None);
+                }
+                None => self.ctx.warn(format!("chat: {} has no chat address", contact.name)),
+            },
             (Act::Search, UiAction::Changed { value }) => self.panels.form(|f| f.search = text(&value)),
             (Act::Search, UiAction::Submitted { value }) => {
                 self.panels.form(|f| f.search = value.clone());

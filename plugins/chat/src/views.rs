@@ -42,6 +42,8 @@ const PREVIEWS_KEPT: usize = 256;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Act {
+    /// "Chat" picked on a contact in any plugin's list (`view::CONTACT_ACTION`).
+    ContactAction,
     Search,
     NewChat,
     Start,
@@ -475,7 +477,7 @@ pub fn contacts(s: &Snapshot) -> View {
     if let Node::List { drag, .. } = &mut list {
         *drag = true;
     }
-    ui::view(ui::column([ui::heading("Contacts"), list]))
+    ui::view(ui::column([ui::heading("Users"), list]))
 }
 
 /// The button that downloads file `i` of message `m`.

@@ -26,7 +26,9 @@ use config::Config;
 use engine::{Engine, Msg};
 use serde::Deserialize;
 use std::path::PathBuf;
-use ucdesk_sdk::contract::contacts::{self as contract, ContactsUpdated, PersonalContact};
+use ucdesk_sdk::contract::contacts::{
+    self as contract, ContactAddress, ContactsUpdated, Entry, PersonalContact,
+};
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::engine::EngineSpec;
 use ucdesk_sdk::prelude::*;
@@ -81,8 +83,19 @@ impl Plugin for Contacts {
             .name("Contacts")
             .description("Central and personal phone books and every plugin's contacts, merged; favourites, hidden users.")
             .feature("contacts")
-            .panel("contacts", "Contacts")
-            .icon("contacts", "contacts");
+            // The manual's quick lists: Contacts (with the phone book selector) and
+            // Favorites.
+            .panel_in("contacts", "Contacts", PanelSlot::QuickList)
+            .panel_in("favorites", "Favorites", PanelSlot::QuickList)
+            // On every contact in any plugin's list (the directory's own rows have
+            // their own menu).
+            .offer(ContactActionDecl::new(views::INFO, "Contact information", "contacts"))
+            .offer(ContactActionDecl { favorite: Some(false), ..ContactActionDecl::new(views::FAVORITE, "Add to Favorites", "favorites") })
+            .offer(ContactActionDecl {
+                favorite: Some(true),
+                ..ContactActionDecl::new(views::UNFAVORITE, "Remove from Favorites", "favorites")
+            })
+            .offer(ContactActionDecl::new(views::HIDE, "Hide", "contacts"));
         config::declare(m).finish()
     }
 
@@ -167,6 +180,7 @@ impl Plugin for Contacts {
     fn new(ctx: Context) -> Result<Self, Error> {
         let panels = Panels::build(&ctx, Snapshot::default(), Form::default())
             .panel("contacts", views::panel)
+            .panel("favorites", views::favorites)
             .finish();
         let config = Config::read(&ctx);
         // A first sync of a large phone book takes a while: services that wait for one
@@ -218,8 +232,14 @@ impl Plugin for Contacts {
             (Act::Search, UiAction::Changed { value }) => search(self, &|s| s.text = text(&value))?,
             (Act::List, UiAction::Changed { value }) => search(self, &|s| s.list = text(&value))?,
             (Act::Department, UiAction::Changed { value }) => search(self, &|s| s.department = text(&value))?,
-            (Act::Found, UiAction::RowActivated { row }) => self.activate(&row),
-            (Act::Found, UiAction::ContextAction { item, row: Some(row) }) => self.row_action(&item, row),
+            (Act::Found | Act::Favorites, UiAction::RowActivated { row }) => self.activate(&row),
+            (Act::Found | Act::Favorites, UiAction::ContextAction { item, row: Some(row) }) => {
+                self.row_action(&item, row)
+            }
+            (Act::ContactAction, UiAction::ContactAction { id, contact }) => {
+                self.contact_action(&id, *contact)
+            }
+            (Act::InfoDialog, UiAction::DialogClosed) => self.panels.form(|f| f.info = None),
             (Act::Sync, UiAction::Clicked) => self.engine.send(Msg::Sync(None))?,
             (Act::Import, UiAction::FilesPicked { mut paths }) if !paths.is_empty() => {
                 let path = PathBuf::from(paths.swap_remove(0));
@@ -294,7 +314,8 @@ impl Contacts {
     /// Double-click: the preference's default, a call (or, with `chat`, the
     /// conversation once chat offers one).
     fn activate(&mut self, row: &str) {
-        let entry = self.panels.read(|s, _| s.found.iter().find(|e| e.id == row).cloned());
+        let entry =
+            self.panels.read(|s, _| s.found.iter().chain(&s.favorites).find(|e| e.id == row).cloned());
         let Some(entry) = entry else { return };
         let Some(target) = entry.address().dial_target() else {
             self.ctx.warn(format!("contacts: {} has no number to call", entry.name));
@@ -303,8 +324,38 @@ impl Contacts {
         let _ = self.engine.send(Msg::Dial(target));
     }
 
+    /// One of our contributed actions on another plugin's row: the engine finds the
+    /// person by the addresses the row carries and marks them; "Contact information"
+    /// opens their card here.
+    fn contact_action(&mut self, action: &str, contact: ContactAddress) {
+        let (favorite, hidden) = match action {
+            views::FAVORITE => (Some(true), None),
+            views::UNFAVORITE => (Some(false), None),
+            views::HIDE => (None, Some(true)),
+            views::INFO => (None, None),
+            _ => return,
+        };
+        let panels = self.panels.clone();
+        let (info, name) = (action == views::INFO, contact.name.clone());
+        self.engine.tell_then(
+            |reply| Msg::MarkContact { contact, favorite, hidden, reply },
+            move |found: Result<Entry, Error>| match found {
+                Ok(entry) if info => panels.form(|f| f.info = Some(entry)),
+                Ok(_) => {}
+                Err(e) => panels.form(|f| f.notice = Some(format!("{name}: {e}"))),
+            },
+        );
+    }
+
     fn row_action(&mut self, item: &str, row: String) {
         let (favorite, hidden) = match item {
+            views::INFO => {
+                let entry = self
+                    .panels
+                    .read(|s, _| s.found.iter().chain(&s.favorites).find(|e| e.id == row).cloned());
+                self.panels.form(|f| f.info = entry);
+                return;
+            }
             views::FAVORITE => (Some(true), None),
             views::UNFAVORITE => (Some(false), None),
             views::HIDE => (None, Some(true)),

@@ -2,7 +2,8 @@
 //! central and personal phone books, each plugin's source), the departments filter and
 //! the search field; the people found, each row carrying its contact so the shell adds
 //! every plugin's actions (call, chat, SMS...) to its menu; the directory's own
-//! actions (favourite, hide); import, export and the template; the Hidden users dialog.
+//! actions (favourite, hide); import, export and the template; the Hidden users dialog;
+//! the Favorites quick list; a person's card (Contact information).
 
 use crate::store::{Query, Store};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,7 @@ impl Search {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub found: Vec<Entry>,
+    pub favorites: Vec<Entry>,
     pub hidden: Vec<Entry>,
     pub sources: Vec<Source>,
     pub departments: Vec<String>,
@@ -51,6 +53,8 @@ pub struct Snapshot {
 pub struct Form {
     pub search: Search,
     pub hidden_open: bool,
+    /// The card "Contact information" opened.
+    pub info: Option<Entry>,
     pub notice: Option<String>,
 }
 
@@ -58,11 +62,15 @@ pub struct Form {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Act {
+    /// One of our contributed actions picked on another plugin's row.
+    ContactAction,
     Search,
     List,
     Department,
     /// The people found: double-click does the default action, the menu the rest.
     Found,
+    Favorites,
+    InfoDialog,
     Sync,
     Import,
     Export,
@@ -73,6 +81,7 @@ pub enum Act {
 }
 
 /// The found list's own menu items (the other plugins' actions come after them).
+pub const INFO: &str = "info";
 pub const FAVORITE: &str = "favorite";
 pub const UNFAVORITE: &str = "unfavorite";
 pub const HIDE: &str = "hide";
@@ -82,6 +91,9 @@ pub fn snapshot(store: &Store, search: &Search, sources: Vec<Source>, rows: usiz
     let hidden = Query { hidden: Some(true), limit: Some(rows), ..Default::default() };
     Snapshot {
         found: store.search(&search.query(rows)).unwrap_or_default(),
+        favorites: store
+            .search(&Query { favorites_only: true, limit: Some(rows), ..Default::default() })
+            .unwrap_or_default(),
         hidden: store.search(&hidden).unwrap_or_default(),
         sources,
         departments: store.departments().unwrap_or_default(),
@@ -136,6 +148,7 @@ pub fn panel(s: &Snapshot, f: &Form) -> View {
     if let Node::List { actions, drag, .. } = &mut list {
         *drag = true;
         *actions = vec![
+            ui::menu_item(INFO, "Contact information"),
             ui::menu_item(FAVORITE, "Add to Favorites"),
             ui::menu_item(UNFAVORITE, "Remove from Favorites"),
             ui::menu_item(HIDE, "Hide"),
@@ -166,7 +179,49 @@ pub fn panel(s: &Snapshot, f: &Form) -> View {
         }
         children.push(ui::dialog(Act::HiddenDialog.id(), "Hidden users", rows));
     }
+    children.extend(f.info.as_ref().map(card));
     ui::view(ui::column(children))
+}
+
+/// The Favorites quick list: the user's favourites by name.
+pub fn favorites(s: &Snapshot, f: &Form) -> View {
+    let mut list = ui::list_rows(Act::Favorites.id(), s.favorites.iter().map(row));
+    if let Node::List { actions, drag, .. } = &mut list {
+        *drag = true;
+        *actions = vec![
+            ui::menu_item(INFO, "Contact information"),
+            ui::menu_item(UNFAVORITE, "Remove from Favorites"),
+        ];
+    }
+    let mut children = Vec::new();
+    if s.favorites.is_empty() {
+        children.push(ui::weak("No favorites yet: right-click a contact, Add to Favorites"));
+    }
+    children.push(ui::scroll("favorites", false, [list]));
+    children.extend(f.info.as_ref().map(card));
+    ui::view(ui::column(children))
+}
+
+/// A person's card: everything the directory knows, numbers and addresses to copy.
+fn card(e: &Entry) -> Node {
+    let mut rows = vec![ui::heading(e.name.clone())];
+    for (label, value) in [("Company", &e.company), ("Department", &e.department), ("Title", &e.title)] {
+        if let Some(v) = value {
+            rows.push(ui::row([ui::weak(label), ui::text(v.clone())]));
+        }
+    }
+    for n in &e.numbers {
+        rows.push(ui::row([ui::weak(n.label.clone()), ui::copyable(n.number.clone())]));
+    }
+    for m in &e.emails {
+        rows.push(ui::row([ui::weak("E-mail"), ui::copyable(m.clone())]));
+    }
+    if let Some(j) = &e.jid {
+        rows.push(ui::row([ui::weak("Chat"), ui::copyable(j.clone())]));
+    }
+    let sources: Vec<String> = e.sources.iter().map(|s| source_label(s)).collect();
+    rows.push(ui::weak(format!("From: {}", sources.join(", "))));
+    ui::dialog(Act::InfoDialog.id(), "Contact information", rows)
 }
 
 fn row(e: &Entry) -> ListRow {

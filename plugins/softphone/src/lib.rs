@@ -22,7 +22,7 @@ mod views;
 
 use engine::{Engine, Msg, Request, Snapshot};
 use serde::Deserialize;
-use ucdesk_sdk::contract::contact::ContactAddress;
+use ucdesk_sdk::contract::contact::{self, ContactAddress};
 use ucdesk_sdk::contract::crm;
 use ucdesk_sdk::contract::kernel as contract_kernel;
 use ucdesk_sdk::contract::phone::{self as contract, CallRef, Dial, Dtmf, HistoryQuery, Status, Transfer};
@@ -65,7 +65,14 @@ impl Plugin for Softphone {
             .provides("phone")
             .panel_in("phone", "Phone", PanelSlot::Phone)
             .panel_in("recent", "Recent", PanelSlot::QuickList)
-            .panel_in("status", "Phone", PanelSlot::Status);
+            .panel_in("status", "Phone", PanelSlot::Status)
+            // "Call" on every contact with a number, in any plugin's list; one item per
+            // number when there are several. Double-click runs it too (the default).
+            .offer(ContactActionDecl {
+                needs_number: true,
+                per_number: true,
+                ..ContactActionDecl::new(contact::ACTION_CALL, "Call", "phone")
+            });
         config::declare(m).finish()
     }
 
@@ -212,6 +219,10 @@ impl Plugin for Softphone {
             (Act::Keypad, UiAction::KeyPressed { key }) => self.panels.form(|f| f.dial_input.push_str(&key)),
             // A row dropped on the dial field: a contact of any plugin by the address
             // its row carries, or one of our own recent calls.
+            (Act::ContactAction, UiAction::ContactAction { contact, .. }) => match contact.dial_target() {
+                Some(number) => tell("dial", dial(number)),
+                None => self.ctx.warn(format!("call: {} has no number", contact.name)),
+            },
             (Act::DialDrop, UiAction::Dropped { from, source_row, contact, .. }) => {
                 match dropped_number(&from, source_row.as_deref(), contact.as_ref()) {
                     Some(number) => tell("dial", dial(number)),

@@ -14,6 +14,8 @@ use ucdesk_sdk::{Action, Node, View, ui};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Act {
+    /// "Call" picked on a contact in any plugin's list (`view::CONTACT_ACTION`).
+    ContactAction,
     Dnd,
     CallWaiting,
     /// The dial field's drop target: a contact dragged from any plugin's list.

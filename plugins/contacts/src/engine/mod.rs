@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use ucdesk_sdk::Context;
 use ucdesk_sdk::Panels;
 use ucdesk_sdk::contract::contacts::{
-    DirectoryChanged, Entry, ImportReport, PersonalContact, Source, TOPIC_CHANGED,
+    ContactAddress, DirectoryChanged, Entry, ImportReport, PersonalContact, Source, TOPIC_CHANGED,
 };
 use ucdesk_sdk::contract::phone;
 use ucdesk_sdk::engine::{Mailbox, Reply};
@@ -35,6 +35,13 @@ pub enum Msg {
     Lookup(String, Reply<Option<Entry>>),
     Mark {
         id: String,
+        favorite: Option<bool>,
+        hidden: Option<bool>,
+        reply: Reply<Entry>,
+    },
+    /// The same for a contact another plugin's row carries, found by its addresses.
+    MarkContact {
+        contact: ContactAddress,
         favorite: Option<bool>,
         hidden: Option<bool>,
         reply: Reply<Entry>,
@@ -138,6 +145,18 @@ impl Core {
                 if done.is_ok() {
                     self.changed(Vec::new(), false);
                 }
+                reply.send(done.map_err(Into::into));
+            }
+            Msg::MarkContact { contact, favorite, hidden, reply } => {
+                let found = self.store.find(&contact, &self.config.prefs.country).map_err(EngineError::from);
+                let done = found.and_then(|e| {
+                    if favorite.is_none() && hidden.is_none() {
+                        return Ok(e);
+                    }
+                    let marked = self.store.mark_entry(&e.id, favorite, hidden)?;
+                    self.changed(Vec::new(), false);
+                    Ok(marked)
+                });
                 reply.send(done.map_err(Into::into));
             }
             Msg::Sources(reply) => reply.send(self.sources().map_err(Into::into)),
@@ -248,7 +267,7 @@ fn refuse(msg: Msg, why: &str) {
         Msg::Search(_, r) => r.send(Err(e())),
         Msg::Get(_, r) => r.send(Err(e())),
         Msg::Lookup(_, r) => r.send(Err(e())),
-        Msg::Mark { reply, .. } => reply.send(Err(e())),
+        Msg::Mark { reply, .. } | Msg::MarkContact { reply, .. } => reply.send(Err(e())),
         Msg::Sources(r) => r.send(Err(e())),
         Msg::Departments(r) => r.send(Err(e())),
         Msg::Add(_, r) | Msg::Update(_, r) => r.send(Err(e())),

@@ -6,7 +6,7 @@
 use super::{Store, StoreError};
 use crate::merge::{self, number_key};
 use rusqlite::{OptionalExtension, params};
-use ucdesk_sdk::contract::contacts::Entry;
+use ucdesk_sdk::contract::contacts::{ContactAddress, Entry};
 
 /// The FTS5 trigram tokenizer needs three characters; shorter queries scan names.
 const TRIGRAM: usize = 3;
@@ -147,6 +147,30 @@ impl Store {
             .optional()?;
         let body = body.ok_or_else(|| StoreError::NoEntry(id.to_string()))?;
         Ok(serde_json::from_str(&body)?)
+    }
+
+    /// The person a row of another plugin means: by XMPP address (as a record's JID
+    /// or e-mail), else by any of its numbers.
+    pub fn find(&self, c: &ContactAddress, country: &str) -> Result<Entry, StoreError> {
+        if let Some(jid) = c.jid.as_deref().map(str::to_lowercase) {
+            let text = Query { text: jid.clone(), limit: Some(20), hidden: None, ..Default::default() };
+            let hidden = Query { hidden: Some(true), ..text.clone() };
+            for q in [text, hidden] {
+                let hit = self.search(&q)?.into_iter().find(|e| {
+                    e.jid.as_deref().is_some_and(|j| j.eq_ignore_ascii_case(&jid))
+                        || e.emails.iter().any(|m| m.eq_ignore_ascii_case(&jid))
+                });
+                if let Some(e) = hit {
+                    return Ok(e);
+                }
+            }
+        }
+        for n in c.number.iter().chain(c.numbers.iter().map(|n| &n.number)) {
+            if let Some(e) = self.lookup(n, country)? {
+                return Ok(e);
+            }
+        }
+        Err(StoreError::NoEntry(c.name.clone()))
     }
 
     /// Who has this number (an exact match of its E.164 form, or of its digits).
