@@ -87,3 +87,5 @@ diagnostic-folder = Ordner öffnen
 diagnostic-exported = Exportiert nach { $path }
 sip-log-level = SIP-Protokollstufe
 xmpp-log-level = XMPP-Protokollstufe
+tray-blink-seconds = Taskleistensymbol bei offenen Benachrichtigungen blinken lassen (Sekunden)
+tray-open = ucdesk öffnen

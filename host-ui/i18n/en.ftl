@@ -87,3 +87,5 @@ diagnostic-folder = Open folder
 diagnostic-exported = Exported to { $path }
 sip-log-level = SIP logging level
 xmpp-log-level = XMPP logging level
+tray-blink-seconds = Blink the tray icon for pending notifications (seconds)
+tray-open = Open ucdesk

@@ -21,6 +21,7 @@ pub mod render;
 pub mod shell;
 pub mod textures;
 pub mod theme;
+pub mod tray;
 pub mod updates;
 pub mod wizard;
 

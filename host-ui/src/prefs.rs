@@ -68,6 +68,9 @@ pub struct ShellPrefs {
     pub skipped_version: Option<String>,
     /// Write the diagnostic log file (the SIP and XMPP levels are the plugins').
     pub diagnostic_logs: bool,
+    /// How long the tray icon asks for attention while notifications are pending
+    /// (unread messages, missed calls); 0: not at all.
+    pub tray_blink_seconds: u16,
 }
 
 impl Default for ShellPrefs {
@@ -84,6 +87,7 @@ impl Default for ShellPrefs {
             update_feed: String::new(),
             skipped_version: None,
             diagnostic_logs: false,
+            tray_blink_seconds: 30,
         }
     }
 }
@@ -322,6 +326,10 @@ impl PrefsWindow {
         });
         ui.separator();
         ui.checkbox(&mut prefs.confirm_external_calls, strings.t("confirm-external-calls"));
+        ui.horizontal(|ui| {
+            let l = ui.label(strings.t("tray-blink-seconds"));
+            ui.add(egui::Slider::new(&mut prefs.tray_blink_seconds, 0..=300)).labelled_by(l.id);
+        });
         ui.horizontal(|ui| {
             let l = ui.label(strings.t("update-feed"));
             ui.text_edit_singleline(&mut prefs.update_feed).labelled_by(l.id);

@@ -43,6 +43,7 @@ use ucdesk_plugin_api::view::{UiAction, UiEvent};
 pub use crate::panels::Panels;
 
 mod layout;
+mod tray_link;
 
 /// How many modules the toolbar shows before the three dots (the manual).
 pub const TOOLBAR_MODULES: usize = 6;
@@ -119,6 +120,7 @@ pub struct Shell {
     /// main window with every plugin running (benchmarks).
     started_at: Option<Instant>,
     first_frame_reported: bool,
+    tray: tray_link::TrayLink,
 }
 
 impl Shell {
@@ -162,6 +164,7 @@ impl Shell {
             login_check: Arc::default(),
             started_at: None,
             first_frame_reported: false,
+            tray: Default::default(),
             last_input: Arc::new(AtomicU64::new(unix_now())),
             closing: Arc::default(),
         };

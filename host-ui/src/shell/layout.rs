@@ -22,6 +22,7 @@ impl Shell {
         let modules: Vec<&Contribution> = all.iter().filter(|c| c.slot == PanelSlot::Module).collect();
         self.tidy_dock(&all, &modules);
         self.window_title(&ctx, &all);
+        self.follow_tray(&ctx, &all);
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &modules));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui, &all, &plugins));
         egui::Panel::left("side").resizable(true).default_size(300.0).show(ui, |ui| {
