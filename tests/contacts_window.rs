@@ -1,8 +1,9 @@
 //! The directory in the window (the shell driven headless) with the real softphone on
 //! Kamailio and a baresip bot, and the phone book on slapd: a contact's menu is
 //! composed from the plugins that are loaded (Call once per number from the softphone,
-//! no "Send SMS" without the SMS module), double-clicking a contact calls it, and the
-//! directory's own actions reach a row of another plugin (the softphone's Recent list).
+//! no "Send SMS" without the SMS module), double-clicking a contact calls it, dragging
+//! another contact onto the call transfers it to them, and the directory's own actions
+//! reach a row of another plugin (the softphone's Recent list).
 
 use egui_kittest::{Harness, kittest::Queryable};
 use serde_json::{Value, json};
@@ -14,6 +15,7 @@ use ucdesk_tests::{Profile, plugin_lib};
 
 const T: Duration = Duration::from_secs(20);
 const DORA: &str = "2001";
+const EVE: &str = "2003";
 
 fn step_until(h: &mut Harness<'_, Shell>, what: &str, done: impl Fn(&Harness<'_, Shell>) -> bool) {
     let deadline = Instant::now() + T;
@@ -30,14 +32,16 @@ fn shows(h: &Harness<'_, Shell>, label: &str) -> bool {
 
 #[test]
 fn a_contacts_menu_comes_from_the_loaded_plugins_and_double_click_calls() {
-    let k = Kamailio::start_with(&[("SIP_USERS", format!("alice:alicepw {DORA}:{DORA}pw"))]);
-    let _dora = Bot::start(&k, DORA, "auto");
+    let k = Kamailio::start_with(&[("SIP_USERS", format!("alice:alicepw {DORA}:{DORA}pw {EVE}:{EVE}pw"))]);
+    let dora = Bot::start(&k, DORA, "auto");
+    let eve = Bot::start(&k, EVE, "auto");
     let ldap = Slapd::start(0);
     ldap.add_person(
         "dora",
         "Dora Dial",
         &[("telephoneNumber", DORA), ("mobile", "+1 555 0100 777"), ("o", "Lab")],
     );
+    ldap.add_person("eve", "Eve Exchange", &[("telephoneNumber", EVE)]);
     let p: Profile =
         softphone_profile(&k, "alice", "udp", "alicepw").with_library(&plugin_lib("contacts"), "contacts");
     for key in ["softphone.audio_input", "softphone.audio_output"] {
@@ -55,10 +59,6 @@ fn a_contacts_menu_comes_from_the_loaded_plugins_and_double_click_calls() {
     ))
     .unwrap();
     let calls = kernel.subscribe_client("test", "call.");
-    let call = |service: &str, args: Value| -> Value {
-        let out = kernel.call(service, serde_json::to_vec(&args).unwrap(), T).unwrap();
-        serde_json::from_slice(&out).unwrap()
-    };
     // The shell starts the plugins; the phone registers and the phone book syncs.
     // Frames 1/60 s apart (the harness's default is 1/4 s: two clicks would be too far
     // apart for a double-click).
@@ -118,7 +118,37 @@ fn a_contacts_menu_comes_from_the_loaded_plugins_and_double_click_calls() {
         }
     };
     assert_eq!(answered["number"], DORA, "{answered}");
-    call("phone.hangup", json!({"callid": answered["callid"]}));
+
+    // Eve dragged onto the live call: the call is transferred to her.
+    step_until(&mut h, "the live call", |h| shows(h, "Hang up"));
+    let from = h.query_all_by_label_contains("Eve Exchange  —").next().unwrap().rect().center();
+    let to = h.query_all_by_label("Hang up").next().unwrap().rect().center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(from + (to - from) * (i as f32 / 10.0));
+        h.step();
+    }
+    h.drop_at(to);
+    h.step();
+    let deadline = Instant::now() + T;
+    let transferred = loop {
+        assert!(Instant::now() < deadline, "dropping Eve on the call did not transfer it");
+        h.step();
+        if let Ok(e) = calls.receiver().recv_timeout(Duration::from_millis(50))
+            && e.topic == "call.transferred"
+        {
+            break serde_json::from_slice::<Value>(&e.payload).unwrap();
+        }
+    };
+    assert_eq!(transferred["transferred_to"], EVE, "{transferred}");
+    let deadline = Instant::now() + T;
+    while !eve.log().contains(&format!("sip:{DORA}@")) {
+        assert!(Instant::now() < deadline, "Eve got no call from Dora:\n{}\n{}", eve.log(), dora.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // Her menu: the directory's own items, then the softphone's Call once per number.
     h.query_all_by_label_contains("Dora Dial  —").next().unwrap().click_secondary();

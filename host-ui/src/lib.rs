@@ -19,6 +19,7 @@ pub mod panels;
 pub mod prefs;
 pub mod render;
 pub mod shell;
+pub mod sounds;
 pub mod textures;
 pub mod theme;
 pub mod tray;

@@ -49,6 +49,7 @@ pub struct Notifier {
     listening: bool,
     /// Desktop notifications sent so far (for tests and the status line).
     pub desktop_sent: usize,
+    sounds: crate::sounds::Player,
 }
 
 impl Notifier {
@@ -76,17 +77,27 @@ impl Notifier {
         }
     }
 
-    /// Turns what arrived into toasts (and desktop notifications), as `prefs` say.
-    pub fn take_arrivals(&mut self, ctx: &egui::Context, prefs: &ShellPrefs) {
+    /// Turns what arrived into toasts, desktop notifications and sounds, as `prefs`
+    /// say; `in_view` tells whether the window shows the panel a notification is from
+    /// (a message's sound is then skipped, unless "always play" is on).
+    pub fn take_arrivals(
+        &mut self,
+        ctx: &egui::Context,
+        prefs: &ShellPrefs,
+        in_view: &dyn Fn(&str, &str) -> bool,
+    ) {
         let arrived: Vec<_> = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|p| p.into_inner()));
         for (plugin, n) in arrived {
             self.toasts.retain(|t| t.id != n.id);
             if n.close {
                 continue;
             }
+            let seen = ctx.input(|i| i.focused) && n.panel.as_deref().is_some_and(|p| in_view(&plugin, p));
+            self.sound(&n, prefs, seen);
             let wanted = match n.kind {
                 NotifyKind::IncomingCall => prefs.notify_calls,
                 NotifyKind::Message => prefs.notify_messages,
+                NotifyKind::SignIn => prefs.notify_sign_in,
                 NotifyKind::Other => true,
             };
             if !wanted {
@@ -113,6 +124,28 @@ impl Notifier {
                 open: n.panel.map(|panel| Open { plugin, panel, target: n.target }),
             });
         }
+    }
+
+    /// The notification's sound, when it has one and the user wants it. (Do not disturb
+    /// needs no check here: the presence provider publishes no alerts under it.)
+    fn sound(&self, n: &Notification, prefs: &ShellPrefs, seen: bool) {
+        use crate::sounds::{Clip, Sound};
+        let (sound, file) = match n.kind {
+            NotifyKind::Message if prefs.sound_messages && (prefs.sound_always || !seen) => {
+                (Sound::Message, &prefs.sound_message_file)
+            }
+            NotifyKind::SignIn if prefs.sound_sign_in => (Sound::SignIn, &prefs.sound_sign_in_file),
+            _ => return,
+        };
+        match Clip::load(sound, file) {
+            Ok(clip) => self.sounds.play(sound, clip),
+            Err(e) => tracing::warn!("notification sound: {e}"),
+        }
+    }
+
+    /// Plays a sound as the Alerts page previews it.
+    pub fn preview(&self, sound: crate::sounds::Sound, clip: crate::sounds::Clip) {
+        self.sounds.play(sound, clip);
     }
 
     /// An alert of the shell's own (an update is available): a toast, and a desktop

@@ -71,6 +71,16 @@ pub struct ShellPrefs {
     /// How long the tray icon asks for attention while notifications are pending
     /// (unread messages, missed calls); 0: not at all.
     pub tray_blink_seconds: u16,
+    /// Alerts -> "Notify me when a contact comes online".
+    pub notify_sign_in: bool,
+    /// Alerts -> Sounds: a sound for new messages, for contacts signing in, and the
+    /// message sound even while the conversation is in view.
+    pub sound_messages: bool,
+    pub sound_sign_in: bool,
+    pub sound_always: bool,
+    /// The .wav files (empty: the built-in chime).
+    pub sound_message_file: String,
+    pub sound_sign_in_file: String,
 }
 
 impl Default for ShellPrefs {
@@ -88,6 +98,12 @@ impl Default for ShellPrefs {
             skipped_version: None,
             diagnostic_logs: false,
             tray_blink_seconds: 30,
+            notify_sign_in: false,
+            sound_messages: true,
+            sound_sign_in: true,
+            sound_always: false,
+            sound_message_file: String::new(),
+            sound_sign_in_file: String::new(),
         }
     }
 }
@@ -201,6 +217,8 @@ pub struct PrefsWindow {
     /// window, off the UI thread.
     devices: Arc<Mutex<HashMap<String, DeviceList>>>,
     asked: HashSet<String>,
+    /// A sound the Alerts page asked to preview (the shell plays it).
+    pub preview: Option<(crate::sounds::Sound, crate::sounds::Clip)>,
 }
 
 impl PrefsWindow {
@@ -340,10 +358,38 @@ impl PrefsWindow {
         ui.checkbox(&mut prefs.notify_calls, strings.t("notify-calls"));
         ui.checkbox(&mut prefs.notify_messages, strings.t("notify-messages"));
         ui.checkbox(&mut prefs.desktop_notifications, strings.t("desktop-notifications"));
+        ui.checkbox(&mut prefs.notify_sign_in, strings.t("notify-sign-in"));
         ui.horizontal(|ui| {
             let l = ui.label(strings.t("call-alert-seconds"));
             ui.add(egui::Slider::new(&mut prefs.call_alert_seconds, 5..=15)).labelled_by(l.id);
         });
+        ui.separator();
+        ui.strong(strings.t("sounds"));
+        ui.checkbox(&mut prefs.sound_sign_in, strings.t("sound-sign-in"));
+        ui.checkbox(&mut prefs.sound_messages, strings.t("sound-messages"));
+        ui.add_enabled(
+            prefs.sound_messages,
+            egui::Checkbox::new(&mut prefs.sound_always, strings.t("sound-always")),
+        );
+        for (sound, file, label) in [
+            (crate::sounds::Sound::Message, &mut prefs.sound_message_file, "sound-message-file"),
+            (crate::sounds::Sound::SignIn, &mut prefs.sound_sign_in_file, "sound-sign-in-file"),
+        ] {
+            ui.horizontal(|ui| {
+                let l = ui.label(strings.t(label));
+                ui.add(egui::TextEdit::singleline(file).hint_text(strings.t("sound-builtin")))
+                    .labelled_by(l.id);
+                if ui.button(strings.t("sound-preview")).clicked() {
+                    match crate::sounds::Clip::load(sound, file) {
+                        Ok(clip) => self.preview = Some((sound, clip)),
+                        Err(e) => {
+                            self.errors.insert(label.into(), e.to_string());
+                        }
+                    }
+                }
+            });
+            self.feedback(ui, label);
+        }
         *prefs != before
     }
 

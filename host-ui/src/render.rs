@@ -614,6 +614,10 @@ fn list(
                 r
             })
             .inner;
+        let response = match &row.tooltip {
+            Some(t) => response.on_hover_text(t),
+            None => response,
+        };
         if drag {
             response.dnd_set_drag_payload(DragPayload {
                 plugin: cx.plugin.to_string(),

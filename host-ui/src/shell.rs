@@ -387,6 +387,9 @@ impl Shell {
             },
             &self.strings,
         );
+        if let Some((sound, clip)) = self.prefs_window.preview.take() {
+            self.notifier.preview(sound, clip);
+        }
         if desktop != before {
             self.apply_desktop(&before, &desktop);
             self.desktop = Some(desktop);
@@ -497,7 +500,10 @@ impl Shell {
             self.open(Pane { plugin, panel });
             ctx.request_repaint();
         }
-        self.notifier.take_arrivals(ctx, &self.prefs);
+        let visible = self.dock.visible();
+        let in_view =
+            |plugin: &str, panel: &str| visible.iter().any(|p| p.plugin == plugin && p.panel == panel);
+        self.notifier.take_arrivals(ctx, &self.prefs, &in_view);
         for (plugin, t) in self.panels.take_toasts() {
             self.notifier.view_toast(&plugin, t);
         }

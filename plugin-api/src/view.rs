@@ -131,6 +131,10 @@ pub struct ListRow {
     /// carries it in [`UiAction::Dropped`], so no plugin parses another's row ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<crate::contract::contact::ContactAddress>,
+    /// Shown while the pointer rests on the row (since 1.13: a contact's presence:
+    /// devices, status message, last activity, phone state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tooltip: Option<String>,
 }
 
 /// A column of a [`Node::Table`].

@@ -201,6 +201,7 @@ where
         id,
         rows.into_iter().map(|(id, text, detail)| ListRow {
             contact: None,
+            tooltip: None,
             id: id.into(),
             text: text.into(),
             detail: detail.into(),

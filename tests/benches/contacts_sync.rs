@@ -38,24 +38,6 @@ fn main() {
         let got = rt.block_on(ldap::fetch(&cfg)).expect("fetch");
         assert_eq!(got.len(), people);
     });
-    let attrs = [
-        "entryUUID",
-        "cn",
-        "displayName",
-        "givenName",
-        "sn",
-        "o",
-        "ou",
-        "departmentNumber",
-        "title",
-        "mail",
-        "telephoneNumber",
-        "mobile",
-        "homePhone",
-        "ipPhone",
-        "facsimileTelephoneNumber",
-        "impp",
-    ];
     let theirs = measure(RUNS, || {
         let out = Command::new("ldapsearch")
             .args([
@@ -71,7 +53,7 @@ fn main() {
                 LDAP_BASE,
             ])
             .args(["-E", "pr=500/noprompt", ldap::DEFAULT_FILTER])
-            .args(attrs)
+            .args(ldap::ATTRS)
             .stderr(Stdio::null())
             .output()
             .expect("ldapsearch runs (ldap-utils)");

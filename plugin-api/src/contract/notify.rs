@@ -17,6 +17,8 @@ pub enum NotifyKind {
     IncomingCall,
     /// A new chat or SMS message.
     Message,
+    /// A contact came online (since 1.13: its own kind, for its sound and option).
+    SignIn,
     /// A contact came online, a call ended, someone joined a conference, ...
     #[default]
     Other,

@@ -78,6 +78,43 @@ pub struct PresenceChanged {
     #[serde(default)]
     pub expires: Option<String>,
 }
+impl PresenceChanged {
+    /// The person's presence in a few lines for a tooltip (since 1.13): status and
+    /// message, devices, phone state, last activity.
+    pub fn describe(&self) -> String {
+        let status = match self.status {
+            Status::Available => "Available",
+            Status::Away => "Away",
+            Status::Busy => "Busy",
+            Status::Dnd => "Do not disturb",
+            Status::Offline => "Offline",
+        };
+        let mut lines = vec![match &self.message {
+            Some(m) if !m.is_empty() => format!("{status}: {m}"),
+            _ => status.to_string(),
+        }];
+        if !self.devices.is_empty() {
+            let names: Vec<&str> = self
+                .devices
+                .iter()
+                .map(|d| match d {
+                    Device::Desktop => "desktop",
+                    Device::Mobile => "mobile",
+                    Device::Web => "web",
+                })
+                .collect();
+            lines.push(format!("Connected on {}", names.join(", ")));
+        }
+        if self.on_call {
+            lines.push("On a call".into());
+        }
+        if let Some(l) = &self.last_active {
+            lines.push(format!("Last active {l}"));
+        }
+        lines.join("\n")
+    }
+}
+
 impl Contract for PresenceChanged {
     const SCHEMA: &'static str = "presence.changed/v1";
 }

@@ -470,6 +470,7 @@ pub fn contacts(s: &Snapshot) -> View {
                 numbers: card.map(|c| c.numbers.clone()).unwrap_or_default(),
                 ..Default::default()
             }),
+            tooltip: Some(p.describe()),
         }
     });
     // Contacts can be dragged (onto the phone's dial field to call them).

@@ -29,7 +29,8 @@ const NUMBERS: [(&str, &str); 5] = [
     ("ipPhone", "work"),
     ("facsimileTelephoneNumber", "fax"),
 ];
-const ATTRS: [&str; 16] = [
+/// Every attribute a sync asks for.
+pub const ATTRS: [&str; 16] = [
     "entryUUID",
     "cn",
     "displayName",

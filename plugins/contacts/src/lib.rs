@@ -30,6 +30,7 @@ use ucdesk_sdk::contract::contacts::{
     self as contract, ContactAddress, ContactsUpdated, Entry, PersonalContact,
 };
 use ucdesk_sdk::contract::kernel as contract_kernel;
+use ucdesk_sdk::contract::presence;
 use ucdesk_sdk::engine::EngineSpec;
 use ucdesk_sdk::prelude::*;
 use views::{Act, Form, Snapshot};
@@ -198,12 +199,22 @@ impl Plugin for Contacts {
 
     fn start(&mut self) -> Result<(), Error> {
         self.ctx.subscribe(contract::TOPIC_UPDATED);
+        self.ctx.subscribe(presence::TOPIC_CHANGED);
+        // Presence published before we subscribed: ask the provider once.
+        if let Ok(all) = self.ctx.call::<_, Vec<presence::PresenceChanged>>(presence::LIST, &()) {
+            self.panels.form(|f| f.presence.extend(all.into_iter().map(|p| (p.jid.to_lowercase(), p))));
+        }
         Ok(())
     }
 
     fn on_event(&mut self, event: Event<'_>) -> Result<(), Error> {
         if event.topic == contract_kernel::TOPIC_SETTING_CHANGED {
             return self.engine.send(Msg::Configure(Box::new(Config::read(&self.ctx))));
+        }
+        if event.topic == presence::TOPIC_CHANGED {
+            let p: presence::PresenceChanged = event.json()?;
+            self.panels.form(|f| f.presence.insert(p.jid.to_lowercase(), p));
+            return Ok(());
         }
         if event.topic == contract::TOPIC_UPDATED {
             let updated: ContactsUpdated = event.json()?;

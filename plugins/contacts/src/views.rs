@@ -7,7 +7,9 @@
 
 use crate::store::{Query, Store};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use ucdesk_sdk::contract::contacts::{Entry, SOURCE_CARDDAV, SOURCE_LDAP, SOURCE_PERSONAL, Source};
+use ucdesk_sdk::contract::presence::PresenceChanged;
 use ucdesk_sdk::prelude::*;
 use ucdesk_sdk::view::{ListRow, Node};
 
@@ -55,6 +57,8 @@ pub struct Form {
     pub hidden_open: bool,
     /// The card "Contact information" opened.
     pub info: Option<Entry>,
+    /// Everyone's presence as the provider last said it, by lower-case address.
+    pub presence: HashMap<String, PresenceChanged>,
     pub notice: Option<String>,
 }
 
@@ -143,7 +147,7 @@ pub fn panel(s: &Snapshot, f: &Form) -> View {
         let said = if f.search.text.is_empty() { "No contacts yet" } else { "No contact matches" };
         children.push(ui::weak(said));
     }
-    let rows = s.found.iter().map(row);
+    let rows = s.found.iter().map(|e| row(e, &f.presence));
     let mut list = ui::list_rows(Act::Found.id(), rows);
     if let Node::List { actions, drag, .. } = &mut list {
         *drag = true;
@@ -185,7 +189,7 @@ pub fn panel(s: &Snapshot, f: &Form) -> View {
 
 /// The Favorites quick list: the user's favourites by name.
 pub fn favorites(s: &Snapshot, f: &Form) -> View {
-    let mut list = ui::list_rows(Act::Favorites.id(), s.favorites.iter().map(row));
+    let mut list = ui::list_rows(Act::Favorites.id(), s.favorites.iter().map(|e| row(e, &f.presence)));
     if let Node::List { actions, drag, .. } = &mut list {
         *drag = true;
         *actions = vec![
@@ -224,7 +228,10 @@ fn card(e: &Entry) -> Node {
     ui::dialog(Act::InfoDialog.id(), "Contact information", rows)
 }
 
-fn row(e: &Entry) -> ListRow {
+/// A person's row: their presence (from the presence provider, for those with a chat
+/// address) as the dot and the tooltip.
+fn row(e: &Entry, presence: &HashMap<String, PresenceChanged>) -> ListRow {
+    let seen = e.jid.as_deref().and_then(|j| presence.get(&j.to_lowercase()));
     let mut detail: Vec<String> = [&e.company, &e.department].into_iter().flatten().cloned().collect();
     if let Some(n) = e.numbers.first() {
         detail.push(n.number.clone());
@@ -235,7 +242,43 @@ fn row(e: &Entry) -> ListRow {
         text: format!("{star}{}", e.name),
         detail: detail.join(" \u{b7} "),
         badge: None,
-        presence: None,
+        presence: seen.map(|p| if p.on_call { "on_call".to_string() } else { p.status.as_str().to_string() }),
         contact: Some(e.address()),
+        tooltip: seen.map(PresenceChanged::describe),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ucdesk_sdk::contract::presence::{Device, Status};
+
+    #[test]
+    fn a_row_carries_the_persons_presence_and_the_favourite_state_its_menu_needs() {
+        let e = Entry {
+            id: "ldap/1".into(),
+            name: "Bob".into(),
+            jid: Some("Bob@Lab.test".into()),
+            favorite: true,
+            ..Default::default()
+        };
+        let mut presence = HashMap::new();
+        let p = PresenceChanged {
+            jid: "bob@lab.test".into(),
+            me: false,
+            status: Status::Away,
+            message: Some("In a meeting".into()),
+            devices: vec![Device::Desktop, Device::Mobile],
+            on_call: true,
+            last_active: None,
+            expires: None,
+        };
+        presence.insert(p.jid.clone(), p);
+        let r = row(&e, &presence);
+        assert_eq!(r.presence.as_deref(), Some("on_call"));
+        assert_eq!(r.tooltip.as_deref(), Some("Away: In a meeting\nConnected on desktop, mobile\nOn a call"));
+        assert_eq!(r.text, "\u{2605} Bob");
+        assert_eq!(r.contact.and_then(|c| c.favorite), Some(true));
+        assert!(row(&Entry { jid: None, ..e }, &presence).presence.is_none());
     }
 }

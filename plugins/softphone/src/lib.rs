@@ -223,6 +223,14 @@ impl Plugin for Softphone {
                 Some(number) => tell("dial", dial(number)),
                 None => self.ctx.warn(format!("call: {} has no number", contact.name)),
             },
+            (Act::TransferDrop(callid), UiAction::Dropped { from, source_row, contact, .. }) => {
+                match dropped_number(&from, source_row.as_deref(), contact.as_ref()) {
+                    Some(target) => {
+                        tell("transfer", Request::Transfer { callid, target: Some(target), attended: None })
+                    }
+                    None => self.ctx.warn(format!("{from} dropped a row with no address to transfer to")),
+                }
+            }
             (Act::DialDrop, UiAction::Dropped { from, source_row, contact, .. }) => {
                 match dropped_number(&from, source_row.as_deref(), contact.as_ref()) {
                     Some(number) => tell("dial", dial(number)),

@@ -20,6 +20,8 @@ pub enum Act {
     CallWaiting,
     /// The dial field's drop target: a contact dragged from any plugin's list.
     DialDrop,
+    /// A live call's drop target: a contact dropped on it is where it is transferred.
+    TransferDrop(String),
     Number,
     Dial,
     Keypad,
@@ -121,7 +123,13 @@ pub fn phone(s: &Snapshot, form: &Form) -> View {
     }
     for call in &s.calls {
         children.push(ui::separator());
-        children.push(call_section(call, form));
+        let section = call_section(call, form);
+        // Drop a contact on a live call to transfer it to them.
+        children.push(if call.event.state.in_progress() {
+            ui::drop_target(Act::TransferDrop(call.event.callid.clone()).id(), section)
+        } else {
+            section
+        });
     }
     ui::view(ui::column(children))
 }
@@ -228,6 +236,7 @@ pub fn recent(s: &Snapshot) -> View {
                 number: Some(h.number.clone()),
                 ..Default::default()
             }),
+            tooltip: None,
         }
     });
     ui::view(ui::column([

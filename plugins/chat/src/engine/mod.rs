@@ -196,6 +196,7 @@ pub fn start(
             retry: Arc::new(Notify::new()),
             connection: Snapshot::default().connection,
             online: false,
+            online_since: None,
             pushed: HashSet::new(),
             resend_due: HashMap::new(),
             resent: HashSet::new(),
@@ -275,6 +276,9 @@ struct Core {
     retry: Arc<Notify>,
     connection: Connection,
     online: bool,
+    /// When this session came online: contacts' first presences right after are the
+    /// roster's state, not contacts signing in (no alerts for them).
+    online_since: Option<Instant>,
     /// Outbox ids put on the current session's stream.
     pushed: HashSet<String>,
     /// Contacts with a device newly online, and when to send them again what none of

@@ -13,9 +13,13 @@ use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
-use ucdesk_sdk::contract::contact;
 use ucdesk_sdk::contract::presence::{self, Device, PresenceChanged, Status};
+use ucdesk_sdk::contract::{contact, notify};
 use ucdesk_sdk::prelude::*;
+
+/// How long after coming online contacts' presences are the roster's state (no "is
+/// online" alerts).
+const SIGN_IN_QUIET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The user's own presence choices.
 pub(super) struct Mine {
@@ -80,6 +84,7 @@ impl Core {
             }
             PresenceType::None | PresenceType::Unavailable if bare != me => {
                 let resource = from.resource().map(|r| r.to_string()).unwrap_or_default();
+                let mut signed_in = false;
                 let contact = self.contacts.entry(bare.clone()).or_default();
                 if p.type_ == PresenceType::Unavailable {
                     contact.resources.remove(&resource);
@@ -96,6 +101,7 @@ impl Core {
                     let ext = p.payloads.iter().find(|e| e.is("presence", stanzas::UCDESK_PRESENCE));
                     let (status, device, on_call) = stanzas::read_status(show, ext);
                     let message = p.statuses.values().next().cloned().filter(|s| !s.is_empty());
+                    signed_in = contact.resources.is_empty();
                     contact.resources.insert(resource, (status, message, device, on_call));
                     // A device of theirs is (back) online, perhaps on a new session
                     // under the same resource: what none of theirs confirmed may go again.
@@ -105,6 +111,9 @@ impl Core {
                 // per session (here if the roster did not ask already).
                 let ask_card =
                     p.type_ == PresenceType::None && !std::mem::replace(&mut contact.card_asked, true);
+                if signed_in {
+                    self.signed_in(&bare);
+                }
                 let changed = self.contact_presence(&bare);
                 self.ctx.publish(presence::TOPIC_CHANGED, &changed);
                 if ask_card {
@@ -113,6 +122,32 @@ impl Core {
             }
             _ => {}
         }
+    }
+
+    /// A contact's first device came online: the "contact online" alert (with its
+    /// sound), unless the session just started (the roster's presences arriving), the
+    /// user is in do not disturb, or it is the user's own other device.
+    fn signed_in(&mut self, jid: &BareJid) {
+        let settled = self.online_since.is_some_and(|t| t.elapsed() > SIGN_IN_QUIET);
+        if !settled || self.mine.status == Status::Dnd || self.me().as_ref() == Some(jid) {
+            return;
+        }
+        let name = self
+            .contacts
+            .get(jid)
+            .and_then(|c| c.card.as_ref())
+            .and_then(|k| k.name.clone())
+            .unwrap_or_else(|| jid.node().map_or(jid.to_string(), |n| n.to_string()));
+        let note = notify::Notification {
+            id: format!("chat:online:{jid}"),
+            kind: notify::NotifyKind::SignIn,
+            title: format!("{name} is online"),
+            body: jid.to_string(),
+            panel: Some("conversation".into()),
+            target: Some(notify::Target { kind: notify::TargetKind::Conversation, id: jid.to_string() }),
+            close: false,
+        };
+        self.ctx.publish(notify::TOPIC, &note);
     }
 
     /// Roster items (the whole roster, or a push). Returns the contacts whose card we

@@ -119,6 +119,11 @@ impl Core {
         fingerprint: Option<String>,
     ) {
         if state == ConnectionState::Online {
+            self.online_since.get_or_insert_with(std::time::Instant::now);
+        } else {
+            self.online_since = None;
+        }
+        if state == ConnectionState::Online {
             self.connecting_since = None;
             self.session_since = None;
             self.logins_without_session = 0;

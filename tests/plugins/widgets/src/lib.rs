@@ -94,6 +94,7 @@ fn gallery(s: &State) -> View {
                 number: Some(format!("20{}", n.len())),
                 ..Default::default()
             }),
+            tooltip: None,
         }),
     );
     if let Node::List { actions, drag, drop, .. } = &mut list {
