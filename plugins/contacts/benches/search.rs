@@ -74,7 +74,7 @@ fn main() {
     }
     let n: usize = std::env::var("DIRECTORY_ENTRIES").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let path = std::path::Path::new(&target).join(format!("contacts-search-bench-v1-{n}.sqlite3"));
+    let path = std::path::Path::new(&target).join(format!("contacts-search-bench-v2-{n}.sqlite3"));
     let mut store = Store::open(&path).expect("store");
     if store.directory_len().unwrap_or(0) != n {
         let t = Instant::now();
@@ -91,7 +91,7 @@ fn main() {
     let all = store.search(&Query { limit: Some(n), ..Default::default() }).expect("list");
     let scan = Scan::new(all);
     let queries =
-        ["Olga Petrov", "maria", "kowal", "company 123", "5550142", "Yusuf Tan", "sv", "nothingmatches"];
+        ["Olga Petrov", "maria", "kowal", "company 123", "1000142", "Yusuf Tan", "sv", "nothingmatches"];
     println!(
         "{:<16} {:>10} {:>10} {:>10} {:>10} {:>8} {:>6}",
         "query", "ours p50", "ours p95", "scan p50", "scan p95", "ratio", "hits"
@@ -100,9 +100,10 @@ fn main() {
         let query = Query { text: q.into(), limit: Some(50), ..Default::default() };
         let found = store.search(&query).expect("search");
         let hits = found.len();
-        // The same people in the same order (short queries aside: ours take them as
-        // word prefixes, the scan as substrings).
-        if q.chars().count() >= 3 {
+        // The same people in the same order for one word of three letters or more (ours
+        // takes shorter queries and several words as word prefixes, the scan as
+        // substrings).
+        if q.chars().count() >= 3 && !q.contains(' ') {
             let theirs: Vec<&str> = scan.search(q, 50).iter().map(|e| e.id.as_str()).collect();
             assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), theirs, "{q}");
         }

@@ -26,6 +26,11 @@ use ucdesk_sdk::engine::{Mailbox, Reply};
 
 pub type Engine = ucdesk_sdk::engine::Engine<Msg>;
 
+/// How the directory is indexed (2: trigrams and word prefixes); a store indexed
+/// otherwise is indexed again at start.
+const INDEX_KEY: &str = "index_version";
+const INDEX_VERSION: &str = "2";
+
 /// Rows the panel shows for a search.
 const PANEL_ROWS: usize = 200;
 
@@ -112,8 +117,13 @@ pub async fn run(
         again: false,
         search: views::Search::default(),
     };
-    // The copy from the last run answers at once; then the login sync.
-    core.changed(Vec::new(), false);
+    // The copy from the last run answers at once (indexed again first when this version
+    // indexes differently); then the login sync.
+    let reindex = core.store.meta(INDEX_KEY).ok().flatten().as_deref() != Some(INDEX_VERSION);
+    core.changed(Vec::new(), reindex);
+    if reindex {
+        let _ = core.store.set_meta(INDEX_KEY, INDEX_VERSION);
+    }
     core.start_sync();
     core.start_plugin_sources();
     while let Some(msg) = mailbox.recv().await {

@@ -1,7 +1,9 @@
 //! The merged directory in the store: rebuilt from the records and marks after a
-//! source changes (merging needs every record at once), searched through a trigram
-//! FTS5 index (substrings of names, companies, departments, e-mails and number digits,
-//! without scanning), looked up by number through the numbers' keys.
+//! source changes (merging needs every record at once), searched through two FTS5
+//! indexes over the same text (names, companies, departments, e-mails, number digits):
+//! trigrams for a single word or number of three characters or more (any substring:
+//! "kowal", "0142"), and word prefixes for shorter queries and several words ("sv",
+//! "olga pet"), so no query scans the table. Numbers are looked up by their keys.
 
 use super::{Store, StoreError};
 use crate::merge::{self, number_key};
@@ -41,7 +43,8 @@ impl Store {
         let tx = self.db.transaction()?;
         tx.execute_batch(
             "DELETE FROM directory; DELETE FROM directory_members; DELETE FROM directory_numbers;
-             INSERT INTO directory_fts(directory_fts) VALUES('delete-all');",
+             INSERT INTO directory_fts(directory_fts) VALUES('delete-all');
+             INSERT INTO directory_words(directory_words) VALUES('delete-all');",
         )?;
         {
             let mut row = tx.prepare(
@@ -49,6 +52,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut text = tx.prepare("INSERT INTO directory_fts (rowid, text) VALUES (?1, ?2)")?;
+            let mut words = tx.prepare("INSERT INTO directory_words (rowid, text) VALUES (?1, ?2)")?;
             let mut member =
                 tx.prepare("INSERT OR REPLACE INTO directory_members (member, n) VALUES (?1, ?2)")?;
             let mut number = tx.prepare("INSERT INTO directory_numbers (key, n) VALUES (?1, ?2)")?;
@@ -64,7 +68,9 @@ impl Store {
                     e.hidden,
                     serde_json::to_string(e)?
                 ])?;
-                text.execute(params![n, search_text(e)])?;
+                let indexed = search_text(e);
+                text.execute(params![n, indexed])?;
+                words.execute(params![n, indexed])?;
                 for m in &e.members {
                     member.execute(params![m, n])?;
                 }
@@ -104,16 +110,17 @@ impl Store {
         }
         let needle = needle(&q.text);
         let like = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        if needle.chars().count() >= TRIGRAM {
+        let several = needle.split_whitespace().count() > 1;
+        if needle.chars().count() >= TRIGRAM && !several {
             let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
             let sql = "n IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?)";
             bind(&mut args, &mut clauses, sql, phrase);
         } else if !needle.is_empty() {
-            // Too short for trigrams: a name or one of its words starting with it.
-            args.push(format!("{like}%"));
-            args.push(format!("% {like}%"));
-            let (a, b) = (args.len() - 1, args.len());
-            clauses.push(format!("(sort LIKE ?{a} ESCAPE '\\' OR sort LIKE ?{b} ESCAPE '\\')"));
+            // Every word of the query starts a word of the entry.
+            let prefixes: Vec<String> =
+                needle.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
+            let sql = "n IN (SELECT rowid FROM directory_words WHERE directory_words MATCH ?)";
+            bind(&mut args, &mut clauses, sql, prefixes.join(" AND "));
         }
         // Names starting with the query come first.
         args.push(format!("{like}%"));

@@ -66,6 +66,9 @@ CREATE INDEX IF NOT EXISTS directory_numbers_by_key ON directory_numbers (key);
 -- Substring search (names, companies, departments, e-mails, number digits) through
 -- trigrams: any three characters of a field find it, without a scan.
 CREATE VIRTUAL TABLE IF NOT EXISTS directory_fts USING fts5(text, content='', tokenize='trigram');
+-- Word prefixes ('sv' finds Sven, 'olga pet' finds Olga Petrov): the words of the same
+-- text, case and accents folded, with prefix indexes for one and two letters.
+CREATE VIRTUAL TABLE IF NOT EXISTS directory_words USING fts5(text, content='', prefix='1 2');
 -- Where each personal contact lives in the personal CardDAV book; `deleted`: removed
 -- here, not yet on the server (the DELETE is retried at the next sync).
 CREATE TABLE IF NOT EXISTS personal_dav (
