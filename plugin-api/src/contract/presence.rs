@@ -55,6 +55,16 @@ pub enum Device {
     Web,
 }
 
+impl Device {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Desktop => "desktop",
+            Device::Mobile => "mobile",
+            Device::Web => "web",
+        }
+    }
+}
+
 /// A person's presence changed (the user's own has `me: true`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PresenceChanged {
@@ -94,15 +104,7 @@ impl PresenceChanged {
             _ => status.to_string(),
         }];
         if !self.devices.is_empty() {
-            let names: Vec<&str> = self
-                .devices
-                .iter()
-                .map(|d| match d {
-                    Device::Desktop => "desktop",
-                    Device::Mobile => "mobile",
-                    Device::Web => "web",
-                })
-                .collect();
+            let names: Vec<&str> = self.devices.iter().map(|d| d.as_str()).collect();
             lines.push(format!("Connected on {}", names.join(", ")));
         }
         if self.on_call {

@@ -10,7 +10,7 @@ use ucdesk_sdk::contract::chat::{
     ConnectionState, Direction, MAX_BODY_CHARS, Message, MessageState, SearchResults, TransferState,
 };
 use ucdesk_sdk::contract::contact::ContactAddress;
-use ucdesk_sdk::contract::presence::{Device, PresenceChanged, Status};
+use ucdesk_sdk::contract::presence::{PresenceChanged, Status};
 use ucdesk_sdk::prelude::*;
 use ucdesk_sdk::view::{ListRow, Node, TextStyle};
 
@@ -435,15 +435,7 @@ pub fn status(s: &Snapshot, form: &Form) -> View {
 pub fn contacts(s: &Snapshot) -> View {
     let rows = s.contacts.values().map(|p| {
         let card = s.cards.get(&p.jid);
-        let devices: Vec<&str> = p
-            .devices
-            .iter()
-            .map(|d| match d {
-                Device::Desktop => "desktop",
-                Device::Mobile => "mobile",
-                Device::Web => "web",
-            })
-            .collect();
+        let devices: Vec<&str> = p.devices.iter().map(|d| d.as_str()).collect();
         let mut detail = vec![status_label(p.status).to_string()];
         if let Some(m) = &p.message {
             detail.push(m.clone());
