@@ -249,17 +249,32 @@ fn the_personal_phone_book_lives_in_carddav_and_round_trips_csv() {
     d.call("contacts.sync", json!(null)).unwrap();
     wait_for(T, || dav.cards("alice", "/alice/contacts/").contains("FN:Offline Olga").then_some(()))
         .unwrap_or_else(|| panic!("the offline contact never reached the book:\n{}", d.log()));
-    // A card another device wrote shows up at the next sync.
-    assert_eq!(
-        dav.put(
-            "alice",
-            "/alice/contacts/phone.vcf",
-            &vcard("from-phone", "Phone Contact", "+1 555 0142", "")
-        ),
-        201
-    );
+    // A card another device wrote shows up at the next sync; edited here, it keeps what
+    // ucdesk does not show (its photo, its note).
+    let phone = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:from-phone\r\nFN:Phone Contact\r\nN:Contact;Phone;;;\r\n\
+TEL;TYPE=CELL:+1 555 0142\r\nNOTE:Met at the fair\r\nPHOTO;VALUE=uri:https://example.com/p.jpg\r\nEND:VCARD\r\n";
+    assert_eq!(dav.put("alice", "/alice/contacts/phone.vcf", phone), 201);
     d.call("contacts.sync", json!(null)).unwrap();
     assert_eq!(names(&search(&d, json!({"query": "phone contact"}))), ["Phone Contact"]);
+    d.call("contacts.update", json!({"id": "from-phone", "name": "Phone Contact Jr", "numbers": [{"label": "mobile", "number": "+1 555 0142"}]}))
+        .unwrap();
+    let card = wait_for(T, || {
+        let cards = dav.cards("alice", "/alice/contacts/");
+        cards.contains("FN:Phone Contact Jr").then_some(cards)
+    })
+    .expect("the edit written");
+    assert!(card.contains("NOTE:Met at the fair") && card.contains("https://example.com/p.jpg"), "{card}");
+
+    // Changed while the book is away: the change is kept over the server's copy at the
+    // next sync, and written then.
+    dav.stop();
+    d.call("contacts.update", json!({"id": personal_id, "name": "Granny Smith", "numbers": [{"label": "home", "number": "+44 20 7946 0018"}]}))
+        .unwrap();
+    dav.start_again();
+    d.call("contacts.sync", json!(null)).unwrap();
+    assert_eq!(names(&search(&d, json!({"query": "granny"}))), ["Granny Smith"], "not reverted by the sync");
+    wait_for(T, || dav.cards("alice", "/alice/contacts/").contains("FN:Granny Smith").then_some(()))
+        .unwrap_or_else(|| panic!("the offline change never reached the book:\n{}", d.log()));
 
     // CSV: the template, an import with a bad row reported by line, an export that
     // imports back the same.

@@ -129,7 +129,7 @@ impl Notifier {
     /// The notification's sound, when it has one and the user wants it. (Do not disturb
     /// needs no check here: the presence provider publishes no alerts under it.)
     fn sound(&self, n: &Notification, prefs: &ShellPrefs, seen: bool) {
-        use crate::sounds::{Clip, Sound};
+        use crate::sounds::Sound;
         let (sound, file) = match n.kind {
             NotifyKind::Message if prefs.sound_messages && (prefs.sound_always || !seen) => {
                 (Sound::Message, &prefs.sound_message_file)
@@ -137,10 +137,7 @@ impl Notifier {
             NotifyKind::SignIn if prefs.sound_sign_in => (Sound::SignIn, &prefs.sound_sign_in_file),
             _ => return,
         };
-        match Clip::load(sound, file) {
-            Ok(clip) => self.sounds.play(sound, clip),
-            Err(e) => tracing::warn!("notification sound: {e}"),
-        }
+        self.sounds.play_file(sound, file);
     }
 
     /// Plays a sound as the Alerts page previews it.

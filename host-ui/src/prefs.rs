@@ -102,7 +102,8 @@ impl Default for ShellPrefs {
             tray_blink_seconds: 30,
             notify_sign_in: false,
             sound_messages: true,
-            sound_sign_in: true,
+            // Off until asked for: in a large company colleagues sign in all day.
+            sound_sign_in: false,
             sound_always: false,
             sound_message_file: String::new(),
             sound_sign_in_file: String::new(),

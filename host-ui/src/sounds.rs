@@ -100,14 +100,25 @@ pub struct Player {
 }
 
 impl Player {
-    /// Starts `clip` unless `sound` is still playing; errors go to the log.
+    /// Plays `sound` from `file` (empty: the chime) unless it is still playing; the
+    /// file is read on the sound's thread, and errors go to the log.
+    pub fn play_file(&self, sound: Sound, file: &str) {
+        let file = file.to_string();
+        self.start(sound, move || Clip::load(sound, &file));
+    }
+
+    /// Starts `clip` unless `sound` is still playing (the Preferences' preview).
     pub fn play(&self, sound: Sound, clip: Clip) {
+        self.start(sound, move || Ok(clip));
+    }
+
+    fn start(&self, sound: Sound, clip: impl FnOnce() -> Result<Clip, SoundError> + Send + 'static) {
         let busy = self.busy[sound as usize].clone();
         if busy.swap(true, Ordering::AcqRel) {
             return;
         }
         let spawned = std::thread::Builder::new().name("shell-sound".into()).spawn(move || {
-            if let Err(e) = play_blocking(&clip) {
+            if let Err(e) = clip().and_then(|c| play_blocking(&c)) {
                 tracing::info!("notification sound: {e}");
             }
             busy.store(false, Ordering::Release);

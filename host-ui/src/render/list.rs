@@ -125,11 +125,13 @@ pub(super) fn list(
                 if !actions.is_empty() && !offers.is_empty() {
                     ui.separator();
                 }
-                for (&i, contact) in offers.iter().zip(std::iter::repeat(row.contact.as_ref()).flatten()) {
-                    for (label, sent) in cx.offers[i].items(contact) {
-                        if ui.button(label).clicked() {
-                            offer = Some((i, sent));
-                            ui.close();
+                if let Some(contact) = row.contact.as_ref() {
+                    for &i in &offers {
+                        for (label, sent) in cx.offers[i].items(contact) {
+                            if ui.button(label).clicked() {
+                                offer = Some((i, sent));
+                                ui.close();
+                            }
                         }
                     }
                 }

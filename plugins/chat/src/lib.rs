@@ -288,10 +288,7 @@ impl Plugin for Chat {
         let tell = |what: &str, req: Request| self.engine.tell(what, |r| Msg::Request(req, r));
         match (act, event.action) {
             (Act::ContactAction, UiAction::ContactAction { contact, .. }) => match contact.jid.clone() {
-                Some(jid) => {
-                    tell("add contact", Request::AddContact(jid.clone()));
-                    self.open(jid, None);
-                }
+                Some(jid) => self.start_chat(jid),
                 None => self.ctx.warn(format!("chat: {} has no chat address", contact.name)),
             },
             (Act::Search, UiAction::Changed { value }) => self.panels.form(|f| f.search = text(&value)),
@@ -310,8 +307,7 @@ impl Plugin for Chat {
             (Act::NewChat, UiAction::Changed { value }) => self.panels.form(|f| f.new_chat = text(&value)),
             (Act::Start, UiAction::Clicked) | (Act::NewChat, UiAction::Submitted { .. }) => {
                 let jid = self.panels.form(|f| std::mem::take(&mut f.new_chat)).trim().to_string();
-                tell("add contact", Request::AddContact(jid.clone()));
-                self.open(jid, None);
+                self.start_chat(jid);
             }
             (
                 Act::Conversations | Act::Contacts | Act::ResultConversations | Act::ResultMessages,
@@ -433,6 +429,12 @@ impl Chat {
     }
 
     /// Shows a conversation (around a message) and marks it read.
+    /// A chat with `jid`: a contact from now on, their conversation open.
+    fn start_chat(&self, jid: String) {
+        self.engine.tell("add contact", |r| Msg::Request(Request::AddContact(jid.clone()), r));
+        self.open(jid, None);
+    }
+
     fn open(&self, conversation: String, around: Option<String>) {
         self.panels.form(|f| f.open = Some(conversation.clone()));
         let show = Request::Open(Some((conversation.clone(), around)));

@@ -29,6 +29,8 @@ pub enum DavError {
     Conflict { href: String },
     #[error("{0}")]
     Tls(String),
+    #[error("the address book {url} is not on https: its password would travel in the clear")]
+    Insecure { url: String },
 }
 
 /// An address book and the account that reads it. Not `Debug`: it holds the password.
@@ -47,6 +49,8 @@ pub struct Card {
     pub href: String,
     pub etag: Option<String>,
     pub contact: Contact,
+    /// The vCard as the server holds it (an edit keeps what ucdesk does not show).
+    pub raw: String,
 }
 
 impl Book {
@@ -61,7 +65,8 @@ impl Book {
 
     fn request(&self, method: &str, url: &str) -> ureq::http::request::Builder {
         let mut b = ureq::http::Request::builder().method(method).uri(url);
-        if !self.user.is_empty() {
+        // A password goes over TLS only (or to this machine): never in the clear.
+        if !self.user.is_empty() && crate::ldap::may_send_password(url) {
             let pair = format!("{}:{}", self.user, self.password.as_deref().unwrap_or(""));
             b = b.header("Authorization", format!("Basic {}", BASE64.encode(pair)));
         }
@@ -83,6 +88,9 @@ impl Book {
     /// Every card of the book, as contacts of `source`; unreadable cards are counted.
     pub fn fetch(&self, source: &str) -> Result<(Vec<Card>, usize), DavError> {
         let url = self.url();
+        if !self.user.is_empty() && !crate::ldap::may_send_password(&url) {
+            return Err(DavError::Insecure { url });
+        }
         let req = self
             .request("REPORT", &url)
             .header("Depth", "1")
@@ -96,13 +104,22 @@ impl Book {
         multistatus(&url, &body, source)
     }
 
-    /// Writes `vcard` at `href` (a new card when `etag` is None); returns the new ETag.
-    pub fn put(&self, href: &str, etag: Option<&str>, vcard: String) -> Result<Option<String>, DavError> {
+    /// Writes `vcard` at `href`: a new card (refused if one is there already), or over
+    /// the one with `etag` (refused if it changed since), or, for a card whose server
+    /// gave no ETag, over whatever is there. Returns the new ETag.
+    pub fn put(
+        &self,
+        href: &str,
+        etag: Option<&str>,
+        new: bool,
+        vcard: String,
+    ) -> Result<Option<String>, DavError> {
         let url = self.absolute(href);
         let mut b = self.request("PUT", &url).header("Content-Type", "text/vcard; charset=utf-8");
-        b = match etag {
-            Some(tag) => b.header("If-Match", tag),
-            None => b.header("If-None-Match", "*"),
+        b = match (etag, new) {
+            (Some(tag), _) => b.header("If-Match", tag),
+            (None, true) => b.header("If-None-Match", "*"),
+            (None, false) => b,
         };
         let req = b.body(vcard).map_err(|e| DavError::Http { url: url.clone(), text: e.to_string() })?;
         match self.run(req)? {
@@ -189,7 +206,7 @@ fn multistatus(url: &str, body: &str, source: &str) -> Result<(Vec<Card>, usize)
         let (contacts, unreadable) = crate::vcard::parse(data, source);
         bad += unreadable;
         for contact in contacts {
-            cards.push(Card { href: href.to_string(), etag: etag.clone(), contact });
+            cards.push(Card { href: href.to_string(), etag: etag.clone(), contact, raw: data.to_string() });
         }
     }
     Ok((cards, bad))

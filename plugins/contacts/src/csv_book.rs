@@ -23,6 +23,8 @@ pub const COLUMNS: [&str; 11] = [
     "Email",
     "Other emails",
 ];
+/// The longest name the personal book takes.
+pub const MAX_NAME: usize = 255;
 /// The labelled number columns.
 const PHONES: [(usize, &str); 4] = [(4, "work"), (5, "mobile"), (6, "home"), (7, "fax")];
 
@@ -88,6 +90,9 @@ fn contact(r: &csv::ByteRecord, column: &[Option<usize>]) -> Result<Option<Perso
     }
     let opt = |i: usize| (!cell[i].is_empty()).then(|| cell[i].clone());
     let name = opt(0).ok_or("no name")?;
+    if name.chars().count() > MAX_NAME {
+        return Err(format!("a name has at most {MAX_NAME} characters"));
+    }
     let mut numbers = Vec::new();
     let mut add = |label: &str, number: &str| -> Result<(), String> {
         let number = number.trim();

@@ -75,6 +75,26 @@ pub enum LdapError {
     Search { base: String, source: Box<ldap3::LdapError> },
     #[error("the phone book's TLS settings: {0}")]
     Tls(String),
+    #[error(
+        "the phone book server {url} is not on ldaps:// and StartTLS is off: the password would travel in the clear"
+    )]
+    Insecure { url: String },
+}
+
+/// Whether a password may go to `url`: over TLS (`https`, `ldaps`), or to this machine.
+pub fn may_send_password(url: &str) -> bool {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    if matches!(scheme, "https" | "ldaps") {
+        return true;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Every person under the base, as contacts of the `ldap` source.
@@ -87,6 +107,9 @@ pub async fn fetch(cfg: &LdapConfig) -> Result<Vec<Contact>, LdapError> {
     ldap3::drive!(conn);
     ldap.with_timeout(TIMEOUT);
     if !cfg.bind_dn.is_empty() {
+        if !cfg.starttls && !may_send_password(&cfg.url) {
+            return Err(LdapError::Insecure { url: cfg.url.clone() });
+        }
         let bound =
             ldap.simple_bind(&cfg.bind_dn, cfg.password.as_deref().unwrap_or("")).await.map_err(connect)?;
         if bound.rc != 0 {
@@ -177,4 +200,30 @@ fn client_config(ca_file: &str) -> Result<ClientConfig, LdapError> {
         .map_err(|e| LdapError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_send_password;
+
+    #[test]
+    fn passwords_go_over_tls_or_to_this_machine_only() {
+        for ok in [
+            "ldaps://pbx.example.com",
+            "https://dav.example.com/a/",
+            "ldap://127.0.0.1:389",
+            "http://localhost:5232/",
+            "http://[::1]:80/",
+        ] {
+            assert!(may_send_password(ok), "{ok}");
+        }
+        for no in [
+            "ldap://pbx.example.com",
+            "http://dav.example.com/a/",
+            "http://10.0.0.5/",
+            "http://user@evil.example/",
+        ] {
+            assert!(!may_send_password(no), "{no}");
+        }
+    }
 }

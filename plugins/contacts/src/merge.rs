@@ -77,7 +77,14 @@ pub fn merge(records: Vec<Record>, country: &str) -> Vec<Entry> {
         }
     }
     let mut parent: Vec<usize> = (0..n).collect();
-    for rows in holders.values() {
+    // Each group's sources: two groups holding a record of the same source are two
+    // people (the same source holds each person once), however they are linked.
+    let mut groups_sources: Vec<Vec<&str>> =
+        records.iter().map(|r| vec![r.contact.source.as_str()]).collect();
+    // Keys in a fixed order, so the same records always merge the same way.
+    let mut holders: Vec<(&str, Vec<usize>)> = holders.into_iter().collect();
+    holders.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (_, rows) in &holders {
         if rows.len() < 2 {
             continue;
         }
@@ -87,7 +94,7 @@ pub fn merge(records: Vec<Record>, country: &str) -> Vec<Entry> {
             continue;
         }
         for w in rows.windows(2) {
-            union(&mut parent, w[0], w[1]);
+            union(&mut parent, &mut groups_sources, w[0], w[1]);
         }
     }
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -166,11 +173,15 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-fn union(parent: &mut [usize], a: usize, b: usize) {
+fn union(parent: &mut [usize], sources: &mut [Vec<&str>], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        parent[ra.max(rb)] = ra.min(rb);
+    if ra == rb || sources[ra].iter().any(|s| sources[rb].contains(s)) {
+        return;
     }
+    let (root, child) = (ra.min(rb), ra.max(rb));
+    parent[child] = root;
+    let moved = std::mem::take(&mut sources[child]);
+    sources[root].extend(moved);
 }
 
 #[cfg(test)]
@@ -225,6 +236,19 @@ mod tests {
             rec("ldap", "x", "Reception", &["+1 555 0100 000"], &[]),
         ];
         assert_eq!(merge(records, "").len(), 3);
+    }
+
+    #[test]
+    fn a_card_linking_two_phone_book_people_merges_it_with_one_of_them_only() {
+        // The card has Ann's number and Ben's e-mail: Ann and Ben stay two people.
+        let records = vec![
+            rec("ldap", "a", "Ann", &["201"], &[]),
+            rec("ldap", "b", "Ben", &[], &["ben@lab.test"]),
+            rec("carddav", "c", "A. or B.", &["201"], &["ben@lab.test"]),
+        ];
+        let entries = merge(records, "");
+        assert_eq!(entries.len(), 2, "{entries:#?}");
+        assert!(entries.iter().all(|e| e.members.iter().filter(|m| m.starts_with("ldap/")).count() == 1));
     }
 
     #[test]

@@ -103,8 +103,33 @@ fn tel_label(p: &Property) -> String {
     }
 }
 
+/// The properties ucdesk writes; an edit replaces these and keeps every other one.
+const OURS: [&str; 8] = ["VERSION", "UID", "FN", "N", "ORG", "TITLE", "TEL", "EMAIL"];
+
+/// `c` written over the server's card `raw`: what ucdesk shows replaced, the rest
+/// (photo, addresses, notes, birthdays, chat addresses) kept as it was.
+pub fn update(raw: &str, c: &PersonalContact, uid: &str) -> String {
+    let kept: Vec<Property> = ical::VcardParser::new(BufReader::new(raw.as_bytes()))
+        .next()
+        .and_then(Result::ok)
+        .map(|card| {
+            card.properties
+                .into_iter()
+                .filter(|p| !OURS.iter().any(|o| p.name.eq_ignore_ascii_case(o)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut card = card(c, uid);
+    card.properties.extend(kept);
+    card.generate()
+}
+
 /// A personal contact as a vCard 3.0 (what every CardDAV server and phone reads).
 pub fn emit(c: &PersonalContact, uid: &str) -> String {
+    card(c, uid).generate()
+}
+
+fn card(c: &PersonalContact, uid: &str) -> VcardContact {
     let prop = |name: &str, params: Option<Vec<(String, Vec<String>)>>, value: String| Property {
         name: name.into(),
         params,
@@ -137,7 +162,7 @@ pub fn emit(c: &PersonalContact, uid: &str) -> String {
     for e in &c.emails {
         card.properties.push(prop("EMAIL", None, escape(e)));
     }
-    card.generate()
+    card
 }
 
 /// A structured value's components (`Family;Given;...`), unescaped.
@@ -225,5 +250,13 @@ IMPP:xmpp:jane@lab.test\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:No uid\
         assert_eq!((b.company.as_deref(), b.department.as_deref()), (Some("A\\B"), Some("Ops")));
         assert_eq!(b.numbers, c.numbers);
         assert_eq!(b.emails, c.emails);
+        // Written over a card from a phone: its photo and note stay, its old name goes.
+        let phone = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:p-1\r\nFN:Old\r\nTEL:1\r\nPHOTO;VALUE=uri:https://x/p.jpg\r\nNOTE:Call after 5\r\nEND:VCARD\r\n";
+        let merged = update(phone, &c, "p-1");
+        assert!(
+            merged.contains("PHOTO;VALUE=uri:https://x/p.jpg") && merged.contains("NOTE:Call after 5"),
+            "{merged}"
+        );
+        assert!(!merged.contains("FN:Old") && !merged.contains("TEL:1\r\n"), "{merged}");
     }
 }

@@ -85,6 +85,8 @@ pub struct Core {
     waiting: Vec<Reply<Vec<Source>>>,
     /// A sync asked for while one runs: started again when it ends.
     again: bool,
+    /// Bumped when the sources' settings change (see `sync::Outcome::Book`).
+    generation: u64,
     search: views::Search,
 }
 
@@ -115,6 +117,7 @@ pub async fn run(
         syncing: BTreeSet::new(),
         waiting: Vec::new(),
         again: false,
+        generation: 0,
         search: views::Search::default(),
     };
     // The copy from the last run answers at once (indexed again first when this version
@@ -219,8 +222,13 @@ impl Core {
         let reading_changed =
             old.prefs.country != self.config.prefs.country || old.prefs.e164 != self.config.prefs.e164;
         if sources_changed {
+            // Outcomes of the old settings are dropped when they come.
+            self.generation += 1;
+            if old.personal.as_ref().map(|b| &b.url) != self.config.personal.as_ref().map(|b| &b.url) {
+                // Another book (or none): every personal contact is written to the new one.
+                let _ = self.store.forget_dav_places();
+            }
             self.forget_unconfigured();
-            self.waiting.clear();
             if self.syncing.is_empty() {
                 self.start_sync();
             } else {

@@ -1,26 +1,37 @@
 //! The personal phone book: contacts the user keeps, private to them. They live in the
 //! store first (so adding works offline and is never lost) and, when the account has a
 //! personal CardDAV address book, are written there card by card after each change;
-//! what could not be written (offline, a conflict) is written at the next sync, and a
-//! removal the server has not heard of yet is kept as a tombstone until it has.
+//! a contact changed here is marked owed until the book confirms it, so a sync keeps it
+//! over the server's copy and writes it again (over the server's card, keeping what
+//! ucdesk does not show); a removal the server has not heard of yet is kept as a
+//! tombstone until it has.
 
 use super::{Core, EngineError, Msg, sync::Outcome};
 use crate::carddav::Card;
-use crate::csv_book;
+use crate::csv_book::{self, MAX_NAME};
 use std::collections::HashSet;
 use std::path::Path;
 use ucdesk_sdk::contract::contacts::{Contact, Entry, ImportReport, PersonalContact, SOURCE_PERSONAL};
 
-/// The longest name the personal book takes.
-const MAX_NAME: usize = 255;
+/// Where a card now is (href, ETag), or why it could not be written.
+pub(super) type WriteResult = Result<Option<(String, Option<String>)>, String>;
 
 impl Core {
     pub(super) fn add(&mut self, c: PersonalContact) -> Result<Entry, EngineError> {
         let record = record(new_id(), c)?;
-        self.store.put_record(&record)?;
+        self.keep(&record)?;
         self.changed(vec![SOURCE_PERSONAL.into()], true);
         self.push(&record);
         Ok(self.store.entry(&crate::merge::member(SOURCE_PERSONAL, &record.id))?)
+    }
+
+    /// Stores a personal contact changed here, marked as owed to the book.
+    fn keep(&mut self, record: &Contact) -> Result<(), EngineError> {
+        self.store.put_record(record)?;
+        if self.config.personal.is_some() {
+            self.store.set_dirty(&record.id, true)?;
+        }
+        Ok(())
     }
 
     pub(super) fn update(&mut self, c: PersonalContact) -> Result<Entry, EngineError> {
@@ -29,7 +40,7 @@ impl Core {
                 .ok_or_else(|| EngineError::BadArgument("which contact: the id is missing".into()))?;
         let id = self.personal_id(&id)?;
         let record = record(id, c)?;
-        self.store.put_record(&record)?;
+        self.keep(&record)?;
         self.changed(vec![SOURCE_PERSONAL.into()], true);
         self.push(&record);
         Ok(self.store.entry(&crate::merge::member(SOURCE_PERSONAL, &record.id))?)
@@ -38,16 +49,25 @@ impl Core {
     pub(super) fn remove(&mut self, id: &str) -> Result<(), EngineError> {
         let id = self.personal_id(id)?;
         self.store.remove_record(SOURCE_PERSONAL, &id)?;
-        if let (Some(book), Some((href, etag))) = (self.config.personal.clone(), self.store.dav_place(&id)?) {
+        self.store.set_dirty(&id, false)?;
+        if self.config.personal.is_some()
+            && let Some((href, etag)) = self.store.dav_place(&id)?
+        {
             self.store.dav_tombstone(&id)?;
-            let tx = self.tx.clone();
-            tokio::task::spawn_blocking(move || {
-                let result = book.delete(&href, etag.as_deref()).map(|()| None).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Synced(Outcome::Pushed { id, result }));
-            });
+            self.delete_card(id.clone(), href, etag);
         }
         self.changed(vec![SOURCE_PERSONAL.into()], true);
         Ok(())
+    }
+
+    /// Asks the book to delete a card (the answer comes back as an outcome).
+    fn delete_card(&self, id: String, href: String, etag: Option<String>) {
+        let Some(book) = self.config.personal.clone() else { return };
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = book.delete(&href, etag.as_deref()).map(|()| None).map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Synced(Outcome::Pushed { id, result }));
+        });
     }
 
     /// A personal contact's own id from it, or from the directory entry holding it.
@@ -78,6 +98,9 @@ impl Core {
             self.changed(vec![SOURCE_PERSONAL.into()], true);
         }
         for r in &imported {
+            if self.config.personal.is_some() {
+                self.store.set_dirty(&r.id, true)?;
+            }
             self.push(r);
         }
         Ok(ImportReport { imported: imported.len(), rejected })
@@ -94,19 +117,62 @@ impl Core {
     fn push(&self, record: &Contact) {
         let Some(book) = self.config.personal.clone() else { return };
         let place = self.store.dav_place(&record.id).ok().flatten();
-        let (id, card) = (record.id.clone(), crate::vcard::emit(&personal(record.clone()), &record.id));
-        let tx = self.tx.clone();
+        let contact = personal(record.clone());
+        // Over the server's own card, so what ucdesk does not show stays.
+        let card = match self.store.card(&record.id).ok().flatten() {
+            Some(raw) => crate::vcard::update(&raw, &contact, &record.id),
+            None => crate::vcard::emit(&contact, &record.id),
+        };
+        let (id, sent, tx) = (record.id.clone(), Box::new(record.clone()), self.tx.clone());
         tokio::task::spawn_blocking(move || {
+            let new = place.is_none();
             let href = place.as_ref().map_or_else(|| book.href_for(&id), |(h, _)| h.clone());
             let etag = place.and_then(|(_, e)| e);
             let result = book
-                .put(&href, etag.as_deref(), card)
+                .put(&href, etag.as_deref(), new, card.clone())
                 .map(|etag| Some((href, etag)))
                 .map_err(|e| e.to_string());
-            let _ = tx.send(Msg::Synced(Outcome::Pushed { id, result }));
+            let _ = tx.send(Msg::Synced(Outcome::Written { id, sent, card, result }));
         });
     }
 
+    /// A card was written: where it is now, and nothing owed unless the contact
+    /// changed again meanwhile; or, when the contact was removed here while it was on
+    /// its way, the card deleted again. A card that could not be written stays owed.
+    pub(super) fn written(&mut self, id: &str, sent: &Contact, card: &str, result: WriteResult) {
+        let now = self.store.record(SOURCE_PERSONAL, id).ok().flatten();
+        let (href, etag) = match result {
+            Ok(Some(place)) => place,
+            Ok(None) => return,
+            Err(e) => {
+                self.ctx
+                    .warn(format!("contacts: the personal address book: {e} (tried again at the next sync)"));
+                if now.is_some() {
+                    let _ = self.store.set_dirty(id, true);
+                }
+                return;
+            }
+        };
+        let stored =
+            self.store.set_dav_place(id, &href, etag.as_deref()).and_then(|()| self.store.set_card(id, card));
+        if let Err(e) = stored {
+            self.ctx.error(format!("contacts: {e}"));
+            return;
+        }
+        match now {
+            Some(current) if current == *sent => {
+                let _ = self.store.set_dirty(id, false);
+            }
+            // Changed again while this one was on its way: that change is still owed.
+            Some(_) => {}
+            None => {
+                let _ = self.store.dav_tombstone(id);
+                self.delete_card(id.to_string(), href, etag);
+            }
+        }
+    }
+
+    /// A card deleted (or not) from the personal book.
     pub(super) fn pushed(&mut self, id: &str, result: Result<Option<(String, Option<String>)>, String>) {
         let stored = match result {
             Ok(Some((href, etag))) => self.store.set_dav_place(id, &href, etag.as_deref()),
@@ -122,40 +188,65 @@ impl Core {
         }
     }
 
-    /// The personal book as the server has it, with what this desktop still owes it.
+    /// The personal book as the server has it, with what this desktop still owes it:
+    /// contacts changed here (kept over the server's copy and written again, the
+    /// server's other properties kept), contacts never written, removals not yet done.
     pub(super) fn personal_synced(&mut self, cards: Vec<Card>, now: i64) {
         let tombstones = self.store.dav_tombstones().unwrap_or_default();
         let gone: HashSet<&str> = tombstones.iter().map(|(id, ..)| id.as_str()).collect();
+        let dirty = self.store.dirty().unwrap_or_default();
         let on_server: HashSet<String> = cards.iter().map(|c| c.contact.id.clone()).collect();
-        let unplaced = self.store.dav_unplaced().unwrap_or_default();
+        let mut owed: Vec<Contact> = self.store.dav_unplaced().unwrap_or_default();
         let mut contacts: Vec<Contact> = Vec::new();
         for card in &cards {
-            if gone.contains(card.contact.id.as_str()) {
+            let id = card.contact.id.as_str();
+            if gone.contains(id) {
                 continue;
             }
-            let _ = self.store.set_dav_place(&card.contact.id, &card.href, card.etag.as_deref());
-            contacts.push(card.contact.clone());
+            let _ = self.store.set_dav_place(id, &card.href, card.etag.as_deref());
+            let _ = self.store.set_card(id, &card.raw);
+            match dirty.contains(id).then(|| self.store.record(SOURCE_PERSONAL, id).ok().flatten()).flatten()
+            {
+                // Changed here since: ours wins, written over the server's current card.
+                Some(local) => {
+                    contacts.push(local.clone());
+                    owed.push(local);
+                }
+                None => contacts.push(card.contact.clone()),
+            }
         }
-        contacts.extend(unplaced.iter().filter(|c| !on_server.contains(&c.id)).cloned());
+        // Changed here but gone from the server (removed elsewhere meanwhile): written
+        // again as a new card.
+        for id in dirty.iter().filter(|id| !on_server.contains(*id)) {
+            if let Ok(Some(local)) = self.store.record(SOURCE_PERSONAL, id) {
+                let _ = self.store.dav_forget(id);
+                if !owed.iter().any(|c| c.id == local.id) {
+                    owed.push(local.clone());
+                }
+                contacts.push(local);
+            }
+        }
+        contacts.extend(
+            owed.iter().filter(|c| !contacts.iter().any(|k| k.id == c.id)).cloned().collect::<Vec<_>>(),
+        );
         if let Err(e) = self.store.replace_source(SOURCE_PERSONAL, &contacts, now) {
             self.ctx.error(format!("contacts: keeping the personal book: {e}"));
             return;
         }
         self.changed(vec![SOURCE_PERSONAL.into()], true);
-        for c in unplaced.iter().filter(|c| !on_server.contains(&c.id)) {
+        for c in &owed {
             self.push(c);
         }
-        let Some(book) = self.config.personal.clone() else { return };
         for (id, href, etag) in tombstones {
-            if !on_server.contains(&id) {
-                let _ = self.store.dav_forget(&id);
-                continue;
+            match cards.iter().find(|c| c.contact.id == id) {
+                // Deleted with the card's current ETag, so a change elsewhere since the
+                // removal does not keep it alive forever.
+                Some(card) => self.delete_card(id, card.href.clone(), card.etag.clone().or(etag)),
+                None => {
+                    let _ = self.store.dav_forget(&id);
+                    let _ = href;
+                }
             }
-            let (book, tx) = (book.clone(), self.tx.clone());
-            tokio::task::spawn_blocking(move || {
-                let result = book.delete(&href, etag.as_deref()).map(|()| None).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Synced(Outcome::Pushed { id, result }));
-            });
         }
     }
 }

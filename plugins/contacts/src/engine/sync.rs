@@ -18,12 +18,15 @@ const LAST_SYNC: &str = "last_sync_ms";
 
 /// What a sync task brings back.
 pub enum Outcome {
-    /// One of the directory's own phone books.
-    Book { source: &'static str, result: Result<Vec<Card>, String> },
+    /// One of the directory's own phone books, fetched with the settings of
+    /// `generation` (an outcome of settings since replaced is dropped).
+    Book { source: &'static str, generation: u64, result: Result<Vec<Card>, String> },
     /// A plugin's contacts, by the sources they name (`crm:zoho`).
     Plugin { plugin: String, result: Result<Vec<Contact>, String> },
-    /// A personal contact written to (Some) or deleted from (None) the personal book.
+    /// A personal contact's card deleted from the personal book (`Ok(None)`).
     Pushed { id: String, result: Result<Option<(String, Option<String>)>, String> },
+    /// A personal contact (`sent`) written as `card` to the personal book: where it is.
+    Written { id: String, sent: Box<Contact>, card: String, result: super::personal::WriteResult },
 }
 
 impl Core {
@@ -57,15 +60,19 @@ impl Core {
         self.again = false;
         let now = chrono::Utc::now().timestamp_millis();
         let _ = self.store.set_meta(LAST_SYNC, &now.to_string());
+        let generation = self.generation;
         if let Some(cfg) = self.config.ldap.clone() {
             self.syncing.insert(SOURCE_LDAP.into());
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let result = ldap::fetch(&cfg).await.map_err(|e| e.to_string());
                 let cards = result.map(|cs| {
-                    cs.into_iter().map(|contact| Card { href: String::new(), etag: None, contact }).collect()
+                    cs.into_iter()
+                        .map(|contact| Card { href: String::new(), etag: None, contact, raw: String::new() })
+                        .collect()
                 });
-                let _ = tx.send(Msg::Synced(Outcome::Book { source: SOURCE_LDAP, result: cards }));
+                let _ =
+                    tx.send(Msg::Synced(Outcome::Book { source: SOURCE_LDAP, generation, result: cards }));
             });
         }
         let books =
@@ -76,7 +83,7 @@ impl Core {
             let tx = self.tx.clone();
             tokio::task::spawn_blocking(move || {
                 let result = book.fetch(source).map(|(cards, _unreadable)| cards).map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Synced(Outcome::Book { source, result }));
+                let _ = tx.send(Msg::Synced(Outcome::Book { source, generation, result }));
             });
         }
         self.answer_waiting();
@@ -117,9 +124,12 @@ impl Core {
     pub(super) fn synced(&mut self, outcome: Outcome) {
         let now = chrono::Utc::now().timestamp_millis();
         match outcome {
-            Outcome::Book { source, result } => {
+            Outcome::Book { source, generation, result } => {
                 self.syncing.remove(source);
+                // Fetched with settings since replaced (the server changed, the source
+                // went): the sync of the new settings follows.
                 match result {
+                    _ if generation != self.generation => {}
                     Ok(cards) if source == SOURCE_PERSONAL => self.personal_synced(cards, now),
                     Ok(cards) => {
                         let contacts: Vec<Contact> = cards.into_iter().map(|c| c.contact).collect();
@@ -144,6 +154,7 @@ impl Core {
                 Err(e) => self.ctx.debug(format!("contacts: {plugin}.contacts: {e}")),
             },
             Outcome::Pushed { id, result } => self.pushed(&id, result),
+            Outcome::Written { id, sent, card, result } => self.written(&id, &sent, &card, result),
         }
     }
 

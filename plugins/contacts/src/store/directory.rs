@@ -103,7 +103,7 @@ impl Store {
             clauses.push("favorite = 1".into());
         }
         if let Some(s) = q.source.as_deref().filter(|s| !s.is_empty()) {
-            bind(&mut args, &mut clauses, "sources LIKE ?", format!("%|{s}|%"));
+            bind(&mut args, &mut clauses, "instr(sources, ?) > 0", format!("|{s}|"));
         }
         if let Some(d) = q.department.as_deref().filter(|d| !d.is_empty()) {
             bind(&mut args, &mut clauses, "department = ?", d.to_string());
@@ -116,11 +116,19 @@ impl Store {
             let sql = "n IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?)";
             bind(&mut args, &mut clauses, sql, phrase);
         } else if !needle.is_empty() {
-            // Every word of the query starts a word of the entry.
-            let prefixes: Vec<String> =
-                needle.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
-            let sql = "n IN (SELECT rowid FROM directory_words WHERE directory_words MATCH ?)";
-            bind(&mut args, &mut clauses, sql, prefixes.join(" AND "));
+            // Every word of the query starts a word of the entry; signs between words
+            // (`&`, `-`) are no words, and a query of nothing else matches nobody.
+            let prefixes: Vec<String> = needle
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+                .collect();
+            if prefixes.is_empty() {
+                clauses.push("0".into());
+            } else {
+                let sql = "n IN (SELECT rowid FROM directory_words WHERE directory_words MATCH ?)";
+                bind(&mut args, &mut clauses, sql, prefixes.join(" AND "));
+            }
         }
         // Names starting with the query come first.
         args.push(format!("{like}%"));

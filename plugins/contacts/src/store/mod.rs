@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS personal_dav (
   etag TEXT,
   deleted INTEGER NOT NULL DEFAULT 0
 );
+-- Personal contacts changed here and not yet written to the book: a sync keeps these
+-- over the server's copy and writes them again.
+CREATE TABLE IF NOT EXISTS personal_dirty (id TEXT PRIMARY KEY);
+-- The card as the server last gave it, so an edit here keeps what ucdesk does not
+-- show (photo, address, notes).
+CREATE TABLE IF NOT EXISTS personal_cards (id TEXT PRIMARY KEY, card TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
@@ -274,6 +280,42 @@ impl Store {
             out.push(serde_json::from_str(&body?)?);
         }
         Ok(out)
+    }
+
+    /// A personal contact changed here (Some) or was written to the book (None).
+    pub fn set_dirty(&mut self, id: &str, dirty: bool) -> Result<(), StoreError> {
+        if dirty {
+            self.db.execute("INSERT OR IGNORE INTO personal_dirty (id) VALUES (?1)", [id])?;
+        } else {
+            self.db.execute("DELETE FROM personal_dirty WHERE id = ?1", [id])?;
+        }
+        Ok(())
+    }
+
+    pub fn dirty(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut q = self.db.prepare("SELECT id FROM personal_dirty")?;
+        let rows = q.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The server's card for a personal contact, as last read.
+    pub fn card(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .query_row("SELECT card FROM personal_cards WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_card(&mut self, id: &str, card: &str) -> Result<(), StoreError> {
+        self.db.execute("INSERT OR REPLACE INTO personal_cards (id, card) VALUES (?1, ?2)", [id, card])?;
+        Ok(())
+    }
+
+    /// Forgets where personal contacts live in a book (the book changed): each is
+    /// written to the new one.
+    pub fn forget_dav_places(&mut self) -> Result<(), StoreError> {
+        self.db.execute_batch("DELETE FROM personal_dav; DELETE FROM personal_cards;")?;
+        Ok(())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -44,6 +44,16 @@ fn searches_substrings_of_names_and_digits_of_numbers_with_prefixes_first() {
     assert_eq!(s.lookup("201", "").unwrap().map(|e| e.name), Some("Smith Carol".into()));
     assert_eq!(s.lookup("+15550100001", "").unwrap().map(|e| e.name), Some("Ann Smithers".into()));
     assert!(s.search(&text("\"; DROP TABLE directory; --")).unwrap().is_empty(), "quotes are text");
+    assert_eq!(
+        names(&s.search(&text("smith &")).unwrap()),
+        ["Smith Carol", "Ann Smithers"],
+        "signs are no words"
+    );
+    assert!(s.search(&text("& -")).unwrap().is_empty());
+    let ldap = Query { source: Some("ldap".into()), ..Default::default() };
+    assert_eq!(s.search(&ldap).unwrap().len(), 3);
+    let odd = Query { source: Some("l_ap".into()), ..Default::default() };
+    assert!(s.search(&odd).unwrap().is_empty(), "a source name is not a pattern");
 }
 
 #[test]
