@@ -109,7 +109,11 @@ impl Store {
             bind(&mut args, &mut clauses, "department = ?", d.to_string());
         }
         let needle = needle(&q.text);
-        let like = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        // The query's words without the signs between them: what a name should start with.
+        let words: Vec<&str> =
+            needle.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).collect();
+        let lead = if words.is_empty() { needle.clone() } else { words.join(" ") };
+        let like = lead.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let several = needle.split_whitespace().count() > 1;
         if needle.chars().count() >= TRIGRAM && !several {
             let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
