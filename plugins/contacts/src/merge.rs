@@ -66,7 +66,14 @@ pub fn number_key(n: &PhoneNumber, country: &str) -> Option<String> {
 }
 
 /// Merges `records` into entries, in the order of their best member's name.
-pub fn merge(records: Vec<Record>, country: &str) -> Vec<Entry> {
+pub fn merge(mut records: Vec<Record>, country: &str) -> Vec<Entry> {
+    // Each number read once (libphonenumber's parse is the costly part of merging):
+    // keys, entries and the number index use the E.164 form kept here.
+    for num in records.iter_mut().flat_map(|r| r.contact.numbers.iter_mut()) {
+        if num.e164.is_none() {
+            num.e164 = ucdesk_numbers::e164(&num.number, country);
+        }
+    }
     let n = records.len();
     let keyed: Vec<Vec<String>> = records.iter().map(|r| keys(&r.contact, country)).collect();
     // Which records hold each key; keys two records of one source share are dropped.
@@ -132,8 +139,7 @@ fn entry(rows: &[&Record], country: &str) -> Entry {
             let key = number_key(num, country).unwrap_or_else(|| num.number.clone());
             if !seen_numbers.contains(&key) {
                 seen_numbers.push(key);
-                let e164 = num.e164.clone().or_else(|| ucdesk_numbers::e164(&num.number, country));
-                numbers.push(PhoneNumber { e164, ..num.clone() });
+                numbers.push(num.clone());
             }
         }
         for e in &r.contact.emails {
