@@ -87,6 +87,10 @@ pub struct Core {
     again: bool,
     /// Bumped when the sources' settings change (see `sync::Outcome::Book`).
     generation: u64,
+    /// Personal contacts whose card is being written, and those changed again
+    /// meanwhile (written once the first write is done, with the place it gives).
+    writing: std::collections::HashSet<String>,
+    rewrite: std::collections::HashSet<String>,
     search: views::Search,
 }
 
@@ -118,6 +122,8 @@ pub async fn run(
         waiting: Vec::new(),
         again: false,
         generation: 0,
+        writing: Default::default(),
+        rewrite: Default::default(),
         search: views::Search::default(),
     };
     // The copy from the last run answers at once (indexed again first when this version

@@ -114,8 +114,14 @@ impl Core {
     }
 
     /// Writes one personal contact to the personal book, off the core.
-    fn push(&self, record: &Contact) {
+    /// One write per card at a time: a second change while one is on its way waits
+    /// for its place and ETag (two writes of one new card would refuse each other).
+    fn push(&mut self, record: &Contact) {
         let Some(book) = self.config.personal.clone() else { return };
+        if !self.writing.insert(record.id.clone()) {
+            self.rewrite.insert(record.id.clone());
+            return;
+        }
         let place = self.store.dav_place(&record.id).ok().flatten();
         let contact = personal(record.clone());
         // Over the server's own card, so what ucdesk does not show stays.
@@ -140,6 +146,8 @@ impl Core {
     /// changed again meanwhile; or, when the contact was removed here while it was on
     /// its way, the card deleted again. A card that could not be written stays owed.
     pub(super) fn written(&mut self, id: &str, sent: &Contact, card: &str, result: WriteResult) {
+        self.writing.remove(id);
+        let again = self.rewrite.remove(id);
         let now = self.store.record(SOURCE_PERSONAL, id).ok().flatten();
         let (href, etag) = match result {
             Ok(Some(place)) => place,
@@ -163,8 +171,12 @@ impl Core {
             Some(current) if current == *sent => {
                 let _ = self.store.set_dirty(id, false);
             }
-            // Changed again while this one was on its way: that change is still owed.
-            Some(_) => {}
+            // Changed again while this one was on its way: that change goes now.
+            Some(current) => {
+                if again {
+                    self.push(&current);
+                }
+            }
             None => {
                 let _ = self.store.dav_tombstone(id);
                 self.delete_card(id.to_string(), href, etag);
